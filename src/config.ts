@@ -1,0 +1,62 @@
+/**
+ * The environment, parsed once. A bad value stops the process with a message naming the
+ * variable (see loadConfig). Every variable is optional with a sensible default.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = z.url();
+
+export const configSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** unset → in-memory store (nothing persisted) */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  ARI_URL: url.default('http://127.0.0.1:8088'),
+  ARI_USERNAME: z.string().min(1).optional(),
+  ARI_PASSWORD: z.string().min(1).optional(),
+  /** read the ARI password from a file (docker secrets) when ARI_PASSWORD is unset */
+  ARI_PASSWORD_FILE: z.string().min(1).optional(),
+  ARI_APP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('pbx'),
+  /** set ARI_ENABLED=false to run the provisioning API without a call controller */
+  ARI_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  COUNTRY_CODE: z
+    .string()
+    .regex(/^[1-9][0-9]{0,2}$/, '1 to 3 digits, no leading 0 or +')
+    .default('49'),
+  DIAL_DEVICE: z.string().includes('{endpoint}', { message: 'must contain {endpoint}' }).default('PJSIP/{endpoint}'),
+  DIAL_EXTERNAL: z.string().includes('{number}', { message: 'must contain {number}' }).default('PJSIP/{number}@trunk'),
+  /** number that reaches the voicebox retrieval menu from anywhere (optional) */
+  VOICEBOX_ACCESS_NUMBER: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** identifies this controller in the live-call registry (several may share Redis) */
+  CONTROLLER_ID: z.string().min(1).optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ variable: string; message: string }>) {
+    super('invalid environment: ' + problems.map((p) => `${p.variable}: ${p.message}`).join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // empty strings count as unset, as shells and compose files often produce them
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,223 @@
+/**
+ * The provisioned world, as stored. Pure data: no I/O, no behaviour.
+ * Numbers are always E.164 with a leading "+" once they are stored.
+ * Timestamps are ISO-8601 strings (UTC).
+ */
+
+export type Language = 'de' | 'en';
+
+export interface Company {
+  id: string;
+  name: string;
+  /** Blocking profile applied when neither the workplace nor its group names one. */
+  defaultBlockingProfileId?: string;
+  /** Mobile integration makes two-digit extensions and extensions starting with 0 invalid. */
+  mobileIntegration: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NumberRange {
+  /** inclusive, E.164 */
+  first: string;
+  /** inclusive, E.164, same length as `first` */
+  last: string;
+}
+
+export interface Group {
+  id: string;
+  companyId: string;
+  name: string;
+  timezone: string;
+  numberRanges: NumberRange[];
+  blockingProfileId?: string;
+  /** The company's default group receives workplaces created without a groupId. */
+  isDefault: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Area {
+  id: string;
+  companyId: string;
+  groupId: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BlockingProfile {
+  id: string;
+  companyId: string;
+  name: string;
+  /** E.164 prefixes (e.g. "+49900"); a number matching any prefix is blocked. */
+  incoming: string[];
+  outgoing: string[];
+  forwarded: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeviceType = 'deskphone' | 'desktop' | 'mobile' | 'tablet' | 'universal';
+
+export interface Device {
+  id: string;
+  type: DeviceType;
+  /** Desk phone model, e.g. "Yealink T54W". */
+  model?: string;
+  /** SIP username = PJSIP endpoint/auth/aor id; what DIAL_DEVICE's {endpoint} becomes. */
+  sipUsername: string;
+  /** Stored in clear because Asterisk needs it for digest auth; never logged. */
+  sipPassword: string;
+  createdAt: string;
+}
+
+/** Where a forwarding rule sends the call. */
+export type ForwardTarget = 'voicebox' | { number: string };
+
+export interface ForwardRule {
+  enabled: boolean;
+  /** required when enabled */
+  target?: ForwardTarget;
+}
+
+export interface Forwarding {
+  always: ForwardRule;
+  busy: ForwardRule;
+  noAnswer: ForwardRule & { ringSeconds: number };
+  unreachable: ForwardRule;
+}
+
+export interface ParallelRinging {
+  enabled: boolean;
+  /** 1..5 E.164 numbers when enabled */
+  numbers: string[];
+  /** external legs must press 1 before they get the call */
+  answerConfirmation: boolean;
+}
+
+export interface VoiceboxSettings {
+  enabled: boolean;
+  /** scrypt hash of the PIN ("scrypt$salt$hash"); the PIN itself is never stored. */
+  pinHash?: string;
+  /** hash of the previous PIN, for the "not the previous PIN or its reverse" rule */
+  previousPinHashes?: string[];
+  /** stored recording name of a custom greeting; absent → generated default greeting */
+  greetingRecording?: string;
+}
+
+export type CallerIdPresentation = 'number' | 'anonymous';
+
+export type WorkplaceStatus = 'pending' | 'active' | 'failed';
+
+export interface Workplace {
+  id: string;
+  companyId: string;
+  groupId: string;
+  areaId?: string;
+  templateId?: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  username: string;
+  number: string;
+  extension: string;
+  language: Language;
+  timezone: string;
+  status: WorkplaceStatus;
+  statusReason?: string;
+  blockingProfileId?: string;
+  callerIdPresentation: CallerIdPresentation;
+  devices: Device[];
+  parallelRinging: ParallelRinging;
+  forwarding: Forwarding;
+  voicebox: VoiceboxSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Template {
+  id: string;
+  companyId: string;
+  name: string;
+  groupId?: string;
+  areaId?: string;
+  blockingProfileId?: string;
+  language?: Language;
+  timezone?: string;
+  devices: Array<{ type: DeviceType; model?: string }>;
+  parallelRinging?: ParallelRinging;
+  forwarding?: Forwarding;
+  voiceboxEnabled?: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type PortalLevel = 'company' | 'group';
+
+export interface AnywherePortal {
+  id: string;
+  companyId: string;
+  groupId: string;
+  areaId?: string;
+  displayFirstName: string;
+  displayLastName: string;
+  number: string;
+  extension: string;
+  timezone: string;
+  level: PortalLevel;
+  silentMode: boolean;
+  pinRequired: boolean;
+  blockingProfileId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type TokenRole = 'platform' | 'admin' | 'employee';
+
+/** Who is calling the API. The platform admin has no companyId. */
+export interface Principal {
+  role: TokenRole;
+  companyId?: string;
+  workplaceId?: string;
+  tokenId?: string;
+}
+
+export interface ApiToken {
+  id: string;
+  companyId: string;
+  role: 'admin' | 'employee';
+  workplaceId?: string;
+  /** sha256 of the token; the token is shown once at creation */
+  hash: string;
+  createdAt: string;
+}
+
+export interface VoiceboxMessage {
+  id: string;
+  companyId: string;
+  workplaceId: string;
+  callerNumber: string;
+  receivedAt: string;
+  durationSeconds: number;
+  /** ARI stored recording name; the audio is GET /recordings/stored/{name}/file */
+  recordingName: string;
+  status: 'new' | 'heard' | 'saved';
+}
+
+/**
+ * A running call of a workplace, registered so that `*11` can find it.
+ * remoteChannelId is the party to keep; deviceChannelId the leg to release when pulled.
+ */
+export interface LiveCall {
+  workplaceId: string;
+  bridgeId: string;
+  remoteChannelId: string;
+  deviceChannelId: string;
+  /** controller instance that owns the call (for cleanup after a restart) */
+  controllerId: string;
+  startedAt: string;
+}
+
+/** A number routes to exactly one place. */
+export type NumberTarget = { kind: 'workplace'; id: string } | { kind: 'portal'; id: string };

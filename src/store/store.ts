@@ -1,0 +1,147 @@
+/**
+ * The one store interface, used by the API and the call controller.
+ * Two implementations pass the same contract tests: Redis (production) and in-memory
+ * (REDIS_URL unset, for trying the service out). Multi-key writes are atomic: a number,
+ * an extension or a username can never be given twice, even under concurrent requests.
+ *
+ * Every mutating method publishes a ConfigChange so call controllers drop cached config.
+ */
+import type {
+  AnywherePortal,
+  ApiToken,
+  Area,
+  BlockingProfile,
+  Company,
+  Group,
+  LiveCall,
+  NumberTarget,
+  Template,
+  VoiceboxMessage,
+  Workplace,
+} from '../domain/model.js';
+
+export type EntityKind =
+  | 'company'
+  | 'group'
+  | 'area'
+  | 'blockingProfile'
+  | 'template'
+  | 'workplace'
+  | 'portal'
+  | 'token';
+
+export interface ConfigChange {
+  kind: EntityKind;
+  id: string;
+  companyId?: string;
+}
+
+/** A uniqueness clash: which index refused the write. */
+export class ConflictError extends Error {
+  constructor(
+    /** e.g. 'number', 'extension', 'username' */
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Optimistic concurrency: the object changed between read and write. Retry. */
+export class StaleWriteError extends Error {
+  constructor(message = 'object was changed concurrently') {
+    super(message);
+    this.name = 'StaleWriteError';
+  }
+}
+
+/** Per-kind CRUD scoped to a company. `get` returns undefined for other companies' objects. */
+export interface CompanyScopedRepo<T extends { id: string; companyId: string }> {
+  get(companyId: string, id: string): Promise<T | undefined>;
+  list(companyId: string): Promise<T[]>;
+  /** Writes the whole object; creates when absent. Atomic with its index entries. */
+  put(entity: T, previous?: T): Promise<void>;
+  delete(entity: T): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: 'redis' | 'memory';
+
+  companies: {
+    get(id: string): Promise<Company | undefined>;
+    list(): Promise<Company[]>;
+    put(company: Company): Promise<void>;
+    delete(id: string): Promise<void>;
+  };
+  groups: CompanyScopedRepo<Group>;
+  areas: CompanyScopedRepo<Area>;
+  blockingProfiles: CompanyScopedRepo<BlockingProfile>;
+  templates: CompanyScopedRepo<Template>;
+  /**
+   * put() claims number (global), extension (per company) and username (global) atomically,
+   * releasing the previous values when they changed; throws ConflictError naming the field.
+   */
+  workplaces: CompanyScopedRepo<Workplace> & {
+    /** Many workplaces at once, all or nothing (CSV import). */
+    putMany(entities: Workplace[]): Promise<void>;
+    getById(id: string): Promise<Workplace | undefined>;
+    getMany(ids: string[]): Promise<Array<Workplace | undefined>>;
+    byExtension(companyId: string, extension: string): Promise<Workplace | undefined>;
+    /** Workplaces whose parallel-ringing list contains this E.164 number (portal auth). */
+    byParallelNumber(number: string): Promise<Workplace[]>;
+  };
+  /** put() claims number (global) and extension (per company) like workplaces. */
+  portals: CompanyScopedRepo<AnywherePortal> & {
+    getById(id: string): Promise<AnywherePortal | undefined>;
+  };
+
+  numbers: {
+    /** The one lookup from a dialled E.164 number to its workplace or portal. */
+    resolve(number: string): Promise<NumberTarget | undefined>;
+    /** Numbers of the given candidates that are already taken (available-number search). */
+    taken(numbers: string[]): Promise<Set<string>>;
+  };
+
+  tokens: {
+    create(token: ApiToken): Promise<void>;
+    byHash(hash: string): Promise<ApiToken | undefined>;
+    list(companyId: string): Promise<ApiToken[]>;
+    delete(companyId: string, id: string): Promise<void>;
+  };
+
+  voicebox: {
+    add(message: VoiceboxMessage): Promise<void>;
+    list(workplaceId: string): Promise<VoiceboxMessage[]>;
+    get(workplaceId: string, id: string): Promise<VoiceboxMessage | undefined>;
+    update(message: VoiceboxMessage): Promise<void>;
+    delete(workplaceId: string, id: string): Promise<void>;
+  };
+
+  /** Wrong-PIN counter across calls; the PIN is locked at 5 until reset. */
+  pinFailures: {
+    get(workplaceId: string): Promise<number>;
+    /** increments and returns the new count, in one round trip */
+    increment(workplaceId: string): Promise<number>;
+    reset(workplaceId: string): Promise<void>;
+  };
+
+  /** Running calls of workplaces, for `*11`. */
+  liveCalls: {
+    put(call: LiveCall): Promise<void>;
+    get(workplaceId: string): Promise<LiveCall | undefined>;
+    /** removes only if the registered call is still this bridge (a newer call is kept) */
+    remove(workplaceId: string, bridgeId: string): Promise<void>;
+    listByController(controllerId: string): Promise<LiveCall[]>;
+  };
+
+  /** Pub/sub of configuration changes; returns an unsubscribe function. */
+  onChange(listener: (change: ConfigChange) => void): Promise<() => Promise<void>>;
+  publishChange(change: ConfigChange): Promise<void>;
+
+  /** Round trips to the backend since start (benchmarks count them). */
+  roundTrips(): number;
+
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
