@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import 'vitest';
+import type {} from 'vitest';
 
 declare module 'vitest' {
   export interface ProvidedContext {
