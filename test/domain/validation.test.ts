@@ -19,7 +19,12 @@ describe('validation helpers', () => {
     expect(joinPath(...segments)).toBe(expected);
   });
   it('nestIssues prefixes existing paths', () => {
-    expect(nestIssues('rows.2', [{ path: 'number', message: 'x' }, { path: '', message: 'y' }])).toEqual([
+    expect(
+      nestIssues('rows.2', [
+        { path: 'number', message: 'x' },
+        { path: '', message: 'y' },
+      ]),
+    ).toEqual([
       { path: 'rows.2.number', message: 'x' },
       { path: 'rows.2', message: 'y' },
     ]);
