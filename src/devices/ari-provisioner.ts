@@ -8,7 +8,14 @@ import { isNotFound } from '../ari/contract.js';
 import type { AriRestApi } from '../ari/generated/operations.js';
 import type { Device, Workplace } from '../domain/model.js';
 import type { DeviceProvisioner, ProvisionResult } from './contract.js';
-import { CREATE_ORDER, DEFAULT_DEVICE_OPTIONS, DELETE_ORDER, deviceObjects, type DeviceObjectOptions, type PjsipObjectType } from './pjsip-objects.js';
+import {
+  CREATE_ORDER,
+  DEFAULT_DEVICE_OPTIONS,
+  DELETE_ORDER,
+  deviceObjects,
+  type DeviceObjectOptions,
+  type PjsipObjectType,
+} from './pjsip-objects.js';
 
 const CONFIG_CLASS = 'res_pjsip';
 
@@ -27,8 +34,15 @@ export interface AriProvisionerOptions {
 
 /** A failed push or delete, with what the operator needs to find it. */
 class DeviceObjectError extends Error {
-  constructor(device: Pick<Device, 'sipUsername' | 'type'>, action: 'push' | 'delete', objectType: PjsipObjectType, cause: unknown) {
-    super(`device ${device.sipUsername} (${device.type}): ${action} of PJSIP ${objectType} failed: ${describe(cause)}`);
+  constructor(
+    device: Pick<Device, 'sipUsername' | 'type'>,
+    action: 'push' | 'delete',
+    objectType: PjsipObjectType,
+    cause: unknown,
+  ) {
+    super(
+      `device ${device.sipUsername} (${device.type}): ${action} of PJSIP ${objectType} failed: ${describe(cause)}`,
+    );
     this.name = 'DeviceObjectError';
   }
 }
@@ -51,7 +65,12 @@ export function createAriProvisioner(ari: DynamicConfigAri, opts: AriProvisioner
     for (const type of CREATE_ORDER) {
       const object = objects.find((o) => o.objectType === type)!;
       try {
-        await ari.asterisk.updateObject({ configClass: CONFIG_CLASS, objectType: object.objectType, id: object.id, fields: object.fields });
+        await ari.asterisk.updateObject({
+          configClass: CONFIG_CLASS,
+          objectType: object.objectType,
+          id: object.id,
+          fields: object.fields,
+        });
       } catch (err) {
         throw new DeviceObjectError(device, 'push', type, err);
       }
@@ -62,7 +81,11 @@ export function createAriProvisioner(ari: DynamicConfigAri, opts: AriProvisioner
   async function deleteDevice(device: Pick<Device, 'sipUsername' | 'type'>): Promise<void> {
     for (const type of DELETE_ORDER) {
       try {
-        await ari.asterisk.deleteObject({ configClass: CONFIG_CLASS, objectType: type, id: device.sipUsername });
+        await ari.asterisk.deleteObject({
+          configClass: CONFIG_CLASS,
+          objectType: type,
+          id: device.sipUsername,
+        });
       } catch (err) {
         if (!isNotFound(err)) throw new DeviceObjectError(device, 'delete', type, err);
       }
@@ -81,7 +104,10 @@ export function createAriProvisioner(ari: DynamicConfigAri, opts: AriProvisioner
       ]);
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [describe(r.reason)] : []));
       if (failures.length === 0) {
-        log.info({ workplaceId: workplace.id, devices: workplace.devices.length, removed: gone.length }, 'devices provisioned');
+        log.info(
+          { workplaceId: workplace.id, devices: workplace.devices.length, removed: gone.length },
+          'devices provisioned',
+        );
         return { ok: true };
       }
 

@@ -37,11 +37,18 @@ export const DELETE_ORDER: readonly PjsipObjectType[] = ['endpoint', 'aor', 'aut
  */
 export function deviceCallerId(workplace: Pick<Workplace, 'firstName' | 'lastName' | 'extension'>): string {
   // eslint-disable-next-line no-control-regex
-  const name = `${workplace.firstName} ${workplace.lastName}`.replace(/["<>\\\u0000-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
+  const name = `${workplace.firstName} ${workplace.lastName}`
+    .replace(/["<>\\\u0000-\u001f\u007f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return name ? `"${name}" <${workplace.extension}>` : `<${workplace.extension}>`;
 }
 
-export function deviceObjects(workplace: Workplace, device: Device, opts: DeviceObjectOptions = DEFAULT_DEVICE_OPTIONS): PjsipObject[] {
+export function deviceObjects(
+  workplace: Workplace,
+  device: Device,
+  opts: DeviceObjectOptions = DEFAULT_DEVICE_OPTIONS,
+): PjsipObject[] {
   const id = device.sipUsername;
   const auth: PjsipObject = {
     objectType: 'auth',

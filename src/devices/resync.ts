@@ -17,7 +17,11 @@ export interface ResyncSummary {
 /** Pushes run a few at a time: enough to be quick, few enough not to crowd Asterisk's HTTP sessions. */
 const CONCURRENCY = 8;
 
-export async function resyncDevices(store: Store, provisioner: DeviceProvisioner, logger: Logger): Promise<ResyncSummary> {
+export async function resyncDevices(
+  store: Store,
+  provisioner: DeviceProvisioner,
+  logger: Logger,
+): Promise<ResyncSummary> {
   const log = logger.child({ component: 'device-resync' });
   const workplaces: Workplace[] = [];
   for (const company of await store.companies.list()) {
@@ -32,11 +36,19 @@ export async function resyncDevices(store: Store, provisioner: DeviceProvisioner
       const result = await provisioner.sync(workplace);
       if (result.ok) summary.ok++;
       else summary.failed.push({ workplaceId: workplace.id, reason: result.reason });
-      await recordStatus(store, workplace, result.ok ? { status: 'active' } : { status: 'failed', statusReason: result.reason }, log);
+      await recordStatus(
+        store,
+        workplace,
+        result.ok ? { status: 'active' } : { status: 'failed', statusReason: result.reason },
+        log,
+      );
     }
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, workplaces.length) }, worker));
-  log.info({ workplaces: summary.workplaces, ok: summary.ok, failed: summary.failed.length }, 'devices resynced');
+  log.info(
+    { workplaces: summary.workplaces, ok: summary.ok, failed: summary.failed.length },
+    'devices resynced',
+  );
   return summary;
 }
 
@@ -54,6 +66,9 @@ async function recordStatus(
     await store.workplaces.put(updated, workplace);
   } catch (err) {
     // changed through the API meanwhile: that change triggered its own push
-    log.warn({ workplaceId: workplace.id, err: err instanceof Error ? err.message : String(err) }, 'workplace status not updated');
+    log.warn(
+      { workplaceId: workplace.id, err: err instanceof Error ? err.message : String(err) },
+      'workplace status not updated',
+    );
   }
 }

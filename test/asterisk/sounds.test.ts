@@ -7,7 +7,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PROMPTS, type PromptId } from '../../src/calls/prompts.js';
-import { LANGUAGES, MANIFEST_FILE, promptKey, sln16Path, specHash, wavPath, type Manifest } from '../../tools/sounds/spec.js';
+import {
+  LANGUAGES,
+  MANIFEST_FILE,
+  promptKey,
+  sln16Path,
+  specHash,
+  wavPath,
+  type Manifest,
+} from '../../tools/sounds/spec.js';
 
 const soundsDir = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'sounds');
 
@@ -26,7 +34,7 @@ function parseWav(buf: Buffer): WavInfo {
   }
   let fmt: Omit<WavInfo, 'dataBytes'> | undefined;
   let dataBytes: number | undefined;
-  for (let off = 12; off + 8 <= buf.length; ) {
+  for (let off = 12; off + 8 <= buf.length;) {
     const id = buf.toString('ascii', off, off + 4);
     const size = buf.readUInt32LE(off + 4);
     if (id === 'fmt ') {
@@ -73,7 +81,9 @@ describe('prompt sounds', () => {
   it('every sound was rendered from the current catalogue text (else run npm run sounds)', () => {
     const manifest = JSON.parse(readFileSync(join(soundsDir, MANIFEST_FILE), 'utf8')) as Manifest;
     const stale = cases
-      .filter(({ lang, id }) => manifest.prompts[promptKey(lang, id)] !== specHash(id, lang, PROMPTS[id][lang]))
+      .filter(
+        ({ lang, id }) => manifest.prompts[promptKey(lang, id)] !== specHash(id, lang, PROMPTS[id][lang]),
+      )
       .map(({ lang, id }) => promptKey(lang, id));
     expect(stale).toEqual([]);
   });

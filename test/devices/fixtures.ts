@@ -17,7 +17,16 @@ export function workplaceFixture(over: Partial<Workplace> = {}): Workplace {
     timezone: 'Europe/Berlin',
     status: 'pending',
     callerIdPresentation: 'number',
-    devices: [{ id: 'd-1', type: 'deskphone', model: 'Yealink T54W', sipUsername: 'erika-1', sipPassword: 'S3cret-pass-1', createdAt: now }],
+    devices: [
+      {
+        id: 'd-1',
+        type: 'deskphone',
+        model: 'Yealink T54W',
+        sipUsername: 'erika-1',
+        sipPassword: 'S3cret-pass-1',
+        createdAt: now,
+      },
+    ],
     parallelRinging: { enabled: false, numbers: [], answerConfirmation: false },
     forwarding: {
       always: { enabled: false },

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { deviceCallerId, deviceObjects } from '../../src/devices/pjsip-objects.js';
 import { workplaceFixture } from './fixtures.js';
 
-const fields = (list: Array<{ attribute: string; value: string }>) => Object.fromEntries(list.map((f) => [f.attribute, f.value]));
+const fields = (list: Array<{ attribute: string; value: string }>) =>
+  Object.fromEntries(list.map((f) => [f.attribute, f.value]));
 
 describe('deviceCallerId', () => {
   it.each([
@@ -50,7 +51,11 @@ describe('deviceObjects', () => {
   });
 
   it('takes context, codecs and language from the options and the workplace', () => {
-    const en = deviceObjects(workplaceFixture({ language: 'en' }), device, { context: 'lab', codecs: ['ulaw'], qualifySeconds: 0 });
+    const en = deviceObjects(workplaceFixture({ language: 'en' }), device, {
+      context: 'lab',
+      codecs: ['ulaw'],
+      qualifySeconds: 0,
+    });
     const endpoint = fields(en.find((o) => o.objectType === 'endpoint')!.fields);
     expect(endpoint).toMatchObject({ context: 'lab', allow: '!all,ulaw', language: 'en' });
   });
