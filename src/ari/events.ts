@@ -63,10 +63,14 @@ export class EventRouter implements AriEventRouter {
     private readonly onHandlerError: () => void = () => {},
   ) {}
 
+  route(objectId: string, handler: (event: AriEvent) => void): Unsubscribe;
+  route(objectId: string, handler: (event: RawEvent) => void): Unsubscribe;
   route(objectId: string, handler: (event: never) => void): Unsubscribe {
     return addTo(this.byId, objectId, handler as Handler);
   }
 
+  on<K extends AriEventType>(type: K, handler: (event: AriEventMap[K]) => void): Unsubscribe;
+  on(type: string, handler: (event: RawEvent) => void): Unsubscribe;
   on(type: string, handler: (event: never) => void): Unsubscribe {
     return addTo(this.byType, type, handler as Handler);
   }

@@ -129,3 +129,14 @@ describe('backoffDelay (full jitter, capped)', () => {
     expect(backoffDelay(attempt, 100, 5000, () => r)).toBe(expected);
   });
 });
+
+describe('contract', () => {
+  it('the router is usable wherever the contract AriEvents is expected', () => {
+    const router = new EventRouter(silent);
+    const asContract: import('../../src/ari/contract.js').AriEvents = router;
+    let got = '';
+    asContract.route('c9', (e) => (got = e.type));
+    router.dispatch(ev('ChannelHangupRequest', { channel: { id: 'c9' }, cause: 16 }));
+    expect(got).toBe('ChannelHangupRequest');
+  });
+});
