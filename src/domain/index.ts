@@ -6,3 +6,4 @@ export * from './workplace-rules.js';
 export * from './pin.js';
 export * from './blocking.js';
 export * from './timezones.js';
+export * from './features.js';

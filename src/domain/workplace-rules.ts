@@ -123,3 +123,25 @@ export function validateRingSeconds(n: number): string[] {
 export function validateDeviceCount(count: number): string[] {
   return count > MAX_DEVICES ? [`at most ${MAX_DEVICES} devices per workplace (got ${count})`] : [];
 }
+
+export const SIP_PASSWORD_MIN_LENGTH = 12;
+export const SIP_PASSWORD_MAX_LENGTH = 64;
+
+/**
+ * An admin-chosen SIP password (seed: "Benutzergeneriertes Kennwort"). SIP digest passwords
+ * on the public internet are brute-forced constantly, so: 12–64 printable ASCII characters
+ * (phones' keypads and provisioning files choke on anything else), no spaces, quotes, ";"
+ * or "#" (comment/quoting characters in Asterisk and phone config files), at least a
+ * letter and a digit.
+ */
+export function validateSipPassword(pw: string): string[] {
+  if (typeof pw !== 'string' || pw.length === 0) return ['is required'];
+  const problems: string[] = [];
+  if (pw.length < SIP_PASSWORD_MIN_LENGTH || pw.length > SIP_PASSWORD_MAX_LENGTH) {
+    problems.push(`must be ${SIP_PASSWORD_MIN_LENGTH} to ${SIP_PASSWORD_MAX_LENGTH} characters long`);
+  }
+  if (!/^[\x21-\x7e]*$/.test(pw)) problems.push('may contain only printable ASCII characters without spaces');
+  if (/["';#\\]/.test(pw)) problems.push('must not contain quotes, backslash, ";" or "#"');
+  if (!/[A-Za-z]/.test(pw) || !/\d/.test(pw)) problems.push('must contain at least one letter and one digit');
+  return problems;
+}

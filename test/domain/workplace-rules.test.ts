@@ -10,6 +10,7 @@ import {
   validateFirstName,
   validateLastName,
   validateRingSeconds,
+  validateSipPassword,
   validateUsername,
 } from '../../src/domain/workplace-rules.js';
 
@@ -189,5 +190,24 @@ describe('validateDeviceCount', () => {
   });
   it('7 devices are too many', () => {
     expect(validateDeviceCount(7)).toEqual(['at most 6 devices per workplace (got 7)']);
+  });
+});
+
+describe('validateSipPassword', () => {
+  it.each(['Xk3-vq9!Lm2p', 'a1'.repeat(32), 'correct1horse2battery'])('%s is valid', (pw) => {
+    expect(validateSipPassword(pw)).toEqual([]);
+  });
+  it.each([
+    ['', /required/],
+    ['Short1pw', /12 to 64/],
+    ['a1'.repeat(33), /12 to 64/],
+    ['with space 1234', /printable ASCII/],
+    ['pässwort12345', /printable ASCII/],
+    ['semi;colon1234', /quotes/],
+    ['quote"d12345678', /quotes/],
+    ['onlyletterspassword', /letter and one digit/],
+    ['123456789012', /letter and one digit/],
+  ])('%j is invalid (%s)', (pw, pattern) => {
+    expect(validateSipPassword(pw).join('; ')).toMatch(pattern);
   });
 });
