@@ -1,0 +1,85 @@
+/**
+ * What every resource plugin receives, and the small helpers they share: loading a company's
+ * object or answering 404, timestamps and ids, optimistic-concurrency retries, and the
+ * provisioner step that turns a workplace pending → active / failed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { DeviceProvisioner } from '../devices/contract.js';
+import type { Company, Workplace } from '../domain/model.js';
+import { StaleWriteError, type Store } from '../store/store.js';
+import { notFound } from './errors.js';
+import type { RecordingFiles } from './ports.js';
+
+export interface ApiDeps {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  provisioner?: DeviceProvisioner;
+  recordings?: RecordingFiles;
+}
+
+export const nowIso = (): string => new Date().toISOString();
+export const newId = (): string => randomUUID();
+
+export async function loadCompany(store: Store, cid: string): Promise<Company> {
+  const company = await store.companies.get(cid);
+  if (!company) throw notFound('company');
+  return company;
+}
+
+export async function loadWorkplace(store: Store, cid: string, wid: string): Promise<Workplace> {
+  const workplace = await store.workplaces.get(cid, wid);
+  if (!workplace) throw notFound('workplace');
+  return workplace;
+}
+
+/**
+ * Read-modify-write of one workplace with put(next, previous); a concurrent writer makes the
+ * store throw StaleWriteError and we re-read and re-apply (a few times, then give up → 409).
+ * `change` may throw ApiError to refuse; it returns the new workplace (or the same to skip).
+ */
+export async function updateWorkplace(
+  store: Store,
+  cid: string,
+  wid: string,
+  change: (current: Workplace) => Workplace | Promise<Workplace>,
+): Promise<{ next: Workplace; previous: Workplace }> {
+  for (let attempt = 1; ; attempt++) {
+    const previous = await loadWorkplace(store, cid, wid);
+    const next = await change(previous);
+    if (next === previous) return { next, previous };
+    try {
+      await store.workplaces.put(next, previous);
+      return { next, previous };
+    } catch (err) {
+      if (!(err instanceof StaleWriteError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+/**
+ * Pushes the workplace's devices to Asterisk and records the outcome as its status.
+ * Without a provisioner (no Asterisk wired) the workplace stays pending.
+ */
+export async function provisionWorkplace(deps: ApiDeps, workplace: Workplace, previous?: Workplace): Promise<Workplace> {
+  const { provisioner, store, logger } = deps;
+  if (!provisioner) return workplace;
+  let result: Awaited<ReturnType<DeviceProvisioner['sync']>>;
+  try {
+    result = await provisioner.sync(workplace, previous);
+  } catch (err) {
+    logger.error({ err, workplaceId: workplace.id }, 'device provisioning threw');
+    result = { ok: false, reason: 'device provisioning failed unexpectedly' };
+  }
+  // re-read: call features may have been edited while provisioning ran
+  const { next } = await updateWorkplace(store, workplace.companyId, workplace.id, (current) => {
+    const { statusReason: _dropped, ...rest } = current;
+    return result.ok
+      ? { ...rest, status: 'active', updatedAt: nowIso() }
+      : { ...rest, status: 'failed', statusReason: result.reason, updatedAt: nowIso() };
+  });
+  if (!result.ok) logger.warn({ workplaceId: workplace.id, reason: result.reason }, 'workplace provisioning failed');
+  return next;
+}

@@ -1,0 +1,109 @@
+/**
+ * The one error vocabulary of the API and the one handler that turns every failure into the
+ * SPEC shape `{ error, message, issues? }`. Bad input is always a 4xx, never a 500:
+ * zod validation, domain rule failures, malformed JSON, wrong content type, oversized bodies.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ConflictError, StaleWriteError } from '../store/store.js';
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly error: string,
+    message: string,
+    readonly issues?: FieldIssue[],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function validationError(issues: FieldIssue[], message?: string): ApiError {
+  return new ApiError(
+    400,
+    'validation',
+    message ?? `invalid request: ${issues.map((i) => i.path || '(body)').join(', ')}`,
+    issues,
+  );
+}
+
+/** Throws one 400 naming every issue, when there are any. */
+export function assertNoIssues(issues: FieldIssue[]): void {
+  if (issues.length > 0) throw validationError(issues);
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError(404, 'not_found', `${what} not found`);
+}
+
+export function conflict(field: string, message: string): ApiError {
+  return new ApiError(409, 'conflict', message, [{ path: field, message }]);
+}
+
+export function forbidden(message = 'this token may not use this route'): ApiError {
+  return new ApiError(403, 'forbidden', message);
+}
+
+export function unauthorized(message = 'a valid bearer token is required'): ApiError {
+  return new ApiError(401, 'unauthorized', message);
+}
+
+/** "numberRanges/0/first" style zod paths → "numberRanges.0.first" (the domain's convention). */
+function zodPath(instancePath: string | undefined): string {
+  return (instancePath ?? '').replace(/^\//, '').split('/').filter(Boolean).join('.');
+}
+
+const fastifyClientErrors: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+};
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+    if (err instanceof ApiError) {
+      return reply
+        .code(err.statusCode)
+        .send({ error: err.error, message: err.message, ...(err.issues ? { issues: err.issues } : {}) });
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const context = (err as FastifyError).validationContext;
+      const prefix = context && context !== 'body' ? `${context}.` : '';
+      const issues = err.validation.map((v) => ({
+        path: prefix + zodPath(v.instancePath),
+        message: v.message ?? 'invalid',
+      }));
+      const e = validationError(issues);
+      return reply.code(400).send({ error: e.error, message: e.message, issues });
+    }
+    if (err instanceof ConflictError) {
+      return reply
+        .code(409)
+        .send({ error: 'conflict', message: err.message, issues: [{ path: err.field, message: err.message }] });
+    }
+    if (err instanceof StaleWriteError) {
+      return reply.code(409).send({ error: 'conflict', message: `${err.message}; please retry` });
+    }
+    const fe = err as FastifyError;
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      // fastify's own client errors (bad JSON, 413, 415, ...): keep their status, our shape
+      const error = (fe.code && fastifyClientErrors[fe.code]) ?? 'bad_request';
+      return reply.code(status).send({ error, message: fe.message });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal', message: 'internal server error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+}

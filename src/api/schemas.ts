@@ -1,0 +1,261 @@
+/**
+ * Zod schemas shared by the resource plugins: ids, request sub-objects (SPEC "Request shapes")
+ * and the response views. Pure field rules of the domain run inside the schemas, so one 400
+ * names every failing field (shape errors and rule errors together). Rules that need the
+ * store or other fields (number in the group's ranges, PIN vs. extension) run in the handlers.
+ */
+import { z } from 'zod';
+import type { Device, Workplace } from '../domain/model.js';
+import {
+  MAX_DEVICES,
+  MAX_PARALLEL_NUMBERS,
+  RING_SECONDS,
+  validateEmail,
+  validateFirstName,
+  validateLastName,
+  validateUsername,
+} from '../domain/workplace-rules.js';
+import { isTimezone } from './rules.js';
+
+/** Adds each message of a domain validator as an issue on the field. */
+export function rule(validate: (value: string) => string[]) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    for (const message of validate(value)) ctx.addIssue({ code: 'custom', message });
+  };
+}
+
+export const idSchema = z.string().min(1).max(100).regex(/^[A-Za-z0-9_-]+$/, 'not a valid id');
+export const timestampSchema = z.string();
+
+export const cidParams = z.object({ cid: idSchema });
+export const widParams = z.object({ cid: idSchema, wid: idSchema });
+
+export const timezoneSchema = z
+  .string()
+  .min(1)
+  .superRefine((tz, ctx) => {
+    if (!isTimezone(tz)) ctx.addIssue({ code: 'custom', message: `unknown IANA timezone "${tz}"` });
+  });
+export const languageSchema = z.enum(['de', 'en']);
+export const usernameSchema = z.string().superRefine(rule(validateUsername));
+export const firstNameSchema = z.string().superRefine(rule(validateFirstName));
+export const lastNameSchema = z.string().superRefine(rule(validateLastName));
+export const emailSchema = z.string().superRefine(rule(validateEmail));
+/** A phone number as typed; normalised to E.164 with COUNTRY_CODE in the handler. */
+export const phoneInput = z.string().min(1).max(40);
+export const extensionInput = z.string().regex(/^\d+$/, 'must contain only digits').max(10);
+export const pinInput = z.string().regex(/^\d{4,8}$/, 'must be 4 to 8 digits');
+
+export const deviceTypeSchema = z.enum(['deskphone', 'desktop', 'mobile', 'tablet', 'universal']);
+export const deviceProfileSchema = z.strictObject({
+  type: deviceTypeSchema,
+  model: z.string().min(1).max(60).optional().describe('desk phone model, e.g. "Yealink T54W"'),
+});
+export const deviceInputSchema = deviceProfileSchema.extend({
+  password: z.string().max(128).optional().describe('admin-chosen SIP password instead of a generated one'),
+});
+export const devicesInput = z.array(deviceInputSchema).max(MAX_DEVICES, `at most ${MAX_DEVICES} devices`);
+export const deviceProfilesInput = z.array(deviceProfileSchema).max(MAX_DEVICES, `at most ${MAX_DEVICES} devices`);
+
+/** `"voicebox"`, `{ "number": "+49..." }` or, for convenience, a plain number string. */
+export const forwardTargetInput = z.union([
+  z.literal('voicebox'),
+  z.strictObject({ number: phoneInput }),
+  phoneInput,
+]);
+const ruleInput = z.strictObject({ enabled: z.boolean(), target: forwardTargetInput.optional() });
+export const forwardingInput = z.strictObject({
+  always: ruleInput.optional(),
+  busy: ruleInput.optional(),
+  noAnswer: ruleInput
+    .extend({ ringSeconds: z.number().int().min(RING_SECONDS.min).max(RING_SECONDS.max).optional() })
+    .optional(),
+  unreachable: ruleInput.optional(),
+});
+export type ForwardingInput = z.infer<typeof forwardingInput>;
+
+export const parallelRingingInput = z.strictObject({
+  enabled: z.boolean(),
+  numbers: z.array(phoneInput).max(MAX_PARALLEL_NUMBERS, `at most ${MAX_PARALLEL_NUMBERS} numbers`).default([]),
+  answerConfirmation: z.boolean().default(false),
+});
+export type ParallelRingingInput = z.infer<typeof parallelRingingInput>;
+
+export const voiceboxInput = z.strictObject({
+  enabled: z.boolean(),
+  pin: pinInput.optional().describe('write-only; stored as a hash'),
+});
+
+// ---------- response views ----------
+
+export const errorSchema = z.object({
+  error: z.string(),
+  message: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+const forwardTargetView = z.union([z.literal('voicebox'), z.object({ number: z.string() })]);
+const ruleView = z.object({ enabled: z.boolean(), target: forwardTargetView.optional() });
+export const forwardingView = z.object({
+  always: ruleView,
+  busy: ruleView,
+  noAnswer: ruleView.extend({ ringSeconds: z.number() }),
+  unreachable: ruleView,
+});
+export const parallelRingingView = z.object({
+  enabled: z.boolean(),
+  numbers: z.array(z.string()),
+  answerConfirmation: z.boolean(),
+});
+export const deviceView = z.object({
+  id: z.string(),
+  type: deviceTypeSchema,
+  model: z.string().optional(),
+  sipUsername: z.string().describe('PJSIP endpoint name'),
+  sipPassword: z.string().optional().describe('only in create / regenerate responses'),
+  createdAt: timestampSchema,
+});
+export const voiceboxView = z.object({
+  enabled: z.boolean(),
+  pinSet: z.boolean(),
+  greeting: z.enum(['custom', 'default']),
+});
+export const workplaceView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  groupId: z.string(),
+  areaId: z.string().optional(),
+  templateId: z.string().optional(),
+  firstName: z.string(),
+  lastName: z.string(),
+  email: z.string(),
+  username: z.string(),
+  number: z.string(),
+  extension: z.string(),
+  language: languageSchema,
+  timezone: z.string(),
+  status: z.enum(['pending', 'active', 'failed']),
+  statusReason: z.string().optional(),
+  blockingProfileId: z.string().optional(),
+  callerIdPresentation: z.enum(['number', 'anonymous']),
+  devices: z.array(deviceView),
+  parallelRinging: parallelRingingView,
+  forwarding: forwardingView,
+  voicebox: voiceboxView,
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export type WorkplaceView = z.infer<typeof workplaceView>;
+
+export function toDeviceView(d: Device, withPassword = false): z.infer<typeof deviceView> {
+  return {
+    id: d.id,
+    type: d.type,
+    ...(d.model !== undefined ? { model: d.model } : {}),
+    sipUsername: d.sipUsername,
+    ...(withPassword ? { sipPassword: d.sipPassword } : {}),
+    createdAt: d.createdAt,
+  };
+}
+
+/** The workplace as the API shows it: no PIN hash; SIP passwords only when asked (create/regenerate). */
+export function toWorkplaceView(w: Workplace, withPasswords = false): WorkplaceView {
+  const { voicebox, devices, ...rest } = w;
+  return {
+    ...rest,
+    devices: devices.map((d) => toDeviceView(d, withPasswords)),
+    voicebox: {
+      enabled: voicebox.enabled,
+      pinSet: voicebox.pinHash !== undefined,
+      greeting: voicebox.greetingRecording ? 'custom' : 'default',
+    },
+  };
+}
+
+export const companyView = z.object({
+  id: z.string(),
+  name: z.string(),
+  defaultBlockingProfileId: z.string().optional(),
+  mobileIntegration: z.boolean(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export const numberRangeSchema = z.strictObject({ first: z.string(), last: z.string() });
+export const groupView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  name: z.string(),
+  timezone: z.string(),
+  numberRanges: z.array(z.object({ first: z.string(), last: z.string() })),
+  blockingProfileId: z.string().optional(),
+  isDefault: z.boolean(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export const areaView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  groupId: z.string(),
+  name: z.string(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export const blockingProfileView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  name: z.string(),
+  incoming: z.array(z.string()),
+  outgoing: z.array(z.string()),
+  forwarded: z.array(z.string()),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export const templateView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  name: z.string(),
+  groupId: z.string().optional(),
+  areaId: z.string().optional(),
+  blockingProfileId: z.string().optional(),
+  language: languageSchema.optional(),
+  timezone: z.string().optional(),
+  devices: z.array(z.object({ type: deviceTypeSchema, model: z.string().optional() })),
+  parallelRinging: parallelRingingView.optional(),
+  forwarding: forwardingView.optional(),
+  voiceboxEnabled: z.boolean().optional(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export const portalView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  groupId: z.string(),
+  areaId: z.string().optional(),
+  displayFirstName: z.string(),
+  displayLastName: z.string(),
+  number: z.string(),
+  extension: z.string(),
+  timezone: z.string(),
+  level: z.enum(['company', 'group']),
+  silentMode: z.boolean(),
+  pinRequired: z.boolean(),
+  blockingProfileId: z.string().optional(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+});
+export const tokenView = z.object({
+  id: z.string(),
+  companyId: z.string(),
+  role: z.enum(['admin', 'employee']),
+  workplaceId: z.string().optional(),
+  createdAt: timestampSchema,
+});
+
+/** Standard error responses for the OpenAPI document. */
+export const errorResponses = {
+  400: errorSchema,
+  401: errorSchema,
+  403: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+} as const;

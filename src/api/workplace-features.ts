@@ -1,0 +1,317 @@
+/**
+ * The call features of one workplace, which its employee may change too: forwarding,
+ * parallel ringing, voicebox settings (PIN write-only), caller-ID presentation and the
+ * voicebox messages. Only the admin may unlock a locked PIN (DELETE .../voicebox/lock).
+ * Features stay editable while the workplace is pending.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { VoiceboxMessage, Workplace } from '../domain/model.js';
+import { hashPin, PIN_LOCK_AFTER, validatePinStrength } from '../domain/pin.js';
+import { type ApiDeps, loadWorkplace, nowIso, updateWorkplace } from './context.js';
+import { ApiError, assertNoIssues, type FieldIssue, notFound } from './errors.js';
+import { issuesAt } from './rules.js';
+import {
+  errorResponses,
+  forwardingInput,
+  forwardingView,
+  idSchema,
+  parallelRingingInput,
+  parallelRingingView,
+  voiceboxInput,
+  widParams,
+} from './schemas.js';
+import { normaliseForwarding, normaliseParallelRinging, pinHistory } from './workplace-draft.js';
+
+const midParams = widParams.extend({ mid: idSchema });
+
+const voiceboxStatusView = z.object({
+  enabled: z.boolean(),
+  pinSet: z.boolean(),
+  locked: z.boolean().describe(`true after ${PIN_LOCK_AFTER} wrong PIN entries in a row, until reset`),
+  failedAttempts: z.number(),
+  greeting: z.enum(['custom', 'default']),
+});
+const callerIdSchema = z.strictObject({ presentation: z.enum(['number', 'anonymous']) });
+const messageView = z.object({
+  id: z.string(),
+  workplaceId: z.string(),
+  callerNumber: z.string(),
+  receivedAt: z.string(),
+  durationSeconds: z.number(),
+  status: z.enum(['new', 'heard', 'saved']),
+});
+
+function toMessageView(m: VoiceboxMessage): z.infer<typeof messageView> {
+  const { recordingName: _internal, companyId: _c, ...view } = m;
+  return view;
+}
+
+/** How many previous PIN hashes are kept for the "not the previous PIN" rule. */
+const PIN_HISTORY = 1;
+
+export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const { store, config } = deps;
+  const tags = ['workplace features'];
+  const countryCode = config.COUNTRY_CODE;
+
+  async function voiceboxStatus(w: Workplace): Promise<z.infer<typeof voiceboxStatusView>> {
+    const failedAttempts = await store.pinFailures.get(w.id);
+    return {
+      enabled: w.voicebox.enabled,
+      pinSet: w.voicebox.pinHash !== undefined,
+      locked: failedAttempts >= PIN_LOCK_AFTER,
+      failedAttempts,
+      greeting: w.voicebox.greetingRecording ? 'custom' : 'default',
+    };
+  }
+
+  // ---------- forwarding ----------
+  app.get(
+    '/companies/:cid/workplaces/:wid/forwarding',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: forwardingView, ...errorResponses } },
+    },
+    async (request) => (await loadWorkplace(store, request.params.cid, request.params.wid)).forwarding,
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/forwarding',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        summary: 'Replace the forwarding rules (a rule left out is disabled)',
+        params: widParams,
+        body: forwardingInput,
+        response: { 200: forwardingView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
+        const issues: FieldIssue[] = [];
+        const forwarding = normaliseForwarding(request.body, current.number, countryCode, issues);
+        assertNoIssues(issues);
+        return { ...current, forwarding, updatedAt: nowIso() };
+      });
+      return next.forwarding;
+    },
+  );
+
+  // ---------- parallel ringing ----------
+  app.get(
+    '/companies/:cid/workplaces/:wid/parallel-ringing',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: parallelRingingView, ...errorResponses } },
+    },
+    async (request) => (await loadWorkplace(store, request.params.cid, request.params.wid)).parallelRinging,
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/parallel-ringing',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        summary: 'Replace parallel ringing (1 to 5 numbers when enabled)',
+        params: widParams,
+        body: parallelRingingInput,
+        response: { 200: parallelRingingView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
+        const issues: FieldIssue[] = [];
+        const parallelRinging = normaliseParallelRinging(request.body, current.number, countryCode, issues);
+        assertNoIssues(issues);
+        return { ...current, parallelRinging, updatedAt: nowIso() };
+      });
+      return next.parallelRinging;
+    },
+  );
+
+  // ---------- voicebox ----------
+  app.get(
+    '/companies/:cid/workplaces/:wid/voicebox',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: voiceboxStatusView, ...errorResponses } },
+    },
+    async (request) => voiceboxStatus(await loadWorkplace(store, request.params.cid, request.params.wid)),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/voicebox',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        summary: 'Enable/disable the voicebox and set a new PIN (write-only; resets the failure counter)',
+        params: widParams,
+        body: voiceboxInput,
+        response: { 200: voiceboxStatusView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { enabled, pin } = request.body;
+      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
+        if (pin === undefined) return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
+        const history = pinHistory(current.voicebox);
+        assertNoIssues(
+          issuesAt(
+            'pin',
+            validatePinStrength(pin, {
+              extension: current.extension,
+              number: current.number,
+              previousPinHashes: history,
+            }),
+          ),
+        );
+        return {
+          ...current,
+          voicebox: {
+            ...current.voicebox,
+            enabled,
+            pinHash: hashPin(pin),
+            previousPinHashes: history.slice(0, PIN_HISTORY),
+          },
+          updatedAt: nowIso(),
+        };
+      });
+      if (pin !== undefined) await store.pinFailures.reset(next.id);
+      return voiceboxStatus(next);
+    },
+  );
+
+  app.delete(
+    '/companies/:cid/workplaces/:wid/voicebox/lock',
+    {
+      config: { scope: 'company' },
+      schema: {
+        tags,
+        summary: 'Unlock a PIN locked after too many wrong entries (admin only)',
+        params: widParams,
+        response: { 200: voiceboxStatusView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const workplace = await loadWorkplace(store, request.params.cid, request.params.wid);
+      await store.pinFailures.reset(workplace.id);
+      return voiceboxStatus(workplace);
+    },
+  );
+
+  // ---------- caller ID ----------
+  app.get(
+    '/companies/:cid/workplaces/:wid/caller-id',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: callerIdSchema, ...errorResponses } },
+    },
+    async (request) => ({
+      presentation: (await loadWorkplace(store, request.params.cid, request.params.wid)).callerIdPresentation,
+    }),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/caller-id',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, body: callerIdSchema, response: { 200: callerIdSchema, ...errorResponses } },
+    },
+    async (request) => {
+      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => ({
+        ...current,
+        callerIdPresentation: request.body.presentation,
+        updatedAt: nowIso(),
+      }));
+      return { presentation: next.callerIdPresentation };
+    },
+  );
+
+  // ---------- voicebox messages ----------
+  async function loadMessage(cid: string, wid: string, mid: string): Promise<VoiceboxMessage> {
+    const workplace = await loadWorkplace(store, cid, wid);
+    const message = await store.voicebox.get(workplace.id, mid);
+    if (!message || message.companyId !== cid) throw notFound('voicebox message');
+    return message;
+  }
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/voicebox/messages',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: z.array(messageView), ...errorResponses } },
+    },
+    async (request) => {
+      const workplace = await loadWorkplace(store, request.params.cid, request.params.wid);
+      return (await store.voicebox.list(workplace.id)).map(toMessageView);
+    },
+  );
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/voicebox/messages/:mid',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: midParams, response: { 200: messageView, ...errorResponses } },
+    },
+    async (request) => toMessageView(await loadMessage(request.params.cid, request.params.wid, request.params.mid)),
+  );
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/voicebox/messages/:mid/audio',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        summary: 'The recorded audio (audio/wav)',
+        params: midParams,
+        produces: ['audio/wav'],
+        response: { ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const message = await loadMessage(request.params.cid, request.params.wid, request.params.mid);
+      if (!deps.recordings) throw new ApiError(503, 'unavailable', 'voicebox audio storage (Asterisk) is not configured');
+      const file = await deps.recordings.getFile(message.recordingName);
+      if (!file) throw notFound('recording');
+      // a Buffer bypasses the JSON serializer; the route's response schemas only describe errors
+      return reply.header('content-type', file.contentType).header('cache-control', 'private, no-store').send(file.body as never);
+    },
+  );
+
+  app.patch(
+    '/companies/:cid/workplaces/:wid/voicebox/messages/:mid',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        params: midParams,
+        body: z.strictObject({ status: z.enum(['heard', 'saved']) }),
+        response: { 200: messageView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const message = await loadMessage(request.params.cid, request.params.wid, request.params.mid);
+      const next: VoiceboxMessage = { ...message, status: request.body.status };
+      await store.voicebox.update(next);
+      return toMessageView(next);
+    },
+  );
+
+  app.delete(
+    '/companies/:cid/workplaces/:wid/voicebox/messages/:mid',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: midParams, response: { 204: z.null(), ...errorResponses } },
+    },
+    async (request, reply) => {
+      const message = await loadMessage(request.params.cid, request.params.wid, request.params.mid);
+      await store.voicebox.delete(message.workplaceId, message.id);
+      await deps.recordings?.delete(message.recordingName);
+      return reply.code(204).send(null);
+    },
+  );
+};
