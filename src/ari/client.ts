@@ -50,7 +50,12 @@ export interface AriClient extends Omit<AriRestApi, 'events'> {
 export const metrics: AriMetrics = newMetrics();
 
 /** delay before reconnect attempt `attempt` (0-based): full jitter over an exponential window */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  minMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const window = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * window);
 }
@@ -94,6 +99,7 @@ export function createAriClient(opts: AriClientOptions): AriClient {
   let pingTimer: NodeJS.Timeout | undefined;
   let connecting: Promise<void> | undefined;
   let settleFirst: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  let closing: Promise<void> | undefined;
 
   function onMessage(data: WebSocket.RawData): void {
     for (const m of metricSinks) m.eventsReceived++;
@@ -166,7 +172,10 @@ export function createAriClient(opts: AriClientOptions): AriClient {
       ws.terminate();
     });
     ws.on('error', (err) => {
-      log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'ARI event socket error');
+      log.warn(
+        { err: { message: err.message, code: (err as { code?: string }).code } },
+        'ARI event socket error',
+      );
     });
     ws.on('close', (code) => {
       if (pingTimer) clearInterval(pingTimer);
@@ -175,6 +184,7 @@ export function createAriClient(opts: AriClientOptions): AriClient {
       const wasOpen = open;
       open = false;
       if (wasOpen) log.warn({ code }, 'ARI event socket closed');
+      else for (const m of metricSinks) m.connectFailures++;
       scheduleReconnect();
     });
   }
@@ -194,33 +204,38 @@ export function createAriClient(opts: AriClientOptions): AriClient {
       openSocket();
       return connecting;
     },
-    async close(): Promise<void> {
-      closed = true;
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      reconnectTimer = undefined;
-      if (pingTimer) clearInterval(pingTimer);
-      const ws = socket;
-      socket = undefined;
-      if (settleFirst) {
-        const s = settleFirst;
-        settleFirst = undefined;
-        s.reject(new Error('ARI client closed before the event socket opened'));
-      }
-      if (ws) {
-        await new Promise<void>((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          ws.once('close', () => resolve());
-          if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-          else ws.close(1000);
-          // a peer that never answers the close frame must not hold shutdown
-          setTimeout(() => {
-            ws.terminate();
-            resolve();
-          }, 1000).unref();
-        });
-      }
-      await rest.close();
+    close(): Promise<void> {
+      closing ??= shutdown();
+      return closing;
     },
   };
+
+  async function shutdown(): Promise<void> {
+    closed = true;
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    reconnectTimer = undefined;
+    if (pingTimer) clearInterval(pingTimer);
+    const ws = socket;
+    socket = undefined;
+    if (settleFirst) {
+      const s = settleFirst;
+      settleFirst = undefined;
+      s.reject(new Error('ARI client closed before the event socket opened'));
+    }
+    if (ws) {
+      await new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        ws.once('close', () => resolve());
+        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        else ws.close(1000);
+        // a peer that never answers the close frame must not hold shutdown
+        setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000).unref();
+      });
+    }
+    await rest.close();
+  }
   return client as AriClient;
 }

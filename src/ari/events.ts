@@ -139,6 +139,9 @@ export class EventRouter implements AriEventRouter {
 
   private handlerFailed(err: unknown, event: RawEvent): void {
     this.onHandlerError();
-    this.log.error({ err, eventType: event.type, objectIds: mentionedIds(event) }, 'ARI event handler failed');
+    this.log.error(
+      { err, eventType: event.type, objectIds: mentionedIds(event) },
+      'ARI event handler failed',
+    );
   }
 }

@@ -32,10 +32,19 @@ export interface AriMetrics {
   restErrors: number;
   eventsReceived: number;
   reconnects: number;
+  /** event socket attempts that never opened (refused, auth, handshake timeout) */
+  connectFailures: number;
   handlerErrors: number;
 }
 
-export const newMetrics = (): AriMetrics => ({ restRequests: 0, restErrors: 0, eventsReceived: 0, reconnects: 0, handlerErrors: 0 });
+export const newMetrics = (): AriMetrics => ({
+  restRequests: 0,
+  restErrors: 0,
+  eventsReceived: 0,
+  reconnects: 0,
+  connectFailures: 0,
+  handlerErrors: 0,
+});
 
 export interface RestTransportOptions {
   /** origin, e.g. http://127.0.0.1:8088 */
@@ -117,7 +126,8 @@ export function createRestTransport(opts: RestTransportOptions): RestTransport {
   async function call(op: CompiledOperation, params: Params): Promise<unknown> {
     const p = params ?? {};
     const missing = op.required.filter((n) => p[n] === undefined || p[n] === null);
-    if (missing.length) throw new TypeError(`ARI ${op.name}: missing required parameter(s): ${missing.join(', ')}`);
+    if (missing.length)
+      throw new TypeError(`ARI ${op.name}: missing required parameter(s): ${missing.join(', ')}`);
 
     let path = opts.basePath + op.pathParts[0]!;
     for (let i = 0; i < op.pathParams.length; i++) {

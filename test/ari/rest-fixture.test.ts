@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
@@ -80,7 +80,12 @@ const json = (res: http.ServerResponse, status: number, body: unknown) =>
 describe('request shapes', () => {
   it('sends query params, Basic auth and parses the JSON model', async () => {
     reply = (_req, res) => json(res, 200, { id: 'c1', name: 'PJSIP/erika-1', state: 'Down' });
-    const ch = await client().channels.create({ endpoint: 'PJSIP/erika-1', app: 'pbx', appArgs: 'leg,c0', channelId: 'c1' });
+    const ch = await client().channels.create({
+      endpoint: 'PJSIP/erika-1',
+      app: 'pbx',
+      appArgs: 'leg,c0',
+      channelId: 'c1',
+    });
     expect(ch).toMatchObject({ id: 'c1', state: 'Down' });
     expect(seen[0]).toMatchObject({
       method: 'POST',
@@ -100,11 +105,22 @@ describe('request shapes', () => {
 
   it('fills and encodes path params; numbers and booleans go as text; 204 resolves undefined', async () => {
     const ari = client();
-    await expect(ari.channels.dial({ channelId: 'a b/1', caller: 'c0', timeout: 20 })).resolves.toBeUndefined();
+    await expect(
+      ari.channels.dial({ channelId: 'a b/1', caller: 'c0', timeout: 20 }),
+    ).resolves.toBeUndefined();
     await ari.channels.hangup({ channelId: 'c1', reason: 'busy' });
     await ari.channels.ring({ channelId: 'c1' });
-    await ari.bridges.addChannel({ bridgeId: 'b1', channel: ['c1', 'c2'], inhibitConnectedLineUpdates: true });
-    await ari.channels.play({ channelId: 'c1', media: ['sound:pbx/a', 'sound:pbx/b'], lang: 'de', playbackId: 'p1' });
+    await ari.bridges.addChannel({
+      bridgeId: 'b1',
+      channel: ['c1', 'c2'],
+      inhibitConnectedLineUpdates: true,
+    });
+    await ari.channels.play({
+      channelId: 'c1',
+      media: ['sound:pbx/a', 'sound:pbx/b'],
+      lang: 'de',
+      playbackId: 'p1',
+    });
     expect(seen.map((s) => [s.method, s.path, s.query])).toEqual([
       ['POST', '/ari/channels/a%20b%2F1/dial', { caller: 'c0', timeout: '20' }],
       ['DELETE', '/ari/channels/c1', { reason: 'busy' }],
@@ -127,7 +143,11 @@ describe('request shapes', () => {
     await ari.applications.filter({ applicationName: 'pbx', filter: { allowed: [{ type: 'StasisStart' }] } });
     expect(seen.map((s) => [s.path, s.contentType, JSON.parse(s.body)])).toEqual([
       ['/ari/channels', 'application/json', { variables: { CALLERID_NAME: 'Erika' } }],
-      ['/ari/asterisk/config/dynamic/res_pjsip/auth/dev-1', 'application/json', { fields: [{ attribute: 'auth_type', value: 'userpass' }] }],
+      [
+        '/ari/asterisk/config/dynamic/res_pjsip/auth/dev-1',
+        'application/json',
+        { fields: [{ attribute: 'auth_type', value: 'userpass' }] },
+      ],
       ['/ari/applications/pbx/eventFilter', 'application/json', { allowed: [{ type: 'StasisStart' }] }],
     ]);
   });
@@ -142,7 +162,9 @@ describe('request shapes', () => {
 
   it('rejects a call missing required params before sending anything, naming each', async () => {
     const ari = client();
-    await expect(ari.channels.create({} as never)).rejects.toThrow(/missing required parameter\(s\): endpoint, app/);
+    await expect(ari.channels.create({} as never)).rejects.toThrow(
+      /missing required parameter\(s\): endpoint, app/,
+    );
     expect(seen).toHaveLength(0);
   });
 });
@@ -185,7 +207,13 @@ describe('errors', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const ari = createAriClient({ url: `http://127.0.0.1:${port}`, username: 'a', password: 'b', app: 'pbx', logger });
+    const ari = createAriClient({
+      url: `http://127.0.0.1:${port}`,
+      username: 'a',
+      password: 'b',
+      app: 'pbx',
+      logger,
+    });
     clients.push(ari);
     const err = await ari.asterisk.getInfo().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AriTransportError);
@@ -198,7 +226,9 @@ describe('bounded keep-alive pool', () => {
   it('500 concurrent requests with connections: 8 all succeed over at most 8 kept-alive connections', async () => {
     reply = (_req, res) => setImmediate(() => json(res, 200, { id: 'x' }));
     const ari = client({ connections: 8 });
-    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => ari.channels.get({ channelId: `c${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => ari.channels.get({ channelId: `c${i}` })),
+    );
     expect(results).toHaveLength(500);
     expect(new Set(seen.map((s) => s.path)).size).toBe(500);
     const connectionsUsed = new Set(seen.map((s) => s.connection)).size;
@@ -213,7 +243,8 @@ describe('event socket auth', () => {
     const wss = new WebSocketServer({
       port: 0,
       host: '127.0.0.1',
-      verifyClient: (info: { req: http.IncomingMessage }) => info.req.headers.authorization === 'Basic ' + Buffer.from('ari:ari').toString('base64'),
+      verifyClient: (info: { req: http.IncomingMessage }) =>
+        info.req.headers.authorization === 'Basic ' + Buffer.from('ari:ari').toString('base64'),
     });
     await new Promise((r) => wss.once('listening', r));
     const url = `http://127.0.0.1:${(wss.address() as AddressInfo).port}`;
@@ -226,6 +257,90 @@ describe('event socket auth', () => {
     expect(await reqUrl).toBe('/ari/events?app=pbx&subscribeAll=false');
     expect(good.isConnected()).toBe(true);
     await good.close();
+    await new Promise((r) => wss.close(r));
+  });
+});
+
+describe('event socket on a loopback WebSocket server', () => {
+  it('delivers events, survives throwing handlers and bad frames, and reconnects after a drop', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    const url = `http://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const ari = createAriClient({
+      url,
+      username: 'ari',
+      password: 'ari',
+      app: 'pbx',
+      logger,
+      reconnectMinMs: 5,
+      reconnectMaxMs: 50,
+    });
+    clients.push(ari);
+    const connectedInfos: boolean[] = [];
+    ari.events.onConnected((info) => {
+      connectedInfos.push(info.reconnect);
+    });
+    const digits: string[] = [];
+    ari.events.route('c1', () => {
+      throw new Error('a buggy handler');
+    });
+    ari.events.route('c1', (e) => {
+      if (e.type === 'ChannelDtmfReceived') digits.push(e.digit);
+    });
+    const dtmf = (digit: string) =>
+      JSON.stringify({
+        type: 'ChannelDtmfReceived',
+        application: 'pbx',
+        timestamp: 't',
+        digit,
+        duration_ms: 100,
+        channel: { id: 'c1' },
+      });
+
+    let serverSide = new Promise<import('ws').WebSocket>((r) => wss.once('connection', r));
+    await ari.connect();
+    let ws = await serverSide;
+    ws.send('not json');
+    ws.send(dtmf('1'));
+    ws.send(dtmf('2'));
+    await vi.waitFor(() => expect(digits).toEqual(['1', '2']));
+    expect(ari.metrics.handlerErrors).toBe(2);
+
+    serverSide = new Promise((r) => wss.once('connection', r));
+    ws.terminate();
+    ws = await serverSide;
+    await vi.waitFor(() => expect(connectedInfos).toEqual([false, true]));
+    ws.send(dtmf('3'));
+    await vi.waitFor(() => expect(digits).toEqual(['1', '2', '3']));
+    expect(ari.metrics.reconnects).toBe(1);
+
+    await ari.close();
+    expect(ari.isConnected()).toBe(false);
+    await new Promise((r) => wss.close(r));
+  });
+
+  it('connect() keeps retrying until the server is up', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const ari = createAriClient({
+      url: `http://127.0.0.1:${port}`,
+      username: 'a',
+      password: 'b',
+      app: 'pbx',
+      logger,
+      reconnectMinMs: 5,
+      reconnectMaxMs: 20,
+    });
+    clients.push(ari);
+    const connected = ari.connect();
+    await vi.waitFor(() => expect(ari.metrics.connectFailures).toBeGreaterThan(3));
+    expect(ari.isConnected()).toBe(false);
+    const wss = new WebSocketServer({ port, host: '127.0.0.1' });
+    await connected;
+    expect(ari.isConnected()).toBe(true);
+    await ari.close();
     await new Promise((r) => wss.close(r));
   });
 });

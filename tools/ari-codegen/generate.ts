@@ -12,6 +12,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as prettier from 'prettier';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const defaultApiDocsDir = join(here, 'api-docs');
@@ -132,7 +133,9 @@ export interface LoadedApiDocs {
 }
 
 export function loadApiDocs(apiDocsDir: string): LoadedApiDocs {
-  const index = JSON.parse(readFileSync(join(apiDocsDir, 'resources.json'), 'utf8')) as { apis: Array<{ path: string }> };
+  const index = JSON.parse(readFileSync(join(apiDocsDir, 'resources.json'), 'utf8')) as {
+    apis: Array<{ path: string }>;
+  };
   const resources: LoadedApiDocs['resources'] = [];
   const models = new Map<string, SwaggerModel>();
   for (const entry of index.apis) {
@@ -176,15 +179,16 @@ export function generateModels({ models }: LoadedApiDocs): string {
     if (discriminator && isLeaf) out += `  ${discriminator}: ${JSON.stringify(name)};\n`;
     for (const [prop, spec] of Object.entries(model.properties ?? {})) {
       if (discriminator && isLeaf && prop === discriminator) continue;
-      const type = spec.allowableValues?.valueType === 'LIST' && spec.allowableValues.values
-        ? literalUnion(spec.allowableValues.values)
-        : tsType(spec.type, names);
+      const type =
+        spec.allowableValues?.valueType === 'LIST' && spec.allowableValues.values
+          ? literalUnion(spec.allowableValues.values)
+          : tsType(spec.type, names);
       out += doc([spec.description], '  ');
       out += `  ${propKey(prop)}${spec.required ? '' : '?'}: ${type};\n`;
     }
     out += '}\n\n';
   }
-  const events = sorted.filter((n) => isEvent(n) && !(models.get(n)!.subTypes?.length));
+  const events = sorted.filter((n) => isEvent(n) && !models.get(n)!.subTypes?.length);
   out += '/** Every event an application can receive on its WebSocket, discriminated by `type`. */\n';
   out += `export type AriEvent =\n${events.map((e) => `  | ${e}`).join('\n')};\n\n`;
   out += `export type AriEventType = AriEvent['type'];\n\n`;
@@ -207,7 +211,8 @@ export function generateOperations({ resources, models }: LoadedApiDocs): string
   specs += `export interface AriOperationSpec {\n  method: 'GET' | 'POST' | 'PUT' | 'DELETE';\n  /** path relative to /ari, with {param} placeholders */\n  path: string;\n  params: Readonly<Record<string, AriParamSpec>>;\n  /** api-docs responseClass: a model, List[model], 'void' or 'binary' */\n  response: string;\n}\n\n`;
   specs += `export const ariOperations = {\n`;
 
-  api += '/** The typed REST surface: one method per operation, taking one object of all its parameters. */\n';
+  api +=
+    '/** The typed REST surface: one method per operation, taking one object of all its parameters. */\n';
   api += `export interface AriRestApi {\n`;
 
   for (const { name: resource, doc: apiDoc } of resources) {
@@ -226,17 +231,22 @@ export function generateOperations({ resources, models }: LoadedApiDocs): string
         specs += `      response: ${JSON.stringify(op.responseClass)},\n    },\n`;
 
         const typeName = `${pascal(resource)}${pascal(op.nickname)}Params`;
-        paramTypes += doc([`Parameters of ${op.httpMethod} ${endpoint.path} (${resource}.${op.nickname}).`], '');
+        paramTypes += doc(
+          [`Parameters of ${op.httpMethod} ${endpoint.path} (${resource}.${op.nickname}).`],
+          '',
+        );
         paramTypes += `export interface ${typeName} {\n`;
         for (const p of params) {
           let type: string;
           const override = bodyTypeOverrides[`${resource}.${op.nickname}.${p.name}`];
           if (override) type = override;
-          else if (p.allowableValues?.valueType === 'LIST' && p.allowableValues.values) type = literalUnion(p.allowableValues.values);
+          else if (p.allowableValues?.valueType === 'LIST' && p.allowableValues.values)
+            type = literalUnion(p.allowableValues.values);
           else type = tsType(p.dataType, names);
           if (p.allowMultiple && p.paramType === 'query') type = `${type} | ${type}[]`;
           for (const m of type.match(/\b[A-Z]\w*/g) ?? []) if (names.has(m)) usedModels.add(m);
-          const def = p.defaultValue !== undefined ? `Default: ${JSON.stringify(p.defaultValue)}.` : undefined;
+          const def =
+            p.defaultValue !== undefined ? `Default: ${JSON.stringify(p.defaultValue)}.` : undefined;
           paramTypes += doc([p.description?.trim(), `(${p.paramType})${def ? ' ' + def : ''}`], '  ');
           paramTypes += `  ${propKey(p.name)}${p.required ? '' : '?'}: ${type};\n`;
         }
@@ -246,7 +256,13 @@ export function generateOperations({ resources, models }: LoadedApiDocs): string
         for (const m of response.match(/\b[A-Z]\w*/g) ?? []) if (names.has(m)) usedModels.add(m);
         const anyRequired = params.some((p) => p.required);
         const errors = (op.errorResponses ?? []).map((e) => `${e.code} ${e.reason}`).join('; ');
-        api += doc([`${op.summary ?? ''} — ${op.httpMethod} ${endpoint.path}`, errors ? `Errors: ${errors}` : undefined], '    ');
+        api += doc(
+          [
+            `${op.summary ?? ''} — ${op.httpMethod} ${endpoint.path}`,
+            errors ? `Errors: ${errors}` : undefined,
+          ],
+          '    ',
+        );
         api += `    ${op.nickname}(params${anyRequired ? '' : '?'}: ${typeName}): Promise<${response}>;\n`;
       }
     }
@@ -262,12 +278,23 @@ export function generateOperations({ resources, models }: LoadedApiDocs): string
   return out + specs + '\n' + paramTypes + api;
 }
 
-export function generate(apiDocsDir = defaultApiDocsDir): { 'models.ts': string; 'operations.ts': string } {
+/**
+ * Formatted with the repository's prettier config, so `npm run format` leaves the committed
+ * output unchanged (and the freshness test stays meaningful).
+ */
+export async function generate(
+  apiDocsDir = defaultApiDocsDir,
+): Promise<{ 'models.ts': string; 'operations.ts': string }> {
   const loaded = loadApiDocs(apiDocsDir);
-  return { 'models.ts': generateModels(loaded), 'operations.ts': generateOperations(loaded) };
+  const target = join(defaultOutDir, 'models.ts');
+  const options = { ...((await prettier.resolveConfig(target)) ?? {}), parser: 'typescript' };
+  return {
+    'models.ts': await prettier.format(generateModels(loaded), options),
+    'operations.ts': await prettier.format(generateOperations(loaded), options),
+  };
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const arg = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -275,10 +302,11 @@ function main(argv: string[]): void {
   const apiDocsDir = resolve(arg('--api-docs') ?? defaultApiDocsDir);
   const outDir = resolve(arg('--out') ?? defaultOutDir);
   mkdirSync(outDir, { recursive: true });
-  for (const [file, text] of Object.entries(generate(apiDocsDir))) {
+  for (const [file, text] of Object.entries(await generate(apiDocsDir))) {
     writeFileSync(join(outDir, file), text);
     console.log(`wrote ${join(outDir, file)}`);
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href)
+  await main(process.argv.slice(2));

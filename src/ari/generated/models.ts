@@ -30,7 +30,7 @@ export interface Application {
 
 /** Notification that trying to move a channel to another Stasis application failed. */
 export interface ApplicationMoveFailed extends Event {
-  type: "ApplicationMoveFailed";
+  type: 'ApplicationMoveFailed';
   channel: Channel;
   destination: string;
   /** Arguments to the application */
@@ -39,21 +39,21 @@ export interface ApplicationMoveFailed extends Event {
 
 /** Notification that a Stasis app has been registered. */
 export interface ApplicationRegistered extends Event {
-  type: "ApplicationRegistered";
+  type: 'ApplicationRegistered';
 }
 
 /**
  * Notification that another WebSocket has taken over for an application.
- * 
+ *
  * An application may only be subscribed to by a single WebSocket at a time. If multiple WebSockets attempt to subscribe to the same application, the newer WebSocket wins, and the older one receives this event.
  */
 export interface ApplicationReplaced extends Event {
-  type: "ApplicationReplaced";
+  type: 'ApplicationReplaced';
 }
 
 /** Notification that a Stasis app has been unregistered. */
 export interface ApplicationUnregistered extends Event {
-  type: "ApplicationUnregistered";
+  type: 'ApplicationUnregistered';
 }
 
 /** Asterisk system information */
@@ -80,7 +80,7 @@ export interface AsteriskPing {
 
 /**
  * The merging of media from one or more channels.
- * 
+ *
  * Everyone on the bridge receives the same audio.
  */
 export interface Bridge {
@@ -89,7 +89,7 @@ export interface Bridge {
   /** Name of the current bridging technology */
   technology: string;
   /** Type of bridge technology */
-  bridge_type: "mixing" | "holding";
+  bridge_type: 'mixing' | 'holding';
   /** Bridging class */
   bridge_class: string;
   /** Entity that created the bridge */
@@ -110,7 +110,7 @@ export interface Bridge {
 
 /** Notification that an attended transfer has occurred. */
 export interface BridgeAttendedTransfer extends Event {
-  type: "BridgeAttendedTransfer";
+  type: 'BridgeAttendedTransfer';
   /** First leg of the transferer */
   transferer_first_leg: Channel;
   /** Second leg of the transferer */
@@ -147,7 +147,7 @@ export interface BridgeAttendedTransfer extends Event {
 
 /** Notification that a blind transfer has occurred. */
 export interface BridgeBlindTransfer extends Event {
-  type: "BridgeBlindTransfer";
+  type: 'BridgeBlindTransfer';
   /** The channel performing the blind transfer */
   channel: Channel;
   /** The channel that is replacing transferer when the transferee(s) can not be transferred directly */
@@ -168,26 +168,26 @@ export interface BridgeBlindTransfer extends Event {
 
 /** Notification that a bridge has been created. */
 export interface BridgeCreated extends Event {
-  type: "BridgeCreated";
+  type: 'BridgeCreated';
   bridge: Bridge;
 }
 
 /** Notification that a bridge has been destroyed. */
 export interface BridgeDestroyed extends Event {
-  type: "BridgeDestroyed";
+  type: 'BridgeDestroyed';
   bridge: Bridge;
 }
 
 /** Notification that one bridge has merged into another. */
 export interface BridgeMerged extends Event {
-  type: "BridgeMerged";
+  type: 'BridgeMerged';
   bridge: Bridge;
   bridge_from: Bridge;
 }
 
 /** Notification that the source of video in a bridge has changed. */
 export interface BridgeVideoSourceChanged extends Event {
-  type: "BridgeVideoSourceChanged";
+  type: 'BridgeVideoSourceChanged';
   bridge: Bridge;
   old_video_source_id?: string;
 }
@@ -210,7 +210,7 @@ export interface BuildInfo {
 
 /** Notification that a channel is being broadcast to ARI applications for claiming. */
 export interface CallBroadcast extends Event {
-  type: "CallBroadcast";
+  type: 'CallBroadcast';
   /** The channel being broadcast. */
   channel: Channel;
   /** The caller ID number. */
@@ -221,7 +221,7 @@ export interface CallBroadcast extends Event {
 
 /** Notification that a broadcast channel has been successfully claimed by an ARI application. */
 export interface CallClaimed extends Event {
-  type: "CallClaimed";
+  type: 'CallClaimed';
   /** The channel that was claimed. */
   channel: Channel;
   /** The name of the ARI application that claimed the channel. */
@@ -238,7 +238,7 @@ export interface CallerID {
 export interface Channel {
   /**
    * Unique identifier of the channel.
-   * 
+   *
    * This is the same as the Uniqueid field in AMI.
    */
   id: string;
@@ -246,7 +246,18 @@ export interface Channel {
   protocol_id: string;
   /** Name of the channel (i.e. SIP/foo-0000a7e3) */
   name: string;
-  state: "Down" | "Rsrved" | "OffHook" | "Dialing" | "Ring" | "Ringing" | "Up" | "Busy" | "Dialing Offhook" | "Pre-ring" | "Unknown";
+  state:
+    | 'Down'
+    | 'Rsrved'
+    | 'OffHook'
+    | 'Dialing'
+    | 'Ring'
+    | 'Ringing'
+    | 'Up'
+    | 'Busy'
+    | 'Dialing Offhook'
+    | 'Pre-ring'
+    | 'Unknown';
   caller: CallerID;
   connected: CallerID;
   accountcode: string;
@@ -266,7 +277,7 @@ export interface Channel {
 
 /** Channel changed Caller ID. */
 export interface ChannelCallerId extends Event {
-  type: "ChannelCallerId";
+  type: 'ChannelCallerId';
   /** The integer representation of the Caller Presentation value. */
   caller_presentation: number;
   /** The text representation of the Caller Presentation value. */
@@ -277,20 +288,20 @@ export interface ChannelCallerId extends Event {
 
 /** Channel changed Connected Line. */
 export interface ChannelConnectedLine extends Event {
-  type: "ChannelConnectedLine";
+  type: 'ChannelConnectedLine';
   /** The channel whose connected line has changed. */
   channel: Channel;
 }
 
 /** Notification that a channel has been created. */
 export interface ChannelCreated extends Event {
-  type: "ChannelCreated";
+  type: 'ChannelCreated';
   channel: Channel;
 }
 
 /** Notification that a channel has been destroyed. */
 export interface ChannelDestroyed extends Event {
-  type: "ChannelDestroyed";
+  type: 'ChannelDestroyed';
   /** Integer representation of the cause of the hangup */
   cause: number;
   /** Text representation of the cause of the hangup */
@@ -302,7 +313,7 @@ export interface ChannelDestroyed extends Event {
 
 /** Channel changed location in the dialplan. */
 export interface ChannelDialplan extends Event {
-  type: "ChannelDialplan";
+  type: 'ChannelDialplan';
   /** The channel that changed dialplan location. */
   channel: Channel;
   /** The application about to be executed. */
@@ -313,11 +324,11 @@ export interface ChannelDialplan extends Event {
 
 /**
  * DTMF received on a channel.
- * 
+ *
  * This event is sent when the DTMF ends. There is no notification about the start of DTMF
  */
 export interface ChannelDtmfReceived extends Event {
-  type: "ChannelDtmfReceived";
+  type: 'ChannelDtmfReceived';
   /** DTMF digit received (0-9, A-E, # or *) */
   digit: string;
   /** Number of milliseconds DTMF was received */
@@ -328,14 +339,14 @@ export interface ChannelDtmfReceived extends Event {
 
 /** Notification that a channel has entered a bridge. */
 export interface ChannelEnteredBridge extends Event {
-  type: "ChannelEnteredBridge";
+  type: 'ChannelEnteredBridge';
   bridge: Bridge;
   channel?: Channel;
 }
 
 /** A hangup was requested on the channel. */
 export interface ChannelHangupRequest extends Event {
-  type: "ChannelHangupRequest";
+  type: 'ChannelHangupRequest';
   /** Integer representation of the cause of the hangup. */
   cause?: number;
   /** Integer representation of the technology-specific off-nominal cause of the hangup. */
@@ -348,7 +359,7 @@ export interface ChannelHangupRequest extends Event {
 
 /** A channel initiated a media hold. */
 export interface ChannelHold extends Event {
-  type: "ChannelHold";
+  type: 'ChannelHold';
   /** The channel that initiated the hold event. */
   channel: Channel;
   /** The music on hold class that the initiator requested. */
@@ -357,20 +368,20 @@ export interface ChannelHold extends Event {
 
 /** Notification that a channel has left a bridge. */
 export interface ChannelLeftBridge extends Event {
-  type: "ChannelLeftBridge";
+  type: 'ChannelLeftBridge';
   bridge: Bridge;
   channel: Channel;
 }
 
 /** Notification of a channel's state change. */
 export interface ChannelStateChange extends Event {
-  type: "ChannelStateChange";
+  type: 'ChannelStateChange';
   channel: Channel;
 }
 
 /** Talking is no longer detected on the channel. */
 export interface ChannelTalkingFinished extends Event {
-  type: "ChannelTalkingFinished";
+  type: 'ChannelTalkingFinished';
   /** The channel on which talking completed. */
   channel: Channel;
   /** The length of time, in milliseconds, that talking was detected on the channel */
@@ -379,21 +390,21 @@ export interface ChannelTalkingFinished extends Event {
 
 /** Talking was detected on the channel. */
 export interface ChannelTalkingStarted extends Event {
-  type: "ChannelTalkingStarted";
+  type: 'ChannelTalkingStarted';
   /** The channel on which talking started. */
   channel: Channel;
 }
 
 /** Tone was detected on the channel. */
 export interface ChannelToneDetected extends Event {
-  type: "ChannelToneDetected";
+  type: 'ChannelToneDetected';
   /** The channel the tone was detected on. */
   channel: Channel;
 }
 
 /** transfer on a channel. */
 export interface ChannelTransfer extends Event {
-  type: "ChannelTransfer";
+  type: 'ChannelTransfer';
   /** Transfer State */
   state?: string;
   /** Refer-To information with optionally both affected channels */
@@ -404,14 +415,14 @@ export interface ChannelTransfer extends Event {
 
 /** A channel initiated a media unhold. */
 export interface ChannelUnhold extends Event {
-  type: "ChannelUnhold";
+  type: 'ChannelUnhold';
   /** The channel that initiated the unhold event. */
   channel: Channel;
 }
 
 /** User-generated event with additional user-defined fields in the object. */
 export interface ChannelUserevent extends Event {
-  type: "ChannelUserevent";
+  type: 'ChannelUserevent';
   /** The name of the user event. */
   eventname: string;
   /** A channel that is signaled with the user event. */
@@ -426,14 +437,14 @@ export interface ChannelUserevent extends Event {
 
 /** Channel variable changed. */
 export interface ChannelVarset extends Event {
-  type: "ChannelVarset";
+  type: 'ChannelVarset';
   /** The variable that changed. */
   variable: string;
   /** The new value of the variable. */
   value: string;
   /**
    * The channel on which the variable was set.
-   * 
+   *
    * If missing, the variable is a global variable.
    */
   channel?: Channel;
@@ -468,7 +479,7 @@ export interface ContactInfo {
   /** The location of the contact. */
   uri: string;
   /** The current status of the contact. */
-  contact_status: "Unreachable" | "Reachable" | "Unknown" | "NonQualified" | "Removed";
+  contact_status: 'Unreachable' | 'Reachable' | 'Unknown' | 'NonQualified' | 'Removed';
   /** The Address of Record this contact belongs to. */
   aor: string;
   /** Current round trip time, in microseconds, for the contact. */
@@ -477,7 +488,7 @@ export interface ContactInfo {
 
 /** The state of a contact on an endpoint has changed. */
 export interface ContactStatusChange extends Event {
-  type: "ContactStatusChange";
+  type: 'ContactStatusChange';
   endpoint: Endpoint;
   contact_info: ContactInfo;
 }
@@ -487,19 +498,28 @@ export interface DeviceState {
   /** Name of the device. */
   name: string;
   /** Device's state */
-  state: "UNKNOWN" | "NOT_INUSE" | "INUSE" | "BUSY" | "INVALID" | "UNAVAILABLE" | "RINGING" | "RINGINUSE" | "ONHOLD";
+  state:
+    | 'UNKNOWN'
+    | 'NOT_INUSE'
+    | 'INUSE'
+    | 'BUSY'
+    | 'INVALID'
+    | 'UNAVAILABLE'
+    | 'RINGING'
+    | 'RINGINUSE'
+    | 'ONHOLD';
 }
 
 /** Notification that a device state has changed. */
 export interface DeviceStateChanged extends Event {
-  type: "DeviceStateChanged";
+  type: 'DeviceStateChanged';
   /** Device state object */
   device_state: DeviceState;
 }
 
 /** Dialing state has changed. */
 export interface Dial extends Event {
-  type: "Dial";
+  type: 'Dial';
   /** The calling channel. */
   caller?: Channel;
   /** The dialed channel. */
@@ -515,8 +535,7 @@ export interface Dial extends Event {
 }
 
 /** Dialed channel information. */
-export interface Dialed {
-}
+export interface Dialed {}
 
 /** Dialplan location (context/extension/priority) */
 export interface DialplanCEP {
@@ -534,7 +553,7 @@ export interface DialplanCEP {
 
 /**
  * An external device that may offer/accept calls to/from Asterisk.
- * 
+ *
  * Unlike most resources, which have a single unique identifier, an endpoint is uniquely identified by the technology/resource pair.
  */
 export interface Endpoint {
@@ -543,14 +562,14 @@ export interface Endpoint {
   /** Identifier of the endpoint, specific to the given technology. */
   resource: string;
   /** Endpoint's state */
-  state?: "unknown" | "offline" | "online";
+  state?: 'unknown' | 'offline' | 'online';
   /** Id's of channels associated with this endpoint */
   channel_ids: string[];
 }
 
 /** Endpoint state changed. */
 export interface EndpointStateChange extends Event {
-  type: "EndpointStateChange";
+  type: 'EndpointStateChange';
   endpoint: Endpoint;
 }
 
@@ -576,7 +595,7 @@ export interface LiveRecording {
   format: string;
   /** URI for the channel or bridge being recorded */
   target_uri: string;
-  state: "queued" | "recording" | "paused" | "done" | "failed" | "canceled";
+  state: 'queued' | 'recording' | 'paused' | 'done' | 'failed' | 'canceled';
   /** Duration in seconds of the recording */
   duration?: number;
   /** Duration of talking, in seconds, detected in the recording. This is only available if the recording was initiated with a non-zero maxSilenceSeconds. */
@@ -619,7 +638,7 @@ export interface Message {
 
 /** Error event sent when required params are missing. */
 export interface MissingParams extends Message {
-  type: "MissingParams";
+  type: 'MissingParams';
   /** A list of the missing parameters */
   params: string[];
 }
@@ -654,7 +673,7 @@ export interface Peer {
 
 /** The state of a peer associated with an endpoint has changed. */
 export interface PeerStatusChange extends Event {
-  type: "PeerStatusChange";
+  type: 'PeerStatusChange';
   endpoint: Endpoint;
   peer: Peer;
 }
@@ -672,26 +691,26 @@ export interface Playback {
   /** For media types that support multiple languages, the language requested for playback. */
   language?: string;
   /** Current state of the playback operation. */
-  state: "queued" | "playing" | "continuing" | "done" | "failed";
+  state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
 }
 
 /** Event showing the continuation of a media playback operation from one media URI to the next in the list. */
 export interface PlaybackContinuing extends Event {
-  type: "PlaybackContinuing";
+  type: 'PlaybackContinuing';
   /** Playback control object */
   playback: Playback;
 }
 
 /** Event showing the completion of a media playback operation. */
 export interface PlaybackFinished extends Event {
-  type: "PlaybackFinished";
+  type: 'PlaybackFinished';
   /** Playback control object */
   playback: Playback;
 }
 
 /** Event showing the start of a media playback operation. */
 export interface PlaybackStarted extends Event {
-  type: "PlaybackStarted";
+  type: 'PlaybackStarted';
   /** Playback control object */
   playback: Playback;
 }
@@ -734,7 +753,7 @@ export interface RESTRequest {
 
 /** REST over Websocket Response. */
 export interface RESTResponse extends Event {
-  type: "RESTResponse";
+  type: 'RESTResponse';
   /** Opaque transaction id.  Will be whatever was specified on the original request. */
   transaction_id: string;
   /** Opaque request id.  Will be whatever was specified on the original request. */
@@ -821,21 +840,21 @@ export interface RTPstat {
 
 /** Event showing failure of a recording operation. */
 export interface RecordingFailed extends Event {
-  type: "RecordingFailed";
+  type: 'RecordingFailed';
   /** Recording control object */
   recording: LiveRecording;
 }
 
 /** Event showing the completion of a recording operation. */
 export interface RecordingFinished extends Event {
-  type: "RecordingFinished";
+  type: 'RecordingFinished';
   /** Recording control object */
   recording: LiveRecording;
 }
 
 /** Event showing the start of a recording operation. */
 export interface RecordingStarted extends Event {
-  type: "RecordingStarted";
+  type: 'RecordingStarted';
   /** Recording control object */
   recording: LiveRecording;
 }
@@ -891,13 +910,13 @@ export interface Sound {
 
 /** Notification that a channel has left a Stasis application. */
 export interface StasisEnd extends Event {
-  type: "StasisEnd";
+  type: 'StasisEnd';
   channel: Channel;
 }
 
 /** Notification that a channel has entered a Stasis application. */
 export interface StasisStart extends Event {
-  type: "StasisStart";
+  type: 'StasisStart';
   /** Arguments to the application */
   args: string[];
   channel: Channel;
@@ -939,7 +958,7 @@ export interface TextMessage {
 
 /** A text message was received from an endpoint. */
 export interface TextMessageReceived extends Event {
-  type: "TextMessageReceived";
+  type: 'TextMessageReceived';
   message: TextMessage;
   endpoint?: Endpoint;
 }
@@ -1010,49 +1029,49 @@ export type AriEventType = AriEvent['type'];
 export type AriEventMap = { [K in AriEventType]: Extract<AriEvent, { type: K }> };
 
 export const ariEventTypes: readonly AriEventType[] = [
-  "ApplicationMoveFailed",
-  "ApplicationRegistered",
-  "ApplicationReplaced",
-  "ApplicationUnregistered",
-  "BridgeAttendedTransfer",
-  "BridgeBlindTransfer",
-  "BridgeCreated",
-  "BridgeDestroyed",
-  "BridgeMerged",
-  "BridgeVideoSourceChanged",
-  "CallBroadcast",
-  "CallClaimed",
-  "ChannelCallerId",
-  "ChannelConnectedLine",
-  "ChannelCreated",
-  "ChannelDestroyed",
-  "ChannelDialplan",
-  "ChannelDtmfReceived",
-  "ChannelEnteredBridge",
-  "ChannelHangupRequest",
-  "ChannelHold",
-  "ChannelLeftBridge",
-  "ChannelStateChange",
-  "ChannelTalkingFinished",
-  "ChannelTalkingStarted",
-  "ChannelToneDetected",
-  "ChannelTransfer",
-  "ChannelUnhold",
-  "ChannelUserevent",
-  "ChannelVarset",
-  "ContactStatusChange",
-  "DeviceStateChanged",
-  "Dial",
-  "EndpointStateChange",
-  "PeerStatusChange",
-  "PlaybackContinuing",
-  "PlaybackFinished",
-  "PlaybackStarted",
-  "RESTResponse",
-  "RecordingFailed",
-  "RecordingFinished",
-  "RecordingStarted",
-  "StasisEnd",
-  "StasisStart",
-  "TextMessageReceived",
+  'ApplicationMoveFailed',
+  'ApplicationRegistered',
+  'ApplicationReplaced',
+  'ApplicationUnregistered',
+  'BridgeAttendedTransfer',
+  'BridgeBlindTransfer',
+  'BridgeCreated',
+  'BridgeDestroyed',
+  'BridgeMerged',
+  'BridgeVideoSourceChanged',
+  'CallBroadcast',
+  'CallClaimed',
+  'ChannelCallerId',
+  'ChannelConnectedLine',
+  'ChannelCreated',
+  'ChannelDestroyed',
+  'ChannelDialplan',
+  'ChannelDtmfReceived',
+  'ChannelEnteredBridge',
+  'ChannelHangupRequest',
+  'ChannelHold',
+  'ChannelLeftBridge',
+  'ChannelStateChange',
+  'ChannelTalkingFinished',
+  'ChannelTalkingStarted',
+  'ChannelToneDetected',
+  'ChannelTransfer',
+  'ChannelUnhold',
+  'ChannelUserevent',
+  'ChannelVarset',
+  'ContactStatusChange',
+  'DeviceStateChanged',
+  'Dial',
+  'EndpointStateChange',
+  'PeerStatusChange',
+  'PlaybackContinuing',
+  'PlaybackFinished',
+  'PlaybackStarted',
+  'RESTResponse',
+  'RecordingFailed',
+  'RecordingFinished',
+  'RecordingStarted',
+  'StasisEnd',
+  'StasisStart',
+  'TextMessageReceived',
 ];

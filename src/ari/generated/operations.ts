@@ -45,1043 +45,1043 @@ export interface AriOperationSpec {
 export const ariOperations = {
   asterisk: {
     getObject: {
-      method: "GET",
-      path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+      method: 'GET',
+      path: '/asterisk/config/dynamic/{configClass}/{objectType}/{id}',
       params: {
-        configClass: { in: "path", required: true, multiple: false, dataType: "string" },
-        objectType: { in: "path", required: true, multiple: false, dataType: "string" },
-        id: { in: "path", required: true, multiple: false, dataType: "string" },
+        configClass: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        objectType: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        id: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "List[ConfigTuple]",
+      response: 'List[ConfigTuple]',
     },
     updateObject: {
-      method: "PUT",
-      path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+      method: 'PUT',
+      path: '/asterisk/config/dynamic/{configClass}/{objectType}/{id}',
       params: {
-        configClass: { in: "path", required: true, multiple: false, dataType: "string" },
-        objectType: { in: "path", required: true, multiple: false, dataType: "string" },
-        id: { in: "path", required: true, multiple: false, dataType: "string" },
-        fields: { in: "body", required: false, multiple: false, dataType: "containers" },
+        configClass: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        objectType: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        id: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        fields: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "List[ConfigTuple]",
+      response: 'List[ConfigTuple]',
     },
     deleteObject: {
-      method: "DELETE",
-      path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}",
+      method: 'DELETE',
+      path: '/asterisk/config/dynamic/{configClass}/{objectType}/{id}',
       params: {
-        configClass: { in: "path", required: true, multiple: false, dataType: "string" },
-        objectType: { in: "path", required: true, multiple: false, dataType: "string" },
-        id: { in: "path", required: true, multiple: false, dataType: "string" },
+        configClass: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        objectType: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        id: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     getInfo: {
-      method: "GET",
-      path: "/asterisk/info",
+      method: 'GET',
+      path: '/asterisk/info',
       params: {
-        only: { in: "query", required: false, multiple: true, dataType: "string" },
+        only: { in: 'query', required: false, multiple: true, dataType: 'string' },
       },
-      response: "AsteriskInfo",
+      response: 'AsteriskInfo',
     },
     ping: {
-      method: "GET",
-      path: "/asterisk/ping",
+      method: 'GET',
+      path: '/asterisk/ping',
       params: {},
-      response: "AsteriskPing",
+      response: 'AsteriskPing',
     },
     listModules: {
-      method: "GET",
-      path: "/asterisk/modules",
+      method: 'GET',
+      path: '/asterisk/modules',
       params: {},
-      response: "List[Module]",
+      response: 'List[Module]',
     },
     getModule: {
-      method: "GET",
-      path: "/asterisk/modules/{moduleName}",
+      method: 'GET',
+      path: '/asterisk/modules/{moduleName}',
       params: {
-        moduleName: { in: "path", required: true, multiple: false, dataType: "string" },
+        moduleName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Module",
+      response: 'Module',
     },
     loadModule: {
-      method: "POST",
-      path: "/asterisk/modules/{moduleName}",
+      method: 'POST',
+      path: '/asterisk/modules/{moduleName}',
       params: {
-        moduleName: { in: "path", required: true, multiple: false, dataType: "string" },
+        moduleName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     unloadModule: {
-      method: "DELETE",
-      path: "/asterisk/modules/{moduleName}",
+      method: 'DELETE',
+      path: '/asterisk/modules/{moduleName}',
       params: {
-        moduleName: { in: "path", required: true, multiple: false, dataType: "string" },
+        moduleName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     reloadModule: {
-      method: "PUT",
-      path: "/asterisk/modules/{moduleName}",
+      method: 'PUT',
+      path: '/asterisk/modules/{moduleName}',
       params: {
-        moduleName: { in: "path", required: true, multiple: false, dataType: "string" },
+        moduleName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     listLogChannels: {
-      method: "GET",
-      path: "/asterisk/logging",
+      method: 'GET',
+      path: '/asterisk/logging',
       params: {},
-      response: "List[LogChannel]",
+      response: 'List[LogChannel]',
     },
     addLog: {
-      method: "POST",
-      path: "/asterisk/logging/{logChannelName}",
+      method: 'POST',
+      path: '/asterisk/logging/{logChannelName}',
       params: {
-        logChannelName: { in: "path", required: true, multiple: false, dataType: "string" },
-        configuration: { in: "query", required: true, multiple: false, dataType: "string" },
+        logChannelName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        configuration: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     deleteLog: {
-      method: "DELETE",
-      path: "/asterisk/logging/{logChannelName}",
+      method: 'DELETE',
+      path: '/asterisk/logging/{logChannelName}',
       params: {
-        logChannelName: { in: "path", required: true, multiple: false, dataType: "string" },
+        logChannelName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     rotateLog: {
-      method: "PUT",
-      path: "/asterisk/logging/{logChannelName}/rotate",
+      method: 'PUT',
+      path: '/asterisk/logging/{logChannelName}/rotate',
       params: {
-        logChannelName: { in: "path", required: true, multiple: false, dataType: "string" },
+        logChannelName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     getGlobalVar: {
-      method: "GET",
-      path: "/asterisk/variable",
+      method: 'GET',
+      path: '/asterisk/variable',
       params: {
-        variable: { in: "query", required: true, multiple: false, dataType: "string" },
+        variable: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Variable",
+      response: 'Variable',
     },
     setGlobalVar: {
-      method: "POST",
-      path: "/asterisk/variable",
+      method: 'POST',
+      path: '/asterisk/variable',
       params: {
-        variable: { in: "query", required: true, multiple: false, dataType: "string" },
-        value: { in: "query", required: false, multiple: false, dataType: "string" },
+        variable: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        value: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   endpoints: {
     list: {
-      method: "GET",
-      path: "/endpoints",
+      method: 'GET',
+      path: '/endpoints',
       params: {},
-      response: "List[Endpoint]",
+      response: 'List[Endpoint]',
     },
     sendMessage: {
-      method: "PUT",
-      path: "/endpoints/sendMessage",
+      method: 'PUT',
+      path: '/endpoints/sendMessage',
       params: {
-        to: { in: "query", required: true, multiple: false, dataType: "string" },
-        from: { in: "query", required: true, multiple: false, dataType: "string" },
-        body: { in: "query", required: false, multiple: false, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        to: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        from: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        body: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
     refer: {
-      method: "POST",
-      path: "/endpoints/refer",
+      method: 'POST',
+      path: '/endpoints/refer',
       params: {
-        to: { in: "query", required: true, multiple: false, dataType: "string" },
-        from: { in: "query", required: true, multiple: false, dataType: "string" },
-        refer_to: { in: "query", required: true, multiple: false, dataType: "string" },
-        to_self: { in: "query", required: false, multiple: false, dataType: "boolean" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        to: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        from: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        refer_to: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        to_self: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
     listByTech: {
-      method: "GET",
-      path: "/endpoints/{tech}",
+      method: 'GET',
+      path: '/endpoints/{tech}',
       params: {
-        tech: { in: "path", required: false, multiple: false, dataType: "string" },
+        tech: { in: 'path', required: false, multiple: false, dataType: 'string' },
       },
-      response: "List[Endpoint]",
+      response: 'List[Endpoint]',
     },
     get: {
-      method: "GET",
-      path: "/endpoints/{tech}/{resource}",
+      method: 'GET',
+      path: '/endpoints/{tech}/{resource}',
       params: {
-        tech: { in: "path", required: false, multiple: false, dataType: "string" },
-        resource: { in: "path", required: false, multiple: false, dataType: "string" },
+        tech: { in: 'path', required: false, multiple: false, dataType: 'string' },
+        resource: { in: 'path', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Endpoint",
+      response: 'Endpoint',
     },
     sendMessageToEndpoint: {
-      method: "PUT",
-      path: "/endpoints/{tech}/{resource}/sendMessage",
+      method: 'PUT',
+      path: '/endpoints/{tech}/{resource}/sendMessage',
       params: {
-        tech: { in: "path", required: false, multiple: false, dataType: "string" },
-        resource: { in: "path", required: false, multiple: false, dataType: "string" },
-        from: { in: "query", required: true, multiple: false, dataType: "string" },
-        body: { in: "query", required: false, multiple: false, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        tech: { in: 'path', required: false, multiple: false, dataType: 'string' },
+        resource: { in: 'path', required: false, multiple: false, dataType: 'string' },
+        from: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        body: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
     referToEndpoint: {
-      method: "POST",
-      path: "/endpoints/{tech}/{resource}/refer",
+      method: 'POST',
+      path: '/endpoints/{tech}/{resource}/refer',
       params: {
-        tech: { in: "path", required: false, multiple: false, dataType: "string" },
-        resource: { in: "path", required: false, multiple: false, dataType: "string" },
-        from: { in: "query", required: true, multiple: false, dataType: "string" },
-        refer_to: { in: "query", required: true, multiple: false, dataType: "string" },
-        to_self: { in: "query", required: false, multiple: false, dataType: "boolean" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        tech: { in: 'path', required: false, multiple: false, dataType: 'string' },
+        resource: { in: 'path', required: false, multiple: false, dataType: 'string' },
+        from: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        refer_to: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        to_self: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   channels: {
     list: {
-      method: "GET",
-      path: "/channels",
+      method: 'GET',
+      path: '/channels',
       params: {},
-      response: "List[Channel]",
+      response: 'List[Channel]',
     },
     originate: {
-      method: "POST",
-      path: "/channels",
+      method: 'POST',
+      path: '/channels',
       params: {
-        endpoint: { in: "query", required: true, multiple: false, dataType: "string" },
-        extension: { in: "query", required: false, multiple: false, dataType: "string" },
-        context: { in: "query", required: false, multiple: false, dataType: "string" },
-        priority: { in: "query", required: false, multiple: false, dataType: "long" },
-        label: { in: "query", required: false, multiple: false, dataType: "string" },
-        app: { in: "query", required: false, multiple: false, dataType: "string" },
-        appArgs: { in: "query", required: false, multiple: false, dataType: "string" },
-        callerId: { in: "query", required: false, multiple: false, dataType: "string" },
-        timeout: { in: "query", required: false, multiple: false, dataType: "int" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
-        channelId: { in: "query", required: false, multiple: false, dataType: "string" },
-        otherChannelId: { in: "query", required: false, multiple: false, dataType: "string" },
-        originator: { in: "query", required: false, multiple: false, dataType: "string" },
-        formats: { in: "query", required: false, multiple: false, dataType: "string" },
+        endpoint: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        extension: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        context: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        priority: { in: 'query', required: false, multiple: false, dataType: 'long' },
+        label: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        appArgs: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        callerId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        timeout: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
+        channelId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        otherChannelId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        originator: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        formats: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     create: {
-      method: "POST",
-      path: "/channels/create",
+      method: 'POST',
+      path: '/channels/create',
       params: {
-        endpoint: { in: "query", required: true, multiple: false, dataType: "string" },
-        app: { in: "query", required: true, multiple: false, dataType: "string" },
-        appArgs: { in: "query", required: false, multiple: false, dataType: "string" },
-        channelId: { in: "query", required: false, multiple: false, dataType: "string" },
-        otherChannelId: { in: "query", required: false, multiple: false, dataType: "string" },
-        originator: { in: "query", required: false, multiple: false, dataType: "string" },
-        formats: { in: "query", required: false, multiple: false, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        endpoint: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        appArgs: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        channelId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        otherChannelId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        originator: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        formats: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     get: {
-      method: "GET",
-      path: "/channels/{channelId}",
+      method: 'GET',
+      path: '/channels/{channelId}',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     originateWithId: {
-      method: "POST",
-      path: "/channels/{channelId}",
+      method: 'POST',
+      path: '/channels/{channelId}',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        endpoint: { in: "query", required: true, multiple: false, dataType: "string" },
-        extension: { in: "query", required: false, multiple: false, dataType: "string" },
-        context: { in: "query", required: false, multiple: false, dataType: "string" },
-        priority: { in: "query", required: false, multiple: false, dataType: "long" },
-        label: { in: "query", required: false, multiple: false, dataType: "string" },
-        app: { in: "query", required: false, multiple: false, dataType: "string" },
-        appArgs: { in: "query", required: false, multiple: false, dataType: "string" },
-        callerId: { in: "query", required: false, multiple: false, dataType: "string" },
-        timeout: { in: "query", required: false, multiple: false, dataType: "int" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
-        otherChannelId: { in: "query", required: false, multiple: false, dataType: "string" },
-        originator: { in: "query", required: false, multiple: false, dataType: "string" },
-        formats: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        endpoint: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        extension: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        context: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        priority: { in: 'query', required: false, multiple: false, dataType: 'long' },
+        label: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        appArgs: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        callerId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        timeout: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
+        otherChannelId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        originator: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        formats: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     hangup: {
-      method: "DELETE",
-      path: "/channels/{channelId}",
+      method: 'DELETE',
+      path: '/channels/{channelId}',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        reason_code: { in: "query", required: false, multiple: false, dataType: "string" },
-        reason: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        reason_code: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        reason: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     continueInDialplan: {
-      method: "POST",
-      path: "/channels/{channelId}/continue",
+      method: 'POST',
+      path: '/channels/{channelId}/continue',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        context: { in: "query", required: false, multiple: false, dataType: "string" },
-        extension: { in: "query", required: false, multiple: false, dataType: "string" },
-        priority: { in: "query", required: false, multiple: false, dataType: "int" },
-        label: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        context: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        extension: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        priority: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        label: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     move: {
-      method: "POST",
-      path: "/channels/{channelId}/move",
+      method: 'POST',
+      path: '/channels/{channelId}/move',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        app: { in: "query", required: true, multiple: false, dataType: "string" },
-        appArgs: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        appArgs: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     redirect: {
-      method: "POST",
-      path: "/channels/{channelId}/redirect",
+      method: 'POST',
+      path: '/channels/{channelId}/redirect',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        endpoint: { in: "query", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        endpoint: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     answer: {
-      method: "POST",
-      path: "/channels/{channelId}/answer",
+      method: 'POST',
+      path: '/channels/{channelId}/answer',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     ring: {
-      method: "POST",
-      path: "/channels/{channelId}/ring",
+      method: 'POST',
+      path: '/channels/{channelId}/ring',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     ringStop: {
-      method: "DELETE",
-      path: "/channels/{channelId}/ring",
+      method: 'DELETE',
+      path: '/channels/{channelId}/ring',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     progress: {
-      method: "POST",
-      path: "/channels/{channelId}/progress",
+      method: 'POST',
+      path: '/channels/{channelId}/progress',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     sendDTMF: {
-      method: "POST",
-      path: "/channels/{channelId}/dtmf",
+      method: 'POST',
+      path: '/channels/{channelId}/dtmf',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        dtmf: { in: "query", required: false, multiple: false, dataType: "string" },
-        before: { in: "query", required: false, multiple: false, dataType: "int" },
-        between: { in: "query", required: false, multiple: false, dataType: "int" },
-        duration: { in: "query", required: false, multiple: false, dataType: "int" },
-        after: { in: "query", required: false, multiple: false, dataType: "int" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        dtmf: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        before: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        between: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        duration: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        after: { in: 'query', required: false, multiple: false, dataType: 'int' },
       },
-      response: "void",
+      response: 'void',
     },
     mute: {
-      method: "POST",
-      path: "/channels/{channelId}/mute",
+      method: 'POST',
+      path: '/channels/{channelId}/mute',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        direction: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        direction: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     unmute: {
-      method: "DELETE",
-      path: "/channels/{channelId}/mute",
+      method: 'DELETE',
+      path: '/channels/{channelId}/mute',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        direction: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        direction: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     hold: {
-      method: "POST",
-      path: "/channels/{channelId}/hold",
+      method: 'POST',
+      path: '/channels/{channelId}/hold',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     unhold: {
-      method: "DELETE",
-      path: "/channels/{channelId}/hold",
+      method: 'DELETE',
+      path: '/channels/{channelId}/hold',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     startMoh: {
-      method: "POST",
-      path: "/channels/{channelId}/moh",
+      method: 'POST',
+      path: '/channels/{channelId}/moh',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        mohClass: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        mohClass: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     stopMoh: {
-      method: "DELETE",
-      path: "/channels/{channelId}/moh",
+      method: 'DELETE',
+      path: '/channels/{channelId}/moh',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     startSilence: {
-      method: "POST",
-      path: "/channels/{channelId}/silence",
+      method: 'POST',
+      path: '/channels/{channelId}/silence',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     stopSilence: {
-      method: "DELETE",
-      path: "/channels/{channelId}/silence",
+      method: 'DELETE',
+      path: '/channels/{channelId}/silence',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     play: {
-      method: "POST",
-      path: "/channels/{channelId}/play",
+      method: 'POST',
+      path: '/channels/{channelId}/play',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        media: { in: "query", required: true, multiple: true, dataType: "string" },
-        lang: { in: "query", required: false, multiple: false, dataType: "string" },
-        offsetms: { in: "query", required: false, multiple: false, dataType: "int" },
-        skipms: { in: "query", required: false, multiple: false, dataType: "int" },
-        playbackId: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        media: { in: 'query', required: true, multiple: true, dataType: 'string' },
+        lang: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        offsetms: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        skipms: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        playbackId: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Playback",
+      response: 'Playback',
     },
     playWithId: {
-      method: "POST",
-      path: "/channels/{channelId}/play/{playbackId}",
+      method: 'POST',
+      path: '/channels/{channelId}/play/{playbackId}',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        playbackId: { in: "path", required: true, multiple: false, dataType: "string" },
-        media: { in: "query", required: true, multiple: true, dataType: "string" },
-        lang: { in: "query", required: false, multiple: false, dataType: "string" },
-        offsetms: { in: "query", required: false, multiple: false, dataType: "int" },
-        skipms: { in: "query", required: false, multiple: false, dataType: "int" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        playbackId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        media: { in: 'query', required: true, multiple: true, dataType: 'string' },
+        lang: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        offsetms: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        skipms: { in: 'query', required: false, multiple: false, dataType: 'int' },
       },
-      response: "Playback",
+      response: 'Playback',
     },
     record: {
-      method: "POST",
-      path: "/channels/{channelId}/record",
+      method: 'POST',
+      path: '/channels/{channelId}/record',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        name: { in: "query", required: true, multiple: false, dataType: "string" },
-        format: { in: "query", required: true, multiple: false, dataType: "string" },
-        maxDurationSeconds: { in: "query", required: false, multiple: false, dataType: "int" },
-        maxSilenceSeconds: { in: "query", required: false, multiple: false, dataType: "int" },
-        ifExists: { in: "query", required: false, multiple: false, dataType: "string" },
-        beep: { in: "query", required: false, multiple: false, dataType: "boolean" },
-        terminateOn: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        name: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        format: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        maxDurationSeconds: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        maxSilenceSeconds: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        ifExists: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        beep: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
+        terminateOn: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "LiveRecording",
+      response: 'LiveRecording',
     },
     getChannelVar: {
-      method: "GET",
-      path: "/channels/{channelId}/variable",
+      method: 'GET',
+      path: '/channels/{channelId}/variable',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variable: { in: "query", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variable: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Variable",
+      response: 'Variable',
     },
     setChannelVar: {
-      method: "POST",
-      path: "/channels/{channelId}/variable",
+      method: 'POST',
+      path: '/channels/{channelId}/variable',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variable: { in: "query", required: true, multiple: false, dataType: "string" },
-        value: { in: "query", required: false, multiple: false, dataType: "string" },
-        report_events: { in: "query", required: false, multiple: false, dataType: "boolean" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variable: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        value: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        report_events: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
       },
-      response: "void",
+      response: 'void',
     },
     getChannelVars: {
-      method: "GET",
-      path: "/channels/{channelId}/variables",
+      method: 'GET',
+      path: '/channels/{channelId}/variables',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variables: { in: "query", required: true, multiple: true, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variables: { in: 'query', required: true, multiple: true, dataType: 'string' },
       },
-      response: "Variables",
+      response: 'Variables',
     },
     setChannelVars: {
-      method: "POST",
-      path: "/channels/{channelId}/variables",
+      method: 'POST',
+      path: '/channels/{channelId}/variables',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variables: { in: "body", required: true, multiple: false, dataType: "containers" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: true, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
     snoopChannel: {
-      method: "POST",
-      path: "/channels/{channelId}/snoop",
+      method: 'POST',
+      path: '/channels/{channelId}/snoop',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        spy: { in: "query", required: false, multiple: false, dataType: "string" },
-        whisper: { in: "query", required: false, multiple: false, dataType: "string" },
-        app: { in: "query", required: true, multiple: false, dataType: "string" },
-        appArgs: { in: "query", required: false, multiple: false, dataType: "string" },
-        snoopId: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        spy: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        whisper: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        appArgs: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        snoopId: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     snoopChannelWithId: {
-      method: "POST",
-      path: "/channels/{channelId}/snoop/{snoopId}",
+      method: 'POST',
+      path: '/channels/{channelId}/snoop/{snoopId}',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        snoopId: { in: "path", required: true, multiple: false, dataType: "string" },
-        spy: { in: "query", required: false, multiple: false, dataType: "string" },
-        whisper: { in: "query", required: false, multiple: false, dataType: "string" },
-        app: { in: "query", required: true, multiple: false, dataType: "string" },
-        appArgs: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        snoopId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        spy: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        whisper: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        appArgs: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     dial: {
-      method: "POST",
-      path: "/channels/{channelId}/dial",
+      method: 'POST',
+      path: '/channels/{channelId}/dial',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        caller: { in: "query", required: false, multiple: false, dataType: "string" },
-        timeout: { in: "query", required: false, multiple: false, dataType: "int" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        caller: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        timeout: { in: 'query', required: false, multiple: false, dataType: 'int' },
       },
-      response: "void",
+      response: 'void',
     },
     rtpstatistics: {
-      method: "GET",
-      path: "/channels/{channelId}/rtp_statistics",
+      method: 'GET',
+      path: '/channels/{channelId}/rtp_statistics',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "RTPstat",
+      response: 'RTPstat',
     },
     externalMedia: {
-      method: "POST",
-      path: "/channels/externalMedia",
+      method: 'POST',
+      path: '/channels/externalMedia',
       params: {
-        channelId: { in: "query", required: false, multiple: false, dataType: "string" },
-        app: { in: "query", required: true, multiple: false, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
-        external_host: { in: "query", required: false, multiple: false, dataType: "string" },
-        encapsulation: { in: "query", required: false, multiple: false, dataType: "string" },
-        transport: { in: "query", required: false, multiple: false, dataType: "string" },
-        connection_type: { in: "query", required: false, multiple: false, dataType: "string" },
-        format: { in: "query", required: true, multiple: false, dataType: "string" },
-        direction: { in: "query", required: false, multiple: false, dataType: "string" },
-        data: { in: "query", required: false, multiple: false, dataType: "string" },
-        transport_data: { in: "query", required: false, multiple: false, dataType: "string" },
+        channelId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        app: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
+        external_host: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        encapsulation: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        transport: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        connection_type: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        format: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        direction: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        data: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        transport_data: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Channel",
+      response: 'Channel',
     },
     transfer_progress: {
-      method: "POST",
-      path: "/channels/{channelId}/transfer_progress",
+      method: 'POST',
+      path: '/channels/{channelId}/transfer_progress',
       params: {
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
-        states: { in: "query", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        states: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   bridges: {
     list: {
-      method: "GET",
-      path: "/bridges",
+      method: 'GET',
+      path: '/bridges',
       params: {},
-      response: "List[Bridge]",
+      response: 'List[Bridge]',
     },
     create: {
-      method: "POST",
-      path: "/bridges",
+      method: 'POST',
+      path: '/bridges',
       params: {
-        type: { in: "query", required: false, multiple: false, dataType: "string" },
-        bridgeId: { in: "query", required: false, multiple: false, dataType: "string" },
-        name: { in: "query", required: false, multiple: false, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        type: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        bridgeId: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        name: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "Bridge",
+      response: 'Bridge',
     },
     createWithId: {
-      method: "POST",
-      path: "/bridges/{bridgeId}",
+      method: 'POST',
+      path: '/bridges/{bridgeId}',
       params: {
-        type: { in: "query", required: false, multiple: false, dataType: "string" },
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        name: { in: "query", required: false, multiple: false, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        type: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        name: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "Bridge",
+      response: 'Bridge',
     },
     get: {
-      method: "GET",
-      path: "/bridges/{bridgeId}",
+      method: 'GET',
+      path: '/bridges/{bridgeId}',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Bridge",
+      response: 'Bridge',
     },
     destroy: {
-      method: "DELETE",
-      path: "/bridges/{bridgeId}",
+      method: 'DELETE',
+      path: '/bridges/{bridgeId}',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     getBridgeVar: {
-      method: "GET",
-      path: "/bridges/{bridgeId}/variable",
+      method: 'GET',
+      path: '/bridges/{bridgeId}/variable',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variable: { in: "query", required: true, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variable: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Variable",
+      response: 'Variable',
     },
     setBridgeVar: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/variable",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/variable',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variable: { in: "query", required: true, multiple: false, dataType: "string" },
-        value: { in: "query", required: false, multiple: false, dataType: "string" },
-        report_events: { in: "query", required: false, multiple: false, dataType: "boolean" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variable: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        value: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        report_events: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
       },
-      response: "void",
+      response: 'void',
     },
     getBridgeVars: {
-      method: "GET",
-      path: "/bridges/{bridgeId}/variables",
+      method: 'GET',
+      path: '/bridges/{bridgeId}/variables',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variables: { in: "query", required: true, multiple: true, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variables: { in: 'query', required: true, multiple: true, dataType: 'string' },
       },
-      response: "Variables",
+      response: 'Variables',
     },
     setBridgeVars: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/variables",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/variables',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        variables: { in: "body", required: true, multiple: false, dataType: "containers" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        variables: { in: 'body', required: true, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
     addChannel: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/addChannel",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/addChannel',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        channel: { in: "query", required: true, multiple: true, dataType: "string" },
-        role: { in: "query", required: false, multiple: false, dataType: "string" },
-        absorbDTMF: { in: "query", required: false, multiple: false, dataType: "boolean" },
-        mute: { in: "query", required: false, multiple: false, dataType: "boolean" },
-        inhibitConnectedLineUpdates: { in: "query", required: false, multiple: false, dataType: "boolean" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        channel: { in: 'query', required: true, multiple: true, dataType: 'string' },
+        role: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        absorbDTMF: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
+        mute: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
+        inhibitConnectedLineUpdates: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
       },
-      response: "void",
+      response: 'void',
     },
     removeChannel: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/removeChannel",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/removeChannel',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        channel: { in: "query", required: true, multiple: true, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        channel: { in: 'query', required: true, multiple: true, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     setVideoSource: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/videoSource/{channelId}",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/videoSource/{channelId}',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        channelId: { in: "path", required: true, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        channelId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     clearVideoSource: {
-      method: "DELETE",
-      path: "/bridges/{bridgeId}/videoSource",
+      method: 'DELETE',
+      path: '/bridges/{bridgeId}/videoSource',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     startMoh: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/moh",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/moh',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        mohClass: { in: "query", required: false, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        mohClass: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     stopMoh: {
-      method: "DELETE",
-      path: "/bridges/{bridgeId}/moh",
+      method: 'DELETE',
+      path: '/bridges/{bridgeId}/moh',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     play: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/play",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/play',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        media: { in: "query", required: true, multiple: true, dataType: "string" },
-        announcer_format: { in: "query", required: false, multiple: false, dataType: "string" },
-        lang: { in: "query", required: false, multiple: false, dataType: "string" },
-        offsetms: { in: "query", required: false, multiple: false, dataType: "int" },
-        skipms: { in: "query", required: false, multiple: false, dataType: "int" },
-        playbackId: { in: "query", required: false, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        media: { in: 'query', required: true, multiple: true, dataType: 'string' },
+        announcer_format: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        lang: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        offsetms: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        skipms: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        playbackId: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "Playback",
+      response: 'Playback',
     },
     playWithId: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/play/{playbackId}",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/play/{playbackId}',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        playbackId: { in: "path", required: true, multiple: false, dataType: "string" },
-        media: { in: "query", required: true, multiple: true, dataType: "string" },
-        announcer_format: { in: "query", required: false, multiple: false, dataType: "string" },
-        lang: { in: "query", required: false, multiple: false, dataType: "string" },
-        offsetms: { in: "query", required: false, multiple: false, dataType: "int" },
-        skipms: { in: "query", required: false, multiple: false, dataType: "int" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        playbackId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        media: { in: 'query', required: true, multiple: true, dataType: 'string' },
+        announcer_format: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        lang: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        offsetms: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        skipms: { in: 'query', required: false, multiple: false, dataType: 'int' },
       },
-      response: "Playback",
+      response: 'Playback',
     },
     record: {
-      method: "POST",
-      path: "/bridges/{bridgeId}/record",
+      method: 'POST',
+      path: '/bridges/{bridgeId}/record',
       params: {
-        bridgeId: { in: "path", required: true, multiple: false, dataType: "string" },
-        name: { in: "query", required: true, multiple: false, dataType: "string" },
-        format: { in: "query", required: true, multiple: false, dataType: "string" },
-        recorder_format: { in: "query", required: false, multiple: false, dataType: "string" },
-        maxDurationSeconds: { in: "query", required: false, multiple: false, dataType: "int" },
-        maxSilenceSeconds: { in: "query", required: false, multiple: false, dataType: "int" },
-        ifExists: { in: "query", required: false, multiple: false, dataType: "string" },
-        beep: { in: "query", required: false, multiple: false, dataType: "boolean" },
-        terminateOn: { in: "query", required: false, multiple: false, dataType: "string" },
+        bridgeId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        name: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        format: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        recorder_format: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        maxDurationSeconds: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        maxSilenceSeconds: { in: 'query', required: false, multiple: false, dataType: 'int' },
+        ifExists: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        beep: { in: 'query', required: false, multiple: false, dataType: 'boolean' },
+        terminateOn: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "LiveRecording",
+      response: 'LiveRecording',
     },
   },
   recordings: {
     listStored: {
-      method: "GET",
-      path: "/recordings/stored",
+      method: 'GET',
+      path: '/recordings/stored',
       params: {},
-      response: "List[StoredRecording]",
+      response: 'List[StoredRecording]',
     },
     getStored: {
-      method: "GET",
-      path: "/recordings/stored/{recordingName}",
+      method: 'GET',
+      path: '/recordings/stored/{recordingName}',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "StoredRecording",
+      response: 'StoredRecording',
     },
     deleteStored: {
-      method: "DELETE",
-      path: "/recordings/stored/{recordingName}",
+      method: 'DELETE',
+      path: '/recordings/stored/{recordingName}',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     getStoredFile: {
-      method: "GET",
-      path: "/recordings/stored/{recordingName}/file",
+      method: 'GET',
+      path: '/recordings/stored/{recordingName}/file',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "binary",
+      response: 'binary',
     },
     copyStored: {
-      method: "POST",
-      path: "/recordings/stored/{recordingName}/copy",
+      method: 'POST',
+      path: '/recordings/stored/{recordingName}/copy',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
-        destinationRecordingName: { in: "query", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        destinationRecordingName: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "StoredRecording",
+      response: 'StoredRecording',
     },
     getLive: {
-      method: "GET",
-      path: "/recordings/live/{recordingName}",
+      method: 'GET',
+      path: '/recordings/live/{recordingName}',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "LiveRecording",
+      response: 'LiveRecording',
     },
     cancel: {
-      method: "DELETE",
-      path: "/recordings/live/{recordingName}",
+      method: 'DELETE',
+      path: '/recordings/live/{recordingName}',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     stop: {
-      method: "POST",
-      path: "/recordings/live/{recordingName}/stop",
+      method: 'POST',
+      path: '/recordings/live/{recordingName}/stop',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     pause: {
-      method: "POST",
-      path: "/recordings/live/{recordingName}/pause",
+      method: 'POST',
+      path: '/recordings/live/{recordingName}/pause',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     unpause: {
-      method: "DELETE",
-      path: "/recordings/live/{recordingName}/pause",
+      method: 'DELETE',
+      path: '/recordings/live/{recordingName}/pause',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     mute: {
-      method: "POST",
-      path: "/recordings/live/{recordingName}/mute",
+      method: 'POST',
+      path: '/recordings/live/{recordingName}/mute',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     unmute: {
-      method: "DELETE",
-      path: "/recordings/live/{recordingName}/mute",
+      method: 'DELETE',
+      path: '/recordings/live/{recordingName}/mute',
       params: {
-        recordingName: { in: "path", required: true, multiple: false, dataType: "string" },
+        recordingName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   sounds: {
     list: {
-      method: "GET",
-      path: "/sounds",
+      method: 'GET',
+      path: '/sounds',
       params: {
-        lang: { in: "query", required: false, multiple: false, dataType: "string" },
-        format: { in: "query", required: false, multiple: false, dataType: "string" },
+        lang: { in: 'query', required: false, multiple: false, dataType: 'string' },
+        format: { in: 'query', required: false, multiple: false, dataType: 'string' },
       },
-      response: "List[Sound]",
+      response: 'List[Sound]',
     },
     get: {
-      method: "GET",
-      path: "/sounds/{soundId}",
+      method: 'GET',
+      path: '/sounds/{soundId}',
       params: {
-        soundId: { in: "path", required: true, multiple: false, dataType: "string" },
+        soundId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Sound",
+      response: 'Sound',
     },
   },
   playbacks: {
     get: {
-      method: "GET",
-      path: "/playbacks/{playbackId}",
+      method: 'GET',
+      path: '/playbacks/{playbackId}',
       params: {
-        playbackId: { in: "path", required: true, multiple: false, dataType: "string" },
+        playbackId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Playback",
+      response: 'Playback',
     },
     stop: {
-      method: "DELETE",
-      path: "/playbacks/{playbackId}",
+      method: 'DELETE',
+      path: '/playbacks/{playbackId}',
       params: {
-        playbackId: { in: "path", required: true, multiple: false, dataType: "string" },
+        playbackId: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     control: {
-      method: "POST",
-      path: "/playbacks/{playbackId}/control",
+      method: 'POST',
+      path: '/playbacks/{playbackId}/control',
       params: {
-        playbackId: { in: "path", required: true, multiple: false, dataType: "string" },
-        operation: { in: "query", required: true, multiple: false, dataType: "string" },
+        playbackId: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        operation: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   deviceStates: {
     list: {
-      method: "GET",
-      path: "/deviceStates",
+      method: 'GET',
+      path: '/deviceStates',
       params: {},
-      response: "List[DeviceState]",
+      response: 'List[DeviceState]',
     },
     get: {
-      method: "GET",
-      path: "/deviceStates/{deviceName}",
+      method: 'GET',
+      path: '/deviceStates/{deviceName}',
       params: {
-        deviceName: { in: "path", required: true, multiple: false, dataType: "string" },
+        deviceName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "DeviceState",
+      response: 'DeviceState',
     },
     update: {
-      method: "PUT",
-      path: "/deviceStates/{deviceName}",
+      method: 'PUT',
+      path: '/deviceStates/{deviceName}',
       params: {
-        deviceName: { in: "path", required: true, multiple: false, dataType: "string" },
-        deviceState: { in: "query", required: true, multiple: false, dataType: "string" },
+        deviceName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        deviceState: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
     delete: {
-      method: "DELETE",
-      path: "/deviceStates/{deviceName}",
+      method: 'DELETE',
+      path: '/deviceStates/{deviceName}',
       params: {
-        deviceName: { in: "path", required: true, multiple: false, dataType: "string" },
+        deviceName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   mailboxes: {
     list: {
-      method: "GET",
-      path: "/mailboxes",
+      method: 'GET',
+      path: '/mailboxes',
       params: {},
-      response: "List[Mailbox]",
+      response: 'List[Mailbox]',
     },
     get: {
-      method: "GET",
-      path: "/mailboxes/{mailboxName}",
+      method: 'GET',
+      path: '/mailboxes/{mailboxName}',
       params: {
-        mailboxName: { in: "path", required: true, multiple: false, dataType: "string" },
+        mailboxName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Mailbox",
+      response: 'Mailbox',
     },
     update: {
-      method: "PUT",
-      path: "/mailboxes/{mailboxName}",
+      method: 'PUT',
+      path: '/mailboxes/{mailboxName}',
       params: {
-        mailboxName: { in: "path", required: true, multiple: false, dataType: "string" },
-        oldMessages: { in: "query", required: true, multiple: false, dataType: "int" },
-        newMessages: { in: "query", required: true, multiple: false, dataType: "int" },
+        mailboxName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        oldMessages: { in: 'query', required: true, multiple: false, dataType: 'int' },
+        newMessages: { in: 'query', required: true, multiple: false, dataType: 'int' },
       },
-      response: "void",
+      response: 'void',
     },
     delete: {
-      method: "DELETE",
-      path: "/mailboxes/{mailboxName}",
+      method: 'DELETE',
+      path: '/mailboxes/{mailboxName}',
       params: {
-        mailboxName: { in: "path", required: true, multiple: false, dataType: "string" },
+        mailboxName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   events: {
     userEvent: {
-      method: "POST",
-      path: "/events/user/{eventName}",
+      method: 'POST',
+      path: '/events/user/{eventName}',
       params: {
-        eventName: { in: "path", required: true, multiple: false, dataType: "string" },
-        application: { in: "query", required: true, multiple: false, dataType: "string" },
-        source: { in: "query", required: false, multiple: true, dataType: "string" },
-        variables: { in: "body", required: false, multiple: false, dataType: "containers" },
+        eventName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        application: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        source: { in: 'query', required: false, multiple: true, dataType: 'string' },
+        variables: { in: 'body', required: false, multiple: false, dataType: 'containers' },
       },
-      response: "void",
+      response: 'void',
     },
     claimChannel: {
-      method: "POST",
-      path: "/events/claim",
+      method: 'POST',
+      path: '/events/claim',
       params: {
-        channelId: { in: "query", required: true, multiple: false, dataType: "string" },
-        application: { in: "query", required: true, multiple: false, dataType: "string" },
+        channelId: { in: 'query', required: true, multiple: false, dataType: 'string' },
+        application: { in: 'query', required: true, multiple: false, dataType: 'string' },
       },
-      response: "void",
+      response: 'void',
     },
   },
   applications: {
     list: {
-      method: "GET",
-      path: "/applications",
+      method: 'GET',
+      path: '/applications',
       params: {},
-      response: "List[Application]",
+      response: 'List[Application]',
     },
     get: {
-      method: "GET",
-      path: "/applications/{applicationName}",
+      method: 'GET',
+      path: '/applications/{applicationName}',
       params: {
-        applicationName: { in: "path", required: true, multiple: false, dataType: "string" },
+        applicationName: { in: 'path', required: true, multiple: false, dataType: 'string' },
       },
-      response: "Application",
+      response: 'Application',
     },
     subscribe: {
-      method: "POST",
-      path: "/applications/{applicationName}/subscription",
+      method: 'POST',
+      path: '/applications/{applicationName}/subscription',
       params: {
-        applicationName: { in: "path", required: true, multiple: false, dataType: "string" },
-        eventSource: { in: "query", required: true, multiple: true, dataType: "string" },
+        applicationName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        eventSource: { in: 'query', required: true, multiple: true, dataType: 'string' },
       },
-      response: "Application",
+      response: 'Application',
     },
     unsubscribe: {
-      method: "DELETE",
-      path: "/applications/{applicationName}/subscription",
+      method: 'DELETE',
+      path: '/applications/{applicationName}/subscription',
       params: {
-        applicationName: { in: "path", required: true, multiple: false, dataType: "string" },
-        eventSource: { in: "query", required: true, multiple: true, dataType: "string" },
+        applicationName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        eventSource: { in: 'query', required: true, multiple: true, dataType: 'string' },
       },
-      response: "Application",
+      response: 'Application',
     },
     filter: {
-      method: "PUT",
-      path: "/applications/{applicationName}/eventFilter",
+      method: 'PUT',
+      path: '/applications/{applicationName}/eventFilter',
       params: {
-        applicationName: { in: "path", required: true, multiple: false, dataType: "string" },
-        filter: { in: "body", required: false, multiple: false, dataType: "object" },
+        applicationName: { in: 'path', required: true, multiple: false, dataType: 'string' },
+        filter: { in: 'body', required: false, multiple: false, dataType: 'object' },
       },
-      response: "Application",
+      response: 'Application',
     },
   },
 } as const satisfies Record<string, Record<string, AriOperationSpec>>;
@@ -1156,16 +1156,14 @@ export interface AsteriskGetInfoParams {
    * Filter information returned
    * (query)
    */
-  only?: "build" | "system" | "config" | "status" | "build" | "system" | "config" | "status"[];
+  only?: 'build' | 'system' | 'config' | 'status' | 'build' | 'system' | 'config' | 'status'[];
 }
 
 /** Parameters of GET /asterisk/ping (asterisk.ping). */
-export interface AsteriskPingParams {
-}
+export interface AsteriskPingParams {}
 
 /** Parameters of GET /asterisk/modules (asterisk.listModules). */
-export interface AsteriskListModulesParams {
-}
+export interface AsteriskListModulesParams {}
 
 /** Parameters of GET /asterisk/modules/{moduleName} (asterisk.getModule). */
 export interface AsteriskGetModuleParams {
@@ -1204,8 +1202,7 @@ export interface AsteriskReloadModuleParams {
 }
 
 /** Parameters of GET /asterisk/logging (asterisk.listLogChannels). */
-export interface AsteriskListLogChannelsParams {
-}
+export interface AsteriskListLogChannelsParams {}
 
 /** Parameters of POST /asterisk/logging/{logChannelName} (asterisk.addLog). */
 export interface AsteriskAddLogParams {
@@ -1263,8 +1260,7 @@ export interface AsteriskSetGlobalVarParams {
 }
 
 /** Parameters of GET /endpoints (endpoints.list). */
-export interface EndpointsListParams {
-}
+export interface EndpointsListParams {}
 
 /** Parameters of PUT /endpoints/sendMessage (endpoints.sendMessage). */
 export interface EndpointsSendMessageParams {
@@ -1400,8 +1396,7 @@ export interface EndpointsReferToEndpointParams {
 }
 
 /** Parameters of GET /channels (channels.list). */
-export interface ChannelsListParams {
-}
+export interface ChannelsListParams {}
 
 /** Parameters of POST /channels (channels.originate). */
 export interface ChannelsOriginateParams {
@@ -1620,7 +1615,20 @@ export interface ChannelsHangupParams {
    * Reason for hanging up the channel for simple use. Mutually exclusive with 'reason_code'.
    * (query)
    */
-  reason?: "normal" | "busy" | "congestion" | "no_answer" | "timeout" | "rejected" | "unallocated" | "normal_unspecified" | "number_incomplete" | "codec_mismatch" | "interworking" | "failure" | "answered_elsewhere";
+  reason?:
+    | 'normal'
+    | 'busy'
+    | 'congestion'
+    | 'no_answer'
+    | 'timeout'
+    | 'rejected'
+    | 'unallocated'
+    | 'normal_unspecified'
+    | 'number_incomplete'
+    | 'codec_mismatch'
+    | 'interworking'
+    | 'failure'
+    | 'answered_elsewhere';
 }
 
 /** Parameters of POST /channels/{channelId}/continue (channels.continueInDialplan). */
@@ -1766,7 +1774,7 @@ export interface ChannelsMuteParams {
    * Direction in which to mute audio
    * (query) Default: "both".
    */
-  direction?: "both" | "in" | "out";
+  direction?: 'both' | 'in' | 'out';
 }
 
 /** Parameters of DELETE /channels/{channelId}/mute (channels.unmute). */
@@ -1780,7 +1788,7 @@ export interface ChannelsUnmuteParams {
    * Direction in which to unmute audio
    * (query) Default: "both".
    */
-  direction?: "both" | "in" | "out";
+  direction?: 'both' | 'in' | 'out';
 }
 
 /** Parameters of POST /channels/{channelId}/hold (channels.hold). */
@@ -1941,7 +1949,7 @@ export interface ChannelsRecordParams {
    * Action to take if a recording with the same name already exists.
    * (query) Default: "fail".
    */
-  ifExists?: "fail" | "overwrite" | "append";
+  ifExists?: 'fail' | 'overwrite' | 'append';
   /**
    * Play beep when recording begins
    * (query) Default: false.
@@ -1951,7 +1959,7 @@ export interface ChannelsRecordParams {
    * DTMF input to terminate recording
    * (query) Default: "none".
    */
-  terminateOn?: "none" | "any" | "*" | "#";
+  terminateOn?: 'none' | 'any' | '*' | '#';
 }
 
 /** Parameters of GET /channels/{channelId}/variable (channels.getChannelVar). */
@@ -2031,12 +2039,12 @@ export interface ChannelsSnoopChannelParams {
    * Direction of audio to spy on
    * (query) Default: "none".
    */
-  spy?: "none" | "both" | "out" | "in";
+  spy?: 'none' | 'both' | 'out' | 'in';
   /**
    * Direction of audio to whisper into
    * (query) Default: "none".
    */
-  whisper?: "none" | "both" | "out" | "in";
+  whisper?: 'none' | 'both' | 'out' | 'in';
   /**
    * Application the snooping channel is placed into
    * (query)
@@ -2070,12 +2078,12 @@ export interface ChannelsSnoopChannelWithIdParams {
    * Direction of audio to spy on
    * (query) Default: "none".
    */
-  spy?: "none" | "both" | "out" | "in";
+  spy?: 'none' | 'both' | 'out' | 'in';
   /**
    * Direction of audio to whisper into
    * (query) Default: "none".
    */
-  whisper?: "none" | "both" | "out" | "in";
+  whisper?: 'none' | 'both' | 'out' | 'in';
   /**
    * Application the snooping channel is placed into
    * (query)
@@ -2142,17 +2150,17 @@ export interface ChannelsExternalMediaParams {
    * Payload encapsulation protocol.  Must be 'none' for the websocket transport.
    * (query) Default: "rtp".
    */
-  encapsulation?: "rtp" | "audiosocket" | "none";
+  encapsulation?: 'rtp' | 'audiosocket' | 'none';
   /**
    * Transport protocol
    * (query) Default: "udp".
    */
-  transport?: "udp" | "tcp" | "websocket";
+  transport?: 'udp' | 'tcp' | 'websocket';
   /**
    * Connection type (client/server). 'server' is only valid for the websocket transport.
    * (query) Default: "client".
    */
-  connection_type?: "client" | "server";
+  connection_type?: 'client' | 'server';
   /**
    * Format to encode audio in
    * (query)
@@ -2162,7 +2170,7 @@ export interface ChannelsExternalMediaParams {
    * External media direction
    * (query) Default: "both".
    */
-  direction?: "both";
+  direction?: 'both';
   /**
    * An arbitrary data field
    * (query)
@@ -2190,8 +2198,7 @@ export interface ChannelsTransfer_progressParams {
 }
 
 /** Parameters of GET /bridges (bridges.list). */
-export interface BridgesListParams {
-}
+export interface BridgesListParams {}
 
 /** Parameters of POST /bridges (bridges.create). */
 export interface BridgesCreateParams {
@@ -2533,7 +2540,7 @@ export interface BridgesRecordParams {
    * Action to take if a recording with the same name already exists.
    * (query) Default: "fail".
    */
-  ifExists?: "fail" | "overwrite" | "append";
+  ifExists?: 'fail' | 'overwrite' | 'append';
   /**
    * Play beep when recording begins
    * (query) Default: false.
@@ -2543,12 +2550,11 @@ export interface BridgesRecordParams {
    * DTMF input to terminate recording.
    * (query) Default: "none".
    */
-  terminateOn?: "none" | "any" | "*" | "#";
+  terminateOn?: 'none' | 'any' | '*' | '#';
 }
 
 /** Parameters of GET /recordings/stored (recordings.listStored). */
-export interface RecordingsListStoredParams {
-}
+export interface RecordingsListStoredParams {}
 
 /** Parameters of GET /recordings/stored/{recordingName} (recordings.getStored). */
 export interface RecordingsGetStoredParams {
@@ -2706,12 +2712,11 @@ export interface PlaybacksControlParams {
    * Operation to perform on the playback.
    * (query)
    */
-  operation: "restart" | "pause" | "unpause" | "reverse" | "forward";
+  operation: 'restart' | 'pause' | 'unpause' | 'reverse' | 'forward';
 }
 
 /** Parameters of GET /deviceStates (deviceStates.list). */
-export interface DeviceStatesListParams {
-}
+export interface DeviceStatesListParams {}
 
 /** Parameters of GET /deviceStates/{deviceName} (deviceStates.get). */
 export interface DeviceStatesGetParams {
@@ -2733,7 +2738,8 @@ export interface DeviceStatesUpdateParams {
    * Device state value
    * (query)
    */
-  deviceState: "NOT_INUSE" | "INUSE" | "BUSY" | "INVALID" | "UNAVAILABLE" | "RINGING" | "RINGINUSE" | "ONHOLD";
+  deviceState:
+    'NOT_INUSE' | 'INUSE' | 'BUSY' | 'INVALID' | 'UNAVAILABLE' | 'RINGING' | 'RINGINUSE' | 'ONHOLD';
 }
 
 /** Parameters of DELETE /deviceStates/{deviceName} (deviceStates.delete). */
@@ -2746,8 +2752,7 @@ export interface DeviceStatesDeleteParams {
 }
 
 /** Parameters of GET /mailboxes (mailboxes.list). */
-export interface MailboxesListParams {
-}
+export interface MailboxesListParams {}
 
 /** Parameters of GET /mailboxes/{mailboxName} (mailboxes.get). */
 export interface MailboxesGetParams {
@@ -2825,8 +2830,7 @@ export interface EventsClaimChannelParams {
 }
 
 /** Parameters of GET /applications (applications.list). */
-export interface ApplicationsListParams {
-}
+export interface ApplicationsListParams {}
 
 /** Parameters of GET /applications/{applicationName} (applications.get). */
 export interface ApplicationsGetParams {
@@ -2950,7 +2954,7 @@ export interface AriRestApi {
      * Errors: 400 Missing variable parameter.
      */
     setGlobalVar(params: AsteriskSetGlobalVarParams): Promise<void>;
-  },
+  };
   endpoints: {
     /** List all endpoints. — GET /endpoints */
     list(params?: EndpointsListParams): Promise<Endpoint[]>;
@@ -2984,7 +2988,7 @@ export interface AriRestApi {
      * Errors: 400 Invalid parameters for referring.; 404 Endpoint not found
      */
     referToEndpoint(params: EndpointsReferToEndpointParams): Promise<void>;
-  },
+  };
   channels: {
     /** List all active channels in Asterisk. — GET /channels */
     list(params?: ChannelsListParams): Promise<Channel[]>;
@@ -3158,7 +3162,7 @@ export interface AriRestApi {
      * Errors: 400 Endpoint parameter not provided; 404 Channel or endpoint not found; 409 Channel not in a Stasis application; 412 Channel in invalid state
      */
     transfer_progress(params: ChannelsTransfer_progressParams): Promise<void>;
-  },
+  };
   bridges: {
     /** List all active bridges in Asterisk. — GET /bridges */
     list(params?: BridgesListParams): Promise<Bridge[]>;
@@ -3247,7 +3251,7 @@ export interface AriRestApi {
      * Errors: 400 Invalid parameters; 404 Bridge not found; 409 Bridge is not in a Stasis application; A recording with the same name already exists on the system and can not be overwritten because it is in progress or ifExists=fail; 422 The format specified is unknown on this system
      */
     record(params: BridgesRecordParams): Promise<LiveRecording>;
-  },
+  };
   recordings: {
     /** List recordings that are complete. — GET /recordings/stored */
     listStored(params?: RecordingsListStoredParams): Promise<StoredRecording[]>;
@@ -3306,13 +3310,13 @@ export interface AriRestApi {
      * Errors: 404 Recording not found; 409 Recording not in session
      */
     unmute(params: RecordingsUnmuteParams): Promise<void>;
-  },
+  };
   sounds: {
     /** List all sounds. — GET /sounds */
     list(params?: SoundsListParams): Promise<Sound[]>;
     /** Get a sound's details. — GET /sounds/{soundId} */
     get(params: SoundsGetParams): Promise<Sound>;
-  },
+  };
   playbacks: {
     /**
      * Get a playback's details. — GET /playbacks/{playbackId}
@@ -3329,7 +3333,7 @@ export interface AriRestApi {
      * Errors: 400 The provided operation parameter was invalid; 404 The playback cannot be found; 409 The operation cannot be performed in the playback's current state
      */
     control(params: PlaybacksControlParams): Promise<void>;
-  },
+  };
   deviceStates: {
     /** List all ARI controlled device states. — GET /deviceStates */
     list(params?: DeviceStatesListParams): Promise<DeviceState[]>;
@@ -3345,7 +3349,7 @@ export interface AriRestApi {
      * Errors: 404 Device name is missing; 409 Uncontrolled device specified
      */
     delete(params: DeviceStatesDeleteParams): Promise<void>;
-  },
+  };
   mailboxes: {
     /** List all mailboxes. — GET /mailboxes */
     list(params?: MailboxesListParams): Promise<Mailbox[]>;
@@ -3364,7 +3368,7 @@ export interface AriRestApi {
      * Errors: 404 Mailbox not found
      */
     delete(params: MailboxesDeleteParams): Promise<void>;
-  },
+  };
   events: {
     /**
      * Generate a user event. — POST /events/user/{eventName}
@@ -3376,7 +3380,7 @@ export interface AriRestApi {
      * Errors: 404 Channel not found or not in broadcast state.; 409 Channel has already been claimed by another application.
      */
     claimChannel(params: EventsClaimChannelParams): Promise<void>;
-  },
+  };
   applications: {
     /** List all applications. — GET /applications */
     list(params?: ApplicationsListParams): Promise<Application[]>;
@@ -3400,5 +3404,5 @@ export interface AriRestApi {
      * Errors: 400 Bad request.; 404 Application does not exist.
      */
     filter(params: ApplicationsFilterParams): Promise<Application>;
-  },
+  };
 }
