@@ -85,6 +85,11 @@ export function createAriClient(opts: AriClientOptions): AriClient {
     for (const m of metricSinks) m.handlerErrors++;
   });
 
+  // two controllers with one app name steal the app from each other on every reconnect: say so
+  router.on('ApplicationReplaced', () =>
+    log.error('ARI application was taken over by another connection with the same app name'),
+  );
+
   const wsUrl = new URL(base.href);
   wsUrl.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   wsUrl.pathname = basePath + '/events';
