@@ -5,27 +5,30 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Device } from '../domain/model.js';
+import { validateSipPassword } from '../domain/workplace-rules.js';
 
-export const SIP_PASSWORD_MIN_LENGTH = 12;
-/** 24 url-safe characters = 144 random bits; far beyond any online guessing. */
+/**
+ * 24 url-safe characters = 144 random bits; far beyond any online guessing. It starts with a
+ * letter or digit so the CSV export never begins a cell with "-" (a spreadsheet formula).
+ */
 export function generateSipPassword(): string {
-  return randomBytes(18).toString('base64url');
+  for (;;) {
+    const password = randomBytes(18).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(password)) return password;
+  }
 }
 
-/** Rules for a password an admin chooses; empty when acceptable. */
-export function validateSipPassword(password: string, username: string): string[] {
-  const problems: string[] = [];
-  if (password.length < SIP_PASSWORD_MIN_LENGTH) {
-    problems.push(`must be at least ${SIP_PASSWORD_MIN_LENGTH} characters long`);
-  }
-  if (password.length > 128) problems.push('must be at most 128 characters long');
-  if (!/^[\x21-\x7e]*$/.test(password)) problems.push('must use printable ASCII characters without spaces');
-  const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
-  if (classes < 3) problems.push('must mix at least three of: lowercase, uppercase, digits, symbols');
+/**
+ * Rules for a password an admin chooses: the domain's SIP password rule, plus two the API
+ * needs: it must not contain the username, and it must not start with a spreadsheet formula
+ * character (the bulk export is opened in spreadsheets and values are never altered).
+ */
+export function validateChosenSipPassword(password: string, username: string): string[] {
+  const problems = validateSipPassword(password);
   if (username.length > 0 && password.toLowerCase().includes(username.toLowerCase())) {
     problems.push('must not contain the username');
   }
-  if (/(.)\1{3,}/.test(password)) problems.push('must not repeat one character four times in a row');
+  if (/^[=+\-@]/.test(password)) problems.push('must not start with = + - or @ (spreadsheets read it as a formula)');
   return problems;
 }
 
@@ -41,11 +44,13 @@ export function nextSipUsername(username: string, existing: readonly Device[]): 
   return `${prefix}${Math.max(0, ...used) + 1}`;
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; formula triggers neutralised. */
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF. Values are never altered
+ * (a changed password would be a wrong password); the exported values cannot start with a
+ * formula character because ids, usernames and passwords are generated or checked so.
+ */
 export function csvField(value: string): string {
-  // a leading = + - @ makes spreadsheets evaluate the cell (CSV injection)
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 export function toCsv(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

@@ -77,10 +77,15 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const context = (err as FastifyError).validationContext;
       const prefix = context && context !== 'body' ? `${context}.` : '';
-      const issues = err.validation.map((v) => ({
-        path: prefix + zodPath(v.instancePath),
-        message: v.message ?? 'invalid',
-      }));
+      const issues = err.validation.flatMap((v) => {
+        const path = prefix + zodPath(v.instancePath);
+        const keys = (v.params as { keys?: unknown }).keys;
+        // name each unknown field itself rather than its parent object
+        if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+          return keys.map((k) => ({ path: path ? `${path}.${String(k)}` : String(k), message: 'unknown field' }));
+        }
+        return [{ path, message: v.message ?? 'invalid' }];
+      });
       const e = validationError(issues);
       return reply.code(400).send({ error: e.error, message: e.message, issues });
     }

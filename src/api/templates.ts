@@ -55,10 +55,10 @@ async function templateContent(store: Store, cid: string, body: TemplateInput, c
     if (d.type === 'deskphone' && !d.model) issues.push({ path: `devices.${i}.model`, message: 'is required for a desk phone' });
   });
   const parallelRinging = body.parallelRinging
-    ? normaliseParallelRinging(body.parallelRinging, undefined, countryCode, issues, 'parallelRinging')
+    ? normaliseParallelRinging(body.parallelRinging, { countryCode }, issues, 'parallelRinging')
     : undefined;
   const forwarding = body.forwarding
-    ? normaliseForwarding(body.forwarding, undefined, countryCode, issues, 'forwarding')
+    ? normaliseForwarding(body.forwarding, { countryCode, voiceboxEnabled: body.voiceboxEnabled }, issues, 'forwarding')
     : undefined;
   assertNoIssues(issues);
   return {

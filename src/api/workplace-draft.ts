@@ -19,10 +19,13 @@ import type {
   Template,
   Workplace,
 } from '../domain/model.js';
+import { FORWARD_RULES, type FeatureContext, validateForwarding, validateParallelRinging } from '../domain/features.js';
+import { normaliseNumber } from '../domain/numbers.js';
 import { hashPin, validatePinStrength } from '../domain/pin.js';
+import { nestIssues } from '../domain/validation.js';
 import { defaultExtension, RING_SECONDS, validateExtension } from '../domain/workplace-rules.js';
 import type { Store } from '../store/store.js';
-import { generateSipPassword, nextSipUsername, validateSipPassword } from './credentials.js';
+import { generateSipPassword, nextSipUsername, validateChosenSipPassword } from './credentials.js';
 import { newId, nowIso } from './context.js';
 import type { FieldIssue } from './errors.js';
 import { issuesAt, normalisedNumber, numberInGroup } from './rules.js';
@@ -98,40 +101,31 @@ export function disabledForwarding(): Forwarding {
   };
 }
 
-function normaliseTarget(
-  target: 'voicebox' | { number: string } | string | undefined,
-  path: string,
-  ownNumber: string | undefined,
-  countryCode: string,
-  issues: FieldIssue[],
-): ForwardTarget | undefined {
-  if (target === undefined || target === 'voicebox') return target;
-  const raw = typeof target === 'string' ? target : target.number;
-  const numberPath = typeof target === 'string' ? path : `${path}.number`;
-  const number = normalisedNumber(raw, numberPath, countryCode, issues);
-  if (number === undefined) return undefined;
-  if (number === ownNumber) {
-    issues.push({ path: numberPath, message: "must not be the workplace's own number (it would forward to itself)" });
-    return undefined;
-  }
-  return { number };
+/** E.164 when the input can be normalised; otherwise the input, so the domain validator names the problem. */
+function toE164(input: string, countryCode: string): string {
+  return normaliseNumber(input, { countryCode }) ?? input.trim();
 }
 
-/** PUT semantics: a rule left out is disabled. An enabled rule needs a target. */
+function normaliseTarget(target: 'voicebox' | { number: string } | string | undefined, countryCode: string): ForwardTarget | undefined {
+  if (target === undefined || target === 'voicebox') return target;
+  return { number: toE164(typeof target === 'string' ? target : target.number, countryCode) };
+}
+
+/**
+ * PUT semantics: a rule left out is disabled. Numbers are normalised to E.164, then the
+ * domain's validateForwarding names every problem (target required, loop, ring time, ...).
+ */
 export function normaliseForwarding(
   input: ForwardingInput,
-  ownNumber: string | undefined,
-  countryCode: string,
+  ctx: { countryCode: string; ownNumber?: string | undefined; voiceboxEnabled?: boolean | undefined },
   issues: FieldIssue[],
   prefix = '',
 ): Forwarding {
   const result = disabledForwarding();
-  for (const kind of ['always', 'busy', 'noAnswer', 'unreachable'] as const) {
+  for (const kind of FORWARD_RULES) {
     const rule = input[kind];
     if (!rule) continue;
-    const path = at(prefix, kind);
-    const target = normaliseTarget(rule.target, `${path}.target`, ownNumber, countryCode, issues);
-    if (rule.enabled && rule.target === undefined) issues.push({ path: `${path}.target`, message: 'is required when the rule is enabled' });
+    const target = normaliseTarget(rule.target, ctx.countryCode);
     const normalised: ForwardRule = { enabled: rule.enabled, ...(target !== undefined ? { target } : {}) };
     if (kind === 'noAnswer') {
       const ringSeconds = (rule as { ringSeconds?: number }).ringSeconds ?? RING_SECONDS.default;
@@ -140,33 +134,32 @@ export function normaliseForwarding(
       result[kind] = normalised;
     }
   }
+  issues.push(...nestIssues(prefix, validateForwarding(result, featureContext(ctx))));
   return result;
 }
 
+function featureContext(ctx: { countryCode: string; ownNumber?: string | undefined; voiceboxEnabled?: boolean | undefined }): FeatureContext {
+  return {
+    countryCode: ctx.countryCode,
+    ...(ctx.ownNumber !== undefined ? { ownNumber: ctx.ownNumber } : {}),
+    ...(ctx.voiceboxEnabled !== undefined ? { voiceboxEnabled: ctx.voiceboxEnabled } : {}),
+  };
+}
+
+/** Numbers normalised to E.164, then the domain's validateParallelRinging (1–5, no duplicates, not the own number). */
 export function normaliseParallelRinging(
   input: ParallelRingingInput,
-  ownNumber: string | undefined,
-  countryCode: string,
+  ctx: { countryCode: string; ownNumber?: string | undefined },
   issues: FieldIssue[],
   prefix = '',
 ): ParallelRinging {
-  const path = at(prefix, 'numbers');
-  const numbers: string[] = [];
-  input.numbers.forEach((raw, i) => {
-    const number = normalisedNumber(raw, `${path}.${i}`, countryCode, issues);
-    if (number === undefined) return;
-    if (number === ownNumber) {
-      issues.push({ path: `${path}.${i}`, message: "must not be the workplace's own number" });
-    } else if (numbers.includes(number)) {
-      issues.push({ path: `${path}.${i}`, message: `${number} is listed twice` });
-    } else {
-      numbers.push(number);
-    }
-  });
-  if (input.enabled && input.numbers.length === 0) {
-    issues.push({ path, message: 'at least one number is required when parallel ringing is enabled' });
-  }
-  return { enabled: input.enabled, numbers, answerConfirmation: input.answerConfirmation };
+  const result: ParallelRinging = {
+    enabled: input.enabled,
+    numbers: input.numbers.map((n) => toE164(n, ctx.countryCode)),
+    answerConfirmation: input.answerConfirmation,
+  };
+  issues.push(...nestIssues(prefix, validateParallelRinging(result, featureContext(ctx))));
+  return result;
 }
 
 /**
@@ -188,7 +181,7 @@ export function newDevices(
       issues.push({ path: at(path, 'model'), message: 'is required for a desk phone' });
     }
     if (input.password !== undefined) {
-      issues.push(...issuesAt(at(path, 'password'), validateSipPassword(input.password, username)));
+      issues.push(...issuesAt(at(path, 'password'), validateChosenSipPassword(input.password, username)));
     }
     created.push({
       id: newId(),
@@ -262,14 +255,15 @@ export function draftWorkplace(
   if (extension !== undefined) issues.push(...validateExtensionFor(company, extension, p('extension')));
 
   const parallelRinging = input.parallelRinging
-    ? normaliseParallelRinging(input.parallelRinging, number, ctx.countryCode, issues, p('parallelRinging'))
+    ? normaliseParallelRinging(input.parallelRinging, { countryCode: ctx.countryCode, ownNumber: number }, issues, p('parallelRinging'))
     : (template?.parallelRinging ?? { enabled: false, numbers: [], answerConfirmation: false });
   if (!input.parallelRinging && number !== undefined && parallelRinging.numbers.includes(number)) {
     issues.push({ path: p('number'), message: "is one of the template's parallel-ringing numbers" });
   }
 
+  const voiceboxEnabled = input.voicebox?.enabled ?? template?.voiceboxEnabled ?? false;
   const forwarding = input.forwarding
-    ? normaliseForwarding(input.forwarding, number, ctx.countryCode, issues, p('forwarding'))
+    ? normaliseForwarding(input.forwarding, { countryCode: ctx.countryCode, ownNumber: number, voiceboxEnabled }, issues, p('forwarding'))
     : (template?.forwarding ?? disabledForwarding());
 
   let pinHash: string | undefined;
@@ -309,7 +303,7 @@ export function draftWorkplace(
     parallelRinging,
     forwarding,
     voicebox: {
-      enabled: input.voicebox?.enabled ?? template?.voiceboxEnabled ?? false,
+      enabled: voiceboxEnabled,
       ...(pinHash ? { pinHash } : {}),
     },
     createdAt: now,

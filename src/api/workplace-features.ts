@@ -91,7 +91,11 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     async (request) => {
       const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
         const issues: FieldIssue[] = [];
-        const forwarding = normaliseForwarding(request.body, current.number, countryCode, issues);
+        const forwarding = normaliseForwarding(
+          request.body,
+          { countryCode, ownNumber: current.number, voiceboxEnabled: current.voicebox.enabled },
+          issues,
+        );
         assertNoIssues(issues);
         return { ...current, forwarding, updatedAt: nowIso() };
       });
@@ -124,7 +128,7 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     async (request) => {
       const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
         const issues: FieldIssue[] = [];
-        const parallelRinging = normaliseParallelRinging(request.body, current.number, countryCode, issues);
+        const parallelRinging = normaliseParallelRinging(request.body, { countryCode, ownNumber: current.number }, issues);
         assertNoIssues(issues);
         return { ...current, parallelRinging, updatedAt: nowIso() };
       });

@@ -10,10 +10,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Device, Workplace } from '../domain/model.js';
-import { MAX_DEVICES } from '../domain/workplace-rules.js';
+import { normaliseNumber } from '../domain/numbers.js';
+import { defaultExtension, MAX_DEVICES } from '../domain/workplace-rules.js';
 import { ConflictError } from '../store/store.js';
 import { CSV_BODY_LIMIT_BYTES } from './limits.js';
-import { generateSipPassword, toCsv, validateSipPassword } from './credentials.js';
+import { generateSipPassword, toCsv, validateChosenSipPassword } from './credentials.js';
 import { CsvSyntaxError, parseCsv } from './csv.js';
 import {
   type ApiDeps,
@@ -373,7 +374,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       await changeDevices(cid, wid, (current) => {
         const device = current.devices.find((d) => d.id === did);
         if (!device) throw notFound('device');
-        if (chosen !== undefined) assertNoIssues(issuesAt('password', validateSipPassword(chosen, current.username)));
+        if (chosen !== undefined) assertNoIssues(issuesAt('password', validateChosenSipPassword(chosen, current.username)));
         changed = { ...device, sipPassword: chosen ?? generateSipPassword() };
         return current.devices.map((d) => (d.id === did ? changed! : d));
       });
@@ -489,7 +490,9 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     if (rows.length > IMPORT_MAX_ROWS) issues.push({ path: 'rows', message: `at most ${IMPORT_MAX_ROWS} rows per import` });
     assertNoIssues(issues);
 
-    const drafts: Array<{ line: number; workplace: Workplace }> = [];
+    const drafts: Workplace[] = [];
+    // the unique keys of every row that has them, valid or not, so clashes are reported too
+    const keys: Array<{ line: number; username: string; number?: string; extension?: string }> = [];
     for (const record of rows) {
       const prefix = `rows[${record.line}]`;
       if (record.fields.length !== columns.length) {
@@ -509,23 +512,33 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         continue;
       }
       const workplace = draftWorkplace(parsed.data, ctx, issues, prefix);
-      if (workplace) drafts.push({ line: record.line, workplace });
+      if (workplace) drafts.push(workplace);
+      const number = normaliseNumber(parsed.data.number, { countryCode });
+      const extension = parsed.data.extension ?? (number !== undefined ? defaultExtension(number) : undefined);
+      keys.push({
+        line: record.line,
+        username: parsed.data.username,
+        ...(number !== undefined ? { number } : {}),
+        ...(extension !== undefined ? { extension } : {}),
+      });
     }
 
     // duplicates inside the file
     const firstSeen = { username: new Map<string, number>(), number: new Map<string, number>(), extension: new Map<string, number>() };
-    for (const { line, workplace } of drafts) {
+    for (const key of keys) {
       for (const field of ['username', 'number', 'extension'] as const) {
-        const seen = firstSeen[field].get(workplace[field]);
+        const value = key[field];
+        if (value === undefined) continue;
+        const seen = firstSeen[field].get(value);
         if (seen !== undefined) {
-          issues.push({ path: `rows[${line}].${field}`, message: `${workplace[field]} is already used in line ${seen} of the file` });
-        } else firstSeen[field].set(workplace[field], line);
+          issues.push({ path: `rows[${key.line}].${field}`, message: `${value} is already used in line ${seen} of the file` });
+        } else firstSeen[field].set(value, key.line);
       }
     }
 
     // clashes with what is stored (the store re-checks atomically in putMany)
-    if (drafts.length > 0) {
-      const taken = await store.numbers.taken(drafts.map((d) => d.workplace.number));
+    if (keys.length > 0) {
+      const taken = await store.numbers.taken(keys.flatMap((k) => (k.number !== undefined ? [k.number] : [])));
       const companyWorkplaces = await store.workplaces.list(ctx.company.id);
       const portals = await store.portals.list(ctx.company.id);
       const extensions = new Set([...companyWorkplaces, ...portals].map((x) => x.extension));
@@ -535,17 +548,15 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         const list = company.id === ctx.company.id ? companyWorkplaces : await store.workplaces.list(company.id);
         for (const w of list) usernames.add(w.username);
       }
-      for (const { line, workplace } of drafts) {
-        if (taken.has(workplace.number)) issues.push({ path: `rows[${line}].number`, message: `${workplace.number} is already taken` });
-        if (extensions.has(workplace.extension)) {
-          issues.push({ path: `rows[${line}].extension`, message: `extension ${workplace.extension} is already used in this company` });
+      for (const { line, number, extension, username } of keys) {
+        if (number !== undefined && taken.has(number)) issues.push({ path: `rows[${line}].number`, message: `${number} is already taken` });
+        if (extension !== undefined && extensions.has(extension)) {
+          issues.push({ path: `rows[${line}].extension`, message: `extension ${extension} is already used in this company` });
         }
-        if (usernames.has(workplace.username)) {
-          issues.push({ path: `rows[${line}].username`, message: `username ${workplace.username} is already taken` });
-        }
+        if (usernames.has(username)) issues.push({ path: `rows[${line}].username`, message: `username ${username} is already taken` });
       }
     }
     assertNoIssues(issues);
-    return drafts.map((d) => d.workplace);
+    return drafts;
   }
 };

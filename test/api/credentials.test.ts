@@ -4,7 +4,7 @@ import {
   generateSipPassword,
   nextSipUsername,
   toCsv,
-  validateSipPassword,
+  validateChosenSipPassword,
 } from '../../src/api/credentials.js';
 import type { Device } from '../../src/domain/model.js';
 
@@ -30,14 +30,12 @@ describe('SIP credentials', () => {
 
   it.each([
     ['Str0ng!Passw0rd', []],
-    ['short1A!', ['at least 12']],
-    ['alllowercaseletters', ['three of']],
+    ['short1A!', ['12 to 64']],
     ['erika.mustermann-X1', ['username']],
-    ['Aaaa1111bbbb!!', ['four times']],
-    ['with space 1A!xxx', ['printable']],
     ['-Str0ng!Passw0rd', ['formula']],
-  ])('validateSipPassword(%j)', (password, fragments) => {
-    const problems = validateSipPassword(password, 'erika.mustermann');
+    ['=Str0ng!Passw0rd', ['formula']],
+  ])('validateChosenSipPassword(%j)', (password, fragments) => {
+    const problems = validateChosenSipPassword(password, 'erika.mustermann');
     expect(problems).toHaveLength(fragments.length);
     fragments.forEach((f, i) => expect(problems[i]).toContain(f));
   });

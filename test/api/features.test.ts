@@ -16,7 +16,7 @@ describe('workplace features', () => {
   beforeAll(async () => {
     t = await makeApp();
     s = await seedCompany(t.app, 'F GmbH', { first: '+4930666000', last: '+4930666099' });
-    const w = await expectStatus(call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody('+4930666001')), 201);
+    const w = await expectStatus(call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody('+4930666001', { voicebox: { enabled: true } })), 201);
     workplaceId = w.id;
     url = `${s.base}/workplaces/${w.id}`;
     employee = (await expectStatus(call(t.app, 'POST', `${s.base}/tokens`, s.adminToken, { role: 'employee', workplaceId: w.id }), 201)).token;
@@ -61,7 +61,7 @@ describe('workplace features', () => {
     ['ring time above 120 s', { noAnswer: { enabled: true, target: 'voicebox', ringSeconds: 121 } }, ['noAnswer.ringSeconds']],
     ['enabled without target', { always: { enabled: true }, busy: { enabled: true } }, ['always.target', 'busy.target']],
     ['target not a number', { always: { enabled: true, target: { number: 'abc' } } }, ['always.target.number']],
-    ['forward to itself', { always: { enabled: true, target: '+4930666001' } }, ['always.target']],
+    ['forward to itself', { always: { enabled: true, target: '+4930666001' } }, ['always.target.number']],
   ])('forwarding 400: %s', async (_name, body, paths) => {
     const res = await http('PUT', `${url}/forwarding`, body);
     expect(res.status, res.text).toBe(400);
