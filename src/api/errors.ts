@@ -59,6 +59,21 @@ function zodPath(instancePath: string | undefined): string {
   return (instancePath ?? '').replace(/^\//, '').split('/').filter(Boolean).join('.');
 }
 
+/** zod issues → field issues, each unknown key named itself (paths like "devices.0.type"). */
+export function zodFieldIssues(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: unknown }>,
+  prefix = '',
+): FieldIssue[] {
+  const join = (...parts: string[]) => parts.filter((p) => p !== '').join('.');
+  return issues.flatMap((issue) => {
+    const path = join(prefix, ...issue.path.map(String));
+    if (issue.code === 'unrecognized_keys' && Array.isArray(issue.keys)) {
+      return issue.keys.map((k) => ({ path: join(path, String(k)), message: 'unknown field' }));
+    }
+    return [{ path, message: issue.message }];
+  });
+}
+
 const fastifyClientErrors: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',

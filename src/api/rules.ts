@@ -44,7 +44,7 @@ export function normalisedNumber(
 export function rangeIssues(path: string, range: NumberRange): FieldIssue[] {
   return validateNumberRange(range).map((message) => {
     const m = /^(first|last): (.*)$/.exec(message);
-    return m ? { path: `${path}.${m[1]}`, message: m[2]! } : { path, message };
+    return m ? { path: path ? `${path}.${m[1]}` : m[1]!, message: m[2]! } : { path, message };
   });
 }
 
@@ -56,7 +56,7 @@ export function numberInGroup(number: string, ranges: readonly NumberRange[]): b
 export function indexedIssues(path: string, messages: readonly string[]): FieldIssue[] {
   return messages.map((message) => {
     const m = /^(\d+): (.*)$/.exec(message);
-    return m ? { path: `${path}.${m[1]}`, message: m[2]! } : { path, message };
+    return m ? { path: path ? `${path}.${m[1]}` : m[1]!, message: m[2]! } : { path, message };
   });
 }
 

@@ -11,11 +11,14 @@ import {
   MAX_PARALLEL_NUMBERS,
   RING_SECONDS,
   validateEmail,
+  validateExtension,
   validateFirstName,
   validateLastName,
   validateUsername,
 } from '../domain/workplace-rules.js';
-import { isTimezone } from './rules.js';
+import { validatePinStrength } from '../domain/pin.js';
+import { validateNumberRanges } from '../domain/numbers.js';
+import { indexedIssues, isTimezone, rangeIssues } from './rules.js';
 
 /** Adds each message of a domain validator as an issue on the field. */
 export function rule(validate: (value: string) => string[]) {
@@ -43,8 +46,10 @@ export const lastNameSchema = z.string().superRefine(rule(validateLastName));
 export const emailSchema = z.string().superRefine(rule(validateEmail));
 /** A phone number as typed; normalised to E.164 with COUNTRY_CODE in the handler. */
 export const phoneInput = z.string().min(1).max(40);
-export const extensionInput = z.string().regex(/^\d+$/, 'must contain only digits').max(10);
-export const pinInput = z.string().regex(/^\d{4,8}$/, 'must be 4 to 8 digits');
+/** The extension rules that hold for every company; mobile integration adds more in the handler. */
+export const extensionInput = z.string().superRefine(rule((v) => validateExtension(v, { mobileIntegration: false })));
+/** The PIN rules without context; extension, number and previous PINs are checked in the handler. */
+export const pinInput = z.string().superRefine(rule((v) => validatePinStrength(v)));
 
 export const deviceTypeSchema = z.enum(['deskphone', 'desktop', 'mobile', 'tablet', 'universal']);
 export const deviceProfileSchema = z.strictObject({
@@ -181,6 +186,17 @@ export const companyView = z.object({
   updatedAt: timestampSchema,
 });
 export const numberRangeSchema = z.strictObject({ first: z.string(), last: z.string() });
+/** A group's ranges with the domain's pure range rules (each range, overlaps inside the list). */
+export const numberRangesInput = z
+  .array(numberRangeSchema)
+  .max(50)
+  .superRefine((ranges, ctx) => {
+    const own = ranges.flatMap((r, i) => rangeIssues(String(i), r));
+    const problems = own.length > 0 ? own : indexedIssues('', validateNumberRanges(ranges));
+    for (const issue of problems) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path.split('.').filter(Boolean) });
+    }
+  });
 export const groupView = z.object({
   id: z.string(),
   companyId: z.string(),

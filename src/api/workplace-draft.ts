@@ -27,7 +27,7 @@ import { defaultExtension, RING_SECONDS, validateExtension } from '../domain/wor
 import type { Store } from '../store/store.js';
 import { generateSipPassword, nextSipUsername, validateChosenSipPassword } from './credentials.js';
 import { newId, nowIso } from './context.js';
-import type { FieldIssue } from './errors.js';
+import { type FieldIssue, zodFieldIssues } from './errors.js';
 import { issuesAt, normalisedNumber, numberInGroup } from './rules.js';
 import {
   deviceInputSchema,
@@ -209,7 +209,7 @@ export function validateExtensionFor(company: Company, extension: string, path: 
  * issue path ("rows[3]" for the CSV import).
  */
 export function draftWorkplace(
-  input: WorkplaceCreateInput,
+  input: Partial<WorkplaceCreateInput>,
   ctx: CompanyContext,
   issues: FieldIssue[],
   prefix = '',
@@ -246,7 +246,7 @@ export function draftWorkplace(
     issues.push({ path: p('blockingProfileId'), message: 'no such blocking profile in this company' });
   }
 
-  const number = normalisedNumber(input.number, p('number'), ctx.countryCode, issues);
+  const number = input.number !== undefined ? normalisedNumber(input.number, p('number'), ctx.countryCode, issues) : undefined;
   if (number !== undefined && group && !numberInGroup(number, group.numberRanges)) {
     issues.push({ path: p('number'), message: `is not inside the number ranges of group "${group.name}"` });
   }
@@ -278,9 +278,11 @@ export function draftWorkplace(
   }
 
   const deviceInputs: DeviceInput[] = input.devices ?? template?.devices ?? [];
-  const devices = newDevices(deviceInputs, input.username, [], issues, (i) => p(`devices.${i}`));
+  const devices = newDevices(deviceInputs, input.username ?? '', [], issues, (i) => p(`devices.${i}`));
 
+  const { firstName, lastName, email, username } = input;
   if (issues.length > before || !group || number === undefined || extension === undefined) return undefined;
+  if (firstName === undefined || lastName === undefined || email === undefined || username === undefined) return undefined;
   const now = nowIso();
   return {
     id: newId(),
@@ -288,10 +290,10 @@ export function draftWorkplace(
     groupId: group.id,
     ...(areaId !== undefined ? { areaId } : {}),
     ...(template ? { templateId: template.id } : {}),
-    firstName: input.firstName,
-    lastName: input.lastName,
-    email: input.email,
-    username: input.username,
+    firstName,
+    lastName,
+    email,
+    username,
     number,
     extension,
     language: input.language ?? template?.language ?? 'de',
@@ -309,4 +311,33 @@ export function draftWorkplace(
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/**
+ * The whole check of a create request (JSON body or CSV row), reporting every problem at
+ * once: the zod shape and pure field rules, and — for every field that passed those — the
+ * rules needing the company's data (group ranges, extension, template, PIN vs. extension...).
+ */
+export function checkWorkplaceCreate(
+  raw: unknown,
+  ctx: CompanyContext,
+  prefix = '',
+): { workplace?: Workplace; input?: WorkplaceCreateInput; issues: FieldIssue[] } {
+  const parsed = workplaceCreateBody.safeParse(raw);
+  if (parsed.success) {
+    const issues: FieldIssue[] = [];
+    const workplace = draftWorkplace(parsed.data, ctx, issues, prefix);
+    return { ...(workplace ? { workplace } : {}), input: parsed.data, issues };
+  }
+  const issues = zodFieldIssues(parsed.error.issues, prefix);
+  // the fields that passed the schema still get their context checks
+  const failed = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
+  const shape = workplaceCreateBody.shape as Record<string, unknown>;
+  const valid =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? Object.fromEntries(Object.entries(raw).filter(([k]) => k in shape && !failed.has(k)))
+      : {};
+  const partial = workplaceCreateBody.partial().safeParse(valid);
+  if (partial.success) draftWorkplace(partial.data, ctx, issues, prefix);
+  return { issues };
 }

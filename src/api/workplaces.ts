@@ -45,8 +45,8 @@ import {
   workplaceView,
 } from './schemas.js';
 import {
+  checkWorkplaceCreate,
   type CompanyContext,
-  draftWorkplace,
   loadCompanyContext,
   newDevices,
   validateExtensionFor,
@@ -126,6 +126,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     '/companies/:cid/workplaces',
     {
       config: { scope: 'company' },
+      // the handler validates itself so that schema problems and company rules come in one 400
+      attachValidation: true,
       schema: {
         tags,
         summary: 'Create a workplace (SIP passwords appear only in this response)',
@@ -136,11 +138,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     },
     async (request, reply) => {
       const ctx = await companyContext(request.params.cid);
-      const issues: FieldIssue[] = [];
-      const draft = draftWorkplace(request.body, ctx, issues);
+      const { workplace: draft, issues } = checkWorkplaceCreate(request.body, ctx);
       assertNoIssues(issues);
-      await store.workplaces.put(draft!);
-      const workplace = await provisionWorkplace(deps, draft!);
+      if (!draft) throw validationError([{ path: '', message: 'invalid workplace' }]);
+      await store.workplaces.put(draft);
+      const workplace = await provisionWorkplace(deps, draft);
       return reply.code(201).send(toWorkplaceView(workplace, true));
     },
   );
@@ -363,7 +365,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         tags,
         summary: "Regenerate one device's SIP password, or set a chosen one",
         params: didParams,
-        body: z.strictObject({ password: z.string().max(128).optional() }).optional(),
+        body: z.strictObject({ password: z.string().max(128).optional() }).nullish(),
         response: { 200: deviceView, ...errorResponses },
       },
     },
@@ -492,7 +494,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
 
     const drafts: Workplace[] = [];
     // the unique keys of every row that has them, valid or not, so clashes are reported too
-    const keys: Array<{ line: number; username: string; number?: string; extension?: string }> = [];
+    const keys: Array<{ line: number; username?: string; number?: string; extension?: string }> = [];
     for (const record of rows) {
       const prefix = `rows[${record.line}]`;
       if (record.fields.length !== columns.length) {
@@ -504,20 +506,15 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         const value = record.fields[i]!.trim();
         if (value !== '') object[column] = value;
       });
-      const parsed = workplaceCreateBody.safeParse(object);
-      if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
-          issues.push({ path: [prefix, ...issue.path.map(String)].join('.'), message: issue.message });
-        }
-        continue;
-      }
-      const workplace = draftWorkplace(parsed.data, ctx, issues, prefix);
-      if (workplace) drafts.push(workplace);
-      const number = normaliseNumber(parsed.data.number, { countryCode });
-      const extension = parsed.data.extension ?? (number !== undefined ? defaultExtension(number) : undefined);
+      const checked = checkWorkplaceCreate(object, ctx, prefix);
+      issues.push(...checked.issues);
+      if (checked.workplace) drafts.push(checked.workplace);
+      // uniqueness is checked on the raw keys too, so a row with other problems still hears of clashes
+      const number = object.number !== undefined ? normaliseNumber(object.number, { countryCode }) : undefined;
+      const extension = object.extension ?? (number !== undefined ? defaultExtension(number) : undefined);
       keys.push({
         line: record.line,
-        username: parsed.data.username,
+        ...(object.username !== undefined ? { username: object.username } : {}),
         ...(number !== undefined ? { number } : {}),
         ...(extension !== undefined ? { extension } : {}),
       });
@@ -553,7 +550,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         if (extension !== undefined && extensions.has(extension)) {
           issues.push({ path: `rows[${line}].extension`, message: `extension ${extension} is already used in this company` });
         }
-        if (usernames.has(username)) issues.push({ path: `rows[${line}].username`, message: `username ${username} is already taken` });
+        if (username !== undefined && usernames.has(username)) issues.push({ path: `rows[${line}].username`, message: `username ${username} is already taken` });
       }
     }
     assertNoIssues(issues);

@@ -83,7 +83,7 @@ describe('workplace features', () => {
   });
 
   it('voicebox PIN: write-only, strength rules, previous PIN refused, resets the failure counter', async () => {
-    const weak = await http('PUT', `${url}/voicebox`, { enabled: true, pin: '0001' });
+    const weak = await http('PUT', `${url}/voicebox`, { enabled: true, pin: '0000' });
     expect(weak.status).toBe(400);
     expect(issuePaths(weak.json)).toEqual(['pin']);
     const nums = await http('PUT', `${url}/voicebox`, { enabled: true, pin: '12ab' });
