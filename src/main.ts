@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.LOG_LEVEL, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
-  if (!config.ADMIN_TOKEN) logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
+  if (!config.ADMIN_TOKEN)
+    logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
   const store = await createStore(config, logger);
   const app = await buildApp({ store, config, logger });

@@ -97,7 +97,11 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Checks a principal against a route's scope and the `:cid` / `:wid` it addresses. */
-export function authorize(principal: Principal, scope: Exclude<Scope, 'public'>, params: Record<string, string | undefined>): void {
+export function authorize(
+  principal: Principal,
+  scope: Exclude<Scope, 'public'>,
+  params: Record<string, string | undefined>,
+): void {
   if (principal.role === 'platform') return;
   if (scope === 'platform') throw forbidden('only the platform admin may use this route');
   const cid = params.cid;
@@ -105,7 +109,8 @@ export function authorize(principal: Principal, scope: Exclude<Scope, 'public'>,
   if (principal.role === 'admin') return;
   // employee
   if (scope !== 'workplace') throw forbidden('an employee token may only use its own workplace features');
-  if (params.wid !== principal.workplaceId) throw forbidden('an employee token may only use its own workplace');
+  if (params.wid !== principal.workplaceId)
+    throw forbidden('an employee token may only use its own workplace');
 }
 
 const authPluginImpl: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
@@ -132,7 +137,11 @@ const authPluginImpl: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     if (scope === undefined || scope === 'public') return;
     const ip = request.ip;
     if (limiter.isBlocked(ip)) {
-      throw new ApiError(429, 'rate_limited', 'too many requests with invalid tokens from this address; try again later');
+      throw new ApiError(
+        429,
+        'rate_limited',
+        'too many requests with invalid tokens from this address; try again later',
+      );
     }
     const token = bearer(request);
     const principal = token === undefined ? undefined : await principalFor(token);

@@ -46,13 +46,24 @@ export const blockingProfilesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app
     '/companies/:cid/blocking-profiles',
     {
       config: { scope: 'company' },
-      schema: { tags, params: cidParams, body: createBody, response: { 201: blockingProfileView, ...errorResponses } },
+      schema: {
+        tags,
+        params: cidParams,
+        body: createBody,
+        response: { 201: blockingProfileView, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const company = await loadCompany(store, request.params.cid);
       assertNoIssues(prefixIssues(request.body));
       const at = nowIso();
-      const profile: BlockingProfile = { id: newId(), companyId: company.id, ...request.body, createdAt: at, updatedAt: at };
+      const profile: BlockingProfile = {
+        id: newId(),
+        companyId: company.id,
+        ...request.body,
+        createdAt: at,
+        updatedAt: at,
+      };
       await store.blockingProfiles.put(profile);
       return reply.code(201).send(profile);
     },
@@ -83,7 +94,12 @@ export const blockingProfilesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app
     '/companies/:cid/blocking-profiles/:pid',
     {
       config: { scope: 'company' },
-      schema: { tags, params: pidParams, body: patchBody, response: { 200: blockingProfileView, ...errorResponses } },
+      schema: {
+        tags,
+        params: pidParams,
+        body: patchBody,
+        response: { 200: blockingProfileView, ...errorResponses },
+      },
     },
     async (request) => {
       const profile = await loadProfile(request.params.cid, request.params.pid);
@@ -115,7 +131,10 @@ export const blockingProfilesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app
         ...(await store.templates.list(cid)),
       ];
       if (users.some((u) => u.blockingProfileId === pid)) {
-        throw conflict('blockingProfileId', 'groups, workplaces, portals or templates still use this profile');
+        throw conflict(
+          'blockingProfileId',
+          'groups, workplaces, portals or templates still use this profile',
+        );
       }
       await store.blockingProfiles.delete(profile);
       return reply.code(204).send(null);

@@ -70,7 +70,10 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
 
   app.get(
     '/companies',
-    { config: { scope: 'platform' }, schema: { tags, response: { 200: z.array(companyView), ...errorResponses } } },
+    {
+      config: { scope: 'platform' },
+      schema: { tags, response: { 200: z.array(companyView), ...errorResponses } },
+    },
     async () => store.companies.list(),
   );
 
@@ -97,11 +100,15 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       if (body.name !== undefined) next.name = body.name;
       if (body.mobileIntegration !== undefined) next.mobileIntegration = body.mobileIntegration;
       const profileId =
-        body.defaultBlockingProfileId === undefined ? company.defaultBlockingProfileId : body.defaultBlockingProfileId;
+        body.defaultBlockingProfileId === undefined
+          ? company.defaultBlockingProfileId
+          : body.defaultBlockingProfileId;
       if (profileId) {
         const profile = await store.blockingProfiles.get(company.id, profileId);
         assertNoIssues(
-          profile ? [] : [{ path: 'defaultBlockingProfileId', message: 'no such blocking profile in this company' }],
+          profile
+            ? []
+            : [{ path: 'defaultBlockingProfileId', message: 'no such blocking profile in this company' }],
         );
         next.defaultBlockingProfileId = profileId;
       }

@@ -63,7 +63,11 @@ export async function updateWorkplace(
  * Pushes the workplace's devices to Asterisk and records the outcome as its status.
  * Without a provisioner (no Asterisk wired) the workplace stays pending.
  */
-export async function provisionWorkplace(deps: ApiDeps, workplace: Workplace, previous?: Workplace): Promise<Workplace> {
+export async function provisionWorkplace(
+  deps: ApiDeps,
+  workplace: Workplace,
+  previous?: Workplace,
+): Promise<Workplace> {
   const { provisioner, store, logger } = deps;
   if (!provisioner) return workplace;
   let result: Awaited<ReturnType<DeviceProvisioner['sync']>>;
@@ -80,6 +84,7 @@ export async function provisionWorkplace(deps: ApiDeps, workplace: Workplace, pr
       ? { ...rest, status: 'active', updatedAt: nowIso() }
       : { ...rest, status: 'failed', statusReason: result.reason, updatedAt: nowIso() };
   });
-  if (!result.ok) logger.warn({ workplaceId: workplace.id, reason: result.reason }, 'workplace provisioning failed');
+  if (!result.ok)
+    logger.warn({ workplaceId: workplace.id, reason: result.reason }, 'workplace provisioning failed');
   return next;
 }

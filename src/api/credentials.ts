@@ -28,7 +28,8 @@ export function validateChosenSipPassword(password: string, username: string): s
   if (username.length > 0 && password.toLowerCase().includes(username.toLowerCase())) {
     problems.push('must not contain the username');
   }
-  if (/^[=+\-@]/.test(password)) problems.push('must not start with = + - or @ (spreadsheets read it as a formula)');
+  if (/^[=+\-@]/.test(password))
+    problems.push('must not start with = + - or @ (spreadsheets read it as a formula)');
   return problems;
 }
 

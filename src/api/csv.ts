@@ -56,7 +56,10 @@ export function parseCsv(text: string): CsvRecord[] {
         i++;
         const next = input[i];
         if (next !== undefined && next !== ',' && next !== '\r' && next !== '\n') {
-          throw new CsvSyntaxError(line, 'a closing quote must be followed by a comma or the end of the line');
+          throw new CsvSyntaxError(
+            line,
+            'a closing quote must be followed by a comma or the end of the line',
+          );
         }
         continue;
       }
@@ -66,7 +69,8 @@ export function parseCsv(text: string): CsvRecord[] {
       continue;
     }
     if (c === '"') {
-      if (fieldStarted || field.length > 0) throw new CsvSyntaxError(line, 'a quote inside an unquoted field');
+      if (fieldStarted || field.length > 0)
+        throw new CsvSyntaxError(line, 'a quote inside an unquoted field');
       quoted = true;
       fieldStarted = true;
       i++;

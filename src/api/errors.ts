@@ -97,7 +97,10 @@ export function installErrorHandler(app: FastifyInstance): void {
         const keys = (v.params as { keys?: unknown }).keys;
         // name each unknown field itself rather than its parent object
         if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
-          return keys.map((k) => ({ path: path ? `${path}.${String(k)}` : String(k), message: 'unknown field' }));
+          return keys.map((k) => ({
+            path: path ? `${path}.${String(k)}` : String(k),
+            message: 'unknown field',
+          }));
         }
         return [{ path, message: v.message ?? 'invalid' }];
       });
@@ -107,7 +110,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof ConflictError) {
       return reply
         .code(409)
-        .send({ error: 'conflict', message: err.message, issues: [{ path: err.field, message: err.message }] });
+        .send({
+          error: 'conflict',
+          message: err.message,
+          issues: [{ path: err.field, message: err.message }],
+        });
     }
     if (err instanceof StaleWriteError) {
       return reply.code(409).send({ error: 'conflict', message: `${err.message}; please retry` });
@@ -124,6 +131,8 @@ export function installErrorHandler(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    return reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 }

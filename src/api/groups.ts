@@ -11,7 +11,15 @@ import type { Store } from '../store/store.js';
 import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
 import { assertNoIssues, conflict, type FieldIssue, notFound } from './errors.js';
 import { numberInGroup } from './rules.js';
-import { areaView, cidParams, errorResponses, groupView, idSchema, numberRangesInput, timezoneSchema } from './schemas.js';
+import {
+  areaView,
+  cidParams,
+  errorResponses,
+  groupView,
+  idSchema,
+  numberRangesInput,
+  timezoneSchema,
+} from './schemas.js';
 
 const gidParams = cidParams.extend({ gid: idSchema });
 const aidParams = gidParams.extend({ aid: idSchema });
@@ -34,7 +42,11 @@ const patchBody = z.strictObject({
 const areaBody = z.strictObject({ name: nameSchema });
 
 /** Overlaps with any other group, of any company: numbers route globally (the pure rules ran in the schema). */
-async function rangeProblems(store: Store, ranges: NumberRange[], ownGroupId?: string): Promise<FieldIssue[]> {
+async function rangeProblems(
+  store: Store,
+  ranges: NumberRange[],
+  ownGroupId?: string,
+): Promise<FieldIssue[]> {
   const issues: FieldIssue[] = [];
   // admin path, not hot: one pass over every group
   for (const company of await store.companies.list()) {
@@ -56,7 +68,9 @@ async function rangeProblems(store: Store, ranges: NumberRange[], ownGroupId?: s
 
 async function profileIssue(store: Store, cid: string, id: string | undefined | null, path: string) {
   if (!id) return [];
-  return (await store.blockingProfiles.get(cid, id)) ? [] : [{ path, message: 'no such blocking profile in this company' }];
+  return (await store.blockingProfiles.get(cid, id))
+    ? []
+    : [{ path, message: 'no such blocking profile in this company' }];
 }
 
 export async function loadGroup(store: Store, cid: string, gid: string): Promise<Group> {
@@ -74,7 +88,11 @@ function* candidates(ranges: readonly NumberRange[]): Generator<string> {
   }
 }
 
-export async function freeNumbers(store: Store, ranges: readonly NumberRange[], limit: number): Promise<string[]> {
+export async function freeNumbers(
+  store: Store,
+  ranges: readonly NumberRange[],
+  limit: number,
+): Promise<string[]> {
   const found: string[] = [];
   const chunkSize = Math.max(limit * 2, 200);
   let chunk: string[] = [];
@@ -182,7 +200,10 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         ];
         const outside = users.filter((u) => !numberInGroup(u.number, ranges)).map((u) => u.number);
         if (outside.length > 0) {
-          throw conflict('numberRanges', `the new ranges would leave numbers in use outside them: ${outside.join(', ')}`);
+          throw conflict(
+            'numberRanges',
+            `the new ranges would leave numbers in use outside them: ${outside.join(', ')}`,
+          );
         }
       }
       const { blockingProfileId: _old, ...rest } = group;
@@ -194,7 +215,8 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         ...(body.isDefault ? { isDefault: true } : {}),
         updatedAt: nowIso(),
       };
-      const profileId = body.blockingProfileId === undefined ? group.blockingProfileId : body.blockingProfileId;
+      const profileId =
+        body.blockingProfileId === undefined ? group.blockingProfileId : body.blockingProfileId;
       if (profileId) next.blockingProfileId = profileId;
       await store.groups.put(next, group);
       if (next.isDefault && !group.isDefault) await clearOtherDefaults(next);
@@ -224,7 +246,8 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       if (group.isDefault && others.length > 0) {
         throw conflict('isDefault', 'make another group the default before deleting the default group');
       }
-      for (const area of await store.areas.list(cid)) if (area.groupId === gid) await store.areas.delete(area);
+      for (const area of await store.areas.list(cid))
+        if (area.groupId === gid) await store.areas.delete(area);
       await store.groups.delete(group);
       return reply.code(204).send(null);
     },
@@ -260,7 +283,12 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     '/companies/:cid/groups/:gid/areas',
     {
       config: { scope: 'company' },
-      schema: { tags: areaTags, params: gidParams, body: areaBody, response: { 201: areaView, ...errorResponses } },
+      schema: {
+        tags: areaTags,
+        params: gidParams,
+        body: areaBody,
+        response: { 201: areaView, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const group = await loadGroup(store, request.params.cid, request.params.gid);
@@ -303,7 +331,12 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     '/companies/:cid/groups/:gid/areas/:aid',
     {
       config: { scope: 'company' },
-      schema: { tags: areaTags, params: aidParams, body: areaBody, response: { 200: areaView, ...errorResponses } },
+      schema: {
+        tags: areaTags,
+        params: aidParams,
+        body: areaBody,
+        response: { 200: areaView, ...errorResponses },
+      },
     },
     async (request) => {
       const area = await loadArea(request.params.cid, request.params.gid, request.params.aid);
@@ -327,7 +360,8 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         ...(await store.portals.list(cid)),
         ...(await store.templates.list(cid)),
       ];
-      if (users.some((u) => u.areaId === aid)) throw conflict('areaId', 'workplaces, portals or templates still use this area');
+      if (users.some((u) => u.areaId === aid))
+        throw conflict('areaId', 'workplaces, portals or templates still use this area');
       await store.areas.delete(area);
       return reply.code(204).send(null);
     },

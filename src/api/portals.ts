@@ -66,7 +66,8 @@ async function referenceIssues(
   if (refs.areaId) {
     const area = await store.areas.get(cid, refs.areaId);
     if (!area) issues.push({ path: 'areaId', message: 'no such area in this company' });
-    else if (area.groupId !== groupId) issues.push({ path: 'areaId', message: "the area does not belong to the portal's group" });
+    else if (area.groupId !== groupId)
+      issues.push({ path: 'areaId', message: "the area does not belong to the portal's group" });
   }
   if (refs.blockingProfileId && !(await store.blockingProfiles.get(cid, refs.blockingProfileId))) {
     issues.push({ path: 'blockingProfileId', message: 'no such blocking profile in this company' });
@@ -168,7 +169,9 @@ export const portalsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const { areaId: _a, blockingProfileId: _b, ...rest } = portal;
       const areaId = body.areaId === undefined ? portal.areaId : (body.areaId ?? undefined);
       const blockingProfileId =
-        body.blockingProfileId === undefined ? portal.blockingProfileId : (body.blockingProfileId ?? undefined);
+        body.blockingProfileId === undefined
+          ? portal.blockingProfileId
+          : (body.blockingProfileId ?? undefined);
       const next: AnywherePortal = {
         ...rest,
         ...(body.silentMode !== undefined ? { silentMode: body.silentMode } : {}),

@@ -27,7 +27,11 @@ export function rule(validate: (value: string) => string[]) {
   };
 }
 
-export const idSchema = z.string().min(1).max(100).regex(/^[A-Za-z0-9_-]+$/, 'not a valid id');
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_-]+$/, 'not a valid id');
 export const timestampSchema = z.string();
 
 export const cidParams = z.object({ cid: idSchema });
@@ -47,7 +51,9 @@ export const emailSchema = z.string().superRefine(rule(validateEmail));
 /** A phone number as typed; normalised to E.164 with COUNTRY_CODE in the handler. */
 export const phoneInput = z.string().min(1).max(40);
 /** The extension rules that hold for every company; mobile integration adds more in the handler. */
-export const extensionInput = z.string().superRefine(rule((v) => validateExtension(v, { mobileIntegration: false })));
+export const extensionInput = z
+  .string()
+  .superRefine(rule((v) => validateExtension(v, { mobileIntegration: false })));
 /** The PIN rules without context; extension, number and previous PINs are checked in the handler. */
 export const pinInput = z.string().superRefine(rule((v) => validatePinStrength(v)));
 
@@ -60,7 +66,9 @@ export const deviceInputSchema = deviceProfileSchema.extend({
   password: z.string().max(128).optional().describe('admin-chosen SIP password instead of a generated one'),
 });
 export const devicesInput = z.array(deviceInputSchema).max(MAX_DEVICES, `at most ${MAX_DEVICES} devices`);
-export const deviceProfilesInput = z.array(deviceProfileSchema).max(MAX_DEVICES, `at most ${MAX_DEVICES} devices`);
+export const deviceProfilesInput = z
+  .array(deviceProfileSchema)
+  .max(MAX_DEVICES, `at most ${MAX_DEVICES} devices`);
 
 /** `"voicebox"`, `{ "number": "+49..." }` or, for convenience, a plain number string. */
 export const forwardTargetInput = z.union([
@@ -81,7 +89,10 @@ export type ForwardingInput = z.infer<typeof forwardingInput>;
 
 export const parallelRingingInput = z.strictObject({
   enabled: z.boolean(),
-  numbers: z.array(phoneInput).max(MAX_PARALLEL_NUMBERS, `at most ${MAX_PARALLEL_NUMBERS} numbers`).default([]),
+  numbers: z
+    .array(phoneInput)
+    .max(MAX_PARALLEL_NUMBERS, `at most ${MAX_PARALLEL_NUMBERS} numbers`)
+    .default([]),
   answerConfirmation: z.boolean().default(false),
 });
 export type ParallelRingingInput = z.infer<typeof parallelRingingInput>;

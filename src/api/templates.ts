@@ -46,19 +46,26 @@ async function templateContent(store: Store, cid: string, body: TemplateInput, c
   if (body.areaId) {
     const area = await store.areas.get(cid, body.areaId);
     if (!area) issues.push({ path: 'areaId', message: 'no such area in this company' });
-    else if (area.groupId !== body.groupId) issues.push({ path: 'areaId', message: "the area does not belong to the template's group" });
+    else if (area.groupId !== body.groupId)
+      issues.push({ path: 'areaId', message: "the area does not belong to the template's group" });
   }
   if (body.blockingProfileId && !(await store.blockingProfiles.get(cid, body.blockingProfileId))) {
     issues.push({ path: 'blockingProfileId', message: 'no such blocking profile in this company' });
   }
   body.devices.forEach((d, i) => {
-    if (d.type === 'deskphone' && !d.model) issues.push({ path: `devices.${i}.model`, message: 'is required for a desk phone' });
+    if (d.type === 'deskphone' && !d.model)
+      issues.push({ path: `devices.${i}.model`, message: 'is required for a desk phone' });
   });
   const parallelRinging = body.parallelRinging
     ? normaliseParallelRinging(body.parallelRinging, { countryCode }, issues, 'parallelRinging')
     : undefined;
   const forwarding = body.forwarding
-    ? normaliseForwarding(body.forwarding, { countryCode, voiceboxEnabled: body.voiceboxEnabled }, issues, 'forwarding')
+    ? normaliseForwarding(
+        body.forwarding,
+        { countryCode, voiceboxEnabled: body.voiceboxEnabled },
+        issues,
+        'forwarding',
+      )
     : undefined;
   assertNoIssues(issues);
   return {
@@ -89,13 +96,24 @@ export const templatesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
     '/companies/:cid/templates',
     {
       config: { scope: 'company' },
-      schema: { tags, params: cidParams, body: createBody, response: { 201: templateView, ...errorResponses } },
+      schema: {
+        tags,
+        params: cidParams,
+        body: createBody,
+        response: { 201: templateView, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const company = await loadCompany(store, request.params.cid);
       const content = await templateContent(store, company.id, request.body, config.COUNTRY_CODE);
       const at = nowIso();
-      const template: Template = { id: newId(), companyId: company.id, ...content, createdAt: at, updatedAt: at };
+      const template: Template = {
+        id: newId(),
+        companyId: company.id,
+        ...content,
+        createdAt: at,
+        updatedAt: at,
+      };
       await store.templates.put(template);
       return reply.code(201).send(template);
     },

@@ -32,7 +32,10 @@ export const tokensPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         tags,
         params: cidParams,
         body: createBody,
-        response: { 201: tokenView.extend({ token: z.string().describe('shown only once') }), ...errorResponses },
+        response: {
+          201: tokenView.extend({ token: z.string().describe('shown only once') }),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -40,7 +43,9 @@ export const tokensPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
       const body = request.body;
       if (body.role === 'employee') {
         const workplace = await store.workplaces.get(company.id, body.workplaceId);
-        assertNoIssues(workplace ? [] : [{ path: 'workplaceId', message: 'no such workplace in this company' }]);
+        assertNoIssues(
+          workplace ? [] : [{ path: 'workplaceId', message: 'no such workplace in this company' }],
+        );
       }
       const { token, hash } = newToken();
       const record: ApiToken = {

@@ -19,7 +19,12 @@ import type {
   Template,
   Workplace,
 } from '../domain/model.js';
-import { FORWARD_RULES, type FeatureContext, validateForwarding, validateParallelRinging } from '../domain/features.js';
+import {
+  FORWARD_RULES,
+  type FeatureContext,
+  validateForwarding,
+  validateParallelRinging,
+} from '../domain/features.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import { hashPin, validatePinStrength } from '../domain/pin.js';
 import { nestIssues } from '../domain/validation.js';
@@ -55,7 +60,9 @@ export const workplaceCreateBody = z.strictObject({
   username: usernameSchema,
   groupId: idSchema.optional().describe("defaults to the template's group, else the company's default group"),
   areaId: idSchema.optional(),
-  templateId: idSchema.optional().describe('takes group, area, blocking profile, devices and features from it'),
+  templateId: idSchema
+    .optional()
+    .describe('takes group, area, blocking profile, devices and features from it'),
   number: phoneInput,
   extension: extensionInput.optional().describe("defaults to the number's last 4 digits"),
   language: languageSchema.optional(),
@@ -80,7 +87,11 @@ export interface CompanyContext {
   countryCode: string;
 }
 
-export async function loadCompanyContext(store: Store, company: Company, countryCode: string): Promise<CompanyContext> {
+export async function loadCompanyContext(
+  store: Store,
+  company: Company,
+  countryCode: string,
+): Promise<CompanyContext> {
   const [groups, areas, profiles, templates] = await Promise.all([
     store.groups.list(company.id),
     store.areas.list(company.id),
@@ -106,7 +117,10 @@ function toE164(input: string, countryCode: string): string {
   return normaliseNumber(input, { countryCode }) ?? input.trim();
 }
 
-function normaliseTarget(target: 'voicebox' | { number: string } | string | undefined, countryCode: string): ForwardTarget | undefined {
+function normaliseTarget(
+  target: 'voicebox' | { number: string } | string | undefined,
+  countryCode: string,
+): ForwardTarget | undefined {
   if (target === undefined || target === 'voicebox') return target;
   return { number: toE164(typeof target === 'string' ? target : target.number, countryCode) };
 }
@@ -138,7 +152,11 @@ export function normaliseForwarding(
   return result;
 }
 
-function featureContext(ctx: { countryCode: string; ownNumber?: string | undefined; voiceboxEnabled?: boolean | undefined }): FeatureContext {
+function featureContext(ctx: {
+  countryCode: string;
+  ownNumber?: string | undefined;
+  voiceboxEnabled?: boolean | undefined;
+}): FeatureContext {
   return {
     countryCode: ctx.countryCode,
     ...(ctx.ownNumber !== undefined ? { ownNumber: ctx.ownNumber } : {}),
@@ -230,7 +248,10 @@ export function draftWorkplace(
   if (!group) {
     issues.push({
       path: p('groupId'),
-      message: groupId !== undefined ? 'no such group in this company' : 'the company has no default group; create a group first',
+      message:
+        groupId !== undefined
+          ? 'no such group in this company'
+          : 'the company has no default group; create a group first',
     });
   }
 
@@ -238,7 +259,8 @@ export function draftWorkplace(
   if (areaId !== undefined) {
     const area = ctx.areas.find((a) => a.id === areaId);
     if (!area) issues.push({ path: p('areaId'), message: 'no such area in this company' });
-    else if (group && area.groupId !== group.id) issues.push({ path: p('areaId'), message: 'the area belongs to another group' });
+    else if (group && area.groupId !== group.id)
+      issues.push({ path: p('areaId'), message: 'the area belongs to another group' });
   }
 
   const blockingProfileId = input.blockingProfileId ?? template?.blockingProfileId;
@@ -246,7 +268,10 @@ export function draftWorkplace(
     issues.push({ path: p('blockingProfileId'), message: 'no such blocking profile in this company' });
   }
 
-  const number = input.number !== undefined ? normalisedNumber(input.number, p('number'), ctx.countryCode, issues) : undefined;
+  const number =
+    input.number !== undefined
+      ? normalisedNumber(input.number, p('number'), ctx.countryCode, issues)
+      : undefined;
   if (number !== undefined && group && !numberInGroup(number, group.numberRanges)) {
     issues.push({ path: p('number'), message: `is not inside the number ranges of group "${group.name}"` });
   }
@@ -255,7 +280,12 @@ export function draftWorkplace(
   if (extension !== undefined) issues.push(...validateExtensionFor(company, extension, p('extension')));
 
   const parallelRinging = input.parallelRinging
-    ? normaliseParallelRinging(input.parallelRinging, { countryCode: ctx.countryCode, ownNumber: number }, issues, p('parallelRinging'))
+    ? normaliseParallelRinging(
+        input.parallelRinging,
+        { countryCode: ctx.countryCode, ownNumber: number },
+        issues,
+        p('parallelRinging'),
+      )
     : (template?.parallelRinging ?? { enabled: false, numbers: [], answerConfirmation: false });
   if (!input.parallelRinging && number !== undefined && parallelRinging.numbers.includes(number)) {
     issues.push({ path: p('number'), message: "is one of the template's parallel-ringing numbers" });
@@ -263,7 +293,12 @@ export function draftWorkplace(
 
   const voiceboxEnabled = input.voicebox?.enabled ?? template?.voiceboxEnabled ?? false;
   const forwarding = input.forwarding
-    ? normaliseForwarding(input.forwarding, { countryCode: ctx.countryCode, ownNumber: number, voiceboxEnabled }, issues, p('forwarding'))
+    ? normaliseForwarding(
+        input.forwarding,
+        { countryCode: ctx.countryCode, ownNumber: number, voiceboxEnabled },
+        issues,
+        p('forwarding'),
+      )
     : (template?.forwarding ?? disabledForwarding());
 
   let pinHash: string | undefined;
@@ -282,7 +317,8 @@ export function draftWorkplace(
 
   const { firstName, lastName, email, username } = input;
   if (issues.length > before || !group || number === undefined || extension === undefined) return undefined;
-  if (firstName === undefined || lastName === undefined || email === undefined || username === undefined) return undefined;
+  if (firstName === undefined || lastName === undefined || email === undefined || username === undefined)
+    return undefined;
   const now = nowIso();
   return {
     id: newId(),

@@ -128,7 +128,11 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     async (request) => {
       const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
         const issues: FieldIssue[] = [];
-        const parallelRinging = normaliseParallelRinging(request.body, { countryCode, ownNumber: current.number }, issues);
+        const parallelRinging = normaliseParallelRinging(
+          request.body,
+          { countryCode, ownNumber: current.number },
+          issues,
+        );
         assertNoIssues(issues);
         return { ...current, parallelRinging, updatedAt: nowIso() };
       });
@@ -161,7 +165,8 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     async (request) => {
       const { enabled, pin } = request.body;
       const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
-        if (pin === undefined) return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
+        if (pin === undefined)
+          return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
         const history = pinHistory(current.voicebox);
         assertNoIssues(
           issuesAt(
@@ -223,7 +228,12 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     '/companies/:cid/workplaces/:wid/caller-id',
     {
       config: { scope: 'workplace' },
-      schema: { tags, params: widParams, body: callerIdSchema, response: { 200: callerIdSchema, ...errorResponses } },
+      schema: {
+        tags,
+        params: widParams,
+        body: callerIdSchema,
+        response: { 200: callerIdSchema, ...errorResponses },
+      },
     },
     async (request) => {
       const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => ({
@@ -261,7 +271,8 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       config: { scope: 'workplace' },
       schema: { tags, params: midParams, response: { 200: messageView, ...errorResponses } },
     },
-    async (request) => toMessageView(await loadMessage(request.params.cid, request.params.wid, request.params.mid)),
+    async (request) =>
+      toMessageView(await loadMessage(request.params.cid, request.params.wid, request.params.mid)),
   );
 
   app.get(
@@ -278,11 +289,15 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     },
     async (request, reply) => {
       const message = await loadMessage(request.params.cid, request.params.wid, request.params.mid);
-      if (!deps.recordings) throw new ApiError(503, 'unavailable', 'voicebox audio storage (Asterisk) is not configured');
+      if (!deps.recordings)
+        throw new ApiError(503, 'unavailable', 'voicebox audio storage (Asterisk) is not configured');
       const file = await deps.recordings.getFile(message.recordingName);
       if (!file) throw notFound('recording');
       // a Buffer bypasses the JSON serializer; the route's response schemas only describe errors
-      return reply.header('content-type', file.contentType).header('cache-control', 'private, no-store').send(file.body as never);
+      return reply
+        .header('content-type', file.contentType)
+        .header('cache-control', 'private, no-store')
+        .send(file.body as never);
     },
   );
 

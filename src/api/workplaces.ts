@@ -85,7 +85,14 @@ export const IMPORT_COLUMNS = [
   'timezone',
   'templateId',
 ] as const;
-export const IMPORT_REQUIRED_COLUMNS = ['firstName', 'lastName', 'email', 'username', 'groupId', 'number'] as const;
+export const IMPORT_REQUIRED_COLUMNS = [
+  'firstName',
+  'lastName',
+  'email',
+  'username',
+  'groupId',
+  'number',
+] as const;
 export const IMPORT_MAX_ROWS = 5000;
 
 const CREDENTIALS_CSV_HEADER = ['workplaceId', 'username', 'deviceId', 'sipUsername', 'sipPassword'] as const;
@@ -101,8 +108,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
   const tags = ['workplaces'];
   const countryCode = config.COUNTRY_CODE;
 
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT_BYTES }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT_BYTES },
+    (_req, body, done) => done(null, body),
   );
 
   async function companyContext(cid: string): Promise<CompanyContext> {
@@ -165,7 +174,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       const company = await loadCompany(store, request.params.cid);
       const { groupId, status } = request.query;
       return (await store.workplaces.list(company.id))
-        .filter((w) => (groupId === undefined || w.groupId === groupId) && (status === undefined || w.status === status))
+        .filter(
+          (w) =>
+            (groupId === undefined || w.groupId === groupId) && (status === undefined || w.status === status),
+        )
         .map((w) => toWorkplaceView(w));
     },
   );
@@ -183,7 +195,12 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     '/companies/:cid/workplaces/:wid',
     {
       config: { scope: 'company' },
-      schema: { tags, params: widParams, body: patchBody, response: { 200: workplaceView, ...errorResponses } },
+      schema: {
+        tags,
+        params: widParams,
+        body: patchBody,
+        response: { 200: workplaceView, ...errorResponses },
+      },
     },
     async (request) => {
       const { cid, wid } = request.params;
@@ -193,7 +210,9 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         if (body.username !== undefined && body.username !== current.username) {
           throw conflict('username', 'the username cannot be changed after creation');
         }
-        const changedCore = CORE_FIELDS.filter((f) => body[f] !== undefined && (body[f] ?? undefined) !== current[f]);
+        const changedCore = CORE_FIELDS.filter(
+          (f) => body[f] !== undefined && (body[f] ?? undefined) !== current[f],
+        );
         if (current.status === 'pending' && changedCore.length > 0) {
           throw new ApiError(
             409,
@@ -203,7 +222,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
           );
         }
         if (body.groupId !== undefined && body.groupId !== current.groupId && current.status === 'active') {
-          throw conflict('groupId', 'the group cannot change once the workplace is active; delete and recreate it');
+          throw conflict(
+            'groupId',
+            'the group cannot change once the workplace is active; delete and recreate it',
+          );
         }
 
         const issues: FieldIssue[] = [];
@@ -211,27 +233,36 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         const group = ctx.groups.find((g) => g.id === groupId);
         if (!group) issues.push({ path: 'groupId', message: 'no such group in this company' });
         const number =
-          body.number !== undefined ? normalisedNumber(body.number, 'number', countryCode, issues) : current.number;
+          body.number !== undefined
+            ? normalisedNumber(body.number, 'number', countryCode, issues)
+            : current.number;
         if (number !== undefined && group && !numberInGroup(number, group.numberRanges)) {
           issues.push({
             path: body.number !== undefined ? 'number' : 'groupId',
             message: `number ${number} is not inside the ranges of group "${group.name}"`,
           });
         }
-        if (body.extension !== undefined) issues.push(...validateExtensionFor(ctx.company, body.extension, 'extension'));
+        if (body.extension !== undefined)
+          issues.push(...validateExtensionFor(ctx.company, body.extension, 'extension'));
         const areaId = body.areaId === undefined ? current.areaId : (body.areaId ?? undefined);
         if (areaId !== undefined) {
           const area = ctx.areas.find((a) => a.id === areaId);
           if (!area) issues.push({ path: 'areaId', message: 'no such area in this company' });
-          else if (area.groupId !== groupId) issues.push({ path: 'areaId', message: 'the area belongs to another group' });
+          else if (area.groupId !== groupId)
+            issues.push({ path: 'areaId', message: 'the area belongs to another group' });
         }
         const blockingProfileId =
-          body.blockingProfileId === undefined ? current.blockingProfileId : (body.blockingProfileId ?? undefined);
+          body.blockingProfileId === undefined
+            ? current.blockingProfileId
+            : (body.blockingProfileId ?? undefined);
         if (blockingProfileId !== undefined && !ctx.profiles.some((b) => b.id === blockingProfileId)) {
           issues.push({ path: 'blockingProfileId', message: 'no such blocking profile in this company' });
         }
         if (number !== undefined && current.parallelRinging.numbers.includes(number)) {
-          issues.push({ path: 'number', message: 'is one of the parallel-ringing numbers of this workplace' });
+          issues.push({
+            path: 'number',
+            message: 'is one of the parallel-ringing numbers of this workplace',
+          });
         }
         assertNoIssues(issues);
 
@@ -243,7 +274,9 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
           ...(body.email !== undefined ? { email: body.email } : {}),
           ...(body.language !== undefined ? { language: body.language } : {}),
           ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
-          ...(body.callerIdPresentation !== undefined ? { callerIdPresentation: body.callerIdPresentation } : {}),
+          ...(body.callerIdPresentation !== undefined
+            ? { callerIdPresentation: body.callerIdPresentation }
+            : {}),
           ...(body.extension !== undefined ? { extension: body.extension } : {}),
           groupId,
           number: number!,
@@ -280,12 +313,17 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         tags,
         summary: 'Push the devices to Asterisk again (retry after pending / failed)',
         params: widParams,
-        response: { 200: workplaceView, ...errorResponses, 503: z.object({ error: z.string(), message: z.string() }) },
+        response: {
+          200: workplaceView,
+          ...errorResponses,
+          503: z.object({ error: z.string(), message: z.string() }),
+        },
       },
     },
     async (request) => {
       const workplace = await loadWorkplace(store, request.params.cid, request.params.wid);
-      if (!deps.provisioner) throw new ApiError(503, 'unavailable', 'no device provisioner (Asterisk) is configured');
+      if (!deps.provisioner)
+        throw new ApiError(503, 'unavailable', 'no device provisioner (Asterisk) is configured');
       return toWorkplaceView(await provisionWorkplace(deps, workplace));
     },
   );
@@ -312,7 +350,9 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       schema: { tags, params: widParams, response: { 200: z.array(deviceView), ...errorResponses } },
     },
     async (request) =>
-      (await loadWorkplace(store, request.params.cid, request.params.wid)).devices.map((d) => toDeviceView(d)),
+      (await loadWorkplace(store, request.params.cid, request.params.wid)).devices.map((d) =>
+        toDeviceView(d),
+      ),
   );
 
   app.post(
@@ -331,7 +371,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       let added: Device | undefined;
       await changeDevices(request.params.cid, request.params.wid, (current) => {
         const issues: FieldIssue[] = [];
-        if (current.devices.length >= MAX_DEVICES) issues.push({ path: 'type', message: `the workplace already has ${MAX_DEVICES} devices` });
+        if (current.devices.length >= MAX_DEVICES)
+          issues.push({ path: 'type', message: `the workplace already has ${MAX_DEVICES} devices` });
         const [device] = newDevices([request.body], current.username, current.devices, issues, () => '');
         assertNoIssues(issues);
         added = device!;
@@ -376,7 +417,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       await changeDevices(cid, wid, (current) => {
         const device = current.devices.find((d) => d.id === did);
         if (!device) throw notFound('device');
-        if (chosen !== undefined) assertNoIssues(issuesAt('password', validateChosenSipPassword(chosen, current.username)));
+        if (chosen !== undefined)
+          assertNoIssues(issuesAt('password', validateChosenSipPassword(chosen, current.username)));
         changed = { ...device, sipPassword: chosen ?? generateSipPassword() };
         return current.devices.map((d) => (d.id === did ? changed! : d));
       });
@@ -394,7 +436,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         params: cidParams,
         body: z.strictObject({ workplaceIds: z.array(idSchema).min(1).max(500) }),
         produces: ['text/csv'],
-        response: { 200: z.string().describe('CSV: workplaceId,username,deviceId,sipUsername,sipPassword'), ...errorResponses },
+        response: {
+          200: z.string().describe('CSV: workplaceId,username,deviceId,sipUsername,sipPassword'),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -405,8 +450,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       const issues: FieldIssue[] = [];
       found.forEach((w, i) => {
         if (!w) issues.push({ path: `workplaceIds.${i}`, message: 'no such workplace in this company' });
-        else if (w.status === 'pending') issues.push({ path: `workplaceIds.${i}`, message: 'the workplace is pending' });
-        else if (ids.indexOf(ids[i]!) !== i) issues.push({ path: `workplaceIds.${i}`, message: 'listed twice' });
+        else if (w.status === 'pending')
+          issues.push({ path: `workplaceIds.${i}`, message: 'the workplace is pending' });
+        else if (ids.indexOf(ids[i]!) !== i)
+          issues.push({ path: `workplaceIds.${i}`, message: 'listed twice' });
       });
       assertNoIssues(issues);
       const rows: string[][] = [];
@@ -414,7 +461,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         const updated = await changeDevices(cid, w.id, (current) =>
           current.devices.map((d) => ({ ...d, sipPassword: generateSipPassword() })),
         );
-        for (const d of updated.devices) rows.push([updated.id, updated.username, d.id, d.sipUsername, d.sipPassword]);
+        for (const d of updated.devices)
+          rows.push([updated.id, updated.username, d.id, d.sipUsername, d.sipPassword]);
       }
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
@@ -432,7 +480,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       bodyLimit: CSV_BODY_LIMIT_BYTES,
       schema: {
         tags,
-        summary: 'Import many workplaces from CSV (all or nothing); SIP passwords appear only in this response',
+        summary:
+          'Import many workplaces from CSV (all or nothing); SIP passwords appear only in this response',
         description:
           `Content-Type: text/csv. Header row with the columns ${IMPORT_COLUMNS.join(', ')} ` +
           `(required: ${IMPORT_REQUIRED_COLUMNS.join(', ')}). Errors name rows by their line in the file ` +
@@ -471,7 +520,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     try {
       records = parseCsv(text);
     } catch (err) {
-      if (err instanceof CsvSyntaxError) throw validationError([{ path: `rows[${err.line}]`, message: err.message }]);
+      if (err instanceof CsvSyntaxError)
+        throw validationError([{ path: `rows[${err.line}]`, message: err.message }]);
       throw err;
     }
     const [header, ...rows] = records;
@@ -480,16 +530,21 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     const issues: FieldIssue[] = [];
     columns.forEach((column, i) => {
       if (!(IMPORT_COLUMNS as readonly string[]).includes(column)) {
-        issues.push({ path: `header.${column || i}`, message: `unknown column; allowed: ${IMPORT_COLUMNS.join(', ')}` });
+        issues.push({
+          path: `header.${column || i}`,
+          message: `unknown column; allowed: ${IMPORT_COLUMNS.join(', ')}`,
+        });
       } else if (columns.indexOf(column) !== i) {
         issues.push({ path: `header.${column}`, message: 'column appears twice' });
       }
     });
     for (const required of IMPORT_REQUIRED_COLUMNS) {
-      if (!columns.includes(required)) issues.push({ path: `header.${required}`, message: 'required column is missing' });
+      if (!columns.includes(required))
+        issues.push({ path: `header.${required}`, message: 'required column is missing' });
     }
     if (rows.length === 0) issues.push({ path: 'rows', message: 'the file has no data rows' });
-    if (rows.length > IMPORT_MAX_ROWS) issues.push({ path: 'rows', message: `at most ${IMPORT_MAX_ROWS} rows per import` });
+    if (rows.length > IMPORT_MAX_ROWS)
+      issues.push({ path: 'rows', message: `at most ${IMPORT_MAX_ROWS} rows per import` });
     assertNoIssues(issues);
 
     const drafts: Workplace[] = [];
@@ -498,7 +553,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     for (const record of rows) {
       const prefix = `rows[${record.line}]`;
       if (record.fields.length !== columns.length) {
-        issues.push({ path: prefix, message: `has ${record.fields.length} fields; the header has ${columns.length}` });
+        issues.push({
+          path: prefix,
+          message: `has ${record.fields.length} fields; the header has ${columns.length}`,
+        });
         continue;
       }
       const object: Record<string, string> = {};
@@ -510,7 +568,8 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       issues.push(...checked.issues);
       if (checked.workplace) drafts.push(checked.workplace);
       // uniqueness is checked on the raw keys too, so a row with other problems still hears of clashes
-      const number = object.number !== undefined ? normaliseNumber(object.number, { countryCode }) : undefined;
+      const number =
+        object.number !== undefined ? normaliseNumber(object.number, { countryCode }) : undefined;
       const extension = object.extension ?? (number !== undefined ? defaultExtension(number) : undefined);
       keys.push({
         line: record.line,
@@ -521,36 +580,51 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     }
 
     // duplicates inside the file
-    const firstSeen = { username: new Map<string, number>(), number: new Map<string, number>(), extension: new Map<string, number>() };
+    const firstSeen = {
+      username: new Map<string, number>(),
+      number: new Map<string, number>(),
+      extension: new Map<string, number>(),
+    };
     for (const key of keys) {
       for (const field of ['username', 'number', 'extension'] as const) {
         const value = key[field];
         if (value === undefined) continue;
         const seen = firstSeen[field].get(value);
         if (seen !== undefined) {
-          issues.push({ path: `rows[${key.line}].${field}`, message: `${value} is already used in line ${seen} of the file` });
+          issues.push({
+            path: `rows[${key.line}].${field}`,
+            message: `${value} is already used in line ${seen} of the file`,
+          });
         } else firstSeen[field].set(value, key.line);
       }
     }
 
     // clashes with what is stored (the store re-checks atomically in putMany)
     if (keys.length > 0) {
-      const taken = await store.numbers.taken(keys.flatMap((k) => (k.number !== undefined ? [k.number] : [])));
+      const taken = await store.numbers.taken(
+        keys.flatMap((k) => (k.number !== undefined ? [k.number] : [])),
+      );
       const companyWorkplaces = await store.workplaces.list(ctx.company.id);
       const portals = await store.portals.list(ctx.company.id);
       const extensions = new Set([...companyWorkplaces, ...portals].map((x) => x.extension));
       // usernames are global; the import is rare, so one pass over all companies is acceptable
       const usernames = new Set<string>();
       for (const company of await store.companies.list()) {
-        const list = company.id === ctx.company.id ? companyWorkplaces : await store.workplaces.list(company.id);
+        const list =
+          company.id === ctx.company.id ? companyWorkplaces : await store.workplaces.list(company.id);
         for (const w of list) usernames.add(w.username);
       }
       for (const { line, number, extension, username } of keys) {
-        if (number !== undefined && taken.has(number)) issues.push({ path: `rows[${line}].number`, message: `${number} is already taken` });
+        if (number !== undefined && taken.has(number))
+          issues.push({ path: `rows[${line}].number`, message: `${number} is already taken` });
         if (extension !== undefined && extensions.has(extension)) {
-          issues.push({ path: `rows[${line}].extension`, message: `extension ${extension} is already used in this company` });
+          issues.push({
+            path: `rows[${line}].extension`,
+            message: `extension ${extension} is already used in this company`,
+          });
         }
-        if (username !== undefined && usernames.has(username)) issues.push({ path: `rows[${line}].username`, message: `username ${username} is already taken` });
+        if (username !== undefined && usernames.has(username))
+          issues.push({ path: `rows[${line}].username`, message: `username ${username} is already taken` });
       }
     }
     assertNoIssues(issues);

@@ -3,7 +3,15 @@
  * PIN, caller ID, voicebox messages) — over real HTTP on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectStatus, issuePaths, makeApp, seedCompany, type TestApp, workplaceBody } from './helpers.js';
+import {
+  call,
+  expectStatus,
+  issuePaths,
+  makeApp,
+  seedCompany,
+  type TestApp,
+  workplaceBody,
+} from './helpers.js';
 
 describe('workplace features', () => {
   let t: TestApp;
@@ -16,10 +24,24 @@ describe('workplace features', () => {
   beforeAll(async () => {
     t = await makeApp();
     s = await seedCompany(t.app, 'F GmbH', { first: '+4930666000', last: '+4930666099' });
-    const w = await expectStatus(call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody('+4930666001', { voicebox: { enabled: true } })), 201);
+    const w = await expectStatus(
+      call(
+        t.app,
+        'POST',
+        `${s.base}/workplaces`,
+        s.adminToken,
+        workplaceBody('+4930666001', { voicebox: { enabled: true } }),
+      ),
+      201,
+    );
     workplaceId = w.id;
     url = `${s.base}/workplaces/${w.id}`;
-    employee = (await expectStatus(call(t.app, 'POST', `${s.base}/tokens`, s.adminToken, { role: 'employee', workplaceId: w.id }), 201)).token;
+    employee = (
+      await expectStatus(
+        call(t.app, 'POST', `${s.base}/tokens`, s.adminToken, { role: 'employee', workplaceId: w.id }),
+        201,
+      )
+    ).token;
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const address = t.app.server.address();
     baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -30,11 +52,19 @@ describe('workplace features', () => {
   async function http(method: string, path: string, body?: unknown, token = employee) {
     const res = await fetch(baseUrl + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, text, json: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      json: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined,
+    };
   }
 
   it('forwarding: SPEC shapes, a plain number string, normalisation, disabled rules left out', async () => {
@@ -57,10 +87,26 @@ describe('workplace features', () => {
   });
 
   it.each([
-    ['ring time below 5 s', { noAnswer: { enabled: true, target: 'voicebox', ringSeconds: 4 } }, ['noAnswer.ringSeconds']],
-    ['ring time above 120 s', { noAnswer: { enabled: true, target: 'voicebox', ringSeconds: 121 } }, ['noAnswer.ringSeconds']],
-    ['enabled without target', { always: { enabled: true }, busy: { enabled: true } }, ['always.target', 'busy.target']],
-    ['target not a number', { always: { enabled: true, target: { number: 'abc' } } }, ['always.target.number']],
+    [
+      'ring time below 5 s',
+      { noAnswer: { enabled: true, target: 'voicebox', ringSeconds: 4 } },
+      ['noAnswer.ringSeconds'],
+    ],
+    [
+      'ring time above 120 s',
+      { noAnswer: { enabled: true, target: 'voicebox', ringSeconds: 121 } },
+      ['noAnswer.ringSeconds'],
+    ],
+    [
+      'enabled without target',
+      { always: { enabled: true }, busy: { enabled: true } },
+      ['always.target', 'busy.target'],
+    ],
+    [
+      'target not a number',
+      { always: { enabled: true, target: { number: 'abc' } } },
+      ['always.target.number'],
+    ],
     ['forward to itself', { always: { enabled: true, target: '+4930666001' } }, ['always.target.number']],
   ])('forwarding 400: %s', async (_name, body, paths) => {
     const res = await http('PUT', `${url}/forwarding`, body);
@@ -69,17 +115,32 @@ describe('workplace features', () => {
   });
 
   it('parallel ringing: 1–5 numbers when enabled, normalised, no duplicates, not the own number', async () => {
-    const ok = await http('PUT', `${url}/parallel-ringing`, { enabled: true, numbers: ['0170 1234567', '+491719876543'] });
+    const ok = await http('PUT', `${url}/parallel-ringing`, {
+      enabled: true,
+      numbers: ['0170 1234567', '+491719876543'],
+    });
     expect(ok.status, ok.text).toBe(200);
-    expect(ok.json).toEqual({ enabled: true, numbers: ['+491701234567', '+491719876543'], answerConfirmation: false });
+    expect(ok.json).toEqual({
+      enabled: true,
+      numbers: ['+491701234567', '+491719876543'],
+      answerConfirmation: false,
+    });
     const empty = await http('PUT', `${url}/parallel-ringing`, { enabled: true, numbers: [] });
     expect(issuePaths(empty.json)).toEqual(['numbers']);
-    const dup = await http('PUT', `${url}/parallel-ringing`, { enabled: true, numbers: ['+491701234567', '01701234567', '+4930666001'] });
+    const dup = await http('PUT', `${url}/parallel-ringing`, {
+      enabled: true,
+      numbers: ['+491701234567', '01701234567', '+4930666001'],
+    });
     expect(issuePaths(dup.json)).toEqual(['numbers.1', 'numbers.2']);
-    const six = await http('PUT', `${url}/parallel-ringing`, { enabled: true, numbers: ['1', '2', '3', '4', '5', '6'].map((d) => `+4917012345${d}0`) });
+    const six = await http('PUT', `${url}/parallel-ringing`, {
+      enabled: true,
+      numbers: ['1', '2', '3', '4', '5', '6'].map((d) => `+4917012345${d}0`),
+    });
     expect(issuePaths(six.json)).toEqual(['numbers']);
     // the store's parallel-number index follows (portal authentication uses it)
-    expect((await t.store.workplaces.byParallelNumber('+491701234567')).map((w) => w.id)).toEqual([workplaceId]);
+    expect((await t.store.workplaces.byParallelNumber('+491701234567')).map((w) => w.id)).toEqual([
+      workplaceId,
+    ]);
   });
 
   it('voicebox PIN: write-only, strength rules, previous PIN refused, resets the failure counter', async () => {
@@ -96,7 +157,13 @@ describe('workplace features', () => {
 
     const set = await http('PUT', `${url}/voicebox`, { enabled: true, pin: '4711' });
     expect(set.status, set.text).toBe(200);
-    expect(set.json).toEqual({ enabled: true, pinSet: true, locked: false, failedAttempts: 0, greeting: 'default' });
+    expect(set.json).toEqual({
+      enabled: true,
+      pinSet: true,
+      locked: false,
+      failedAttempts: 0,
+      greeting: 'default',
+    });
     expect(set.text).not.toContain('scrypt');
 
     const again = await http('PUT', `${url}/voicebox`, { enabled: true, pin: '4711' });
@@ -115,9 +182,13 @@ describe('workplace features', () => {
   });
 
   it('caller-ID presentation', async () => {
-    expect((await http('PUT', `${url}/caller-id`, { presentation: 'anonymous' })).json).toEqual({ presentation: 'anonymous' });
+    expect((await http('PUT', `${url}/caller-id`, { presentation: 'anonymous' })).json).toEqual({
+      presentation: 'anonymous',
+    });
     expect((await http('GET', url)).json.callerIdPresentation).toBe('anonymous');
-    expect(issuePaths((await http('PUT', `${url}/caller-id`, { presentation: 'hidden' })).json)).toEqual(['presentation']);
+    expect(issuePaths((await http('PUT', `${url}/caller-id`, { presentation: 'hidden' })).json)).toEqual([
+      'presentation',
+    ]);
   });
 
   it('voicebox messages: list, download audio, mark heard, delete with the recording', async () => {
@@ -136,16 +207,27 @@ describe('workplace features', () => {
 
     const list = await http('GET', `${url}/voicebox/messages`);
     expect(list.json).toEqual([
-      { id: 'msg-1', workplaceId, callerNumber: '+491701234567', receivedAt: message.receivedAt, durationSeconds: 7, status: 'new' },
+      {
+        id: 'msg-1',
+        workplaceId,
+        callerNumber: '+491701234567',
+        receivedAt: message.receivedAt,
+        durationSeconds: 7,
+        status: 'new',
+      },
     ]);
     const audio = await http('GET', `${url}/voicebox/messages/msg-1/audio`);
     expect(audio.status).toBe(200);
     expect(audio.headers.get('content-type')).toBe('audio/wav');
     expect(audio.text).toBe('RIFF-fake-wav');
 
-    expect((await http('PATCH', `${url}/voicebox/messages/msg-1`, { status: 'heard' })).json.status).toBe('heard');
+    expect((await http('PATCH', `${url}/voicebox/messages/msg-1`, { status: 'heard' })).json.status).toBe(
+      'heard',
+    );
     expect((await t.store.voicebox.get(workplaceId, 'msg-1'))?.status).toBe('heard');
-    expect(issuePaths((await http('PATCH', `${url}/voicebox/messages/msg-1`, { status: 'new' })).json)).toEqual(['status']);
+    expect(
+      issuePaths((await http('PATCH', `${url}/voicebox/messages/msg-1`, { status: 'new' })).json),
+    ).toEqual(['status']);
 
     expect((await http('DELETE', `${url}/voicebox/messages/msg-1`)).status).toBe(204);
     expect(t.recordings.deleted).toContain('vb-msg-1');

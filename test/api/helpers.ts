@@ -118,7 +118,10 @@ export async function call(
 
 /** Expects the status (showing the body when it differs) and returns the parsed JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test responses are read loosely; each test asserts the fields it needs
-export async function expectStatus<T = any>(res: LightMyRequestResponse | Promise<LightMyRequestResponse>, status: number): Promise<T> {
+export async function expectStatus<T = any>(
+  res: LightMyRequestResponse | Promise<LightMyRequestResponse>,
+  status: number,
+): Promise<T> {
   const r = await res;
   if (r.statusCode !== status) {
     throw new Error(`expected ${status}, got ${r.statusCode}: ${r.body}`);

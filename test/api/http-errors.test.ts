@@ -12,7 +12,12 @@ describe('HTTP-level errors', () => {
   });
   afterAll(async () => t.close());
 
-  const raw = (payload: string | Buffer, contentType: string, url = '/v1/companies', remoteAddress = '127.0.0.1') =>
+  const raw = (
+    payload: string | Buffer,
+    contentType: string,
+    url = '/v1/companies',
+    remoteAddress = '127.0.0.1',
+  ) =>
     t.app.inject({
       method: 'POST',
       url,
@@ -76,7 +81,12 @@ describe('HTTP-level errors', () => {
 
   it('repeated bad tokens from one address → 429, other addresses unaffected', async () => {
     const attempt = (remoteAddress: string, token = 'pbx_wrong') =>
-      t.app.inject({ method: 'GET', url: '/v1/companies', headers: { authorization: `Bearer ${token}` }, remoteAddress });
+      t.app.inject({
+        method: 'GET',
+        url: '/v1/companies',
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress,
+      });
     for (let i = 0; i < 5; i++) expect((await attempt('10.0.0.9')).statusCode).toBe(401);
     expect((await attempt('10.0.0.9')).statusCode).toBe(429);
     // even a valid token is refused from the blocked address for the window

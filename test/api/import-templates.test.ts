@@ -1,17 +1,36 @@
 /** CSV list import (all or nothing, every bad row and field reported) and templates. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectStatus, issuePaths, makeApp, seedCompany, type TestApp, workplaceBody } from './helpers.js';
+import {
+  call,
+  expectStatus,
+  issuePaths,
+  makeApp,
+  seedCompany,
+  type TestApp,
+  workplaceBody,
+} from './helpers.js';
 
 describe('CSV import and templates', () => {
   let t: TestApp;
   let s: Awaited<ReturnType<typeof seedCompany>>;
   const importCsv = (csv: string, contentType = 'text/csv') =>
-    call(t.app, 'POST', `${s.base}/workplaces/import`, s.adminToken, csv, { headers: { 'content-type': contentType } });
+    call(t.app, 'POST', `${s.base}/workplaces/import`, s.adminToken, csv, {
+      headers: { 'content-type': contentType },
+    });
 
   beforeAll(async () => {
     t = await makeApp();
     s = await seedCompany(t.app, 'I GmbH', { first: '+4930444000', last: '+4930444199' });
-    await expectStatus(call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody('+4930444099', { username: 'existing.user' })), 201);
+    await expectStatus(
+      call(
+        t.app,
+        'POST',
+        `${s.base}/workplaces`,
+        s.adminToken,
+        workplaceBody('+4930444099', { username: 'existing.user' }),
+      ),
+      201,
+    );
   });
   afterAll(async () => t.close());
 
@@ -46,7 +65,13 @@ describe('CSV import and templates', () => {
 
   it('header problems are reported before any row', async () => {
     const body = await expectStatus(importCsv('firstName,lastName,colour\nA,B,red\n'), 400);
-    expect(issuePaths(body)).toEqual(['header.colour', 'header.email', 'header.groupId', 'header.number', 'header.username']);
+    expect(issuePaths(body)).toEqual([
+      'header.colour',
+      'header.email',
+      'header.groupId',
+      'header.number',
+      'header.username',
+    ]);
     expect(issuePaths(await expectStatus(importCsv(''), 400))).toEqual(['header']);
     expect(issuePaths(await expectStatus(importCsv('a\n"open'), 400))).toEqual(['rows[2]']);
   });
@@ -71,7 +96,13 @@ describe('CSV import and templates', () => {
     const body = await expectStatus(importCsv(csv), 201);
     expect(body.imported).toBe(2);
     const [gerd, hanna] = body.workplaces;
-    expect(gerd).toMatchObject({ username: 'gerd.eta', number: '+4930444010', extension: '4010', status: 'active', devices: [] });
+    expect(gerd).toMatchObject({
+      username: 'gerd.eta',
+      number: '+4930444010',
+      extension: '4010',
+      status: 'active',
+      devices: [],
+    });
     expect(hanna).toMatchObject({
       username: 'hanna.theta',
       number: '+4930444011',
@@ -91,9 +122,15 @@ describe('CSV import and templates', () => {
   });
 
   it('POST /workplaces with templateId takes everything else from the template', async () => {
-    const area = await expectStatus(call(t.app, 'POST', `${s.base}/groups/${s.group.id}/areas`, s.adminToken, { name: 'Sales' }), 201);
+    const area = await expectStatus(
+      call(t.app, 'POST', `${s.base}/groups/${s.group.id}/areas`, s.adminToken, { name: 'Sales' }),
+      201,
+    );
     const profile = await expectStatus(
-      call(t.app, 'POST', `${s.base}/blocking-profiles`, s.adminToken, { name: 'no premium', outgoing: ['+49900'] }),
+      call(t.app, 'POST', `${s.base}/blocking-profiles`, s.adminToken, {
+        name: 'no premium',
+        outgoing: ['+49900'],
+      }),
       201,
     );
     const template = await expectStatus(

@@ -4,11 +4,27 @@
  * outcome follows from its declared scope.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, call, expectStatus, makeApp, seedCompany, type TestApp, workplaceBody } from './helpers.js';
+import {
+  ADMIN_TOKEN,
+  call,
+  expectStatus,
+  makeApp,
+  seedCompany,
+  type TestApp,
+  workplaceBody,
+} from './helpers.js';
 
 type Scope = 'platform' | 'company' | 'workplace';
 type Caller = 'none' | 'bad' | 'platform' | 'adminSame' | 'adminOther' | 'employeeOwn' | 'employeeOther';
-const CALLERS: Caller[] = ['none', 'bad', 'platform', 'adminSame', 'adminOther', 'employeeOwn', 'employeeOther'];
+const CALLERS: Caller[] = [
+  'none',
+  'bad',
+  'platform',
+  'adminSame',
+  'adminOther',
+  'employeeOwn',
+  'employeeOther',
+];
 
 interface Row {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -104,12 +120,29 @@ describe('route scopes', () => {
     t = await makeApp();
     const a = await seedCompany(t.app, 'A GmbH', { first: '+4930555000', last: '+4930555099' });
     const b = await seedCompany(t.app, 'B GmbH', { first: '+4940555000', last: '+4940555099' });
-    const throwaway = await expectStatus(call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: 'C' }), 201);
-    const own = await expectStatus(call(t.app, 'POST', `${a.base}/workplaces`, a.adminToken, workplaceBody('+4930555001')), 201);
-    const other = await expectStatus(call(t.app, 'POST', `${a.base}/workplaces`, a.adminToken, workplaceBody('+4930555002')), 201);
-    await expectStatus(call(t.app, 'POST', `${b.base}/workplaces`, b.adminToken, workplaceBody('+4940555001')), 201);
+    const throwaway = await expectStatus(
+      call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: 'C' }),
+      201,
+    );
+    const own = await expectStatus(
+      call(t.app, 'POST', `${a.base}/workplaces`, a.adminToken, workplaceBody('+4930555001')),
+      201,
+    );
+    const other = await expectStatus(
+      call(t.app, 'POST', `${a.base}/workplaces`, a.adminToken, workplaceBody('+4930555002')),
+      201,
+    );
+    await expectStatus(
+      call(t.app, 'POST', `${b.base}/workplaces`, b.adminToken, workplaceBody('+4940555001')),
+      201,
+    );
     const employee = async (wid: string) =>
-      (await expectStatus(call(t.app, 'POST', `${a.base}/tokens`, a.adminToken, { role: 'employee', workplaceId: wid }), 201)).token;
+      (
+        await expectStatus(
+          call(t.app, 'POST', `${a.base}/tokens`, a.adminToken, { role: 'employee', workplaceId: wid }),
+          201,
+        )
+      ).token;
     Object.assign(tokens, {
       none: undefined,
       bad: 'pbx_not-a-real-token',
@@ -133,7 +166,9 @@ describe('route scopes', () => {
   });
   afterAll(async () => t.close());
 
-  const cases = ROWS.flatMap((row) => CALLERS.map((caller) => [`${row.method} ${row.path} as ${caller}`, row, caller] as const));
+  const cases = ROWS.flatMap((row) =>
+    CALLERS.map((caller) => [`${row.method} ${row.path} as ${caller}`, row, caller] as const),
+  );
   it.each(cases)('%s', async (_name, row, caller) => {
     const url = row.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
       const override = row.ids?.[name];
@@ -155,7 +190,9 @@ describe('route scopes', () => {
     const doc = await expectStatus(call(t.app, 'GET', '/docs/json'), 200);
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     const documented: string[] = [];
-    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+    for (const [path, ops] of Object.entries(
+      doc.paths as Record<string, Record<string, { security?: unknown[] }>>,
+    )) {
       for (const [method, op] of Object.entries(ops)) {
         const key = `${method.toUpperCase()} ${path}`;
         documented.push(key);

@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/api/csv.js';
-import { call, expectStatus, issuePaths, makeApp, seedCompany, type TestApp, workplaceBody } from './helpers.js';
+import {
+  call,
+  expectStatus,
+  issuePaths,
+  makeApp,
+  seedCompany,
+  type TestApp,
+  workplaceBody,
+} from './helpers.js';
 
 describe('workplaces', () => {
   let t: TestApp;
@@ -95,30 +103,58 @@ describe('workplaces', () => {
     ['extension 911', { number: '+4930777011', extension: '911' }, ['extension']],
     ['five digits starting with 118', { number: '+4930777012', extension: '11833' }, ['extension']],
     ['unknown group', { number: '+4930777013', groupId: 'nope' }, ['groupId']],
-    ['desk phone without model', { number: '+4930777014', devices: [{ type: 'deskphone' }] }, ['devices.0.model']],
+    [
+      'desk phone without model',
+      { number: '+4930777014', devices: [{ type: 'deskphone' }] },
+      ['devices.0.model'],
+    ],
     [
       'seven devices',
       { number: '+4930777015', devices: Array.from({ length: 7 }, () => ({ type: 'desktop' })) },
       ['devices'],
     ],
-    ['weak admin-chosen SIP password', { number: '+4930777016', devices: [{ type: 'desktop', password: 'short' }] }, ['devices.0.password']],
-    ['trivial PIN 1111', { number: '+4930777017', voicebox: { enabled: true, pin: '1111' } }, ['voicebox.pin']],
+    [
+      'weak admin-chosen SIP password',
+      { number: '+4930777016', devices: [{ type: 'desktop', password: 'short' }] },
+      ['devices.0.password'],
+    ],
+    [
+      'trivial PIN 1111',
+      { number: '+4930777017', voicebox: { enabled: true, pin: '1111' } },
+      ['voicebox.pin'],
+    ],
     ['PIN 1234 (run)', { number: '+4930777018', voicebox: { enabled: true, pin: '1234' } }, ['voicebox.pin']],
-    ['PIN containing the extension', { number: '+4930777019', voicebox: { enabled: true, pin: '570190' } }, ['voicebox.pin']],
+    [
+      'PIN containing the extension',
+      { number: '+4930777019', voicebox: { enabled: true, pin: '570190' } },
+      ['voicebox.pin'],
+    ],
     [
       'parallel ringing: duplicates and own number',
-      { number: '+4930777020', parallelRinging: { enabled: true, numbers: ['+491701234567', '0170 1234567', '+4930777020'] } },
+      {
+        number: '+4930777020',
+        parallelRinging: { enabled: true, numbers: ['+491701234567', '0170 1234567', '+4930777020'] },
+      },
       ['parallelRinging.numbers.1', 'parallelRinging.numbers.2'],
     ],
     [
       'parallel ringing: six numbers',
       {
         number: '+4930777021',
-        parallelRinging: { enabled: true, numbers: ['+491701', '+491702', '+491703', '+491704', '+491705', '+491706'].map((n) => n + '234567') },
+        parallelRinging: {
+          enabled: true,
+          numbers: ['+491701', '+491702', '+491703', '+491704', '+491705', '+491706'].map(
+            (n) => n + '234567',
+          ),
+        },
       },
       ['parallelRinging.numbers'],
     ],
-    ['enabled forwarding without target', { number: '+4930777022', forwarding: { busy: { enabled: true } } }, ['forwarding.busy.target']],
+    [
+      'enabled forwarding without target',
+      { number: '+4930777022', forwarding: { busy: { enabled: true } } },
+      ['forwarding.busy.target'],
+    ],
     ['unknown field', { number: '+4930777023', colour: 'blue' }, ['colour']],
   ])('400 for %s', async (_name, overrides, paths) => {
     const body = await expectStatus(post(workplaceBody(overrides.number as string, overrides)), 400);
@@ -137,7 +173,9 @@ describe('workplaces', () => {
 
   it('20 parallel creations of the same number: exactly one 201, the rest 409', async () => {
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => post(workplaceBody('+4930777040', { extension: String(5000 + i) }))),
+      Array.from({ length: 20 }, (_, i) =>
+        post(workplaceBody('+4930777040', { extension: String(5000 + i) })),
+      ),
     );
     const statuses = results.map((r) => r.statusCode).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -146,7 +184,9 @@ describe('workplaces', () => {
 
   it('20 parallel creations of the same extension with different numbers: one 201', async () => {
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => post(workplaceBody(`+49307771${String(i).padStart(2, '0')}`, { extension: '4242' }))),
+      Array.from({ length: 20 }, (_, i) =>
+        post(workplaceBody(`+49307771${String(i).padStart(2, '0')}`, { extension: '4242' })),
+      ),
     );
     expect(results.filter((r) => r.statusCode === 201)).toHaveLength(1);
     expect(results.filter((r) => r.statusCode === 409)).toHaveLength(19);
@@ -155,7 +195,11 @@ describe('workplaces', () => {
   it('username is immutable, group is immutable once active', async () => {
     const w = await expectStatus(post(workplaceBody('+4930777050')), 201);
     const url = `${s.base}/workplaces/${w.id}`;
-    expect(issuePaths(await expectStatus(call(t.app, 'PATCH', url, s.adminToken, { username: 'someone.else' }), 409))).toEqual(['username']);
+    expect(
+      issuePaths(
+        await expectStatus(call(t.app, 'PATCH', url, s.adminToken, { username: 'someone.else' }), 409),
+      ),
+    ).toEqual(['username']);
     const g2 = await expectStatus(
       call(t.app, 'POST', `${s.base}/groups`, s.adminToken, {
         name: 'Hamburg',
@@ -164,7 +208,9 @@ describe('workplaces', () => {
       }),
       201,
     );
-    expect(issuePaths(await expectStatus(call(t.app, 'PATCH', url, s.adminToken, { groupId: g2.id }), 409))).toEqual(['groupId']);
+    expect(
+      issuePaths(await expectStatus(call(t.app, 'PATCH', url, s.adminToken, { groupId: g2.id }), 409)),
+    ).toEqual(['groupId']);
     // the same username is accepted, names change
     const patched = await expectStatus(
       call(t.app, 'PATCH', url, s.adminToken, { username: w.username, firstName: 'Erik', extension: '6050' }),
@@ -178,7 +224,10 @@ describe('workplaces', () => {
     const w = await expectStatus(post(workplaceBody('+4930777060', { devices: [{ type: 'desktop' }] })), 201);
     expect(w).toMatchObject({ status: 'failed', statusReason: 'Asterisk unreachable' });
     t.provisioner.result = { ok: true };
-    const retried = await expectStatus(call(t.app, 'POST', `${s.base}/workplaces/${w.id}/provision`, s.adminToken), 200);
+    const retried = await expectStatus(
+      call(t.app, 'POST', `${s.base}/workplaces/${w.id}/provision`, s.adminToken),
+      200,
+    );
     expect(retried.status).toBe('active');
     expect(retried.statusReason).toBeUndefined();
   });
@@ -187,18 +236,29 @@ describe('workplaces', () => {
     const bare = await makeApp({ withProvisioner: false });
     try {
       const b = await seedCompany(bare.app, 'P GmbH', { first: '+4930888000', last: '+4930888099' });
-      const w = await expectStatus(call(bare.app, 'POST', `${b.base}/workplaces`, b.adminToken, workplaceBody('+4930888001')), 201);
+      const w = await expectStatus(
+        call(bare.app, 'POST', `${b.base}/workplaces`, b.adminToken, workplaceBody('+4930888001')),
+        201,
+      );
       expect(w.status).toBe('pending');
       const url = `${b.base}/workplaces/${w.id}`;
-      expect(issuePaths(await expectStatus(call(bare.app, 'DELETE', url, b.adminToken), 409))).toEqual(['status']);
-      expect(issuePaths(await expectStatus(call(bare.app, 'PATCH', url, b.adminToken, { number: '+4930888002', extension: '8802' }), 409))).toEqual([
-        'extension',
-        'number',
+      expect(issuePaths(await expectStatus(call(bare.app, 'DELETE', url, b.adminToken), 409))).toEqual([
+        'status',
       ]);
+      expect(
+        issuePaths(
+          await expectStatus(
+            call(bare.app, 'PATCH', url, b.adminToken, { number: '+4930888002', extension: '8802' }),
+            409,
+          ),
+        ),
+      ).toEqual(['extension', 'number']);
       await expectStatus(call(bare.app, 'POST', `${url}/devices`, b.adminToken, { type: 'desktop' }), 409);
       await expectStatus(call(bare.app, 'PATCH', url, b.adminToken, { firstName: 'Changed' }), 200);
       await expectStatus(
-        call(bare.app, 'PUT', `${url}/forwarding`, b.adminToken, { always: { enabled: true, target: { number: '+491701234567' } } }),
+        call(bare.app, 'PUT', `${url}/forwarding`, b.adminToken, {
+          always: { enabled: true, target: { number: '+491701234567' } },
+        }),
         200,
       );
     } finally {
@@ -210,26 +270,36 @@ describe('workplaces', () => {
     const w = await expectStatus(post(workplaceBody('+4930777070', { devices: [{ type: 'desktop' }] })), 201);
     const url = `${s.base}/workplaces/${w.id}/devices`;
     const before = t.provisioner.synced.length;
-    const added = await expectStatus(call(t.app, 'POST', url, s.adminToken, { type: 'deskphone', model: 'Snom D785' }), 201);
+    const added = await expectStatus(
+      call(t.app, 'POST', url, s.adminToken, { type: 'deskphone', model: 'Snom D785' }),
+      201,
+    );
     expect(added.sipUsername).toBe(`${w.username}-2`);
     expect(added.sipPassword).toBeTruthy();
     expect(t.provisioner.synced.length).toBe(before + 1);
     expect(t.provisioner.synced.at(-1)?.previous?.devices).toHaveLength(1);
 
-    const regenerated = await expectStatus(call(t.app, 'POST', `${url}/${added.id}/credentials`, s.adminToken), 200);
+    const regenerated = await expectStatus(
+      call(t.app, 'POST', `${url}/${added.id}/credentials`, s.adminToken),
+      200,
+    );
     expect(regenerated.sipPassword).not.toBe(added.sipPassword);
     const chosen = await expectStatus(
       call(t.app, 'POST', `${url}/${added.id}/credentials`, s.adminToken, { password: 'Chosen-Passw0rd!' }),
       200,
     );
     expect(chosen.sipPassword).toBe('Chosen-Passw0rd!');
-    const weak = await expectStatus(call(t.app, 'POST', `${url}/${added.id}/credentials`, s.adminToken, { password: 'weak' }), 400);
+    const weak = await expectStatus(
+      call(t.app, 'POST', `${url}/${added.id}/credentials`, s.adminToken, { password: 'weak' }),
+      400,
+    );
     expect(issuePaths(weak)).toEqual(['password']);
 
     const list = await expectStatus(call(t.app, 'GET', url, s.adminToken), 200);
     expect(list.map((d: { sipPassword?: string }) => d.sipPassword)).toEqual([undefined, undefined]);
 
-    for (let i = 0; i < 4; i++) await expectStatus(call(t.app, 'POST', url, s.adminToken, { type: 'tablet' }), 201);
+    for (let i = 0; i < 4; i++)
+      await expectStatus(call(t.app, 'POST', url, s.adminToken, { type: 'tablet' }), 201);
     const seventh = await expectStatus(call(t.app, 'POST', url, s.adminToken, { type: 'tablet' }), 400);
     expect(issuePaths(seventh)).toEqual(['type']);
 
@@ -238,9 +308,17 @@ describe('workplaces', () => {
   });
 
   it('bulk regeneration returns CSV with a new password for every device', async () => {
-    const a = await expectStatus(post(workplaceBody('+4930777080', { devices: [{ type: 'desktop' }, { type: 'mobile' }] })), 201);
-    const b = await expectStatus(post(workplaceBody('+4930777081', { devices: [{ type: 'universal' }] })), 201);
-    const res = await call(t.app, 'POST', `${s.base}/workplaces/credentials`, s.adminToken, { workplaceIds: [a.id, b.id] });
+    const a = await expectStatus(
+      post(workplaceBody('+4930777080', { devices: [{ type: 'desktop' }, { type: 'mobile' }] })),
+      201,
+    );
+    const b = await expectStatus(
+      post(workplaceBody('+4930777081', { devices: [{ type: 'universal' }] })),
+      201,
+    );
+    const res = await call(t.app, 'POST', `${s.base}/workplaces/credentials`, s.adminToken, {
+      workplaceIds: [a.id, b.id],
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['content-type']).toContain('text/csv');
     const [header, ...rows] = parseCsv(res.body);
@@ -248,10 +326,14 @@ describe('workplaces', () => {
     expect(rows).toHaveLength(3);
     const oldPasswords = [...a.devices, ...b.devices].map((d: { sipPassword: string }) => d.sipPassword);
     for (const row of rows) expect(oldPasswords).not.toContain(row.fields[4]);
-    expect(rows.map((r) => r.fields[3]).sort()).toEqual([...a.devices, ...b.devices].map((d: { sipUsername: string }) => d.sipUsername).sort());
+    expect(rows.map((r) => r.fields[3]).sort()).toEqual(
+      [...a.devices, ...b.devices].map((d: { sipUsername: string }) => d.sipUsername).sort(),
+    );
 
     const bad = await expectStatus(
-      call(t.app, 'POST', `${s.base}/workplaces/credentials`, s.adminToken, { workplaceIds: [a.id, 'missing'] }),
+      call(t.app, 'POST', `${s.base}/workplaces/credentials`, s.adminToken, {
+        workplaceIds: [a.id, 'missing'],
+      }),
       400,
     );
     expect(issuePaths(bad)).toEqual(['workplaceIds.1']);

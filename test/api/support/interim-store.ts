@@ -128,7 +128,9 @@ export function createInterimStore(): Store {
         return id ? clone(table('workplace').get(id)) : undefined;
       },
       async byParallelNumber(n: string) {
-        return [...table('workplace').values()].filter((w) => w.parallelRinging.numbers.includes(n)).map(clone);
+        return [...table('workplace').values()]
+          .filter((w) => w.parallelRinging.numbers.includes(n))
+          .map(clone);
       },
     },
     portals: indexed('portal') as any,
