@@ -49,11 +49,12 @@ async function main(): Promise<void> {
     logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
   const store = await createStore(config, logger);
-  const app = await buildApp({ store, config, logger });
 
   // CALL CONTROLLER: start the ARI call controller here (when config.ARI_ENABLED), e.g.
   //   const controller = await startCallController({ config, store, logger });
-  // and pass its DeviceProvisioner / RecordingFiles to buildApp above; stop it in shutdown().
+  // pass its DeviceProvisioner and RecordingFiles to buildApp below (without a provisioner new
+  // workplaces stay 'pending'), and stop it in shutdown() before store.close().
+  const app = await buildApp({ store, config, logger });
 
   await app.listen({ host: config.HOST, port: config.PORT });
 
