@@ -12,7 +12,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthFailureLimiter, authPlugin } from './auth.js';
+import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
@@ -31,6 +31,24 @@ export type { RecordingFiles } from './ports.js';
 
 export const DOCS_PREFIX = '/docs';
 
+/**
+ * Fail closed: a route without a declared scope cannot be registered at all (buildApp throws).
+ * The documentation routes of @fastify/swagger-ui are public.
+ */
+export function requireDeclaredScope(route: {
+  method: string | string[];
+  url: string;
+  config?: { scope?: Scope };
+}): void {
+  if (route.url.startsWith(DOCS_PREFIX)) {
+    route.config = { ...route.config, scope: 'public' };
+    return;
+  }
+  if (!route.config?.scope) {
+    throw new Error(`route ${String(route.method)} ${route.url} declares no scope (config.scope)`);
+  }
+}
+
 export interface BuildAppOptions extends ApiDeps {
   /** failed authentications per client IP and window before 429 (default 10 per minute) */
   authFailures?: { maxFailures: number; windowMs: number };
@@ -48,16 +66,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(base);
 
-  // Fail closed: a route without a declared scope cannot be registered at all.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith(DOCS_PREFIX)) {
-      route.config = { ...route.config, scope: 'public' };
-      return;
-    }
-    if (!route.config?.scope) {
-      throw new Error(`route ${String(route.method)} ${route.url} declares no scope (config.scope)`);
-    }
-  });
+  app.addHook('onRoute', requireDeclaredScope);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -4,6 +4,8 @@
  * outcome follows from its declared scope.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireDeclaredScope } from '../../src/api/app.js';
+import { AuthFailureLimiter } from '../../src/api/auth.js';
 import {
   ADMIN_TOKEN,
   call,
@@ -207,5 +209,40 @@ describe('route scopes', () => {
   it('health routes need no token', async () => {
     await expectStatus(call(t.app, 'GET', '/healthz'), 200);
     expect(await expectStatus(call(t.app, 'GET', '/readyz'), 200)).toMatchObject({ status: 'ready' });
+  });
+});
+
+describe('scope declaration guard', () => {
+  it('refuses a route without a declared scope', () => {
+    expect(() => requireDeclaredScope({ method: 'GET', url: '/v1/new-thing', config: {} })).toThrow(
+      /declares no scope/,
+    );
+    expect(() => requireDeclaredScope({ method: 'GET', url: '/v1/new-thing' })).toThrow(/declares no scope/);
+  });
+  it('accepts declared scopes and makes the docs public', () => {
+    expect(() =>
+      requireDeclaredScope({ method: 'GET', url: '/v1/x', config: { scope: 'company' } }),
+    ).not.toThrow();
+    const docs: { method: string; url: string; config?: { scope?: 'public' } } = {
+      method: 'GET',
+      url: '/docs/json',
+    };
+    requireDeclaredScope(docs);
+    expect(docs.config?.scope).toBe('public');
+  });
+});
+
+describe('AuthFailureLimiter', () => {
+  it('blocks an address after the limit within the window, and forgets it afterwards', () => {
+    let now = 0;
+    const limiter = new AuthFailureLimiter(3, 1000, () => now);
+    for (let i = 0; i < 3; i++) {
+      expect(limiter.isBlocked('a')).toBe(false);
+      limiter.recordFailure('a');
+    }
+    expect(limiter.isBlocked('a')).toBe(true);
+    expect(limiter.isBlocked('b')).toBe(false);
+    now = 1000;
+    expect(limiter.isBlocked('a')).toBe(false);
   });
 });
