@@ -108,13 +108,11 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(400).send({ error: e.error, message: e.message, issues });
     }
     if (err instanceof ConflictError) {
-      return reply
-        .code(409)
-        .send({
-          error: 'conflict',
-          message: err.message,
-          issues: [{ path: err.field, message: err.message }],
-        });
+      return reply.code(409).send({
+        error: 'conflict',
+        message: err.message,
+        issues: [{ path: err.field, message: err.message }],
+      });
     }
     if (err instanceof StaleWriteError) {
       return reply.code(409).send({ error: 'conflict', message: `${err.message}; please retry` });

@@ -9,7 +9,7 @@ import type { AnywherePortal } from '../domain/model.js';
 import { defaultExtension } from '../domain/workplace-rules.js';
 import type { Store } from '../store/store.js';
 import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
-import { assertNoIssues, type FieldIssue, notFound } from './errors.js';
+import { assertNoIssues, type FieldIssue, notFound, validationError } from './errors.js';
 import { normalisedNumber, numberInGroup } from './rules.js';
 import {
   cidParams,
@@ -18,6 +18,7 @@ import {
   firstNameSchema,
   idSchema,
   lastNameSchema,
+  parseReportingAll,
   phoneInput,
   portalView,
   timezoneSchema,
@@ -89,33 +90,38 @@ export const portalsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     '/companies/:cid/anywhere-portals',
     {
       config: { scope: 'company' },
+      // the handler validates itself so that schema problems and company rules come in one 400
+      attachValidation: true,
       schema: { tags, params: cidParams, body: createBody, response: { 201: portalView, ...errorResponses } },
     },
     async (request, reply) => {
       const company = await loadCompany(store, request.params.cid);
-      const body = request.body;
-      const issues: FieldIssue[] = [];
-      const group = await store.groups.get(company.id, body.groupId);
-      if (!group) issues.push({ path: 'groupId', message: 'no such group in this company' });
-      const number = normalisedNumber(body.number, 'number', config.COUNTRY_CODE, issues);
+      const { data: body, valid, issues } = parseReportingAll(createBody, request.body);
+      const group = valid.groupId ? await store.groups.get(company.id, valid.groupId) : undefined;
+      if (valid.groupId && !group) issues.push({ path: 'groupId', message: 'no such group in this company' });
+      const number =
+        valid.number !== undefined
+          ? normalisedNumber(valid.number, 'number', config.COUNTRY_CODE, issues)
+          : undefined;
       if (number !== undefined && group && !numberInGroup(number, group.numberRanges)) {
         issues.push({ path: 'number', message: `is not inside the number ranges of group "${group.name}"` });
       }
-      const extension = body.extension ?? (number !== undefined ? defaultExtension(number) : undefined);
+      const extension = valid.extension ?? (number !== undefined ? defaultExtension(number) : undefined);
       if (extension !== undefined) issues.push(...validateExtensionFor(company, extension, 'extension'));
-      issues.push(...(await referenceIssues(store, company.id, body.groupId, body)));
+      issues.push(...(await referenceIssues(store, company.id, valid.groupId ?? '', valid)));
       assertNoIssues(issues);
+      if (!body || !group) throw validationError([{ path: '', message: 'invalid portal' }]);
       const at = nowIso();
       const portal: AnywherePortal = {
         id: newId(),
         companyId: company.id,
-        groupId: group!.id,
+        groupId: group.id,
         ...(body.areaId ? { areaId: body.areaId } : {}),
         displayFirstName: body.displayFirstName,
         displayLastName: body.displayLastName,
         number: number!,
         extension: extension!,
-        timezone: body.timezone ?? group!.timezone,
+        timezone: body.timezone ?? group.timezone,
         level: body.level,
         silentMode: body.silentMode,
         pinRequired: body.pinRequired,

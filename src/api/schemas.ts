@@ -17,8 +17,34 @@ import {
   validateUsername,
 } from '../domain/workplace-rules.js';
 import { validatePinStrength } from '../domain/pin.js';
+import { type FieldIssue, zodFieldIssues } from './errors.js';
 import { validateNumberRanges } from '../domain/numbers.js';
 import { indexedIssues, isTimezone, rangeIssues } from './rules.js';
+
+/**
+ * Parses a body with an object schema; on failure, also returns the top-level fields that
+ * passed, so a handler can run its context checks on them and answer ONE 400 naming every
+ * problem (schema and company rules together). Routes using it set `attachValidation: true`.
+ */
+export function parseReportingAll<S extends z.ZodObject>(
+  schema: S,
+  raw: unknown,
+  prefix = '',
+): { data?: z.infer<S>; valid: Partial<z.infer<S>>; issues: FieldIssue[] } {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { data: parsed.data, valid: parsed.data, issues: [] };
+  const failed = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
+  const shape = schema.shape as Record<string, unknown>;
+  const passed =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? Object.fromEntries(Object.entries(raw).filter(([k]) => k in shape && !failed.has(k)))
+      : {};
+  const partial = schema.partial().safeParse(passed);
+  return {
+    valid: (partial.success ? partial.data : {}) as Partial<z.infer<S>>,
+    issues: zodFieldIssues(parsed.error.issues, prefix),
+  };
+}
 
 /** Adds each message of a domain validator as an issue on the field. */
 export function rule(validate: (value: string) => string[]) {

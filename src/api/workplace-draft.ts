@@ -32,7 +32,7 @@ import { defaultExtension, RING_SECONDS, validateExtension } from '../domain/wor
 import type { Store } from '../store/store.js';
 import { generateSipPassword, nextSipUsername, validateChosenSipPassword } from './credentials.js';
 import { newId, nowIso } from './context.js';
-import { type FieldIssue, zodFieldIssues } from './errors.js';
+import type { FieldIssue } from './errors.js';
 import { issuesAt, normalisedNumber, numberInGroup } from './rules.js';
 import {
   deviceInputSchema,
@@ -47,6 +47,7 @@ import {
   lastNameSchema,
   type ParallelRingingInput,
   parallelRingingInput,
+  parseReportingAll,
   phoneInput,
   timezoneSchema,
   usernameSchema,
@@ -359,21 +360,12 @@ export function checkWorkplaceCreate(
   ctx: CompanyContext,
   prefix = '',
 ): { workplace?: Workplace; input?: WorkplaceCreateInput; issues: FieldIssue[] } {
-  const parsed = workplaceCreateBody.safeParse(raw);
-  if (parsed.success) {
-    const issues: FieldIssue[] = [];
-    const workplace = draftWorkplace(parsed.data, ctx, issues, prefix);
-    return { ...(workplace ? { workplace } : {}), input: parsed.data, issues };
+  const { data, valid, issues } = parseReportingAll(workplaceCreateBody, raw, prefix);
+  if (data) {
+    const workplace = draftWorkplace(data, ctx, issues, prefix);
+    return { ...(workplace ? { workplace } : {}), input: data, issues };
   }
-  const issues = zodFieldIssues(parsed.error.issues, prefix);
   // the fields that passed the schema still get their context checks
-  const failed = new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')));
-  const shape = workplaceCreateBody.shape as Record<string, unknown>;
-  const valid =
-    typeof raw === 'object' && raw !== null && !Array.isArray(raw)
-      ? Object.fromEntries(Object.entries(raw).filter(([k]) => k in shape && !failed.has(k)))
-      : {};
-  const partial = workplaceCreateBody.partial().safeParse(valid);
-  if (partial.success) draftWorkplace(partial.data, ctx, issues, prefix);
+  draftWorkplace(valid, ctx, issues, prefix);
   return { issues };
 }

@@ -230,7 +230,7 @@ describe('organisation', () => {
       }),
       400,
     );
-    expect(issuePaths(bad)).toEqual(['displayFirstName', 'extension', 'level']);
+    expect(issuePaths(bad)).toEqual(['displayFirstName', 'extension', 'level', 'number']);
     const bad2 = await expectStatus(
       call(t.app, 'POST', `${s.base}/anywhere-portals`, s.adminToken, { ...body, number: '+4940000000' }),
       400,
