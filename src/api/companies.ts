@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Company } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
-import { assertNoIssues } from './errors.js';
+import { assertNoIssues, forbidden } from './errors.js';
 import { cidParams, companyView, errorResponses, idSchema } from './schemas.js';
 
 const createBody = z.strictObject({
@@ -95,6 +95,10 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
     async (request) => {
       const company = await loadCompany(store, request.params.cid);
       const body = request.body;
+      // mobile integration is a booked product option, not a company admin's setting
+      if (body.mobileIntegration !== undefined && request.principal?.role !== 'platform') {
+        throw forbidden('only the platform admin may change mobileIntegration');
+      }
       const { defaultBlockingProfileId: _old, ...rest } = company;
       const next: Company = { ...rest, updatedAt: nowIso() };
       if (body.name !== undefined) next.name = body.name;
