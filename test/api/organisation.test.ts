@@ -46,6 +46,25 @@ describe('organisation', () => {
       200,
     );
     expect(patched.defaultBlockingProfileId).toBe(profile.id);
+    await expectStatus(call(t.app, 'PATCH', s.base, s.adminToken, { mobileIntegration: true }), 403);
+    const mobile = await expectStatus(
+      call(t.app, 'PATCH', s.base, ADMIN_TOKEN, { mobileIntegration: true }),
+      200,
+    );
+    expect(mobile.mobileIntegration).toBe(true);
+    // with mobile integration two-digit extensions are refused
+    const two = await expectStatus(
+      call(
+        t.app,
+        'POST',
+        `${s.base}/workplaces`,
+        s.adminToken,
+        workplaceBody('+4930333020', { extension: '20' }),
+      ),
+      400,
+    );
+    expect(issuePaths(two)).toEqual(['extension']);
+    await expectStatus(call(t.app, 'PATCH', s.base, ADMIN_TOKEN, { mobileIntegration: false }), 200);
     // a profile in use cannot be deleted
     expect(
       issuePaths(
