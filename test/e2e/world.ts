@@ -267,6 +267,11 @@ export class PbxObserver {
     return this.idsByName.get(name);
   }
 
+  /** ids of channels that entered the controller's application with a name starting so */
+  channelIdsByPrefix(prefix: string): string[] {
+    return [...this.idsByName].filter(([name]) => name.startsWith(prefix)).map(([, id]) => id);
+  }
+
   /** media URIs the controller started playing on this channel, in order */
   heard(channelId: string): string[] {
     return this.played.get(channelId) ?? [];
