@@ -140,3 +140,18 @@ describe('contract', () => {
     expect(got).toBe('ChannelHangupRequest');
   });
 });
+
+describe('generated event types', () => {
+  it('every generated event fits the contract event shape (type-checked) and narrows by type', () => {
+    const dial: import('../../src/ari/generated/models.js').AriEvent = {
+      type: 'Dial',
+      application: 'pbx',
+      timestamp: 't',
+      peer: { id: 'leg' } as never,
+      dialstatus: 'RINGING',
+    };
+    const asContractEvent: import('../../src/ari/contract.js').AriEventBase & Record<string, unknown> = dial;
+    expect(asContractEvent.type).toBe('Dial');
+    if (dial.type === 'Dial') expect(dial.dialstatus).toBe('RINGING');
+  });
+});

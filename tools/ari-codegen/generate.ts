@@ -175,7 +175,9 @@ export function generateModels({ models }: LoadedApiDocs): string {
     const isLeaf = !model.subTypes || model.subTypes.length === 0;
     const discriminator = discriminatedBy(name);
     out += doc([model.description], '');
-    out += `export interface ${name}${parent ? ` extends ${parent}` : ''} {\n`;
+    // type aliases, not interfaces: aliases are assignable to Record<string, unknown> (the
+    // contract's event shape), interfaces are not
+    out += `export type ${name} = ${parent ? `${parent} & ` : ''}{\n`;
     if (discriminator && isLeaf) out += `  ${discriminator}: ${JSON.stringify(name)};\n`;
     for (const [prop, spec] of Object.entries(model.properties ?? {})) {
       if (discriminator && isLeaf && prop === discriminator) continue;
@@ -186,7 +188,7 @@ export function generateModels({ models }: LoadedApiDocs): string {
       out += doc([spec.description], '  ');
       out += `  ${propKey(prop)}${spec.required ? '' : '?'}: ${type};\n`;
     }
-    out += '}\n\n';
+    out += '};\n\n';
   }
   const events = sorted.filter((n) => isEvent(n) && !models.get(n)!.subTypes?.length);
   out += '/** Every event an application can receive on its WebSocket, discriminated by `type`. */\n';

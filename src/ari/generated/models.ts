@@ -3,15 +3,15 @@
 // Models and events of every ARI resource (api-docs "models").
 
 /** Protocol specific additional parameter */
-export interface AdditionalParam {
+export type AdditionalParam = {
   /** Name of the parameter */
   parameter_name: string;
   /** Value of the parameter */
   parameter_value: string;
-}
+};
 
 /** Details of a Stasis application */
-export interface Application {
+export type Application = {
   /** Name of this application */
   name: string;
   /** Id's for channels subscribed to. */
@@ -26,38 +26,38 @@ export interface Application {
   events_allowed: Record<string, unknown>[];
   /** Event types not sent to the application. */
   events_disallowed: Record<string, unknown>[];
-}
+};
 
 /** Notification that trying to move a channel to another Stasis application failed. */
-export interface ApplicationMoveFailed extends Event {
+export type ApplicationMoveFailed = Event & {
   type: 'ApplicationMoveFailed';
   channel: Channel;
   destination: string;
   /** Arguments to the application */
   args: string[];
-}
+};
 
 /** Notification that a Stasis app has been registered. */
-export interface ApplicationRegistered extends Event {
+export type ApplicationRegistered = Event & {
   type: 'ApplicationRegistered';
-}
+};
 
 /**
  * Notification that another WebSocket has taken over for an application.
  *
  * An application may only be subscribed to by a single WebSocket at a time. If multiple WebSockets attempt to subscribe to the same application, the newer WebSocket wins, and the older one receives this event.
  */
-export interface ApplicationReplaced extends Event {
+export type ApplicationReplaced = Event & {
   type: 'ApplicationReplaced';
-}
+};
 
 /** Notification that a Stasis app has been unregistered. */
-export interface ApplicationUnregistered extends Event {
+export type ApplicationUnregistered = Event & {
   type: 'ApplicationUnregistered';
-}
+};
 
 /** Asterisk system information */
-export interface AsteriskInfo {
+export type AsteriskInfo = {
   /** Info about how Asterisk was built */
   build?: BuildInfo;
   /** Info about the system running Asterisk */
@@ -66,24 +66,24 @@ export interface AsteriskInfo {
   config?: ConfigInfo;
   /** Info about Asterisk status */
   status?: StatusInfo;
-}
+};
 
 /** Asterisk ping information */
-export interface AsteriskPing {
+export type AsteriskPing = {
   /** Asterisk id info */
   asterisk_id: string;
   /** Always string value is pong */
   ping: string;
   /** The timestamp string of request received time */
   timestamp: string;
-}
+};
 
 /**
  * The merging of media from one or more channels.
  *
  * Everyone on the bridge receives the same audio.
  */
-export interface Bridge {
+export type Bridge = {
   /** Unique identifier for this bridge */
   id: string;
   /** Name of the current bridging technology */
@@ -106,10 +106,10 @@ export interface Bridge {
   creationtime: string;
   /** Bridge variables */
   bridgevars?: Record<string, unknown>;
-}
+};
 
 /** Notification that an attended transfer has occurred. */
-export interface BridgeAttendedTransfer extends Event {
+export type BridgeAttendedTransfer = Event & {
   type: 'BridgeAttendedTransfer';
   /** First leg of the transferer */
   transferer_first_leg: Channel;
@@ -143,10 +143,10 @@ export interface BridgeAttendedTransfer extends Event {
   destination_threeway_channel?: Channel;
   /** Bridge that survived the threeway result */
   destination_threeway_bridge?: Bridge;
-}
+};
 
 /** Notification that a blind transfer has occurred. */
-export interface BridgeBlindTransfer extends Event {
+export type BridgeBlindTransfer = Event & {
   type: 'BridgeBlindTransfer';
   /** The channel performing the blind transfer */
   channel: Channel;
@@ -164,36 +164,36 @@ export interface BridgeBlindTransfer extends Event {
   is_external: boolean;
   /** The bridge being transferred */
   bridge?: Bridge;
-}
+};
 
 /** Notification that a bridge has been created. */
-export interface BridgeCreated extends Event {
+export type BridgeCreated = Event & {
   type: 'BridgeCreated';
   bridge: Bridge;
-}
+};
 
 /** Notification that a bridge has been destroyed. */
-export interface BridgeDestroyed extends Event {
+export type BridgeDestroyed = Event & {
   type: 'BridgeDestroyed';
   bridge: Bridge;
-}
+};
 
 /** Notification that one bridge has merged into another. */
-export interface BridgeMerged extends Event {
+export type BridgeMerged = Event & {
   type: 'BridgeMerged';
   bridge: Bridge;
   bridge_from: Bridge;
-}
+};
 
 /** Notification that the source of video in a bridge has changed. */
-export interface BridgeVideoSourceChanged extends Event {
+export type BridgeVideoSourceChanged = Event & {
   type: 'BridgeVideoSourceChanged';
   bridge: Bridge;
   old_video_source_id?: string;
-}
+};
 
 /** Info about how Asterisk was built */
-export interface BuildInfo {
+export type BuildInfo = {
   /** OS Asterisk was built on. */
   os: string;
   /** Kernel version Asterisk was built on. */
@@ -206,10 +206,10 @@ export interface BuildInfo {
   date: string;
   /** Username that build Asterisk */
   user: string;
-}
+};
 
 /** Notification that a channel is being broadcast to ARI applications for claiming. */
-export interface CallBroadcast extends Event {
+export type CallBroadcast = Event & {
   type: 'CallBroadcast';
   /** The channel being broadcast. */
   channel: Channel;
@@ -217,25 +217,25 @@ export interface CallBroadcast extends Event {
   caller?: string;
   /** The called number. */
   called?: string;
-}
+};
 
 /** Notification that a broadcast channel has been successfully claimed by an ARI application. */
-export interface CallClaimed extends Event {
+export type CallClaimed = Event & {
   type: 'CallClaimed';
   /** The channel that was claimed. */
   channel: Channel;
   /** The name of the ARI application that claimed the channel. */
   winner_app: string;
-}
+};
 
 /** Caller identification */
-export interface CallerID {
+export type CallerID = {
   name: string;
   number: string;
-}
+};
 
 /** A specific communication connection between Asterisk and an Endpoint. */
-export interface Channel {
+export type Channel = {
   /**
    * Unique identifier of the channel.
    *
@@ -273,10 +273,10 @@ export interface Channel {
   caller_rdnis?: string;
   /** The Tenant ID for the channel */
   tenantid?: string;
-}
+};
 
 /** Channel changed Caller ID. */
-export interface ChannelCallerId extends Event {
+export type ChannelCallerId = Event & {
   type: 'ChannelCallerId';
   /** The integer representation of the Caller Presentation value. */
   caller_presentation: number;
@@ -284,23 +284,23 @@ export interface ChannelCallerId extends Event {
   caller_presentation_txt: string;
   /** The channel that changed Caller ID. */
   channel: Channel;
-}
+};
 
 /** Channel changed Connected Line. */
-export interface ChannelConnectedLine extends Event {
+export type ChannelConnectedLine = Event & {
   type: 'ChannelConnectedLine';
   /** The channel whose connected line has changed. */
   channel: Channel;
-}
+};
 
 /** Notification that a channel has been created. */
-export interface ChannelCreated extends Event {
+export type ChannelCreated = Event & {
   type: 'ChannelCreated';
   channel: Channel;
-}
+};
 
 /** Notification that a channel has been destroyed. */
-export interface ChannelDestroyed extends Event {
+export type ChannelDestroyed = Event & {
   type: 'ChannelDestroyed';
   /** Integer representation of the cause of the hangup */
   cause: number;
@@ -309,10 +309,10 @@ export interface ChannelDestroyed extends Event {
   /** Integer representation of the technology-specific off-nominal cause of the hangup. */
   tech_cause?: number;
   channel: Channel;
-}
+};
 
 /** Channel changed location in the dialplan. */
-export interface ChannelDialplan extends Event {
+export type ChannelDialplan = Event & {
   type: 'ChannelDialplan';
   /** The channel that changed dialplan location. */
   channel: Channel;
@@ -320,14 +320,14 @@ export interface ChannelDialplan extends Event {
   dialplan_app: string;
   /** The data to be passed to the application. */
   dialplan_app_data: string;
-}
+};
 
 /**
  * DTMF received on a channel.
  *
  * This event is sent when the DTMF ends. There is no notification about the start of DTMF
  */
-export interface ChannelDtmfReceived extends Event {
+export type ChannelDtmfReceived = Event & {
   type: 'ChannelDtmfReceived';
   /** DTMF digit received (0-9, A-E, # or *) */
   digit: string;
@@ -335,17 +335,17 @@ export interface ChannelDtmfReceived extends Event {
   duration_ms: number;
   /** The channel on which DTMF was received */
   channel: Channel;
-}
+};
 
 /** Notification that a channel has entered a bridge. */
-export interface ChannelEnteredBridge extends Event {
+export type ChannelEnteredBridge = Event & {
   type: 'ChannelEnteredBridge';
   bridge: Bridge;
   channel?: Channel;
-}
+};
 
 /** A hangup was requested on the channel. */
-export interface ChannelHangupRequest extends Event {
+export type ChannelHangupRequest = Event & {
   type: 'ChannelHangupRequest';
   /** Integer representation of the cause of the hangup. */
   cause?: number;
@@ -355,55 +355,55 @@ export interface ChannelHangupRequest extends Event {
   soft?: boolean;
   /** The channel on which the hangup was requested. */
   channel: Channel;
-}
+};
 
 /** A channel initiated a media hold. */
-export interface ChannelHold extends Event {
+export type ChannelHold = Event & {
   type: 'ChannelHold';
   /** The channel that initiated the hold event. */
   channel: Channel;
   /** The music on hold class that the initiator requested. */
   musicclass?: string;
-}
+};
 
 /** Notification that a channel has left a bridge. */
-export interface ChannelLeftBridge extends Event {
+export type ChannelLeftBridge = Event & {
   type: 'ChannelLeftBridge';
   bridge: Bridge;
   channel: Channel;
-}
+};
 
 /** Notification of a channel's state change. */
-export interface ChannelStateChange extends Event {
+export type ChannelStateChange = Event & {
   type: 'ChannelStateChange';
   channel: Channel;
-}
+};
 
 /** Talking is no longer detected on the channel. */
-export interface ChannelTalkingFinished extends Event {
+export type ChannelTalkingFinished = Event & {
   type: 'ChannelTalkingFinished';
   /** The channel on which talking completed. */
   channel: Channel;
   /** The length of time, in milliseconds, that talking was detected on the channel */
   duration: number;
-}
+};
 
 /** Talking was detected on the channel. */
-export interface ChannelTalkingStarted extends Event {
+export type ChannelTalkingStarted = Event & {
   type: 'ChannelTalkingStarted';
   /** The channel on which talking started. */
   channel: Channel;
-}
+};
 
 /** Tone was detected on the channel. */
-export interface ChannelToneDetected extends Event {
+export type ChannelToneDetected = Event & {
   type: 'ChannelToneDetected';
   /** The channel the tone was detected on. */
   channel: Channel;
-}
+};
 
 /** transfer on a channel. */
-export interface ChannelTransfer extends Event {
+export type ChannelTransfer = Event & {
   type: 'ChannelTransfer';
   /** Transfer State */
   state?: string;
@@ -411,17 +411,17 @@ export interface ChannelTransfer extends Event {
   refer_to: ReferTo;
   /** Referred-By SIP Header according rfc3892 */
   referred_by: ReferredBy;
-}
+};
 
 /** A channel initiated a media unhold. */
-export interface ChannelUnhold extends Event {
+export type ChannelUnhold = Event & {
   type: 'ChannelUnhold';
   /** The channel that initiated the unhold event. */
   channel: Channel;
-}
+};
 
 /** User-generated event with additional user-defined fields in the object. */
-export interface ChannelUserevent extends Event {
+export type ChannelUserevent = Event & {
   type: 'ChannelUserevent';
   /** The name of the user event. */
   eventname: string;
@@ -433,10 +433,10 @@ export interface ChannelUserevent extends Event {
   endpoint?: Endpoint;
   /** Custom Userevent data */
   userevent: Record<string, unknown>;
-}
+};
 
 /** Channel variable changed. */
-export interface ChannelVarset extends Event {
+export type ChannelVarset = Event & {
   type: 'ChannelVarset';
   /** The variable that changed. */
   variable: string;
@@ -448,10 +448,10 @@ export interface ChannelVarset extends Event {
    * If missing, the variable is a global variable.
    */
   channel?: Channel;
-}
+};
 
 /** Info about Asterisk configuration */
-export interface ConfigInfo {
+export type ConfigInfo = {
   /** Asterisk system name. */
   name: string;
   /** Default language for media playback. */
@@ -464,18 +464,18 @@ export interface ConfigInfo {
   max_load?: number;
   /** Effective user/group id for running Asterisk. */
   setid: SetId;
-}
+};
 
 /** A key/value pair that makes up part of a configuration object. */
-export interface ConfigTuple {
+export type ConfigTuple = {
   /** A configuration object attribute. */
   attribute: string;
   /** The value for the attribute. */
   value: string;
-}
+};
 
 /** Detailed information about a contact on an endpoint. */
-export interface ContactInfo {
+export type ContactInfo = {
   /** The location of the contact. */
   uri: string;
   /** The current status of the contact. */
@@ -484,17 +484,17 @@ export interface ContactInfo {
   aor: string;
   /** Current round trip time, in microseconds, for the contact. */
   roundtrip_usec?: string;
-}
+};
 
 /** The state of a contact on an endpoint has changed. */
-export interface ContactStatusChange extends Event {
+export type ContactStatusChange = Event & {
   type: 'ContactStatusChange';
   endpoint: Endpoint;
   contact_info: ContactInfo;
-}
+};
 
 /** Represents the state of a device. */
-export interface DeviceState {
+export type DeviceState = {
   /** Name of the device. */
   name: string;
   /** Device's state */
@@ -508,17 +508,17 @@ export interface DeviceState {
     | 'RINGING'
     | 'RINGINUSE'
     | 'ONHOLD';
-}
+};
 
 /** Notification that a device state has changed. */
-export interface DeviceStateChanged extends Event {
+export type DeviceStateChanged = Event & {
   type: 'DeviceStateChanged';
   /** Device state object */
   device_state: DeviceState;
-}
+};
 
 /** Dialing state has changed. */
-export interface Dial extends Event {
+export type Dial = Event & {
   type: 'Dial';
   /** The calling channel. */
   caller?: Channel;
@@ -532,13 +532,13 @@ export interface Dial extends Event {
   dialstring?: string;
   /** Current status of the dialing attempt to the peer. */
   dialstatus: string;
-}
+};
 
 /** Dialed channel information. */
-export interface Dialed {}
+export type Dialed = {};
 
 /** Dialplan location (context/extension/priority) */
-export interface DialplanCEP {
+export type DialplanCEP = {
   /** Context in the dialplan */
   context: string;
   /** Extension in the dialplan */
@@ -549,14 +549,14 @@ export interface DialplanCEP {
   app_name: string;
   /** Parameter of current dialplan application */
   app_data: string;
-}
+};
 
 /**
  * An external device that may offer/accept calls to/from Asterisk.
  *
  * Unlike most resources, which have a single unique identifier, an endpoint is uniquely identified by the technology/resource pair.
  */
-export interface Endpoint {
+export type Endpoint = {
   /** Technology of the endpoint */
   technology: string;
   /** Identifier of the endpoint, specific to the given technology. */
@@ -565,30 +565,30 @@ export interface Endpoint {
   state?: 'unknown' | 'offline' | 'online';
   /** Id's of channels associated with this endpoint */
   channel_ids: string[];
-}
+};
 
 /** Endpoint state changed. */
-export interface EndpointStateChange extends Event {
+export type EndpointStateChange = Event & {
   type: 'EndpointStateChange';
   endpoint: Endpoint;
-}
+};
 
 /** Base type for asynchronous events from Asterisk. */
-export interface Event extends Message {
+export type Event = Message & {
   /** Name of the application receiving the event. */
   application: string;
   /** Time at which this event was created. */
   timestamp: string;
-}
+};
 
 /** Identifies the format and language of a sound file */
-export interface FormatLangPair {
+export type FormatLangPair = {
   language: string;
   format: string;
-}
+};
 
 /** A recording that is in progress */
-export interface LiveRecording {
+export type LiveRecording = {
   /** Base name for the recording */
   name: string;
   /** Recording format (wav, gsm, etc.) */
@@ -604,10 +604,10 @@ export interface LiveRecording {
   silence_duration?: number;
   /** Cause for recording failure if failed */
   cause?: string;
-}
+};
 
 /** Details of an Asterisk log channel */
-export interface LogChannel {
+export type LogChannel = {
   /** The log channel path */
   channel: string;
   /** Types of logs for the log channel */
@@ -616,35 +616,35 @@ export interface LogChannel {
   status: string;
   /** The various log levels */
   configuration: string;
-}
+};
 
 /** Represents the state of a mailbox. */
-export interface Mailbox {
+export type Mailbox = {
   /** Name of the mailbox. */
   name: string;
   /** Count of old messages in the mailbox. */
   old_messages: number;
   /** Count of new messages in the mailbox. */
   new_messages: number;
-}
+};
 
 /** Base type for errors and events */
-export interface Message {
+export type Message = {
   /** Indicates the type of this message. */
   type: string;
   /** The unique ID for the Asterisk instance that raised this event. */
   asterisk_id?: string;
-}
+};
 
 /** Error event sent when required params are missing. */
-export interface MissingParams extends Message {
+export type MissingParams = Message & {
   type: 'MissingParams';
   /** A list of the missing parameters */
   params: string[];
-}
+};
 
 /** Details of an Asterisk module */
-export interface Module {
+export type Module = {
   /** The name of this module */
   name: string;
   /** The description of this module */
@@ -655,10 +655,10 @@ export interface Module {
   status: string;
   /** The support state of this module */
   support_level: string;
-}
+};
 
 /** Detailed information about a remote peer that communicates with Asterisk. */
-export interface Peer {
+export type Peer = {
   /** The current state of the peer. Note that the values of the status are dependent on the underlying peer technology. */
   peer_status: string;
   /** An optional reason associated with the change in peer_status. */
@@ -669,17 +669,17 @@ export interface Peer {
   port?: string;
   /** The last known time the peer was contacted. */
   time?: string;
-}
+};
 
 /** The state of a peer associated with an endpoint has changed. */
-export interface PeerStatusChange extends Event {
+export type PeerStatusChange = Event & {
   type: 'PeerStatusChange';
   endpoint: Endpoint;
   peer: Peer;
-}
+};
 
 /** Object representing the playback of media to a channel */
-export interface Playback {
+export type Playback = {
   /** ID for this playback operation */
   id: string;
   /** The URI for the media currently being played back. */
@@ -692,47 +692,47 @@ export interface Playback {
   language?: string;
   /** Current state of the playback operation. */
   state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
-}
+};
 
 /** Event showing the continuation of a media playback operation from one media URI to the next in the list. */
-export interface PlaybackContinuing extends Event {
+export type PlaybackContinuing = Event & {
   type: 'PlaybackContinuing';
   /** Playback control object */
   playback: Playback;
-}
+};
 
 /** Event showing the completion of a media playback operation. */
-export interface PlaybackFinished extends Event {
+export type PlaybackFinished = Event & {
   type: 'PlaybackFinished';
   /** Playback control object */
   playback: Playback;
-}
+};
 
 /** Event showing the start of a media playback operation. */
-export interface PlaybackStarted extends Event {
+export type PlaybackStarted = Event & {
   type: 'PlaybackStarted';
   /** Playback control object */
   playback: Playback;
-}
+};
 
 /** REST over Websocket header */
-export interface RESTHeader {
+export type RESTHeader = {
   /** Header name */
   name: string;
   /** Header value */
   value: string;
-}
+};
 
 /** REST over Websocket Query String Parameter */
-export interface RESTQueryStringParameter {
+export type RESTQueryStringParameter = {
   /** Parameter name */
   name: string;
   /** Parameter value */
   value: string;
-}
+};
 
 /** REST over Websocket Request. */
-export interface RESTRequest {
+export type RESTRequest = {
   /** Message type.  Must be 'RESTRequest' */
   type: string;
   /** Opaque transaction id.  Can be any valid string.  Will be returned in any response to this request. */
@@ -749,10 +749,10 @@ export interface RESTRequest {
   query_strings?: RESTQueryStringParameter[];
   /** Request message body. Only content types application/json and application/x-www-form-urlencoded are supported. */
   message_body?: string;
-}
+};
 
 /** REST over Websocket Response. */
-export interface RESTResponse extends Event {
+export type RESTResponse = Event & {
   type: 'RESTResponse';
   /** Opaque transaction id.  Will be whatever was specified on the original request. */
   transaction_id: string;
@@ -768,10 +768,10 @@ export interface RESTResponse extends Event {
   content_type?: string;
   /** Response message body */
   message_body?: string;
-}
+};
 
 /** A statistics of a RTP. */
-export interface RTPstat {
+export type RTPstat = {
   /** Number of packets transmitted. */
   txcount: number;
   /** Number of packets received. */
@@ -836,31 +836,31 @@ export interface RTPstat {
   rxoctetcount: number;
   /** The Asterisk channel's unique ID that owns this instance. */
   channel_uniqueid: string;
-}
+};
 
 /** Event showing failure of a recording operation. */
-export interface RecordingFailed extends Event {
+export type RecordingFailed = Event & {
   type: 'RecordingFailed';
   /** Recording control object */
   recording: LiveRecording;
-}
+};
 
 /** Event showing the completion of a recording operation. */
-export interface RecordingFinished extends Event {
+export type RecordingFinished = Event & {
   type: 'RecordingFinished';
   /** Recording control object */
   recording: LiveRecording;
-}
+};
 
 /** Event showing the start of a recording operation. */
-export interface RecordingStarted extends Event {
+export type RecordingStarted = Event & {
   type: 'RecordingStarted';
   /** Recording control object */
   recording: LiveRecording;
-}
+};
 
 /** transfer destination requested by transferee */
-export interface ReferTo {
+export type ReferTo = {
   requested_destination: RequiredDestination;
   /** The Channel Object, that is to be replaced */
   destination_channel?: Channel;
@@ -868,84 +868,84 @@ export interface ReferTo {
   connected_channel?: Channel;
   /** Bridge connecting both destination channels */
   bridge?: Bridge;
-}
+};
 
 /** transfer destination requested by transferee */
-export interface ReferredBy {
+export type ReferredBy = {
   /** The channel on which the refer was received */
   source_channel: Channel;
   /** Channel, Connected to the channel, receiving the transfer request on. */
   connected_channel?: Channel;
   /** Bridge connecting both Channels */
   bridge?: Bridge;
-}
+};
 
 /** Information about the requested destination */
-export interface RequiredDestination {
+export type RequiredDestination = {
   /** the requested protocol-id by the referee in case of SIP channel, this is a SIP Call ID, Mutually exclusive to destination */
   protocol_id?: string;
   /** Destination User Part. Only for Blind transfer. Mutually exclusive to protocol_id */
   destination?: string;
   /** List of additional protocol specific information */
   additional_protocol_params?: AdditionalParam[];
-}
+};
 
 /** Effective user/group id */
-export interface SetId {
+export type SetId = {
   /** Effective user id. */
   user: string;
   /** Effective group id. */
   group: string;
-}
+};
 
 /** A media file that may be played back. */
-export interface Sound {
+export type Sound = {
   /** Sound's identifier. */
   id: string;
   /** Text description of the sound, usually the words spoken. */
   text?: string;
   /** The formats and languages in which this sound is available. */
   formats: FormatLangPair[];
-}
+};
 
 /** Notification that a channel has left a Stasis application. */
-export interface StasisEnd extends Event {
+export type StasisEnd = Event & {
   type: 'StasisEnd';
   channel: Channel;
-}
+};
 
 /** Notification that a channel has entered a Stasis application. */
-export interface StasisStart extends Event {
+export type StasisStart = Event & {
   type: 'StasisStart';
   /** Arguments to the application */
   args: string[];
   channel: Channel;
   replace_channel?: Channel;
-}
+};
 
 /** Info about Asterisk status */
-export interface StatusInfo {
+export type StatusInfo = {
   /** Time when Asterisk was started. */
   startup_time: string;
   /** Time when Asterisk was last reloaded. */
   last_reload_time: string;
-}
+};
 
 /** A past recording that may be played back. */
-export interface StoredRecording {
+export type StoredRecording = {
   name: string;
   format: string;
-}
+};
 
 /** Info about Asterisk */
-export interface SystemInfo {
+export type SystemInfo = {
   /** Asterisk version. */
   version: string;
   entity_id: string;
-}
+};
 
 /** A text message. */
-export interface TextMessage {
+export type TextMessage = {
   /** A technology specific URI specifying the source of the message. For pjsip technology, any SIP URI can be specified. For xmpp, the URI must correspond to the client connection being used to send the message. */
   from: string;
   /** A technology specific URI specifying the destination of the message. Valid technologies include pjsip, and xmp. The destination of a message should be an endpoint. */
@@ -954,26 +954,26 @@ export interface TextMessage {
   body: string;
   /** Technology specific key/value pairs (JSON object) associated with the message. */
   variables?: Record<string, unknown>;
-}
+};
 
 /** A text message was received from an endpoint. */
-export interface TextMessageReceived extends Event {
+export type TextMessageReceived = Event & {
   type: 'TextMessageReceived';
   message: TextMessage;
   endpoint?: Endpoint;
-}
+};
 
 /** The value of a channel variable */
-export interface Variable {
+export type Variable = {
   /** The value of the variable requested */
   value: string;
-}
+};
 
 /** A dictionary of channel variables */
-export interface Variables {
+export type Variables = {
   /** A dictionary of channel variables */
   variables: Record<string, unknown>;
-}
+};
 
 /** Every event an application can receive on its WebSocket, discriminated by `type`. */
 export type AriEvent =
