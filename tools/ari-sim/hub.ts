@@ -1,0 +1,94 @@
+import type { WebSocket } from 'ws';
+import { asteriskTimestamp, BoundedLog } from './util.js';
+
+export const ASTERISK_ID = '02:fc:00:00:00:01';
+
+/** A Stasis application: known once a WebSocket registered it; stays known (with its channels) after the socket closes. */
+export interface StasisApp {
+  name: string;
+  socket?: WebSocket;
+  channelIds: Set<string>;
+  bridgeIds: Set<string>;
+  endpointIds: Set<string>;
+  deviceNames: Set<string>;
+}
+
+export interface LoggedEvent {
+  app: string;
+  event: Record<string, unknown>;
+}
+
+/** Delivers events to applications' WebSockets and keeps the event log the driver exposes. */
+export class EventHub {
+  readonly apps = new Map<string, StasisApp>();
+  readonly log: BoundedLog<LoggedEvent>;
+
+  constructor(logLimit: number) {
+    this.log = new BoundedLog(logLimit);
+  }
+
+  app(name: string): StasisApp {
+    let app = this.apps.get(name);
+    if (!app) {
+      app = { name, channelIds: new Set(), bridgeIds: new Set(), endpointIds: new Set(), deviceNames: new Set() };
+      this.apps.set(name, app);
+    }
+    return app;
+  }
+
+  /** True when a socket is connected for the app (Stasis() into it can succeed). */
+  isActive(name: string): boolean {
+    return this.apps.get(name)?.socket !== undefined;
+  }
+
+  attach(names: string[], socket: WebSocket): void {
+    for (const name of names) {
+      const app = this.app(name);
+      const old = app.socket;
+      if (old && old !== socket) {
+        this.sendRaw(old, name, { type: 'ApplicationReplaced' });
+        old.close(1000, 'application replaced');
+      }
+      app.socket = socket;
+    }
+    socket.on('close', () => {
+      for (const name of names) {
+        const app = this.apps.get(name);
+        if (app?.socket === socket) app.socket = undefined;
+      }
+    });
+  }
+
+  /** Sends `{type, timestamp, ...fields, asterisk_id, application}` to one app. */
+  send(appName: string, type: string, fields: Record<string, unknown>): void {
+    const event = { type, timestamp: asteriskTimestamp(), ...fields, asterisk_id: ASTERISK_ID, application: appName };
+    this.log.push({ app: appName, event });
+    const socket = this.apps.get(appName)?.socket;
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(event));
+  }
+
+  private sendRaw(socket: WebSocket, appName: string, fields: Record<string, unknown>): void {
+    const event = { ...fields, timestamp: asteriskTimestamp(), asterisk_id: ASTERISK_ID, application: appName };
+    this.log.push({ app: appName, event });
+    if (socket.readyState === 1) socket.send(JSON.stringify(event));
+  }
+
+  dropSockets(): void {
+    const sockets = new Set<WebSocket>();
+    for (const app of this.apps.values()) if (app.socket) sockets.add(app.socket);
+    for (const s of sockets) s.terminate();
+    for (const app of this.apps.values()) app.socket = undefined;
+  }
+
+  appJson(app: StasisApp): Record<string, unknown> {
+    return {
+      name: app.name,
+      channel_ids: [...app.channelIds],
+      bridge_ids: [...app.bridgeIds],
+      endpoint_ids: [...app.endpointIds],
+      device_names: [...app.deviceNames],
+      events_allowed: [],
+      events_disallowed: [],
+    };
+  }
+}
