@@ -114,7 +114,10 @@ export function createRestTransport(opts: RestTransportOptions): RestTransport {
   const pool = new Pool(opts.origin, {
     connections: opts.connections,
     pipelining: 1,
-    keepAliveTimeout: 30_000,
+    // below Asterisk's http.conf session_keep_alive (15 s): reusing a socket Asterisk is just
+    // closing fails the request with "other side closed"
+    keepAliveTimeout: 10_000,
+    keepAliveMaxTimeout: 10_000,
     headersTimeout: opts.requestTimeoutMs,
     bodyTimeout: opts.requestTimeoutMs,
     connectTimeout: opts.requestTimeoutMs,
