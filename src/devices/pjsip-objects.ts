@@ -31,14 +31,16 @@ export const DEFAULT_DEVICE_OPTIONS: DeviceObjectOptions = {
 export const CREATE_ORDER: readonly PjsipObjectType[] = ['auth', 'aor', 'endpoint'];
 export const DELETE_ORDER: readonly PjsipObjectType[] = ['endpoint', 'aor', 'auth'];
 
+// eslint-disable-next-line no-control-regex
+const CALLER_ID_BREAKERS = /["<>\\\u0000-\u001f\u007f]/g;
+
 /**
  * `"First Last" <extension>`. Quotes, angle brackets and control characters would break the
  * caller-ID syntax Asterisk parses, so they are dropped from the name.
  */
 export function deviceCallerId(workplace: Pick<Workplace, 'firstName' | 'lastName' | 'extension'>): string {
-  // eslint-disable-next-line no-control-regex
   const name = `${workplace.firstName} ${workplace.lastName}`
-    .replace(/["<>\\\u0000-\u001f\u007f]/g, '')
+    .replace(CALLER_ID_BREAKERS, '')
     .replace(/\s+/g, ' ')
     .trim();
   return name ? `"${name}" <${workplace.extension}>` : `<${workplace.extension}>`;
