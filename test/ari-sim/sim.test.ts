@@ -8,7 +8,7 @@ let pbx: TestAri;
 
 beforeEach(async () => {
   // createToStasisMs leaves a wide window so the create/dial race test is not a race itself.
-  sim = await startAriSimulator({ timeScale: 0.02, dialplan: README_DIALPLAN, mediaDurationMs: () => 1000, createToStasisMs: 300 });
+  sim = await startAriSimulator({ timeScale: 0.02, dialplan: README_DIALPLAN, mediaDurationMs: (m) => (m.includes('long') ? 1e6 : 1000), createToStasisMs: 300 });
   pbx = new TestAri(sim.url, 'pbx');
   await pbx.connect();
 });
@@ -80,15 +80,15 @@ describe('inbound call', () => {
   it('stopping a playback finishes it with state done and the next queued one starts', async () => {
     const call = await sim.driver.placeCall({ from: '+49301', to: '100' });
     await pbx.waitFor((e) => e.type === 'StasisStart');
-    await pbx.req('POST', `/channels/${call.id}/play`, { media: 'sound:a', playbackId: 'p-a' });
+    await pbx.req('POST', `/channels/${call.id}/play`, { media: 'sound:long-a', playbackId: 'p-a' });
     await pbx.req('POST', `/channels/${call.id}/play`, { media: 'sound:b', playbackId: 'p-b' });
-    await call.waitForPlayback('sound:a');
+    await call.waitForPlayback('sound:long-a');
     expect((await pbx.req('GET', '/playbacks/p-a')).body.state).toBe('playing');
     expect((await pbx.req('DELETE', '/playbacks/p-a')).status).toBe(204);
     const fin = await pbx.waitFor((e) => e.type === 'PlaybackFinished' && e.playback.id === 'p-a');
     expect(fin.playback.state).toBe('done');
     await call.waitForPlayback('sound:b');
-    expect(call.heard()).toEqual(['sound:a', 'sound:b']);
+    expect(call.heard()).toEqual(['sound:long-a', 'sound:b']);
     expect((await pbx.req('DELETE', '/playbacks/nope')).body).toEqual({ message: 'Playback not found' });
   });
 });
