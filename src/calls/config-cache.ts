@@ -1,0 +1,155 @@
+/**
+ * In-process cache of the configuration a call decision needs (number → target, workplaces,
+ * portals, groups, companies, blocking profiles), invalidated by the store's change messages,
+ * so a warm call decision costs no Redis round trip and an API change applies to the next call.
+ *
+ * Promises are cached, not values: concurrent calls share one lookup, and an invalidation
+ * that arrives while a lookup is in flight drops it, so a stale answer is never kept.
+ */
+import type { AnywherePortal, BlockingProfile, Company, Group, Workplace } from '../domain/model.js';
+import { effectiveBlockingProfile } from '../domain/blocking.js';
+import type { ConfigChange, Store } from '../store/store.js';
+
+export type ResolvedTarget =
+  | { kind: 'workplace'; workplace: Workplace }
+  | { kind: 'portal'; portal: AnywherePortal }
+  | undefined;
+
+/** Bounds memory when many distinct (e.g. unknown) numbers are dialled. */
+const MAX_ENTRIES_PER_MAP = 50_000;
+
+class PromiseCache<V> {
+  private readonly map = new Map<string, Promise<V>>();
+
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.map.get(key);
+    if (hit) return hit;
+    if (this.map.size >= MAX_ENTRIES_PER_MAP) this.map.clear();
+    const p = load();
+    this.map.set(key, p);
+    // failures are not cached: the next call tries again
+    p.catch(() => {
+      if (this.map.get(key) === p) this.map.delete(key);
+    });
+    return p;
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export class ConfigCache {
+  private readonly numbers = new PromiseCache<ResolvedTarget>();
+  private readonly extensions = new PromiseCache<Workplace | undefined>();
+  private readonly workplaces = new PromiseCache<Workplace | undefined>();
+  private readonly portals = new PromiseCache<AnywherePortal | undefined>();
+  private readonly groups = new PromiseCache<Group | undefined>();
+  private readonly companies = new PromiseCache<Company | undefined>();
+  private readonly profiles = new PromiseCache<BlockingProfile | undefined>();
+  private unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(private readonly store: Store) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.store.onChange((change) => this.invalidate(change));
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  invalidate(change: ConfigChange): void {
+    switch (change.kind) {
+      case 'workplace':
+        this.workplaces.delete(change.id);
+        // a number or extension may have moved to or from this workplace
+        this.numbers.clear();
+        this.extensions.clear();
+        break;
+      case 'portal':
+        this.portals.delete(change.id);
+        this.numbers.clear();
+        break;
+      case 'group':
+        this.groups.delete(change.id);
+        break;
+      case 'company':
+        this.companies.delete(change.id);
+        break;
+      case 'blockingProfile':
+        this.profiles.delete(change.id);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A dialled E.164 number → its workplace or portal (undefined: unallocated). */
+  resolveNumber(e164: string): Promise<ResolvedTarget> {
+    return this.numbers.get(e164, async () => {
+      const target = await this.store.numbers.resolve(e164);
+      if (!target) return undefined;
+      if (target.kind === 'workplace') {
+        const workplace = await this.workplace(target.id);
+        return workplace ? { kind: 'workplace', workplace } : undefined;
+      }
+      const portal = await this.portal(target.id);
+      return portal ? { kind: 'portal', portal } : undefined;
+    });
+  }
+
+  workplace(id: string): Promise<Workplace | undefined> {
+    return this.workplaces.get(id, () => this.store.workplaces.getById(id));
+  }
+
+  portal(id: string): Promise<AnywherePortal | undefined> {
+    return this.portals.get(id, () => this.store.portals.getById(id));
+  }
+
+  workplaceByExtension(companyId: string, extension: string): Promise<Workplace | undefined> {
+    return this.extensions.get(`${companyId}\u0000${extension}`, () =>
+      this.store.workplaces.byExtension(companyId, extension),
+    );
+  }
+
+  group(companyId: string, id: string): Promise<Group | undefined> {
+    return this.groups.get(id, () => this.store.groups.get(companyId, id));
+  }
+
+  company(id: string): Promise<Company | undefined> {
+    return this.companies.get(id, () => this.store.companies.get(id));
+  }
+
+  blockingProfile(companyId: string, id: string | undefined): Promise<BlockingProfile | undefined> {
+    if (!id) return Promise.resolve(undefined);
+    return this.profiles.get(id, () => this.store.blockingProfiles.get(companyId, id));
+  }
+
+  /** The workplace's own profile → its group's → the company default. */
+  async blockingFor(owner: {
+    companyId: string;
+    groupId: string;
+    blockingProfileId?: string;
+  }): Promise<BlockingProfile | undefined> {
+    const [group, company] = await Promise.all([
+      this.group(owner.companyId, owner.groupId),
+      this.company(owner.companyId),
+    ]);
+    const ids = [owner.blockingProfileId, group?.blockingProfileId, company?.defaultBlockingProfileId];
+    const loaded = await Promise.all(ids.map((id) => this.blockingProfile(owner.companyId, id)));
+    const profiles = new Map<string, BlockingProfile>();
+    for (const p of loaded) if (p) profiles.set(p.id, p);
+    return effectiveBlockingProfile({
+      workplace: owner,
+      group,
+      company: company ?? { defaultBlockingProfileId: undefined },
+      profiles,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The call controller: wires the ARI event socket to the router, keeps the config cache in
+ * step with the store, and reconciles after every (re)connect — channels and bridges the
+ * application still owns in Asterisk that no session knows are released, and this
+ * controller's stale live-call entries are removed.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { isNotFound } from '../ari/index.js';
+import type { RecordingFiles } from '../api/ports.js';
+import type { Config } from '../config.js';
+import type { Store } from '../store/store.js';
+import { ConfigCache } from './config-cache.js';
+import type { CallContext, Flows } from './context.js';
+import { LiveCalls } from './live-calls.js';
+import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
+import { OwnershipBook } from './ownership.js';
+import { createRouter, type Router, type StasisStartEvent } from './router.js';
+import type { CallAri } from './session.js';
+import { resolveTiming, type Timing } from './timing.js';
+
+export interface CallControllerDeps {
+  ari: CallAri;
+  store: Store;
+  config: Config;
+  logger: Logger;
+  timing?: Partial<Timing>;
+  /** flows owned by other modules (the Anywhere portal) */
+  flows?: Flows;
+}
+
+export interface CallController {
+  stop(): Promise<void>;
+  /** new voicebox messages, for notifications */
+  readonly voicebox: VoiceboxEvents;
+  /** for tests and metrics */
+  readonly context: CallContext;
+  readonly router: Router;
+  /** runs the reconcile now (also runs after every event-socket connect) */
+  reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }>;
+}
+
+/**
+ * Starts routing calls. Call it before `ari.connect()` (or after: it reconciles at once when
+ * the socket is already up). Resolves once the config cache listens to store changes.
+ */
+export async function startCallController(deps: CallControllerDeps): Promise<CallController> {
+  const { ari, store, config } = deps;
+  const controllerId = config.CONTROLLER_ID ?? hostname();
+  const logger = deps.logger.child({ component: 'calls', controllerId });
+  const timing = resolveTiming(deps.timing);
+  const cache = new ConfigCache(store);
+  await cache.start();
+  const voicebox = createVoiceboxEvents(logger);
+  const ownership = new OwnershipBook();
+  const live = new LiveCalls(ari, store, controllerId, logger);
+  const context: CallContext = {
+    ari,
+    store,
+    config,
+    cache,
+    timing,
+    live,
+    notifier: voicebox,
+    controllerId,
+    logger,
+  };
+  const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
+  let stopping = false;
+
+  async function reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }> {
+    const app = await ari.applications.get({ applicationName: ari.app });
+    const strayChannels = app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id));
+    const strayBridges = app.bridge_ids.filter((id) => !ownership.has(id));
+    await Promise.all([
+      ...strayChannels.map((channelId) =>
+        ari.channels.hangup({ channelId }).catch((err: unknown) => {
+          if (!isNotFound(err)) logger.warn({ err, channelId }, 'reconcile: hangup failed');
+        }),
+      ),
+      ...strayBridges.map((bridgeId) =>
+        ari.bridges.destroy({ bridgeId }).catch((err: unknown) => {
+          if (!isNotFound(err)) logger.warn({ err, bridgeId }, 'reconcile: bridge destroy failed');
+        }),
+      ),
+    ]);
+    const liveCalls = await live.removeStale();
+    const result = { channels: strayChannels.length, bridges: strayBridges.length, liveCalls };
+    if (result.channels + result.bridges + result.liveCalls > 0) logger.warn(result, 'reconcile released leftovers');
+    else logger.info('reconcile: nothing left over');
+    return result;
+  }
+
+  const unsubscribe = [
+    ari.events.on('StasisStart', (event) => {
+      if (stopping) return;
+      router.onStasisStart(event as unknown as StasisStartEvent);
+    }),
+    ari.events.onConnected(async ({ reconnect }) => {
+      if (stopping) return;
+      try {
+        await reconcile();
+      } catch (err) {
+        logger.error({ err, reconnect }, 'reconcile failed');
+      }
+    }),
+  ];
+
+  logger.info('call controller started');
+  return {
+    voicebox,
+    context,
+    router,
+    reconcile,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      for (const u of unsubscribe) u();
+      await router.drain();
+      await cache.stop();
+      logger.info('call controller stopped');
+    },
+  };
+}
+
+/** The API's voicebox audio port, backed by ARI stored recordings. */
+export function createAriRecordingFiles(ari: Pick<CallAri, 'recordings'>): RecordingFiles {
+  return {
+    async getFile(name) {
+      try {
+        const body = await ari.recordings.getStoredFile({ recordingName: name });
+        return { body, contentType: 'audio/wav' };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    async delete(name) {
+      try {
+        await ari.recordings.deleteStored({ recordingName: name });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The live-call registry: while a workplace's device (or confirmed parallel leg) talks to a
+ * caller, the call is registered in the store so `*11` can find it, and kept in-process as a
+ * ConnectedCall that knows its current peer. A pull moves the remote party to another channel
+ * (new bridge, then the old peer is released) without ever dropping it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isNotFound, type Unsubscribe } from '../ari/index.js';
+import type { LiveCall } from '../domain/model.js';
+import type { Store } from '../store/store.js';
+import { isCallEnded, type CallAri, type CallSession } from './session.js';
+
+type AriEvent = { type: string } & Record<string, unknown>;
+
+function isEndingEvent(event: AriEvent): boolean {
+  return event.type === 'ChannelHangupRequest' || event.type === 'StasisEnd' || event.type === 'ChannelDestroyed';
+}
+
+/** A caller talking to a peer through a bridge; the peer can be swapped by a pull. */
+export class ConnectedCall {
+  peerChannelId = '';
+  bridgeId = '';
+  private unroutePeer: Unsubscribe | undefined;
+  private peerGone!: () => void;
+  private readonly peerEnded: Promise<void>;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(
+    readonly session: CallSession,
+    readonly workplaceId: string | undefined,
+    private readonly registry: LiveCalls,
+  ) {
+    this.peerEnded = new Promise((resolve) => (this.peerGone = resolve));
+  }
+
+  get remoteChannelId(): string {
+    return this.session.channelId;
+  }
+
+  private watchPeer(channelId: string): void {
+    this.unroutePeer?.();
+    this.peerChannelId = channelId;
+    this.unroutePeer = this.registry.ari.events.route(channelId, (event) => {
+      // events of a peer that was swapped out are not ours any more
+      if (isEndingEvent(event as AriEvent) && this.peerChannelId === channelId) this.peerGone();
+    });
+  }
+
+  toLiveCall(): LiveCall {
+    return {
+      workplaceId: this.workplaceId ?? '',
+      bridgeId: this.bridgeId,
+      remoteChannelId: this.remoteChannelId,
+      deviceChannelId: this.peerChannelId,
+      controllerId: this.registry.controllerId,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** Bridges caller and peer and holds the call until either side hangs up. */
+  async run(peerChannelId: string): Promise<void> {
+    const { session } = this;
+    this.watchPeer(peerChannelId);
+    try {
+      const bridge = await session.bridgeWith(peerChannelId);
+      this.bridgeId = bridge.id;
+      this.registry.add(this);
+      if (this.workplaceId) await this.registry.store.liveCalls.put(this.toLiveCall());
+      session.log.info({ bridgeId: this.bridgeId, peer: peerChannelId }, 'call connected');
+      await session.guard(this.peerEnded);
+      session.log.info({ peer: this.peerChannelId }, 'peer hung up');
+    } catch (err) {
+      if (!isCallEnded(err)) throw err;
+      session.log.info('caller hung up while connected');
+    } finally {
+      this.unroutePeer?.();
+      this.registry.remove(this);
+      const peer = this.peerChannelId;
+      await Promise.all([
+        this.registry.ari.channels.hangup({ channelId: peer }).catch(() => {}),
+        this.workplaceId && this.bridgeId
+          ? this.registry.store.liveCalls.remove(this.workplaceId, this.bridgeId).catch((err: unknown) => {
+              session.log.warn({ err }, 'could not remove the live call');
+            })
+          : Promise.resolve(),
+      ]);
+    }
+  }
+
+  /**
+   * Moves the caller (remote party) into a new bridge with `newPeerChannelId`, then releases
+   * the old peer and its bridge. The remote party is never hung up: adding a channel that is
+   * in bridge A to bridge B moves it.
+   */
+  async moveTo(newPeerChannelId: string): Promise<void> {
+    const { session, registry } = this;
+    const { ari } = registry;
+    const bridgeId = randomUUID();
+    session.adoptBridge(bridgeId);
+    await ari.bridges.create({ type: 'mixing', bridgeId });
+    await ari.bridges.addChannel({ bridgeId, channel: [newPeerChannelId, this.remoteChannelId] });
+    const oldPeer = this.peerChannelId;
+    const oldBridge = this.bridgeId;
+    this.bridgeId = bridgeId;
+    this.watchPeer(newPeerChannelId);
+    session.log.info({ from: oldPeer, to: newPeerChannelId, bridgeId }, 'call moved');
+    await ari.channels.hangup({ channelId: oldPeer }).catch((err: unknown) => {
+      if (!isNotFound(err)) session.log.warn({ err }, 'could not release the old peer');
+    });
+    await session.destroyBridge(oldBridge);
+    if (this.workplaceId) await registry.store.liveCalls.put(this.toLiveCall());
+  }
+}
+
+export class LiveCalls {
+  private readonly byRemote = new Map<string, ConnectedCall>();
+
+  constructor(
+    readonly ari: CallAri,
+    readonly store: Store,
+    readonly controllerId: string,
+    readonly logger: Logger,
+  ) {}
+
+  /** Bridges the session's caller with the leg and holds the call (registered for `*11`). */
+  connect(session: CallSession, peerChannelId: string, opts: { workplaceId?: string }): Promise<void> {
+    return new ConnectedCall(session, opts.workplaceId, this).run(peerChannelId);
+  }
+
+  /** The in-process call whose remote party is this channel. */
+  byRemoteChannel(remoteChannelId: string): ConnectedCall | undefined {
+    return this.byRemote.get(remoteChannelId);
+  }
+
+  /** Bridges of connected calls (reconcile keeps them). */
+  bridgeIds(): Set<string> {
+    return new Set([...this.byRemote.values()].map((c) => c.bridgeId));
+  }
+
+  get size(): number {
+    return this.byRemote.size;
+  }
+
+  /** @internal */
+  add(call: ConnectedCall): void {
+    this.byRemote.set(call.remoteChannelId, call);
+  }
+
+  /** @internal */
+  remove(call: ConnectedCall): void {
+    if (this.byRemote.get(call.remoteChannelId) === call) this.byRemote.delete(call.remoteChannelId);
+  }
+
+  /**
+   * Removes this controller's registry entries whose call no longer runs here (after a
+   * restart or a lost event socket).
+   */
+  async removeStale(): Promise<number> {
+    const entries = await this.store.liveCalls.listByController(this.controllerId);
+    let removed = 0;
+    for (const entry of entries) {
+      const local = this.byRemote.get(entry.remoteChannelId);
+      if (local && local.bridgeId === entry.bridgeId) continue;
+      await this.store.liveCalls.remove(entry.workplaceId, entry.bridgeId);
+      removed += 1;
+    }
+    return removed;
+  }
+}

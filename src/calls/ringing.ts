@@ -1,0 +1,85 @@
+/**
+ * A call to a workplace, as the seeds describe it: a blocked caller is rejected; forward
+ * always goes straight to the target; otherwise every device and every parallel-ringing
+ * number rings at once and the first answer wins; when nobody takes it, forwarding on busy /
+ * no answer / unreachable, the voicebox, or release — decided by the pure ring plan.
+ */
+import type { Workplace } from '../domain/model.js';
+import {
+  afterForwardFailure,
+  afterRingFailure,
+  planInbound,
+  type CallStep,
+  type PlanInput,
+  type RingLeg,
+} from '../domain/ring-plan.js';
+import type { CallContext } from './context.js';
+import { forwardCall } from './forwarding.js';
+import type { CallSession } from './session.js';
+import { depositMessage } from './voicebox.js';
+
+/** How many plan steps a call may take (ring → forward → release at most; guards a loop). */
+const MAX_STEPS = 4;
+
+export async function callWorkplace(
+  session: CallSession,
+  ctx: CallContext,
+  workplace: Workplace,
+  /** E.164 when known, else what the caller presented ('' = anonymous) */
+  callerNumber: string,
+): Promise<void> {
+  const blocking = await session.guard(ctx.cache.blockingFor(workplace));
+  const input: PlanInput = {
+    workplace,
+    callerNumber,
+    blocking,
+    templates: { device: ctx.config.DIAL_DEVICE, external: ctx.config.DIAL_EXTERNAL },
+  };
+  let step: CallStep = planInbound(input);
+  for (let i = 0; i < MAX_STEPS; i++) {
+    session.log.info({ workplaceId: workplace.id, step: describe(step) }, 'call step');
+    switch (step.action) {
+      case 'reject':
+      case 'release':
+        await session.hangup(step.cause);
+        return;
+      case 'voicebox':
+        await depositMessage(session, ctx, workplace, callerNumber);
+        return;
+      case 'forward': {
+        const outcome = await forwardCall(session, ctx, step, callerNumber);
+        if (outcome === 'connected') return;
+        step = afterForwardFailure(outcome);
+        break;
+      }
+      case 'ring': {
+        await session.ringback();
+        const result = await session.dialLegs<RingLeg>(step.legs, {
+          timeoutSeconds: step.ringSeconds,
+          callerId: callerNumber || undefined,
+          lang: workplace.language,
+        });
+        if (result.kind === 'answered') {
+          session.log.info({ endpoint: result.leg.spec.endpoint }, 'answered');
+          await ctx.live.connect(session, result.leg.channelId, { workplaceId: workplace.id });
+          return;
+        }
+        session.log.info({ outcome: result.kind, causes: result.causes }, 'nobody answered');
+        step = afterRingFailure(result.kind, input);
+        break;
+      }
+    }
+  }
+  await session.hangup();
+}
+
+function describe(step: CallStep): string {
+  switch (step.action) {
+    case 'ring':
+      return `ring ${step.legs.length} legs for ${step.ringSeconds}s`;
+    case 'forward':
+      return `forward (${step.reason})`;
+    default:
+      return `${step.action} (${step.reason})`;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * From StasisStart to a flow. Only NEW inbound (trunk) and internal (device) channels are
+ * routed; the legs the controller creates itself enter Stasis with args ['leg'] and are
+ * handled by the session that created them.
+ *
+ * The decision: normalise the called number (COUNTRY_CODE), resolve it through the config
+ * cache (one store lookup when cold, none when warm), then:
+ *   voicebox access number → retrieval;  internal "*11" → pull the own call to this device;
+ *   workplace → own number from own device: retrieval, else the workplace call;
+ *   portal → the portal flow;  unknown → hang up with cause 1 (unallocated).
+ */
+import type { Logger } from 'pino';
+import { normaliseNumber } from '../domain/numbers.js';
+import type { Workplace } from '../domain/model.js';
+import { CAUSE } from '../domain/ring-plan.js';
+import type { ResolvedTarget } from './config-cache.js';
+import type { CallContext, Flows } from './context.js';
+import { pullCall } from './pull.js';
+import { callWorkplace } from './ringing.js';
+import { CallSession, isCallEnded, type CallerChannel, type Ownership } from './session.js';
+import { retrieveMessages } from './voicebox.js';
+import { promptMedia } from './prompts.js';
+
+export const PULL_CODE = '*11';
+
+export interface StasisStartEvent {
+  type: 'StasisStart';
+  args?: string[];
+  channel: CallerChannel & { accountcode?: string };
+}
+
+export interface Router {
+  onStasisStart(event: StasisStartEvent): void;
+  /** sessions running now */
+  readonly sessions: ReadonlyMap<string, CallSession>;
+  /** resolves when every running call has finished (after hanging them up on stop) */
+  drain(): Promise<void>;
+}
+
+export function createRouter(ctx: CallContext, deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows }): Router {
+  const sessions = new Map<string, CallSession>();
+  const running = new Set<Promise<void>>();
+  const log: Logger = ctx.logger;
+
+  function onStasisStart(event: StasisStartEvent): void {
+    const kind = event.args?.[0];
+    if (kind !== 'inbound' && kind !== 'internal') return;
+    const channel = event.channel;
+    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return;
+    // the session routes the channel's events from here on, so no DTMF is lost while we look up
+    const session = new CallSession(channel, {
+      ari: ctx.ari,
+      logger: ctx.logger,
+      timing: ctx.timing,
+      ownership: deps.ownership,
+    });
+    sessions.set(channel.id, session);
+    const run = runCall(session, kind, channel).finally(() => {
+      sessions.delete(channel.id);
+      running.delete(run);
+    });
+    running.add(run);
+  }
+
+  async function runCall(
+    session: CallSession,
+    kind: 'inbound' | 'internal',
+    channel: StasisStartEvent['channel'],
+  ): Promise<void> {
+    session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
+    try {
+      await decide(session, kind, channel);
+    } catch (err) {
+      if (!isCallEnded(err)) session.log.error({ err }, 'call flow failed');
+    } finally {
+      await session.close().catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
+      session.log.info('call over');
+    }
+  }
+
+  async function decide(
+    session: CallSession,
+    kind: 'inbound' | 'internal',
+    channel: StasisStartEvent['channel'],
+  ): Promise<void> {
+    const countryCode = ctx.config.COUNTRY_CODE;
+    const exten = session.calledExten;
+    // devices carry their workplace id as accountcode (see src/devices/pjsip-objects.ts)
+    const callerWorkplace =
+      kind === 'internal' && channel.accountcode ? await session.guard(ctx.cache.workplace(channel.accountcode)) : undefined;
+    const callerNumber = callerWorkplace
+      ? callerWorkplace.number
+      : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);
+
+    if (isVoiceboxAccess(exten, ctx)) {
+      return voiceboxAccess(session, callerWorkplace, callerNumber);
+    }
+    if (kind === 'internal' && exten === PULL_CODE) {
+      if (!callerWorkplace) return session.hangup(CAUSE.unallocated);
+      const result = await pullCall(session, ctx, callerWorkplace.id);
+      if (result === 'no-call') {
+        await session.answer();
+        await session.play([promptMedia('no-running-call')], { lang: callerWorkplace.language });
+        return session.hangup();
+      }
+      return session.untilEnded();
+    }
+
+    const target = await resolveTarget(session, exten, callerWorkplace);
+    if (!target) {
+      session.log.info({ exten }, 'unallocated number');
+      return session.hangup(CAUSE.unallocated);
+    }
+    if (target.kind === 'portal') {
+      if (!deps.flows.portal) {
+        session.log.warn({ portalId: target.portal.id }, 'no portal flow configured');
+        return session.hangup(CAUSE.unallocated);
+      }
+      return deps.flows.portal(session, target.portal, ctx);
+    }
+    if (callerWorkplace && callerWorkplace.id === target.workplace.id) {
+      // own number from an own device: the voicebox
+      return retrieveMessages(session, ctx, target.workplace);
+    }
+    return callWorkplace(session, ctx, target.workplace, callerNumber);
+  }
+
+  async function resolveTarget(
+    session: CallSession,
+    exten: string,
+    callerWorkplace: Workplace | undefined,
+  ): Promise<ResolvedTarget> {
+    const e164 = normaliseNumber(exten, { countryCode: ctx.config.COUNTRY_CODE });
+    if (e164) return session.guard(ctx.cache.resolveNumber(e164));
+    if (callerWorkplace && /^[0-9]{2,8}$/.test(exten)) {
+      const workplace = await session.guard(ctx.cache.workplaceByExtension(callerWorkplace.companyId, exten));
+      return workplace ? { kind: 'workplace', workplace } : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * The voicebox access number: from an own device its workplace's voicebox; from outside the
+   * workplace whose number (or single parallel-ringing number) is calling.
+   */
+  async function voiceboxAccess(
+    session: CallSession,
+    callerWorkplace: Workplace | undefined,
+    callerNumber: string,
+  ): Promise<void> {
+    let workplace = callerWorkplace;
+    if (!workplace && callerNumber.startsWith('+')) {
+      const own = await session.guard(ctx.cache.resolveNumber(callerNumber));
+      if (own?.kind === 'workplace') workplace = own.workplace;
+      else {
+        const byParallel = await session.guard(ctx.store.workplaces.byParallelNumber(callerNumber));
+        if (byParallel.length === 1) workplace = byParallel[0];
+      }
+    }
+    if (!workplace) {
+      session.log.info('voicebox access from an unknown caller');
+      await session.answer();
+      await session.play([promptMedia('access-denied')]);
+      return session.hangup();
+    }
+    return retrieveMessages(session, ctx, workplace);
+  }
+
+  async function drain(): Promise<void> {
+    await Promise.all([...sessions.values()].map((s) => s.hangup().catch(() => {})));
+    await Promise.allSettled([...running]);
+  }
+
+  log.debug('router ready');
+  return { onStasisStart, sessions, drain };
+}
+
+function isVoiceboxAccess(exten: string, ctx: CallContext): boolean {
+  const access = ctx.config.VOICEBOX_ACCESS_NUMBER;
+  if (!access || exten === '') return false;
+  if (exten === access) return true;
+  const cc = { countryCode: ctx.config.COUNTRY_CODE };
+  const a = normaliseNumber(access, cc);
+  return a !== undefined && a === normaliseNumber(exten, cc);
+}

@@ -1,0 +1,28 @@
+/**
+ * Controller-side timers. Asterisk (or the simulator) times media, dial timeouts and
+ * recordings itself; these are the waits the controller owns. Tests shorten them.
+ */
+export interface Timing {
+  /** an answered external leg must press 1 within this time (answer confirmation) */
+  confirmationMs: number;
+  /** menus: waiting for the first digit after a prompt */
+  menuTimeoutMs: number;
+  /** PIN or number entry: waiting for the first digit */
+  firstDigitTimeoutMs: number;
+  /** PIN or number entry: waiting for the next digit */
+  interDigitTimeoutMs: number;
+  /** after the caller hung up mid-recording, how long to wait for RecordingFinished */
+  recordingGraceMs: number;
+}
+
+export const DEFAULT_TIMING: Timing = {
+  confirmationMs: 10_000,
+  menuTimeoutMs: 10_000,
+  firstDigitTimeoutMs: 10_000,
+  interDigitTimeoutMs: 5_000,
+  recordingGraceMs: 5_000,
+};
+
+export function resolveTiming(overrides: Partial<Timing> | undefined): Timing {
+  return { ...DEFAULT_TIMING, ...overrides };
+}
