@@ -32,6 +32,15 @@ function next<K extends AriEventType>(objectId: string, type: K, timeoutMs = 500
   });
 }
 
+/** fails with a clear message instead of hanging until the test timeout */
+function within<T>(promise: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** collects every event mentioning `objectId` until stopped */
 function collect(objectId: string): { events: AriEvent[]; stop: () => void } {
   const events: AriEvent[] = [];
@@ -355,7 +364,7 @@ describe('event socket drop mid-call', () => {
       });
     });
     sim.driver.dropEventSockets();
-    expect(await reconciled).toEqual({ reconnect: true });
+    expect(await within(reconciled, 'onConnected after the drop')).toEqual({ reconnect: true });
     expect(owned).toContain(channelId);
     expect(ari.metrics.reconnects).toBe(reconnectsBefore + 1);
     expect(ari.isConnected()).toBe(true);
@@ -364,6 +373,21 @@ describe('event socket drop mid-call', () => {
     const digit = next(channelId, 'ChannelDtmfReceived');
     await sc.pressDigits('7');
     expect((await digit).digit).toBe('7');
+
+    // and again: every drop is followed by a reconnect
+    const second = new Promise<void>((resolve) => {
+      const off = ari.events.onConnected(() => {
+        off();
+        resolve();
+      });
+    });
+    sim.driver.dropEventSockets();
+    await within(second, 'onConnected after the second drop');
+    expect(ari.metrics.reconnects).toBe(reconnectsBefore + 2);
+    const digit2 = next(channelId, 'ChannelDtmfReceived');
+    await sc.pressDigits('8');
+    expect((await digit2).digit).toBe('8');
+
     const ended = next(channelId, 'StasisEnd');
     await sc.hangup();
     await ended;
