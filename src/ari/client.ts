@@ -60,7 +60,33 @@ export function backoffDelay(
   return Math.floor(random() * window);
 }
 
+/** Checks the options, naming every bad one (a misconfiguration must not surface as a hang later). */
+export function validateAriClientOptions(opts: AriClientOptions): void {
+  const problems: string[] = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(opts.url);
+  } catch {
+    problems.push(`url: not a URL (${JSON.stringify(opts.url)})`);
+  }
+  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('url: must be http(s)://');
+  if (!opts.username) problems.push('username: required');
+  if (!opts.password) problems.push('password: required');
+  if (!opts.app || !/^[A-Za-z0-9_.-]+$/.test(opts.app)) problems.push('app: letters, digits, _ . - only');
+  const positiveInt = (name: keyof AriClientOptions, value: number | undefined) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      problems.push(`${name}: a positive integer`);
+  };
+  positiveInt('requestTimeoutMs', opts.requestTimeoutMs);
+  positiveInt('connections', opts.connections);
+  positiveInt('reconnectMinMs', opts.reconnectMinMs);
+  positiveInt('reconnectMaxMs', opts.reconnectMaxMs);
+  positiveInt('pingIntervalMs', opts.pingIntervalMs);
+  if (problems.length) throw new TypeError(`invalid ARI client options: ${problems.join('; ')}`);
+}
+
 export function createAriClient(opts: AriClientOptions): AriClient {
+  validateAriClientOptions(opts);
   const base = new URL(opts.url);
   const basePath = base.pathname.replace(/\/+$/, '').replace(/\/ari$/, '') + '/ari';
   const authorization = 'Basic ' + Buffer.from(`${opts.username}:${opts.password}`).toString('base64');

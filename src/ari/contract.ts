@@ -29,7 +29,10 @@ export class AriError extends Error {
 }
 
 export function isNotFound(err: unknown): boolean {
-  return err instanceof AriError && (err.status === 404 || (err.status === 400 && /not found/i.test(err.ariMessage)));
+  return (
+    err instanceof AriError &&
+    (err.status === 404 || (err.status === 400 && /not found/i.test(err.ariMessage)))
+  );
 }
 
 /** Any event as delivered on the application's WebSocket. */

@@ -344,3 +344,31 @@ describe('event socket on a loopback WebSocket server', () => {
     await new Promise((r) => wss.close(r));
   });
 });
+
+describe('client options', () => {
+  const good = { url: 'http://127.0.0.1:8088', username: 'ari', password: 'ari', app: 'pbx', logger };
+  it.each([
+    [{ url: 'not a url' }, ['url: not a URL']],
+    [{ url: 'ftp://x' }, ['url: must be http(s)://']],
+    [{ username: '', password: '' }, ['username: required', 'password: required']],
+    [{ app: 'p b x' }, ['app: letters']],
+    [
+      { connections: 0, requestTimeoutMs: 2.5 },
+      ['requestTimeoutMs: a positive integer', 'connections: a positive integer'],
+    ],
+  ])('%j is refused naming each bad option', (bad, named) => {
+    let message = '';
+    try {
+      createAriClient({ ...good, ...bad });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const n of named) expect(message).toContain(n);
+  });
+
+  it('good options build a client without touching the network', async () => {
+    const c = createAriClient(good);
+    expect(c.isConnected()).toBe(false);
+    await c.close();
+  });
+});
