@@ -152,6 +152,23 @@ describe('request shapes', () => {
     ]);
   });
 
+  it('ari.events is both the router and the REST operations of the events resource', async () => {
+    const ari = client();
+    await ari.events.userEvent({
+      eventName: 'pulled',
+      application: 'pbx',
+      source: ['channel:c1', 'bridge:b1'],
+      variables: { by: 'desk' },
+    });
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      path: '/ari/events/user/pulled',
+      query: { application: 'pbx', source: 'channel:c1,bridge:b1' },
+      body: JSON.stringify({ variables: { by: 'desk' } }),
+    });
+    expect(typeof ari.events.route).toBe('function');
+  });
+
   it('returns a binary response as a Buffer', async () => {
     const wav = Buffer.from([0x52, 0x49, 0x46, 0x46, 0, 1, 2, 255]);
     reply = (_req, res) => res.writeHead(200, { 'content-type': 'audio/wav' }).end(wav);
