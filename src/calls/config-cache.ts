@@ -51,6 +51,7 @@ export class ConfigCache {
   private readonly groups = new PromiseCache<Group | undefined>();
   private readonly companies = new PromiseCache<Company | undefined>();
   private readonly profiles = new PromiseCache<BlockingProfile | undefined>();
+  private readonly endpoints = new PromiseCache<string | undefined>();
   private unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(private readonly store: Store) {}
@@ -71,6 +72,7 @@ export class ConfigCache {
         // a number or extension may have moved to or from this workplace
         this.numbers.clear();
         this.extensions.clear();
+        this.endpoints.clear();
         break;
       case 'portal':
         this.portals.delete(change.id);
@@ -116,6 +118,11 @@ export class ConfigCache {
     return this.extensions.get(`${companyId}\u0000${extension}`, () =>
       this.store.workplaces.byExtension(companyId, extension),
     );
+  }
+
+  /** The workplace id of a device endpoint (its PJSIP accountcode), loaded by `load` once. */
+  endpointWorkplaceId(endpoint: string, load: () => Promise<string | undefined>): Promise<string | undefined> {
+    return this.endpoints.get(endpoint, load);
   }
 
   group(companyId: string, id: string): Promise<Group | undefined> {

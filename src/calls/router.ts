@@ -10,6 +10,7 @@
  *   portal → the portal flow;  unknown → hang up with cause 1 (unallocated).
  */
 import type { Logger } from 'pino';
+import { isNotFound } from '../ari/index.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import type { Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
@@ -85,9 +86,7 @@ export function createRouter(ctx: CallContext, deps: { ownership: Ownership & { 
   ): Promise<void> {
     const countryCode = ctx.config.COUNTRY_CODE;
     const exten = session.calledExten;
-    // devices carry their workplace id as accountcode (see src/devices/pjsip-objects.ts)
-    const callerWorkplace =
-      kind === 'internal' && channel.accountcode ? await session.guard(ctx.cache.workplace(channel.accountcode)) : undefined;
+    const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
     const callerNumber = callerWorkplace
       ? callerWorkplace.number
       : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);
@@ -123,6 +122,41 @@ export function createRouter(ctx: CallContext, deps: { ownership: Ownership & { 
       return retrieveMessages(session, ctx, target.workplace);
     }
     return callWorkplace(session, ctx, target.workplace, callerNumber);
+  }
+
+  /**
+   * The workplace of the calling device. Devices carry their workplace id as accountcode (see
+   * src/devices/pjsip-objects.ts); when the channel does not show it, the endpoint's dynamic
+   * configuration does (cached per endpoint).
+   */
+  async function deviceWorkplace(
+    session: CallSession,
+    channel: StasisStartEvent['channel'],
+  ): Promise<Workplace | undefined> {
+    let workplaceId = channel.accountcode || undefined;
+    const endpoint = /^PJSIP\/(.+)-[0-9a-f]{8}$/.exec(channel.name ?? '')?.[1];
+    if (!workplaceId && endpoint) {
+      workplaceId = await session.guard(
+        ctx.cache.endpointWorkplaceId(endpoint, async () => {
+          try {
+            const fields = await ctx.ari.asterisk.getObject({
+              configClass: 'res_pjsip',
+              objectType: 'endpoint',
+              id: endpoint,
+            });
+            return fields.find((f) => f.attribute === 'accountcode')?.value || undefined;
+          } catch (err) {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          }
+        }),
+      );
+    }
+    if (!workplaceId) {
+      session.log.info({ endpoint }, 'internal call from an unknown device');
+      return undefined;
+    }
+    return session.guard(ctx.cache.workplace(workplaceId));
   }
 
   async function resolveTarget(

@@ -35,7 +35,10 @@ export function isCallEnded(err: unknown): err is CallEnded {
 type AriEvent = { type: string } & Record<string, unknown>;
 
 /** The ARI surface the call layer uses (the real client satisfies it). */
-export type CallAri = Pick<AriClient, 'app' | 'channels' | 'bridges' | 'playbacks' | 'recordings' | 'applications'> & {
+export type CallAri = Pick<
+  AriClient,
+  'app' | 'channels' | 'bridges' | 'playbacks' | 'recordings' | 'applications' | 'asterisk'
+> & {
   events: Pick<AriClient['events'], 'route' | 'on' | 'onConnected'>;
 };
 
