@@ -12,7 +12,11 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ari-sim-cli-'));
   const dialplanFile = join(dir, 'extensions.conf');
   writeFileSync(dialplanFile, README_DIALPLAN);
-  child = spawn(process.execPath, ['--import', 'tsx', 'tools/ari-sim/cli.ts', '--port', '0', '--dialplan', dialplanFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'tools/ari-sim/cli.ts', '--port', '0', '--dialplan', dialplanFile],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -29,7 +33,9 @@ afterAll(() => {
 });
 
 it('the standalone simulator serves /asterisk/info, api-docs and the event socket to plain clients', async () => {
-  const info = await fetch(`${url}/ari/asterisk/info`, { headers: { authorization: 'Basic ' + Buffer.from('ari:ari').toString('base64') } });
+  const info = await fetch(`${url}/ari/asterisk/info`, {
+    headers: { authorization: 'Basic ' + Buffer.from('ari:ari').toString('base64') },
+  });
   expect(info.status).toBe(200);
   expect((await info.json()).system.version).toBe('22.10.1');
   const docs = await fetch(`${url}/ari/api-docs/resources.json?api_key=ari:ari`);
@@ -39,14 +45,32 @@ it('the standalone simulator serves /asterisk/info, api-docs and the event socke
   const ws = new TestAri(url, 'pbx,labdriver');
   await ws.connect();
   // the README dialplan routes a Local caller into pbx
-  await ws.req('POST', '/channels', { endpoint: 'Local/4930@from-trunk', app: 'labdriver', appArgs: 'caller', callerId: '+49170' });
+  await ws.req('POST', '/channels', {
+    endpoint: 'Local/4930@from-trunk',
+    app: 'labdriver',
+    appArgs: 'caller',
+    callerId: '+49170',
+  });
   const start = await ws.waitFor((e) => e.type === 'StasisStart' && e.application === 'pbx');
   expect(start.channel.dialplan.exten).toBe('4930');
   ws.close();
 });
 
 it('refuses bad arguments with a message naming each', async () => {
-  const bad = spawn(process.execPath, ['--import', 'tsx', 'tools/ari-sim/cli.ts', '--port', 'x', '--time-scale=-1', '--dialplan', '/nonexistent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'tools/ari-sim/cli.ts',
+      '--port',
+      'x',
+      '--time-scale=-1',
+      '--dialplan',
+      '/nonexistent',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let err = '';
   bad.stderr!.on('data', (d) => (err += String(d)));
   const code = await new Promise((r) => bad.once('exit', r));

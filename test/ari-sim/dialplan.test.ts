@@ -26,10 +26,24 @@ describe('extension patterns', () => {
 
 describe('dialplan file', () => {
   it('routes the README dialplan with ${EXTEN} substitution and ignores other lines', () => {
-    const dp = new Dialplan(README_DIALPLAN + '\n[other]\nexten => 100,1,Answer()\nsame => n,Hangup()\ninclude => foo ; comment\n');
-    expect(dp.route('from-trunk', '+4930123')).toEqual({ app: 'pbx', args: ['inbound'], appData: 'pbx,inbound' });
-    expect(dp.route('lab-devices', 'desk1')).toEqual({ app: 'labdriver', args: ['device', 'desk1'], appData: 'labdriver,device,desk1' });
-    expect(dp.route('lab-pstn', '+491709')).toEqual({ app: 'labdriver', args: ['pstn', '+491709'], appData: 'labdriver,pstn,+491709' });
+    const dp = new Dialplan(
+      README_DIALPLAN + '\n[other]\nexten => 100,1,Answer()\nsame => n,Hangup()\ninclude => foo ; comment\n',
+    );
+    expect(dp.route('from-trunk', '+4930123')).toEqual({
+      app: 'pbx',
+      args: ['inbound'],
+      appData: 'pbx,inbound',
+    });
+    expect(dp.route('lab-devices', 'desk1')).toEqual({
+      app: 'labdriver',
+      args: ['device', 'desk1'],
+      appData: 'labdriver,device,desk1',
+    });
+    expect(dp.route('lab-pstn', '+491709')).toEqual({
+      app: 'labdriver',
+      args: ['pstn', '+491709'],
+      appData: 'labdriver,pstn,+491709',
+    });
     expect(dp.route('other', '100')).toBeUndefined();
     expect(dp.route('nope', '1')).toBeUndefined();
   });

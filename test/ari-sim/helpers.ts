@@ -7,6 +7,10 @@ export interface AriEvent {
   [k: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+// Response bodies are checked field by field in tests; `any` keeps those checks short.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonBody = any;
+
 /** A minimal ARI test client over fetch + ws, independent of the production client. */
 export class TestAri {
   readonly events: AriEvent[] = [];
@@ -20,7 +24,9 @@ export class TestAri {
   ) {}
 
   async connect(): Promise<void> {
-    const ws = new WebSocket(`${this.baseUrl.replace('http', 'ws')}/ari/events?app=${this.apps}`, { headers: { authorization: this.auth } });
+    const ws = new WebSocket(`${this.baseUrl.replace('http', 'ws')}/ari/events?app=${this.apps}`, {
+      headers: { authorization: this.auth },
+    });
     ws.on('message', (data) => {
       this.events.push(JSON.parse(String(data)));
       for (const l of [...this.listeners]) l();
@@ -36,11 +42,19 @@ export class TestAri {
     this.ws?.terminate();
   }
 
-  async req(method: string, path: string, query: Record<string, string | number | boolean> = {}, body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async req(
+    method: string,
+    path: string,
+    query: Record<string, string | number | boolean> = {},
+    body?: unknown,
+  ): Promise<{ status: number; body: JsonBody }> {
     const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
     const res = await fetch(`${this.baseUrl}/ari${path}${qs ? '?' + qs : ''}`, {
       method,
-      headers: { authorization: this.auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: this.auth,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();

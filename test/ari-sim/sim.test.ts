@@ -8,7 +8,12 @@ let pbx: TestAri;
 
 beforeEach(async () => {
   // createToStasisMs leaves a wide window so the create/dial race test is not a race itself.
-  sim = await startAriSimulator({ timeScale: 0.02, dialplan: README_DIALPLAN, mediaDurationMs: (m) => (m.includes('long') ? 1e6 : 1000), createToStasisMs: 300 });
+  sim = await startAriSimulator({
+    timeScale: 0.02,
+    dialplan: README_DIALPLAN,
+    mediaDurationMs: (m) => (m.includes('long') ? 1e6 : 1000),
+    createToStasisMs: 300,
+  });
   pbx = new TestAri(sim.url, 'pbx');
   await pbx.connect();
 });
@@ -44,16 +49,27 @@ describe('inbound call', () => {
 
     expect((await pbx.req('POST', `/channels/${call.id}/answer`)).status).toBe(204);
     await call.waitForState('Up');
-    const play = await pbx.req('POST', `/channels/${call.id}/play`, { media: 'sound:pbx/welcome', playbackId: 'pb1' });
+    const play = await pbx.req('POST', `/channels/${call.id}/play`, {
+      media: 'sound:pbx/welcome',
+      playbackId: 'pb1',
+    });
     expect(play.status).toBe(201);
-    expect(play.body).toEqual({ id: 'pb1', media_uri: 'sound:pbx/welcome', target_uri: `channel:${call.id}`, language: 'en', state: 'queued' });
+    expect(play.body).toEqual({
+      id: 'pb1',
+      media_uri: 'sound:pbx/welcome',
+      target_uri: `channel:${call.id}`,
+      language: 'en',
+      state: 'queued',
+    });
     await pbx.waitFor((e) => e.type === 'PlaybackFinished' && e.playback.id === 'pb1');
     expect(call.heard()).toEqual(['sound:pbx/welcome']);
 
     await call.pressDigits('12#', 0);
     const digits = pbx.events.filter((e) => e.type === 'ChannelDtmfReceived');
     await pbx.waitFor((e) => e.type === 'ChannelDtmfReceived' && e.digit === '#');
-    expect(pbx.events.filter((e) => e.type === 'ChannelDtmfReceived').map((e) => [e.digit, e.duration_ms])).toEqual([
+    expect(
+      pbx.events.filter((e) => e.type === 'ChannelDtmfReceived').map((e) => [e.digit, e.duration_ms]),
+    ).toEqual([
       ['1', 100],
       ['2', 100],
       ['#', 100],
@@ -97,18 +113,28 @@ describe('outbound legs', () => {
   it('create answers before StasisStart: dial at once is 409, after StasisStart Dial goes "" → RINGING → ANSWER', async () => {
     const caller = await sim.driver.placeCall({ from: '+49301', to: '100' });
     sim.driver.setEndpointBehaviour('PJSIP/erika-1', { kind: 'answer', afterMs: 100 });
-    const created = await pbx.req('POST', '/channels/create', { endpoint: 'PJSIP/erika-1', app: 'pbx', appArgs: 'leg' });
+    const created = await pbx.req('POST', '/channels/create', {
+      endpoint: 'PJSIP/erika-1',
+      app: 'pbx',
+      appArgs: 'leg',
+    });
     expect(created.status).toBe(200);
     const id = created.body.id as string;
     expect(created.body.name).toMatch(/^PJSIP\/erika-1-[0-9a-f]{8}$/);
     const early = await pbx.req('POST', `/channels/${id}/dial`, { caller: caller.id, timeout: 20 });
     expect(early).toEqual({ status: 409, body: { message: 'Channel not in Stasis application' } });
     await pbx.waitFor((e) => e.type === 'StasisStart' && e.channel.id === id);
-    expect((await pbx.req('POST', `/channels/${id}/dial`, { caller: caller.id, timeout: 20 })).status).toBe(204);
+    expect((await pbx.req('POST', `/channels/${id}/dial`, { caller: caller.id, timeout: 20 })).status).toBe(
+      204,
+    );
     const leg = sim.driver.channel(id)!;
     await leg.waitForState('Up');
     await pbx.waitFor((e) => e.type === 'Dial' && e.dialstatus === 'ANSWER');
-    expect(pbx.events.filter((e) => e.type === 'Dial').map((e) => e.dialstatus)).toEqual(['', 'RINGING', 'ANSWER']);
+    expect(pbx.events.filter((e) => e.type === 'Dial').map((e) => e.dialstatus)).toEqual([
+      '',
+      'RINGING',
+      'ANSWER',
+    ]);
     expect(leg.callerNumber()).toBe('');
   });
 
@@ -128,13 +154,23 @@ describe('outbound legs', () => {
     expect(destroyed.cause_txt).toBeTruthy();
     const statuses = pbx.events.filter((e) => e.type === 'Dial').map((e) => e.dialstatus);
     expect(statuses.every((s) => s === '' || s === 'RINGING')).toBe(true);
-    expect(pbx.typesFor(id).slice(-4)).toEqual(['ChannelHangupRequest', 'StasisEnd', 'ChannelVarset', 'ChannelDestroyed']);
+    expect(pbx.typesFor(id).slice(-4)).toEqual([
+      'ChannelHangupRequest',
+      'StasisEnd',
+      'ChannelVarset',
+      'ChannelDestroyed',
+    ]);
   });
 
   it('manual legs ring until the test answers; allocation failures answer 500', async () => {
     sim.driver.setEndpointBehaviour('PJSIP/bad', { kind: 'allocation-failure' });
-    expect(await pbx.req('POST', '/channels/create', { endpoint: 'PJSIP/bad', app: 'pbx' })).toEqual({ status: 500, body: { error: 'Allocation failed' } });
-    expect((await pbx.req('POST', '/channels', { endpoint: 'Bogus/thing', app: 'pbx' })).body).toEqual({ error: 'Allocation failed' });
+    expect(await pbx.req('POST', '/channels/create', { endpoint: 'PJSIP/bad', app: 'pbx' })).toEqual({
+      status: 500,
+      body: { error: 'Allocation failed' },
+    });
+    expect((await pbx.req('POST', '/channels', { endpoint: 'Bogus/thing', app: 'pbx' })).body).toEqual({
+      error: 'Allocation failed',
+    });
     sim.driver.setEndpointBehaviour('PJSIP/m', { kind: 'manual' });
     const waiting = sim.driver.waitForChannel('PJSIP/m');
     const created = await pbx.req('POST', '/channels/create', { endpoint: 'PJSIP/m', app: 'pbx' });
@@ -157,7 +193,14 @@ describe('bridges', () => {
     const b = await sim.driver.placeCall({ from: '2', to: '100' });
     const c = await sim.driver.placeCall({ from: '3', to: '100' });
     const b1 = (await pbx.req('POST', '/bridges', { type: 'mixing', name: 'one' })).body;
-    expect(b1).toMatchObject({ technology: 'simple_bridge', bridge_type: 'mixing', bridge_class: 'stasis', creator: 'Stasis', name: 'one', channels: [] });
+    expect(b1).toMatchObject({
+      technology: 'simple_bridge',
+      bridge_type: 'mixing',
+      bridge_class: 'stasis',
+      creator: 'Stasis',
+      name: 'one',
+      channels: [],
+    });
     const b2 = (await pbx.req('POST', '/bridges/b-two', { type: 'mixing' })).body;
     expect(b2.id).toBe('b-two');
     await pbx.req('POST', `/bridges/${b1.id}/addChannel`, { channel: `${a.id},${b.id}` });
@@ -172,10 +215,18 @@ describe('bridges', () => {
     ]);
     expect(a.isAlive()).toBe(true);
     expect(sim.driver.bridges().find((x) => x.id === 'b-two')!.channelIds).toEqual([c.id, a.id]);
-    expect((await pbx.req('GET', `/applications/pbx`)).body.bridge_ids.sort()).toEqual([b1.id, 'b-two'].sort());
+    expect((await pbx.req('GET', `/applications/pbx`)).body.bridge_ids.sort()).toEqual(
+      [b1.id, 'b-two'].sort(),
+    );
 
-    expect(await pbx.req('POST', '/bridges/nope/addChannel', { channel: 'x' })).toEqual({ status: 404, body: { message: 'Bridge not found' } });
-    expect(await pbx.req('POST', `/bridges/${b1.id}/addChannel`, { channel: 'x' })).toEqual({ status: 400, body: { message: 'Channel not found' } });
+    expect(await pbx.req('POST', '/bridges/nope/addChannel', { channel: 'x' })).toEqual({
+      status: 404,
+      body: { message: 'Bridge not found' },
+    });
+    expect(await pbx.req('POST', `/bridges/${b1.id}/addChannel`, { channel: 'x' })).toEqual({
+      status: 400,
+      body: { message: 'Channel not found' },
+    });
     await pbx.req('POST', `/bridges/b-two/play`, { media: 'sound:x', playbackId: 'bp' });
     await c.waitForPlayback('sound:x');
     expect(a.heard()).toContain('sound:x');
@@ -187,13 +238,24 @@ describe('bridges', () => {
 
 describe('recordings', () => {
   const record = (id: string, extra: Record<string, string | number | boolean> = {}) =>
-    pbx.req('POST', `/channels/${id}/record`, { name: 'vm/one', format: 'wav', maxDurationSeconds: 30, maxSilenceSeconds: 5, beep: true, terminateOn: '#', ...extra });
+    pbx.req('POST', `/channels/${id}/record`, {
+      name: 'vm/one',
+      format: 'wav',
+      maxDurationSeconds: 30,
+      maxSilenceSeconds: 5,
+      beep: true,
+      terminateOn: '#',
+      ...extra,
+    });
 
   it('# ends a recording after the ChannelDtmfReceived and stores a real WAV of the recorded length', async () => {
     const call = await sim.driver.placeCall({ from: '1', to: '100' });
     await pbx.req('POST', `/channels/${call.id}/answer`);
     const started = await record(call.id);
-    expect(started).toEqual({ status: 201, body: { name: 'vm/one', format: 'wav', state: 'queued', target_uri: `channel:${call.id}` } });
+    expect(started).toEqual({
+      status: 201,
+      body: { name: 'vm/one', format: 'wav', state: 'queued', target_uri: `channel:${call.id}` },
+    });
     await pbx.waitFor((e) => e.type === 'RecordingStarted');
     await call.speak(2000);
     await call.pressDigits('#', 0);
@@ -203,7 +265,9 @@ describe('recordings', () => {
     expect(fin.recording).toMatchObject({ name: 'vm/one', state: 'done', talking_duration: 2 });
     const stored = sim.driver.storedRecordings()[0]!;
     expect(stored.durationMs).toBeGreaterThanOrEqual(2000);
-    const file = await fetch(`${sim.url}/ari/recordings/stored/${encodeURIComponent('vm/one')}/file?api_key=ari:ari`);
+    const file = await fetch(
+      `${sim.url}/ari/recordings/stored/${encodeURIComponent('vm/one')}/file?api_key=ari:ari`,
+    );
     expect(file.headers.get('content-type')).toBe('audio/wav');
     const wav = Buffer.from(await file.arrayBuffer());
     expect(wav.toString('ascii', 0, 4)).toBe('RIFF');
@@ -212,7 +276,9 @@ describe('recordings', () => {
     expect(Math.abs((wav.length - 44) / 16 - stored.durationMs)).toBeLessThan(2);
     expect(readFileSync(stored.file).equals(wav)).toBe(true);
     expect((await record(call.id)).status).toBe(409); // ifExists=fail
-    expect((await pbx.req('GET', '/recordings/stored/nope')).body).toEqual({ message: 'Recording not found' });
+    expect((await pbx.req('GET', '/recordings/stored/nope')).body).toEqual({
+      message: 'Recording not found',
+    });
   });
 
   it('caller hangup ends it done with the file kept; maxSilence and maxDuration end it; ifExists append adds up', async () => {
@@ -232,10 +298,19 @@ describe('recordings', () => {
     const f2 = await pbx.waitFor((e) => e.type === 'RecordingFinished' && e.recording.name === 'silent');
     expect(f2.recording.duration).toBe(1);
     await record(c2.id, { name: 'silent', maxSilenceSeconds: 0, maxDurationSeconds: 2, ifExists: 'append' });
-    await pbx.waitFor((e) => e.type === 'RecordingFinished' && e.recording.name === 'silent', 3000, pbx.events.indexOf(f2) + 1);
+    await pbx.waitFor(
+      (e) => e.type === 'RecordingFinished' && e.recording.name === 'silent',
+      3000,
+      pbx.events.indexOf(f2) + 1,
+    );
     const appended = sim.driver.storedRecordings().find((r) => r.name === 'silent')!;
     expect(appended.durationMs).toBeGreaterThanOrEqual(3000);
-    await record(c2.id, { name: 'silent', maxSilenceSeconds: 0, maxDurationSeconds: 1, ifExists: 'overwrite' });
+    await record(c2.id, {
+      name: 'silent',
+      maxSilenceSeconds: 0,
+      maxDurationSeconds: 1,
+      ifExists: 'overwrite',
+    });
     await c2.waitForState('Ring');
     await new Promise((r) => setTimeout(r, 100));
     expect(sim.driver.storedRecordings().find((r) => r.name === 'silent')!.durationMs).toBeLessThan(2500);
@@ -246,18 +321,32 @@ describe('Local channels and the README dialplan', () => {
   it('a caller originated by labdriver enters pbx via ;2; answering ;2 puts ;1 into labdriver', async () => {
     const lab = new TestAri(sim.url, 'labdriver');
     await lab.connect();
-    const res = await lab.req('POST', '/channels', { endpoint: 'Local/4930123456@from-trunk', app: 'labdriver', appArgs: 'caller', callerId: '+491701234567' });
+    const res = await lab.req('POST', '/channels', {
+      endpoint: 'Local/4930123456@from-trunk',
+      app: 'labdriver',
+      appArgs: 'caller',
+      callerId: '+491701234567',
+    });
     expect(res.body.name).toMatch(/^Local\/4930123456@from-trunk-[0-9a-f]{8};1$/);
     expect(res.body.dialplan).toMatchObject({ app_name: 'AppDial2', app_data: '(Outgoing Line)' });
     const start = await pbx.waitFor((e) => e.type === 'StasisStart');
     expect(start.channel.name).toBe(res.body.name.replace(';1', ';2'));
-    expect(start.channel.dialplan).toMatchObject({ context: 'from-trunk', exten: '4930123456', app_name: 'Stasis', app_data: 'pbx,inbound' });
+    expect(start.channel.dialplan).toMatchObject({
+      context: 'from-trunk',
+      exten: '4930123456',
+      app_name: 'Stasis',
+      app_data: 'pbx,inbound',
+    });
     await pbx.req('POST', `/channels/${start.channel.id}/answer`);
     const labStart = await lab.waitFor((e) => e.type === 'StasisStart' && e.channel.id === res.body.id);
     expect(labStart.args).toEqual(['caller']);
 
     // a device leg created by pbx runs [lab-devices] with ${EXTEN}
-    const leg = await pbx.req('POST', '/channels/create', { endpoint: 'Local/desk1@lab-devices', app: 'pbx', appArgs: 'leg' });
+    const leg = await pbx.req('POST', '/channels/create', {
+      endpoint: 'Local/desk1@lab-devices',
+      app: 'pbx',
+      appArgs: 'leg',
+    });
     await pbx.waitFor((e) => e.type === 'StasisStart' && e.channel.id === leg.body.id);
     await pbx.req('POST', `/channels/${leg.body.id}/dial`, { caller: start.channel.id, timeout: 20 });
     const dev = await lab.waitFor((e) => e.type === 'StasisStart' && e.args[0] === 'device');
@@ -270,23 +359,42 @@ describe('Local channels and the README dialplan', () => {
     expect((await pbx.waitFor((e) => e.type === 'ChannelDtmfReceived')).channel.id).toBe(start.channel.id);
     // a busy device: hangup propagates to ;1 with the cause
     await lab.req('DELETE', `/channels/${dev.channel.id}`, { reason: 'busy' });
-    expect((await pbx.waitFor((e) => e.type === 'ChannelDestroyed' && e.channel.id === leg.body.id)).cause).toBe(17);
+    expect(
+      (await pbx.waitFor((e) => e.type === 'ChannelDestroyed' && e.channel.id === leg.body.id)).cause,
+    ).toBe(17);
     lab.close();
   });
 });
 
 describe('dynamic config, applications, reconnect', () => {
   it('PUT/GET/DELETE res_pjsip objects with validation and 404s', async () => {
-    const put = await pbx.req('PUT', '/asterisk/config/dynamic/res_pjsip/auth/dev-1', {}, { fields: [{ attribute: 'password', value: 'x' }] });
+    const put = await pbx.req(
+      'PUT',
+      '/asterisk/config/dynamic/res_pjsip/auth/dev-1',
+      {},
+      { fields: [{ attribute: 'password', value: 'x' }] },
+    );
     expect(put.status).toBe(200);
     expect(put.body).toContainEqual({ attribute: 'password', value: 'x' });
     expect(put.body.length).toBe(12);
     expect(sim.driver.dynamicConfig().get('res_pjsip/auth/dev-1')!.password).toBe('x');
-    const bad = await pbx.req('PUT', '/asterisk/config/dynamic/res_pjsip/endpoint/dev-1', {}, { fields: [{ attribute: 'no_such_option', value: 'x' }] });
-    expect(bad).toEqual({ status: 400, body: { message: "Update of object 'dev-1' failed field value validation" } });
-    expect((await pbx.req('PUT', '/asterisk/config/dynamic/res_pjsip/bogus/dev-1', {}, { fields: [] })).body).toEqual({ message: "objectType 'bogus' not found" });
+    const bad = await pbx.req(
+      'PUT',
+      '/asterisk/config/dynamic/res_pjsip/endpoint/dev-1',
+      {},
+      { fields: [{ attribute: 'no_such_option', value: 'x' }] },
+    );
+    expect(bad).toEqual({
+      status: 400,
+      body: { message: "Update of object 'dev-1' failed field value validation" },
+    });
+    expect(
+      (await pbx.req('PUT', '/asterisk/config/dynamic/res_pjsip/bogus/dev-1', {}, { fields: [] })).body,
+    ).toEqual({ message: "objectType 'bogus' not found" });
     expect((await pbx.req('DELETE', '/asterisk/config/dynamic/res_pjsip/auth/dev-1')).status).toBe(204);
-    expect((await pbx.req('DELETE', '/asterisk/config/dynamic/res_pjsip/auth/dev-1')).body).toEqual({ message: "Object with id 'dev-1' not found" });
+    expect((await pbx.req('DELETE', '/asterisk/config/dynamic/res_pjsip/auth/dev-1')).body).toEqual({
+      message: "Object with id 'dev-1' not found",
+    });
   });
 
   it('channels survive a dropped event socket; a reconnected socket gets their events and GET /applications lists them', async () => {

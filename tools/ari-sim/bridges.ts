@@ -61,12 +61,12 @@ export class Bridges {
     return b;
   }
 
-  /** Sends a bridge event to the bridge's apps and the channel's apps (each once). */
+  /** Sends a bridge event to the bridge's apps and the channel's Stasis app (not to apps merely watching the channel, like its originator). */
   private emit(b: Bridge, type: string, ch?: Chan): void {
     const body: Record<string, unknown> = { bridge: this.json(b) };
     if (ch) body.channel = this.world.json(ch);
     const apps = new Set(b.subs);
-    if (ch) for (const a of ch.subs) apps.add(a);
+    if (ch?.stasisApp) apps.add(ch.stasisApp);
     for (const app of apps) this.world.hub.send(app, type, body);
   }
 
@@ -116,6 +116,8 @@ export class Bridges {
       if (ch.connected.number !== other.caller.number || ch.connected.name !== other.caller.name) {
         ch.connected = { ...other.caller };
         this.world.emit(ch, 'ChannelConnectedLine');
+        // A Local ;2 passes the new connected line back to its ;1 as a caller id update.
+        if (ch.localHalf === 2 && ch.localPeer) ch.localPeer.callerIdChanged = true;
       }
     }
   }
@@ -136,7 +138,8 @@ export class Bridges {
       if (!ch) throw new SimHttpError(400, { message: 'Channel not found' });
       return ch;
     });
-    if (chans.some((c) => c.bridge !== b)) throw new SimHttpError(422, { message: 'Channel not in this bridge' });
+    if (chans.some((c) => c.bridge !== b))
+      throw new SimHttpError(422, { message: 'Channel not in this bridge' });
     for (const ch of chans) this.leave(ch);
   }
 

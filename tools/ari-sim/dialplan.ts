@@ -34,7 +34,9 @@ export class Dialplan {
       const ext = /^exten\s*=>?\s*([^,]+),\s*(\d+|n)\s*,\s*Stasis\((.*)\)\s*$/i.exec(line);
       if (!ext || !context) continue;
       const pattern = ext[1]!.trim();
-      this.contexts.get(context)!.push({ pattern, matcher: compilePattern(pattern), appData: ext[3]!.trim() });
+      this.contexts
+        .get(context)!
+        .push({ pattern, matcher: compilePattern(pattern), appData: ext[3]!.trim() });
     }
   }
 
@@ -47,7 +49,9 @@ export class Dialplan {
     const rules = this.contexts.get(context);
     if (!rules) return undefined;
     // Asterisk prefers exact extensions over patterns; among patterns the first listed wins here.
-    const rule = rules.find((r) => !r.pattern.startsWith('_') && r.pattern === exten) ?? rules.find((r) => r.matcher(exten));
+    const rule =
+      rules.find((r) => !r.pattern.startsWith('_') && r.pattern === exten) ??
+      rules.find((r) => r.matcher(exten));
     if (!rule) return undefined;
     const appData = rule.appData.replace(/\$\{EXTEN\}/g, exten);
     const [app, ...args] = appData.split(',').map((s) => s.trim());

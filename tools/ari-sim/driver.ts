@@ -26,7 +26,13 @@ export interface SimChannel {
 }
 
 export interface ScenarioDriver {
-  placeCall(opts: { from: string; to: string; app?: string; args?: string[]; name?: string }): Promise<SimChannel>;
+  placeCall(opts: {
+    from: string;
+    to: string;
+    app?: string;
+    args?: string[];
+    name?: string;
+  }): Promise<SimChannel>;
   setEndpointBehaviour(endpoint: string | RegExp, b: EndpointBehaviour): void;
   waitForChannel(endpoint: string | RegExp, timeoutMs?: number): Promise<SimChannel>;
   channel(id: string): SimChannel | undefined;
@@ -46,8 +52,17 @@ function matches(pattern: string | RegExp, endpoint: string): boolean {
 }
 
 /** Resolves when `check()` holds, re-checked on every change of the channel; rejects after `timeoutMs` (real time). */
-function waitOn(ch: Chan, what: string, check: () => boolean, timeoutMs: number, failOnDestroy = true): Promise<void> {
-  const gone = () => new Error(`ari-sim: channel ${ch.id} (${ch.name}) was destroyed (cause ${ch.cause}) while waiting for ${what}`);
+function waitOn(
+  ch: Chan,
+  what: string,
+  check: () => boolean,
+  timeoutMs: number,
+  failOnDestroy = true,
+): Promise<void> {
+  const gone = () =>
+    new Error(
+      `ari-sim: channel ${ch.id} (${ch.name}) was destroyed (cause ${ch.cause}) while waiting for ${what}`,
+    );
   if (check()) return Promise.resolve();
   if (failOnDestroy && ch.destroyed) return Promise.reject(gone());
   return new Promise((resolve, reject) => {
@@ -62,7 +77,11 @@ function waitOn(ch: Chan, what: string, check: () => boolean, timeoutMs: number,
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`ari-sim: channel ${ch.id} (${ch.name}): timed out after ${timeoutMs} ms waiting for ${what}`));
+      reject(
+        new Error(
+          `ari-sim: channel ${ch.id} (${ch.name}): timed out after ${timeoutMs} ms waiting for ${what}`,
+        ),
+      );
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
@@ -131,12 +150,19 @@ export function createDriver(deps: {
       bridgedWith: () => (ch.bridge ? ch.bridge.channels.filter((c) => c !== ch).map((c) => c.id) : []),
       hangupCause: () => ch.cause,
       waitForState: (state, timeoutMs = DEFAULT_WAIT_MS) =>
-        waitOn(ch, `state ${state}`, () => (state === 'Destroyed' ? ch.destroyed : ch.state === state && !ch.destroyed), timeoutMs, state !== 'Destroyed'),
+        waitOn(
+          ch,
+          `state ${state}`,
+          () => (state === 'Destroyed' ? ch.destroyed : ch.state === state && !ch.destroyed),
+          timeoutMs,
+          state !== 'Destroyed',
+        ),
       waitForHangup: async (timeoutMs = DEFAULT_WAIT_MS) => {
         await waitOn(ch, 'hangup', () => ch.destroyed, timeoutMs, false);
         return ch.cause ?? 16;
       },
-      waitForPlayback: (m, timeoutMs = DEFAULT_WAIT_MS) => waitOn(ch, `playback of ${String(m)}`, () => ch.heard.some((h) => matches(m, h)), timeoutMs, false),
+      waitForPlayback: (m, timeoutMs = DEFAULT_WAIT_MS) =>
+        waitOn(ch, `playback of ${String(m)}`, () => ch.heard.some((h) => matches(m, h)), timeoutMs, false),
       variables: () => Object.fromEntries(ch.vars),
       callerNumber: () => ch.caller.number,
     };
@@ -146,7 +172,13 @@ export function createDriver(deps: {
 
   return {
     async placeCall(opts) {
-      const ch = world.placeInbound({ from: opts.from, to: opts.to, app: opts.app ?? 'pbx', args: opts.args ?? ['inbound'], name: opts.name });
+      const ch = world.placeInbound({
+        from: opts.from,
+        to: opts.to,
+        app: opts.app ?? 'pbx',
+        args: opts.args ?? ['inbound'],
+        name: opts.name,
+      });
       return wrap(ch);
     },
     setEndpointBehaviour(endpoint, b) {
@@ -176,8 +208,15 @@ export function createDriver(deps: {
       return ch ? wrap(ch) : undefined;
     },
     channels: () => [...world.channels.values()].map(wrap),
-    bridges: () => [...world.bridges.byId.values()].map((b) => ({ id: b.id, channelIds: b.channels.map((c) => c.id) })),
-    storedRecordings: () => [...media.stored.values()].map((s) => ({ name: s.name, format: s.format, file: s.file, durationMs: s.durationMs })),
+    bridges: () =>
+      [...world.bridges.byId.values()].map((b) => ({ id: b.id, channelIds: b.channels.map((c) => c.id) })),
+    storedRecordings: () =>
+      [...media.stored.values()].map((s) => ({
+        name: s.name,
+        format: s.format,
+        file: s.file,
+        durationMs: s.durationMs,
+      })),
     dynamicConfig: () => dyn.objects,
     events: () => hub.log.all(),
     restLog: () => deps.restLog.all(),

@@ -33,8 +33,10 @@ export class DynamicConfig {
   readonly objects = new Map<string, Record<string, string>>();
 
   private check(configClass: string, objectType: string): ConfigResult | undefined {
-    if (configClass !== 'res_pjsip') return { status: 404, body: { message: `configClass '${configClass}' not found` } };
-    if (!PJSIP_DEFAULTS[objectType]) return { status: 404, body: { message: `objectType '${objectType}' not found` } };
+    if (configClass !== 'res_pjsip')
+      return { status: 404, body: { message: `configClass '${configClass}' not found` } };
+    if (!PJSIP_DEFAULTS[objectType])
+      return { status: 404, body: { message: `objectType '${objectType}' not found` } };
     return undefined;
   }
 
@@ -50,7 +52,10 @@ export class DynamicConfig {
     const bad = this.check(configClass, objectType);
     if (bad) return bad;
     const fields = (body as { fields?: unknown } | undefined)?.fields ?? [];
-    if (!Array.isArray(fields) || !fields.every((f) => f && typeof f.attribute === 'string' && typeof f.value === 'string')) {
+    if (
+      !Array.isArray(fields) ||
+      !fields.every((f) => f && typeof f.attribute === 'string' && typeof f.value === 'string')
+    ) {
       return { status: 400, body: { message: 'Fields must be an array of {attribute, value} strings' } };
     }
     const key = `${configClass}/${objectType}/${id}`;
@@ -58,7 +63,8 @@ export class DynamicConfig {
     const next = { ...(this.objects.get(key) ?? defaults) };
     for (const f of fields as ConfigField[]) {
       const valid = f.attribute in defaults && (VALIDATORS[f.attribute]?.(f.value) ?? true);
-      if (!valid) return { status: 400, body: { message: `Update of object '${id}' failed field value validation` } };
+      if (!valid)
+        return { status: 400, body: { message: `Update of object '${id}' failed field value validation` } };
       next[f.attribute] = f.value;
     }
     this.objects.set(key, next);
@@ -79,7 +85,8 @@ export class DynamicConfig {
   }
   endpointIds(): string[] {
     const ids: string[] = [];
-    for (const key of this.objects.keys()) if (key.startsWith('res_pjsip/endpoint/')) ids.push(key.slice('res_pjsip/endpoint/'.length));
+    for (const key of this.objects.keys())
+      if (key.startsWith('res_pjsip/endpoint/')) ids.push(key.slice('res_pjsip/endpoint/'.length));
     return ids;
   }
 }

@@ -47,7 +47,8 @@ function num(v: string | undefined, def: number, field: string): number {
 }
 function required(q: Params, field: string): string {
   const v = q[field];
-  if (v === undefined || v === '') throw new SimHttpError(400, { message: `${field}: required parameter is missing` });
+  if (v === undefined || v === '')
+    throw new SimHttpError(400, { message: `${field}: required parameter is missing` });
   return v;
 }
 function bool(v: string | undefined): boolean {
@@ -58,11 +59,13 @@ function bool(v: string | undefined): boolean {
 export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { world, bridges, media, hub, dyn } = d;
   const routes: Array<[string, RegExp, Handler]> = [];
-  const r = (method: string, path: string, h: Handler) => routes.push([method, new RegExp('^' + path.replace(/\{\w+\}/g, '([^/]+)') + '$'), h]);
+  const r = (method: string, path: string, h: Handler) =>
+    routes.push([method, new RegExp('^' + path.replace(/\{\w+\}/g, '([^/]+)') + '$'), h]);
 
   const originate = (q: Params, body: unknown, create: boolean, channelId?: string): Reply => {
     const endpoint = required(q, 'endpoint');
-    if (!create && !q.app && !q.extension) throw new SimHttpError(400, { message: 'Application or extension must be specified' });
+    if (!create && !q.app && !q.extension)
+      throw new SimHttpError(400, { message: 'Application or extension must be specified' });
     const variables = (body as { variables?: Record<string, string> } | undefined)?.variables;
     const { ch, afterResponse } = world.create({
       endpoint,
@@ -115,13 +118,24 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
     const ch = world.get(m[1]!);
     world.requireStasis(ch);
     const dtmf = required(q, 'dtmf');
-    world.sendDtmf(ch, dtmf, num(q.before, 0, 'before'), num(q.between, 100, 'between'), num(q.duration, 100, 'duration'));
+    world.sendDtmf(
+      ch,
+      dtmf,
+      num(q.before, 0, 'before'),
+      num(q.between, 100, 'between'),
+      num(q.duration, 100, 'duration'),
+    );
     return noContent;
   });
   const play = (m: RegExpMatchArray, q: Params, playbackId?: string): Reply => {
     const ch = world.get(m[1]!);
     world.requireStasis(ch);
-    const pb = media.create({ channel: ch }, required(q, 'media').split(','), q.lang, playbackId ?? q.playbackId);
+    const pb = media.create(
+      { channel: ch },
+      required(q, 'media').split(','),
+      q.lang,
+      playbackId ?? q.playbackId,
+    );
     return { status: 201, body: media.json(pb), after: () => media.kick(ch) };
   };
   r('POST', '/channels/{id}/play', ({ m, q }) => play(m, q));
@@ -143,7 +157,12 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
     const ch = world.get(m[1]!);
     const name = q.variable;
     if (!name) throw new SimHttpError(400, { message: 'Variable name is required' });
-    const builtin: Record<string, string> = { 'CALLERID(num)': ch.caller.number, 'CALLERID(name)': ch.caller.name, EXTEN: ch.dialplan.exten, CONTEXT: ch.dialplan.context };
+    const builtin: Record<string, string> = {
+      'CALLERID(num)': ch.caller.number,
+      'CALLERID(name)': ch.caller.name,
+      EXTEN: ch.dialplan.exten,
+      CONTEXT: ch.dialplan.context,
+    };
     const value = ch.vars.get(name) ?? builtin[name];
     if (value === undefined) throw notFound('Provided variable was not found');
     return ok({ value });
@@ -191,7 +210,12 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   });
   const bridgePlay = (m: RegExpMatchArray, q: Params, playbackId?: string): Reply => {
     const b = bridges.get(m[1]!);
-    const pb = media.create({ bridge: b }, required(q, 'media').split(','), q.lang, playbackId ?? q.playbackId);
+    const pb = media.create(
+      { bridge: b },
+      required(q, 'media').split(','),
+      q.lang,
+      playbackId ?? q.playbackId,
+    );
     return { status: 201, body: media.json(pb), after: () => media.kick(b) };
   };
   r('POST', '/bridges/{id}/play', ({ m, q }) => bridgePlay(m, q));
@@ -217,8 +241,13 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
     media.storedDelete(m[1]!);
     return noContent;
   });
-  r('GET', '/recordings/stored/{name}/file', ({ m }) => ({ status: 200, raw: { data: media.storedFile(m[1]!), contentType: 'audio/wav' } }));
-  r('POST', '/recordings/stored/{name}/copy', ({ m, q }) => ok(media.storedJson(media.storedCopy(m[1]!, q.destinationRecordingName))));
+  r('GET', '/recordings/stored/{name}/file', ({ m }) => ({
+    status: 200,
+    raw: { data: media.storedFile(m[1]!), contentType: 'audio/wav' },
+  }));
+  r('POST', '/recordings/stored/{name}/copy', ({ m, q }) =>
+    ok(media.storedJson(media.storedCopy(m[1]!, q.destinationRecordingName))),
+  );
   r('GET', '/recordings/live/{name}', ({ m }) => ok(media.liveJson(media.liveGet(m[1]!))));
   r('DELETE', '/recordings/live/{name}', ({ m }) => {
     const rec = media.liveGet(m[1]!);
@@ -241,28 +270,30 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   };
   r('GET', '/applications', () => ok([...hub.apps.values()].map((a) => hub.appJson(a))));
   r('GET', '/applications/{app}', ({ m }) => ok(hub.appJson(appGet(m[1]!))));
-  const subscription = (add: boolean): Handler => ({ m, q }) => {
-    const app = appGet(m[1]!);
-    for (const src of required(q, 'eventSource').split(',')) {
-      const [kind, id = ''] = src.split(':');
-      if (kind === 'channel') {
-        const ch = world.get(id);
-        if (add) ch.subs.add(app.name);
-        else ch.subs.delete(app.name);
-      } else if (kind === 'bridge') {
-        const b = bridges.get(id);
-        if (add) b.subs.add(app.name);
-        else b.subs.delete(app.name);
-      } else if (kind === 'endpoint') {
-        if (add) app.endpointIds.add(id);
-        else app.endpointIds.delete(id);
-      } else if (kind === 'deviceState') {
-        if (add) app.deviceNames.add(id);
-        else app.deviceNames.delete(id);
-      } else throw new SimHttpError(400, { message: `Invalid event source '${src}'` });
-    }
-    return ok(hub.appJson(app));
-  };
+  const subscription =
+    (add: boolean): Handler =>
+    ({ m, q }) => {
+      const app = appGet(m[1]!);
+      for (const src of required(q, 'eventSource').split(',')) {
+        const [kind, id = ''] = src.split(':');
+        if (kind === 'channel') {
+          const ch = world.get(id);
+          if (add) ch.subs.add(app.name);
+          else ch.subs.delete(app.name);
+        } else if (kind === 'bridge') {
+          const b = bridges.get(id);
+          if (add) b.subs.add(app.name);
+          else b.subs.delete(app.name);
+        } else if (kind === 'endpoint') {
+          if (add) app.endpointIds.add(id);
+          else app.endpointIds.delete(id);
+        } else if (kind === 'deviceState') {
+          if (add) app.deviceNames.add(id);
+          else app.deviceNames.delete(id);
+        } else throw new SimHttpError(400, { message: `Invalid event source '${src}'` });
+      }
+      return ok(hub.appJson(app));
+    };
   r('POST', '/applications/{app}/subscription', subscription(true));
   r('DELETE', '/applications/{app}/subscription', subscription(false));
 
@@ -270,16 +301,40 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   const globals = new Map<string, string>();
   r('GET', '/asterisk/info', () =>
     ok({
-      build: { os: 'Linux', kernel: 'sim', machine: 'x86_64', options: '', date: '2026-11-01', user: 'ari-sim' },
+      build: {
+        os: 'Linux',
+        kernel: 'sim',
+        machine: 'x86_64',
+        options: '',
+        date: '2026-11-01',
+        user: 'ari-sim',
+      },
       system: { version: '22.10.1', entity_id: '02:fc:00:00:00:01' },
       config: { name: 'ari-sim', default_language: 'en', setid: { user: 'asterisk', group: 'asterisk' } },
       status: { startup_time: startup, last_reload_time: startup },
     }),
   );
   const startup = asteriskTimestamp();
-  r('GET', '/asterisk/ping', () => ok({ asterisk_id: '02:fc:00:00:00:01', ping: 'pong', timestamp: asteriskTimestamp() }));
-  const modules = ['res_ari', 'res_stasis', 'res_pjsip', 'res_sorcery_astdb', 'app_stasis', 'chan_pjsip', 'res_stasis_recording', 'res_stasis_playback'];
-  const moduleJson = (name: string) => ({ name: `${name}.so`, description: name, use_count: 0, status: 'Running', support_level: 'core' });
+  r('GET', '/asterisk/ping', () =>
+    ok({ asterisk_id: '02:fc:00:00:00:01', ping: 'pong', timestamp: asteriskTimestamp() }),
+  );
+  const modules = [
+    'res_ari',
+    'res_stasis',
+    'res_pjsip',
+    'res_sorcery_astdb',
+    'app_stasis',
+    'chan_pjsip',
+    'res_stasis_recording',
+    'res_stasis_playback',
+  ];
+  const moduleJson = (name: string) => ({
+    name: `${name}.so`,
+    description: name,
+    use_count: 0,
+    status: 'Running',
+    support_level: 'core',
+  });
   r('GET', '/asterisk/modules', () => ok(modules.map(moduleJson)));
   r('GET', '/asterisk/modules/{name}', ({ m }) => {
     const name = m[1]!.replace(/\.so$/, '');
@@ -292,11 +347,20 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
     return noContent;
   });
   r('GET', '/asterisk/config/dynamic/{c}/{t}/{id}', ({ m }) => dyn.get(m[1]!, m[2]!, m[3]!) as Reply);
-  r('PUT', '/asterisk/config/dynamic/{c}/{t}/{id}', ({ m, body }) => dyn.put(m[1]!, m[2]!, m[3]!, body) as Reply);
+  r(
+    'PUT',
+    '/asterisk/config/dynamic/{c}/{t}/{id}',
+    ({ m, body }) => dyn.put(m[1]!, m[2]!, m[3]!, body) as Reply,
+  );
   r('DELETE', '/asterisk/config/dynamic/{c}/{t}/{id}', ({ m }) => dyn.delete(m[1]!, m[2]!, m[3]!) as Reply);
 
   // --- endpoints
-  const endpointJson = (id: string) => ({ technology: 'PJSIP', resource: id, state: 'offline', channel_ids: [] });
+  const endpointJson = (id: string) => ({
+    technology: 'PJSIP',
+    resource: id,
+    state: 'offline',
+    channel_ids: [],
+  });
   r('GET', '/endpoints', () => ok(dyn.endpointIds().map(endpointJson)));
   r('GET', '/endpoints/{tech}', ({ m }) => ok(m[1] === 'PJSIP' ? dyn.endpointIds().map(endpointJson) : []));
   r('GET', '/endpoints/{tech}/{res}', ({ m }) => {
@@ -313,7 +377,8 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   });
 
   const expected = 'Basic ' + Buffer.from(`${d.username}:${d.password}`).toString('base64');
-  const authorized = (req: IncomingMessage, q: Params) => req.headers.authorization === expected || q.api_key === `${d.username}:${d.password}`;
+  const authorized = (req: IncomingMessage, q: Params) =>
+    req.headers.authorization === expected || q.api_key === `${d.username}:${d.password}`;
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
@@ -327,14 +392,20 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
       const send = (reply: Reply) => {
         d.restLog.push({ method, path, query: q, status: reply.status });
         if (reply.raw) {
-          res.writeHead(reply.status, { 'content-type': reply.raw.contentType, 'content-length': reply.raw.data.length });
+          res.writeHead(reply.status, {
+            'content-type': reply.raw.contentType,
+            'content-length': reply.raw.data.length,
+          });
           res.end(reply.raw.data);
         } else if (reply.body === undefined || reply.status === 204) {
           res.writeHead(reply.status);
           res.end();
         } else {
           const data = JSON.stringify(reply.body);
-          res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+          res.writeHead(reply.status, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(data),
+          });
           res.end(data);
         }
         if (reply.after) setImmediate(reply.after);
@@ -355,7 +426,12 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
           }
           // Like Asterisk, scalar fields of a JSON body are accepted as parameters.
           if (body && typeof body === 'object' && !Array.isArray(body)) {
-            for (const [k, v] of Object.entries(body)) if (q[k] === undefined && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) q[k] = String(v);
+            for (const [k, v] of Object.entries(body))
+              if (
+                q[k] === undefined &&
+                (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+              )
+                q[k] = String(v);
           }
         }
         let pathMatched = false;

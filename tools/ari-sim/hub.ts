@@ -30,7 +30,13 @@ export class EventHub {
   app(name: string): StasisApp {
     let app = this.apps.get(name);
     if (!app) {
-      app = { name, channelIds: new Set(), bridgeIds: new Set(), endpointIds: new Set(), deviceNames: new Set() };
+      app = {
+        name,
+        channelIds: new Set(),
+        bridgeIds: new Set(),
+        endpointIds: new Set(),
+        deviceNames: new Set(),
+      };
       this.apps.set(name, app);
     }
     return app;
@@ -61,14 +67,25 @@ export class EventHub {
 
   /** Sends `{type, timestamp, ...fields, asterisk_id, application}` to one app. */
   send(appName: string, type: string, fields: Record<string, unknown>): void {
-    const event = { type, timestamp: asteriskTimestamp(), ...fields, asterisk_id: ASTERISK_ID, application: appName };
+    const event = {
+      type,
+      timestamp: asteriskTimestamp(),
+      ...fields,
+      asterisk_id: ASTERISK_ID,
+      application: appName,
+    };
     this.log.push({ app: appName, event });
     const socket = this.apps.get(appName)?.socket;
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(event));
   }
 
   private sendRaw(socket: WebSocket, appName: string, fields: Record<string, unknown>): void {
-    const event = { ...fields, timestamp: asteriskTimestamp(), asterisk_id: ASTERISK_ID, application: appName };
+    const event = {
+      ...fields,
+      timestamp: asteriskTimestamp(),
+      asterisk_id: ASTERISK_ID,
+      application: appName,
+    };
     this.log.push({ app: appName, event });
     if (socket.readyState === 1) socket.send(JSON.stringify(event));
   }

@@ -57,7 +57,11 @@ function defaultMediaDuration(soundsDir: string, storedMs: (name: string) => num
     if (scheme === 'tone') ms = Infinity;
     else if (scheme === 'recording') return storedMs(rest) ?? 1000;
     else if (scheme === 'digits' || scheme === 'characters') ms = 500 * rest.length;
-    else if (scheme === 'sound') ms = wavDurationMs(join(soundsDir, lang, `${rest}.wav`)) ?? wavDurationMs(join(soundsDir, `${rest}.wav`)) ?? 1000;
+    else if (scheme === 'sound')
+      ms =
+        wavDurationMs(join(soundsDir, lang, `${rest}.wav`)) ??
+        wavDurationMs(join(soundsDir, `${rest}.wav`)) ??
+        1000;
     cache.set(key, ms);
     return ms;
   };
@@ -75,7 +79,9 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
   const soundsDir = opts.soundsDir ?? join(repoRoot, 'sounds');
   // `recording:<name>` media last as long as the stored recording (Media is created just below).
   const holder: { media?: Media } = {};
-  const duration = opts.mediaDurationMs ?? defaultMediaDuration(soundsDir, (name) => holder.media?.stored.get(name)?.durationMs);
+  const duration =
+    opts.mediaDurationMs ??
+    defaultMediaDuration(soundsDir, (name) => holder.media?.stored.get(name)?.durationMs);
   const media = new Media(world, (m, lang) => duration(m, lang), recordingsDir);
   holder.media = media;
   world.bridges = bridges;
@@ -83,9 +89,22 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
   world.media = media;
   const dyn = new DynamicConfig();
   const restLog = new BoundedLog<{ method: string; path: string; query: unknown; status: number }>(logLimit);
-  const apiDocsDir = [join(here, '../ari-codegen/api-docs'), '/work/shared/ari/api-docs'].find((d) => existsSync(join(d, 'resources.json'))) ?? join(here, 'api-docs');
+  const apiDocsDir =
+    [join(here, '../ari-codegen/api-docs'), '/work/shared/ari/api-docs'].find((d) =>
+      existsSync(join(d, 'resources.json')),
+    ) ?? join(here, 'api-docs');
 
-  const handler = createRestHandler({ world, bridges, media, hub, dyn, apiDocsDir, username, password, restLog });
+  const handler = createRestHandler({
+    world,
+    bridges,
+    media,
+    hub,
+    dyn,
+    apiDocsDir,
+    username,
+    password,
+    restLog,
+  });
   const server = createServer({ keepAliveTimeout: 60_000 }, handler);
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
@@ -94,7 +113,11 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
     const expected = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
     const authed = req.headers.authorization === expected || q.api_key === `${username}:${password}`;
     if (url.pathname !== '/ari/events' || !authed || !q.app) {
-      const status = !authed ? '401 Unauthorized' : url.pathname !== '/ari/events' ? '404 Not Found' : '400 Bad Request';
+      const status = !authed
+        ? '401 Unauthorized'
+        : url.pathname !== '/ari/events'
+          ? '404 Not Found'
+          : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }

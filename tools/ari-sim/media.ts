@@ -76,9 +76,16 @@ export class Media {
   }
 
   /** Creates a queued playback; `start()` it after the REST answer went out. */
-  create(target: { channel?: Chan; bridge?: Bridge }, media: string[], lang: string | undefined, id: string | undefined): Playback {
-    if (media.length === 0 || media.some((m) => !/^[a-z]+:./.test(m))) throw new SimHttpError(400, { message: 'media: invalid or missing media URI' });
-    if (id && this.playbacks.has(id)) throw new SimHttpError(409, { message: 'Playback with the same id already exists' });
+  create(
+    target: { channel?: Chan; bridge?: Bridge },
+    media: string[],
+    lang: string | undefined,
+    id: string | undefined,
+  ): Playback {
+    if (media.length === 0 || media.some((m) => !/^[a-z]+:./.test(m)))
+      throw new SimHttpError(400, { message: 'media: invalid or missing media URI' });
+    if (id && this.playbacks.has(id))
+      throw new SimHttpError(409, { message: 'Playback with the same id already exists' });
     const pb: Playback = {
       id: id || randomUUID(),
       media,
@@ -147,7 +154,8 @@ export class Media {
     if (!['restart', 'pause', 'unpause', 'reverse', 'forward'].includes(operation)) {
       throw new SimHttpError(400, { message: 'Invalid operation' });
     }
-    if (pb.state !== 'playing') throw new SimHttpError(409, { message: 'Playback not in a state to be controlled' });
+    if (pb.state !== 'playing')
+      throw new SimHttpError(409, { message: 'Playback not in a state to be controlled' });
   }
 
   onBridgeDestroyed(b: Bridge): void {
@@ -157,7 +165,12 @@ export class Media {
   // ------------------------------------------------------------- recordings
 
   liveJson(rec: LiveRecording): Record<string, unknown> {
-    const body: Record<string, unknown> = { name: rec.name, format: rec.format, state: rec.state, target_uri: `channel:${rec.ch.id}` };
+    const body: Record<string, unknown> = {
+      name: rec.name,
+      format: rec.format,
+      state: rec.state,
+      target_uri: `channel:${rec.ch.id}`,
+    };
     if (rec.state === 'done' || rec.state === 'canceled') {
       const total = this.recordedMs(rec);
       body.duration = Math.floor(total / 1000);
@@ -173,18 +186,32 @@ export class Media {
 
   record(
     ch: Chan,
-    p: { name?: string; format?: string; maxDurationSeconds: number; maxSilenceSeconds: number; ifExists: string; beep: boolean; terminateOn: string },
+    p: {
+      name?: string;
+      format?: string;
+      maxDurationSeconds: number;
+      maxSilenceSeconds: number;
+      ifExists: string;
+      beep: boolean;
+      terminateOn: string;
+    },
   ): LiveRecording {
     this.world.requireStasis(ch);
     if (!p.name) throw new SimHttpError(400, { message: 'Recording name is required' });
     if (!p.format) throw new SimHttpError(400, { message: 'Recording format is required' });
-    if (!FORMATS.has(p.format)) throw new SimHttpError(422, { message: `Recording format '${p.format}' is not supported` });
-    if (!['fail', 'overwrite', 'append'].includes(p.ifExists)) throw new SimHttpError(400, { message: 'ifExists: invalid value' });
-    if (!/^(none|any|[0-9*#])$/.test(p.terminateOn)) throw new SimHttpError(400, { message: 'terminateOn: invalid value' });
-    if (p.maxDurationSeconds < 0 || p.maxSilenceSeconds < 0) throw new SimHttpError(400, { message: 'maxDurationSeconds and maxSilenceSeconds must be >= 0' });
-    if (this.live.has(p.name) || ch.recording) throw new SimHttpError(409, { message: 'Recording with the same name is in progress' });
+    if (!FORMATS.has(p.format))
+      throw new SimHttpError(422, { message: `Recording format '${p.format}' is not supported` });
+    if (!['fail', 'overwrite', 'append'].includes(p.ifExists))
+      throw new SimHttpError(400, { message: 'ifExists: invalid value' });
+    if (!/^(none|any|[0-9*#])$/.test(p.terminateOn))
+      throw new SimHttpError(400, { message: 'terminateOn: invalid value' });
+    if (p.maxDurationSeconds < 0 || p.maxSilenceSeconds < 0)
+      throw new SimHttpError(400, { message: 'maxDurationSeconds and maxSilenceSeconds must be >= 0' });
+    if (this.live.has(p.name) || ch.recording)
+      throw new SimHttpError(409, { message: 'Recording with the same name is in progress' });
     const existing = this.stored.get(p.name);
-    if (existing && p.ifExists === 'fail') throw new SimHttpError(409, { message: 'Recording with the same name already exists on the system' });
+    if (existing && p.ifExists === 'fail')
+      throw new SimHttpError(409, { message: 'Recording with the same name already exists on the system' });
     const append = existing && p.ifExists === 'append';
     const rec: LiveRecording = {
       name: p.name,
@@ -205,7 +232,8 @@ export class Media {
       rec.state = 'recording';
       rec.startedAt = Date.now();
       this.emitRec(rec, 'RecordingStarted');
-      if (p.maxDurationSeconds > 0) rec.maxTimer = this.world.after(ch, p.maxDurationSeconds * 1000, () => this.end(rec, 'done'));
+      if (p.maxDurationSeconds > 0)
+        rec.maxTimer = this.world.after(ch, p.maxDurationSeconds * 1000, () => this.end(rec, 'done'));
       this.armSilence(rec);
     };
     // The beep is short (a tone before recording starts); the traces show RecordingStarted at once.
@@ -219,7 +247,8 @@ export class Media {
       clearTimeout(rec.silenceTimer);
       rec.ch.timers.delete(rec.silenceTimer);
     }
-    if (rec.maxSilenceSec > 0) rec.silenceTimer = this.world.after(rec.ch, rec.maxSilenceSec * 1000, () => this.end(rec, 'done'));
+    if (rec.maxSilenceSec > 0)
+      rec.silenceTimer = this.world.after(rec.ch, rec.maxSilenceSec * 1000, () => this.end(rec, 'done'));
   }
 
   /** The caller talks for `ms` (simulated): counts as talking, resets the silence timer. */
@@ -280,7 +309,8 @@ export class Media {
 
   onDtmf(ch: Chan, digit: string): void {
     const rec = ch.recording;
-    if (rec && rec.state === 'recording' && (rec.terminateOn === 'any' || rec.terminateOn === digit)) this.end(rec, 'done');
+    if (rec && rec.state === 'recording' && (rec.terminateOn === 'any' || rec.terminateOn === digit))
+      this.end(rec, 'done');
   }
 
   onHangup(ch: Chan): void {
@@ -311,7 +341,8 @@ export class Media {
   storedCopy(name: string, dest: string | undefined): StoredRecording {
     const src = this.storedGet(name);
     if (!dest) throw new SimHttpError(400, { message: 'destinationRecordingName is required' });
-    if (this.stored.has(dest)) throw new SimHttpError(409, { message: 'A recording with the same name already exists on the system' });
+    if (this.stored.has(dest))
+      throw new SimHttpError(409, { message: 'A recording with the same name already exists on the system' });
     const file = this.filePath(dest, src.format);
     mkdirSync(dirname(file), { recursive: true });
     copyFileSync(src.file, file);

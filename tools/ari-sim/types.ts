@@ -54,6 +54,10 @@ export interface Chan {
   waiters: Set<() => void>;
   behaviour?: EndpointBehaviour;
   outbound: boolean;
+  /** Entered Stasis from the dialplan (Local ;2): after StasisEnd the dialplan ends with a soft hangup. */
+  viaDialplan?: boolean;
+  /** A Local ;1 whose ;2 got a new connected line: Asterisk reports a ChannelCallerId as it goes. */
+  callerIdChanged?: boolean;
 }
 
 export class SimHttpError extends Error {

@@ -79,14 +79,16 @@ export function wavDurationMs(file: string): number | undefined {
   } catch {
     return undefined;
   }
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') return undefined;
+  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE')
+    return undefined;
   let byteRate = 0;
   let off = 12;
   while (off + 8 <= buf.length) {
     const id = buf.toString('ascii', off, off + 4);
     const size = buf.readUInt32LE(off + 4);
     if (id === 'fmt ') byteRate = buf.readUInt32LE(off + 16);
-    if (id === 'data') return byteRate > 0 ? Math.round((Math.min(size, buf.length - off - 8) * 1000) / byteRate) : undefined;
+    if (id === 'data')
+      return byteRate > 0 ? Math.round((Math.min(size, buf.length - off - 8) * 1000) / byteRate) : undefined;
     off += 8 + size + (size % 2);
   }
   return undefined;

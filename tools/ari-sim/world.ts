@@ -88,7 +88,12 @@ export class World {
   }
 
   /** Sends a channel event to every app subscribed to the channel. */
-  emit(ch: Chan, type: string, fields: Record<string, unknown> = {}, key: 'channel' | 'peer' = 'channel'): void {
+  emit(
+    ch: Chan,
+    type: string,
+    fields: Record<string, unknown> = {},
+    key: 'channel' | 'peer' = 'channel',
+  ): void {
     if (ch.subs.size === 0) return;
     const body = { ...fields, [key]: this.json(ch) };
     for (const app of ch.subs) this.hub.send(app, type, body);
@@ -98,8 +103,16 @@ export class World {
     for (const w of [...ch.waiters]) w();
   }
 
-  private newChan(id: string, name: string, endpoint: string, tech: string, state: ChanState, number: string): Chan {
-    if (this.channels.has(id)) throw new SimHttpError(409, { message: 'Channel with given unique ID already exists' });
+  private newChan(
+    id: string,
+    name: string,
+    endpoint: string,
+    tech: string,
+    state: ChanState,
+    number: string,
+  ): Chan {
+    if (this.channels.has(id))
+      throw new SimHttpError(409, { message: 'Channel with given unique ID already exists' });
     const ch: Chan = {
       id,
       name,
@@ -153,7 +166,14 @@ export class World {
     const at = resource.indexOf('@');
     const device = (at >= 0 ? resource.slice(at + 1) : resource).split('/')[0]!;
     const id = opts.channelId || this.newChannelId();
-    const ch = this.newChan(id, `${tech}/${device}-${this.nextNameSeq()}`, opts.endpoint, tech, 'Down', opts.callerId ?? '');
+    const ch = this.newChan(
+      id,
+      `${tech}/${device}-${this.nextNameSeq()}`,
+      opts.endpoint,
+      tech,
+      'Down',
+      opts.callerId ?? '',
+    );
     ch.behaviour = behaviour;
     ch.outbound = true;
     this.applyVariables(ch, opts.variables);
@@ -190,7 +210,8 @@ export class World {
     const base = `Local/${exten}@${context}-${seq}`;
     const id1 = opts.channelId || this.newChannelId();
     const id2 = opts.otherChannelId || this.newChannelId();
-    if (this.channels.has(id2)) throw new SimHttpError(409, { message: 'Channel with given unique ID already exists' });
+    if (this.channels.has(id2))
+      throw new SimHttpError(409, { message: 'Channel with given unique ID already exists' });
     const ch1 = this.newChan(id1, `${base};1`, opts.endpoint, 'Local', 'Down', opts.callerId ?? '');
     ch1.localHalf = 1;
     ch1.localSeq = seq;
@@ -208,7 +229,12 @@ export class World {
       return {
         ch: ch1,
         afterResponse: () => {
-          if (app) setTimeoutUnref(() => !ch1.hangingUp && this.runStasisApp(ch1, app, args), ch1, this.createToStasisMs);
+          if (app)
+            setTimeoutUnref(
+              () => !ch1.hangingUp && this.runStasisApp(ch1, app, args),
+              ch1,
+              this.createToStasisMs,
+            );
         },
       };
     }
@@ -226,7 +252,10 @@ export class World {
       ch: ch1,
       afterResponse: () => {
         if (ch1.hangingUp) return;
-        this.emit(ch2, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' });
+        this.emit(ch2, 'ChannelCallerId', {
+          caller_presentation: 0,
+          caller_presentation_txt: 'Presentation Allowed, Not Screened',
+        });
         this.emit(ch2, 'ChannelConnectedLine');
         this.emit(ch1, 'Dial', { dialstatus: '', forward: '', dialstring }, 'peer');
         this.armDialTimeout(ch1, opts.timeoutSec ?? 30);
@@ -236,7 +265,14 @@ export class World {
   }
 
   private makeLocalTwo(ch1: Chan, caller: { name: string; number: string }): Chan {
-    const ch2 = this.newChan(ch1.localOtherId!, ch1.name.replace(/;1$/, ';2'), ch1.endpoint, 'Local', 'Ring', caller.number);
+    const ch2 = this.newChan(
+      ch1.localOtherId!,
+      ch1.name.replace(/;1$/, ';2'),
+      ch1.endpoint,
+      'Local',
+      'Ring',
+      caller.number,
+    );
     ch2.caller = { ...caller };
     ch2.connected = { ...caller };
     ch2.localHalf = 2;
@@ -278,6 +314,7 @@ export class World {
       this.hangup(ch, 16, false);
       return;
     }
+    ch.viaDialplan = true;
     this.enterStasis(ch, route.app, route.args);
   }
 
@@ -303,9 +340,17 @@ export class World {
 
   /** Placed inbound call (driver): a trunk channel that enters Stasis(app,args) with exten = to. */
   placeInbound(opts: { from: string; to: string; app: string; args: string[]; name?: string }): Chan {
-    if (!this.hub.isActive(opts.app)) throw new Error(`Stasis application '${opts.app}' has no connected event socket`);
+    if (!this.hub.isActive(opts.app))
+      throw new Error(`Stasis application '${opts.app}' has no connected event socket`);
     const prefix = opts.name ?? 'PJSIP/trunk';
-    const ch = this.newChan(this.newChannelId(), `${prefix}-${this.nextNameSeq()}`, prefix, prefix.split('/')[0]!, 'Ring', opts.from);
+    const ch = this.newChan(
+      this.newChannelId(),
+      `${prefix}-${this.nextNameSeq()}`,
+      prefix,
+      prefix.split('/')[0]!,
+      'Ring',
+      opts.from,
+    );
     ch.connected = { name: '', number: '' };
     ch.dialplan = { context: 'from-trunk', exten: opts.to, priority: 1, app_name: '', app_data: '' };
     this.enterStasis(ch, opts.app, opts.args);
@@ -316,7 +361,8 @@ export class World {
 
   dial(ch: Chan, callerId: string | undefined, timeoutSec: number): void {
     this.requireStasis(ch);
-    if (ch.dialing || ch.localPeer || ch.state === 'Up') throw new SimHttpError(409, { message: 'Channel is already dialed' });
+    if (ch.dialing || ch.localPeer || ch.state === 'Up')
+      throw new SimHttpError(409, { message: 'Channel is already dialed' });
     if (ch.localHalf === 2) throw new SimHttpError(409, { message: 'Channel is already dialed' });
     const caller = callerId ? this.channels.get(callerId) : undefined;
     if (callerId && !caller) throw notFound('Caller channel not found');
@@ -324,7 +370,10 @@ export class World {
       ch.connected = { ...caller.caller };
       this.emit(ch, 'ChannelConnectedLine');
     }
-    const dialstring = ch.tech === 'Local' ? `${ch.dialplan.exten}@${ch.dialplan.context}` : ch.endpoint.slice(ch.endpoint.indexOf('/') + 1);
+    const dialstring =
+      ch.tech === 'Local'
+        ? `${ch.dialplan.exten}@${ch.dialplan.context}`
+        : ch.endpoint.slice(ch.endpoint.indexOf('/') + 1);
     ch.dialing = { dialstring };
     this.emit(ch, 'Dial', { dialstatus: '', forward: '', dialstring }, 'peer');
     this.armDialTimeout(ch, timeoutSec);
@@ -388,7 +437,8 @@ export class World {
     }
     ch.dialing = undefined;
     this.setState(ch, 'Up');
-    if (dialing) this.emit(ch, 'Dial', { dialstatus: 'ANSWER', forward: '', dialstring: dialing.dialstring }, 'peer');
+    if (dialing)
+      this.emit(ch, 'Dial', { dialstatus: 'ANSWER', forward: '', dialstring: dialing.dialstring }, 'peer');
     if (dialing?.pendingStasis) this.enterStasis(ch, dialing.pendingStasis.app, dialing.pendingStasis.args);
   }
 
@@ -424,10 +474,24 @@ export class World {
     this.exitStasis(ch);
     const peer = ch.localPeer;
     if (peer && !peer.hangingUp) this.hangup(peer, cause, false);
-    if (wasInStasis) this.setVar(ch, 'STASISSTATUS', 'SUCCESS');
+    if (wasInStasis) {
+      this.setVar(ch, 'STASISSTATUS', 'SUCCESS');
+      // Back in the dialplan after Stasis() returns, which then hangs the channel up.
+      if (ch.viaDialplan) this.emit(ch, 'ChannelHangupRequest', { cause, soft: true });
+    }
+    if (wasDialing?.pendingStasis) {
+      // An originate that never got answered reports how its dial ended.
+      const dialstatus = cause === 17 ? 'BUSY' : cause === 20 || cause === 34 ? 'CHANUNAVAIL' : 'NOANSWER';
+      this.emit(ch, 'Dial', { dialstatus, forward: '', dialstring: wasDialing.dialstring }, 'peer');
+    }
     ch.dialplan.app_name = '';
     ch.dialplan.app_data = '';
     this.emit(ch, 'ChannelDestroyed', { cause, cause_txt: causeText(cause) });
+    if (ch.callerIdChanged)
+      this.emit(ch, 'ChannelCallerId', {
+        caller_presentation: 0,
+        caller_presentation_txt: 'Presentation Allowed, Not Screened',
+      });
     this.destroy(ch);
   }
 
