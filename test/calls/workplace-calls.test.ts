@@ -31,6 +31,7 @@ beforeAll(async () => {
   world = await startWorld({
     timing: { confirmationMs: 400, menuTimeoutMs: 400, firstDigitTimeoutMs: 1000, interDigitTimeoutMs: 400 },
     env: { VOICEBOX_ACCESS_NUMBER: '+4930123499' },
+    logLevel: process.env.CALLS_LOG ?? 'silent',
   });
   ({ company, admin } = await world.createCompany());
   groupId = (await world.createGroup(company.id, admin)).id;
@@ -86,6 +87,7 @@ describe('ringing', () => {
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
     const desk = await world.driver.waitForChannel(device(wp));
     const mobile = await world.driver.waitForChannel(world.externalEndpoint(mobileNumber));
+    await mobile.waitForState('Ringing');
     await mobile.answer();
     await mobile.waitForPlayback(sound('confirm-call'));
     // answered but not confirmed: the desk keeps ringing, nothing is bridged
@@ -102,7 +104,11 @@ describe('ringing', () => {
 
   it('an answered parallel leg that does not confirm is dropped; the desk can still win', async () => {
     const mobileNumber = '+491701000003';
-    const wp = await workplace({ parallelRinging: { enabled: true, numbers: [mobileNumber], answerConfirmation: true } });
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobileNumber], answerConfirmation: true },
+      // 120 s ring time = 2.4 s scaled: longer than the (shortened) confirmation time
+      forwarding: { noAnswer: { enabled: false, ringSeconds: 120 } },
+    });
     world.driver.setEndpointBehaviour(device(wp), { kind: 'manual' });
     world.driver.setEndpointBehaviour(world.externalEndpoint(mobileNumber), { kind: 'answer', afterMs: 20 });
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
@@ -120,7 +126,7 @@ describe('ringing', () => {
   it('first answer wins: every other leg is stopped at once with cause 26', async () => {
     const numbers = ['+491701000004', '+491701000005'];
     const wp = await workplace({
-      devices: [{ type: 'deskphone' }, { type: 'desktop' }],
+      devices: [{ type: 'deskphone', model: 'Yealink T54W' }, { type: 'desktop' }],
       parallelRinging: { enabled: true, numbers, answerConfirmation: false },
     });
     world.driver.setEndpointBehaviour(device(wp, 0), { kind: 'manual' });
@@ -391,7 +397,7 @@ describe('voicebox retrieval', () => {
   });
 
   it('the right PIN gives the message count, and messages can be heard, saved and deleted', async () => {
-    const wp = await workplace({ devices: [{ type: 'deskphone' }] });
+    const wp = await workplace({ devices: [{ type: 'deskphone', model: 'Yealink T54W' }] });
     world.driver.setEndpointBehaviour(device(wp), { kind: 'busy', afterMs: 10 });
     for (const from of ['+4989111001', '+4989111002']) {
       const c = await world.driver.placeCall({ from, to: wp.number });
@@ -440,7 +446,7 @@ describe('voicebox retrieval', () => {
   });
 
   it('a greeting recorded by phone is what the next caller hears', async () => {
-    const wp = await workplace({ devices: [{ type: 'deskphone' }] });
+    const wp = await workplace({ devices: [{ type: 'deskphone', model: 'Yealink T54W' }] });
     const owner = await fromOwnDevice(wp);
     await owner.waitForPlayback(sound('vb-enter-pin'));
     await owner.pressDigits('4711#');
