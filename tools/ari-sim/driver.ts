@@ -101,7 +101,7 @@ export function createDriver(deps: {
   const { world, media, hub, dyn } = deps;
   const rules: Array<{ endpoint: string | RegExp; b: EndpointBehaviour }> = [];
   const wrappers = new WeakMap<Chan, SimChannel>();
-  const unclaimed: Chan[] = []; // outbound channels nobody waited for yet
+  const unclaimed = new Set<Chan>(); // outbound channels nobody waited for yet (insertion-ordered, bounded)
   const waiters: Array<{ endpoint: string | RegExp; resolve: (ch: Chan) => void }> = [];
 
   world.behaviourFor = (endpoint) => {
@@ -112,8 +112,8 @@ export function createDriver(deps: {
     const idx = waiters.findIndex((w) => matches(w.endpoint, ch.endpoint));
     if (idx >= 0) waiters.splice(idx, 1)[0]!.resolve(ch);
     else {
-      unclaimed.push(ch);
-      if (unclaimed.length > 1000) unclaimed.shift();
+      unclaimed.add(ch);
+      if (unclaimed.size > 1000) unclaimed.delete(unclaimed.values().next().value!);
     }
   };
 
@@ -185,8 +185,11 @@ export function createDriver(deps: {
       rules.push({ endpoint, b });
     },
     waitForChannel(endpoint, timeoutMs = DEFAULT_WAIT_MS) {
-      const idx = unclaimed.findIndex((c) => matches(endpoint, c.endpoint));
-      if (idx >= 0) return Promise.resolve(wrap(unclaimed.splice(idx, 1)[0]!));
+      for (const c of unclaimed) {
+        if (!matches(endpoint, c.endpoint)) continue;
+        unclaimed.delete(c);
+        return Promise.resolve(wrap(c));
+      }
       return new Promise((resolve, reject) => {
         const entry = {
           endpoint,

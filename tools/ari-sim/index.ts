@@ -30,7 +30,7 @@ export interface AriSimulatorOptions {
   recordingsDir?: string;
   /** Real ms between a /channels/create answer and the channel's StasisStart (default 2; the create/dial race). */
   createToStasisMs?: number;
-  /** How many events / REST calls the driver's logs keep (older ones fall off). Default 200000. */
+  /** How many events / REST calls the driver's logs keep (older ones fall off). Default 50000. */
   logLimit?: number;
 }
 
@@ -71,7 +71,7 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
   const username = opts.username ?? 'ari';
   const password = opts.password ?? 'ari';
   const timeScale = opts.timeScale ?? 1;
-  const logLimit = opts.logLimit ?? 200_000;
+  const logLimit = opts.logLimit ?? 50_000;
   const hub = new EventHub(logLimit);
   const world = new World(hub, new Dialplan(opts.dialplan ?? ''), timeScale);
   const bridges = new Bridges(world);
