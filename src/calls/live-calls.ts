@@ -25,6 +25,10 @@ export class ConnectedCall {
   private peerGone!: () => void;
   private readonly peerEnded: Promise<void>;
   private readonly startedAt = new Date().toISOString();
+  /** set once the call has ended: it can no longer be moved */
+  over = false;
+  /** registry writes in order: a put of a move must never land after the final remove */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(
     readonly session: CallSession,
@@ -47,6 +51,14 @@ export class ConnectedCall {
     });
   }
 
+  private writeRegistry(op: () => Promise<void>): Promise<void> {
+    const next = this.writes.then(op).catch((err: unknown) => {
+      this.session.log.warn({ err }, 'live-call registry write failed');
+    });
+    this.writes = next;
+    return next;
+  }
+
   toLiveCall(): LiveCall {
     return {
       workplaceId: this.workplaceId ?? '',
@@ -66,7 +78,8 @@ export class ConnectedCall {
       const bridge = await session.bridgeWith(peerChannelId);
       this.bridgeId = bridge.id;
       this.registry.add(this);
-      if (this.workplaceId) await this.registry.store.liveCalls.put(this.toLiveCall());
+      const registered = this.toLiveCall();
+      if (this.workplaceId) await this.writeRegistry(() => this.registry.store.liveCalls.put(registered));
       session.log.info({ bridgeId: this.bridgeId, peer: peerChannelId }, 'call connected');
       await session.guard(this.peerEnded);
       session.log.info({ peer: this.peerChannelId }, 'peer hung up');
@@ -74,15 +87,16 @@ export class ConnectedCall {
       if (!isCallEnded(err)) throw err;
       session.log.info('caller hung up while connected');
     } finally {
+      this.over = true;
       this.unroutePeer?.();
       this.registry.remove(this);
       const peer = this.peerChannelId;
+      const workplaceId = this.workplaceId;
+      const bridgeId = this.bridgeId;
       await Promise.all([
         this.registry.ari.channels.hangup({ channelId: peer }).catch(() => {}),
-        this.workplaceId && this.bridgeId
-          ? this.registry.store.liveCalls.remove(this.workplaceId, this.bridgeId).catch((err: unknown) => {
-              session.log.warn({ err }, 'could not remove the live call');
-            })
+        workplaceId && bridgeId
+          ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
           : Promise.resolve(),
       ]);
     }
@@ -96,6 +110,7 @@ export class ConnectedCall {
   async moveTo(newPeerChannelId: string): Promise<void> {
     const { session, registry } = this;
     const { ari } = registry;
+    if (this.over) throw new Error('the call is over');
     const bridgeId = randomUUID();
     session.adoptBridge(bridgeId);
     await ari.bridges.create({ type: 'mixing', bridgeId });
@@ -105,11 +120,14 @@ export class ConnectedCall {
     this.bridgeId = bridgeId;
     this.watchPeer(newPeerChannelId);
     session.log.info({ from: oldPeer, to: newPeerChannelId, bridgeId }, 'call moved');
-    await ari.channels.hangup({ channelId: oldPeer }).catch((err: unknown) => {
-      if (!isNotFound(err)) session.log.warn({ err }, 'could not release the old peer');
-    });
+    const moved = this.toLiveCall();
+    await Promise.all([
+      this.workplaceId ? this.writeRegistry(() => registry.store.liveCalls.put(moved)) : undefined,
+      ari.channels.hangup({ channelId: oldPeer }).catch((err: unknown) => {
+        if (!isNotFound(err)) session.log.warn({ err }, 'could not release the old peer');
+      }),
+    ]);
     await session.destroyBridge(oldBridge);
-    if (this.workplaceId) await registry.store.liveCalls.put(this.toLiveCall());
   }
 }
 

@@ -22,7 +22,7 @@ export async function pullCall(session: CallSession, ctx: CallContext, workplace
     return 'no-call';
   }
   const call = ctx.live.byRemoteChannel(entry.remoteChannelId);
-  if (!call || call.bridgeId !== entry.bridgeId) {
+  if (!call || call.over || call.bridgeId !== entry.bridgeId) {
     // registered by another controller process, or already over: this process cannot move it
     session.log.warn({ workplaceId, controllerId: entry.controllerId }, 'pull: call is not held by this controller');
     return 'no-call';
