@@ -46,6 +46,8 @@ export async function depositMessage(
 ): Promise<void> {
   const lang = workplace.language;
   await session.answer();
+  // keys pressed while it rang are no answer to anything here
+  session.clearDigits();
   // a key pressed during the greeting skips it (callers who know it), it is not a menu choice
   await session.play(greetingMedia(workplace), { lang });
   session.clearDigits();

@@ -445,6 +445,22 @@ describe('voicebox retrieval', () => {
     await owner.hangup();
   });
 
+  it('the voicebox access number from outside identifies the owner by a parallel-ringing number', async () => {
+    const mobile = '+491701000099';
+    const wp = await workplace({ parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false } });
+    const owner = await world.driver.placeCall({ from: mobile, to: world.config.VOICEBOX_ACCESS_NUMBER! });
+    await owner.waitForPlayback(sound('vb-enter-pin'));
+    await owner.pressDigits('4711#');
+    await owner.waitForPlayback(sound('vb-main-menu'));
+    expect(owner.heard()).toEqual([sound('vb-enter-pin'), sound('vb-no-messages'), sound('vb-main-menu')]);
+    await owner.hangup();
+    expect(await world.store.pinFailures.get(wp.id)).toBe(0);
+
+    const stranger = await world.driver.placeCall({ from: '+4940999999', to: world.config.VOICEBOX_ACCESS_NUMBER! });
+    await stranger.waitForHangup();
+    expect(stranger.heard()).toEqual([sound('access-denied')]);
+  });
+
   it('a greeting recorded by phone is what the next caller hears', async () => {
     const wp = await workplace({ devices: [{ type: 'deskphone', model: 'Yealink T54W' }] });
     const owner = await fromOwnDevice(wp);
