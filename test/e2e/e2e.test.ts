@@ -15,7 +15,7 @@ import type { PortalFlow } from '../../src/calls/context.js';
 import { startCallController } from '../../src/calls/controller.js';
 import { loadConfig } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
-import { createInterimCallsStore } from '../support/interim-calls-store.js';
+import { createMemoryStoreForTests } from '../devices/memory-store.js';
 import type { Store } from '../../src/store/store.js';
 import { resolveTarget, type AriTarget } from './target.js';
 import { OutsideWorld, PbxObserver, type Caller } from './world.js';
@@ -42,13 +42,6 @@ async function loadPortalFlow(): Promise<PortalFlow | undefined> {
 }
 let portalFlow: PortalFlow | undefined;
 
-/** the in-memory store of src/store (loaded by path: it lands in parallel; a stand-in until then) */
-async function createMemoryStore(): Promise<Store> {
-  const path = new URL('../../src/store/index.ts', import.meta.url).href;
-  const mod = (await import(/* @vite-ignore */ path).catch(() => undefined)) as
-    { createMemoryStore?: (o?: { prefix?: string }) => Store } | undefined;
-  return mod?.createMemoryStore ? mod.createMemoryStore({ prefix: `e2e${RUN}:` }) : createInterimCallsStore();
-}
 const needPortal = (ctx: { skip: () => void }) => {
   if (!portalFlow) {
     console.warn('[e2e] portal scenario skipped: src/calls/portal.ts exports no portal flow yet');
@@ -180,7 +173,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
       LOG_LEVEL: 'silent',
       CONTROLLER_ID: `e2e-${RUN}`,
     });
-    store = await createMemoryStore();
+    store = await createMemoryStoreForTests(`e2e${RUN}:`);
     const provisioner = createAriProvisioner(pbxAri, { logger });
     portalFlow = await loadPortalFlow();
     const controller = await startCallController({
