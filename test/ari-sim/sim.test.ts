@@ -275,7 +275,13 @@ describe('recordings', () => {
     expect(wav.readUInt16LE(34)).toBe(16);
     expect(Math.abs((wav.length - 44) / 16 - stored.durationMs)).toBeLessThan(2);
     expect(readFileSync(stored.file).equals(wav)).toBe(true);
-    expect((await record(call.id)).status).toBe(409); // ifExists=fail
+    // ifExists=fail: accepted, then RecordingFailed once Asterisk finds the file; the stored one stays
+    expect((await record(call.id)).status).toBe(201);
+    expect((await pbx.waitFor((e) => e.type === 'RecordingFailed')).recording).toMatchObject({
+      name: 'vm/one',
+      state: 'failed',
+    });
+    expect(sim.driver.storedRecordings()[0]!.durationMs).toBe(stored.durationMs);
     expect((await pbx.req('GET', '/recordings/stored/nope')).body).toEqual({
       message: 'Recording not found',
     });

@@ -207,12 +207,16 @@ export class Media {
       throw new SimHttpError(400, { message: 'terminateOn: invalid value' });
     if (p.maxDurationSeconds < 0 || p.maxSilenceSeconds < 0)
       throw new SimHttpError(400, { message: 'maxDurationSeconds and maxSilenceSeconds must be >= 0' });
-    if (this.live.has(p.name) || ch.recording)
-      throw new SimHttpError(409, { message: 'Recording with the same name is in progress' });
+    // Like Asterisk: a name in use by a live recording is refused at once (409); an existing stored
+    // file with ifExists=fail is found only when recording begins, and ends in RecordingFailed.
+    if (this.live.has(p.name))
+      throw new SimHttpError(409, {
+        message: `Recording '${p.name}' already exists and can not be overwritten`,
+      });
+    if (ch.recording) throw new SimHttpError(409, { message: 'Channel is already recording' });
     const existing = this.stored.get(p.name);
-    if (existing && p.ifExists === 'fail')
-      throw new SimHttpError(409, { message: 'Recording with the same name already exists on the system' });
     const append = existing && p.ifExists === 'append';
+    const refuseExisting = existing !== undefined && p.ifExists === 'fail';
     const rec: LiveRecording = {
       name: p.name,
       format: p.format,
@@ -229,6 +233,7 @@ export class Media {
     ch.recording = rec;
     const start = () => {
       if (rec.state !== 'queued') return;
+      if (refuseExisting) return this.fail(rec, 'Recording file already exists');
       rec.state = 'recording';
       rec.startedAt = Date.now();
       this.emitRec(rec, 'RecordingStarted');
@@ -303,6 +308,15 @@ export class Media {
     this.emitRec(rec, 'RecordingFinished');
   }
 
+  /** RecordingFailed: nothing was recorded (the channel went away before recording began). */
+  private fail(rec: LiveRecording, cause: string): void {
+    rec.state = 'failed';
+    this.live.delete(rec.name);
+    if (rec.ch.recording === rec) rec.ch.recording = undefined;
+    const body = { recording: { ...this.liveJson(rec), cause } };
+    for (const app of rec.ch.subs) this.world.hub.send(app, 'RecordingFailed', body);
+  }
+
   private filePath(name: string, format: string): string {
     return join(this.recordingsDir, `${name}.${format}`);
   }
@@ -314,7 +328,9 @@ export class Media {
   }
 
   onHangup(ch: Chan): void {
-    if (ch.recording) this.end(ch.recording, 'done');
+    const rec = ch.recording;
+    if (rec?.state === 'queued') this.fail(rec, 'Channel hung up before the recording started');
+    else if (rec) this.end(rec, 'done');
     for (const pb of [...ch.playbacks]) this.finish(pb);
   }
 
