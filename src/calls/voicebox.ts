@@ -117,10 +117,15 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
       session.log.info({ workplaceId: workplace.id, attempt }, 'voicebox PIN accepted');
       return true;
     }
-    const failures = await session.guard(ctx.store.pinFailures.increment(workplace.id));
-    // never the PIN itself in a log line
-    session.log.info({ workplaceId: workplace.id, attempt, failures, empty: pin === '' }, 'voicebox PIN wrong');
-    if (failures >= PIN_LOCK_AFTER) return locked();
+    if (pin === '') {
+      // nothing entered is a lost attempt of this call, but no guess: it does not count towards the lock
+      session.log.info({ workplaceId: workplace.id, attempt }, 'voicebox PIN not entered');
+    } else {
+      const failures = await session.guard(ctx.store.pinFailures.increment(workplace.id));
+      // never the PIN itself in a log line
+      session.log.info({ workplaceId: workplace.id, attempt, failures }, 'voicebox PIN wrong');
+      if (failures >= PIN_LOCK_AFTER) return locked();
+    }
     await session.play(p('pin-wrong'), { lang });
   }
   await session.play(p('goodbye'), { lang });
