@@ -42,6 +42,8 @@ it('the standalone simulator serves /asterisk/info, api-docs and the event socke
   expect(docs.status).toBe(200);
   const resources = await docs.json();
   expect(resources.apis.map((a: { path: string }) => a.path)).toContain('/api-docs/channels.{format}');
+  expect(resources.basePath).toBe(`${url}/ari`);
+  expect((await fetch(`${url}/ari/api-docs/events.json?api_key=ari:ari`)).status).toBe(200);
   const ws = new TestAri(url, 'pbx,labdriver');
   await ws.connect();
   // the README dialplan routes a Local caller into pbx

@@ -187,6 +187,28 @@ describe('outbound legs', () => {
   });
 });
 
+describe('originate', () => {
+  it('an answered originate enters the app Up; a busy one only reports its destruction', async () => {
+    sim.driver.setEndpointBehaviour('PJSIP/+4917011@trunk', { kind: 'answer', afterMs: 100 });
+    sim.driver.setEndpointBehaviour('PJSIP/+4917022@trunk', { kind: 'busy', afterMs: 10 });
+    const up = await pbx.req('POST', '/channels', {
+      endpoint: 'PJSIP/+4917011@trunk',
+      app: 'pbx',
+      appArgs: 'out,1',
+      callerId: '+4930999',
+    });
+    expect(up.body.name).toMatch(/^PJSIP\/trunk-[0-9a-f]{8}$/);
+    const start = await pbx.waitFor((e) => e.type === 'StasisStart' && e.channel.id === up.body.id);
+    expect(start.channel.state).toBe('Up');
+    expect(start.args).toEqual(['out', '1']);
+    expect(sim.driver.channel(up.body.id)!.callerNumber()).toBe('+4930999');
+    const busy = await pbx.req('POST', '/channels', { endpoint: 'PJSIP/+4917022@trunk', app: 'pbx' });
+    const gone = await pbx.waitFor((e) => e.type === 'ChannelDestroyed' && e.channel.id === busy.body.id);
+    expect(gone.cause).toBe(17);
+    expect(pbx.typesFor(busy.body.id)).not.toContain('StasisStart');
+  });
+});
+
 describe('bridges', () => {
   it('moving a channel between bridges emits ChannelLeftBridge then ChannelEnteredBridge; errors like Asterisk', async () => {
     const a = await sim.driver.placeCall({ from: '1', to: '100' });

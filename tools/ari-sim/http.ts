@@ -21,6 +21,8 @@ interface Ctx {
   m: RegExpMatchArray;
   q: Params;
   body: unknown;
+  /** `http://<Host header>` of the request. */
+  origin: string;
 }
 type Handler = (c: Ctx) => Reply;
 
@@ -370,10 +372,12 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   r('GET', '/sounds', () => ok([]));
 
   // --- api docs
-  r('GET', '/api-docs/{file}', ({ m }) => {
+  r('GET', '/api-docs/{file}', ({ m, origin }) => {
     const file = join(d.apiDocsDir, m[1]!);
     if (!/^[a-zA-Z]+\.json$/.test(m[1]!) || !existsSync(file)) throw notFound('Not found');
-    return { status: 200, raw: { data: readFileSync(file), contentType: 'application/json' } };
+    // Asterisk points basePath at the address the client used.
+    const text = readFileSync(file, 'utf8').replace(/"basePath":\s*"[^"]*"/, `"basePath": "${origin}/ari"`);
+    return { status: 200, raw: { data: Buffer.from(text), contentType: 'application/json' } };
   });
 
   const expected = 'Basic ' + Buffer.from(`${d.username}:${d.password}`).toString('base64');
@@ -441,7 +445,7 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
           pathMatched = true;
           if (rm !== method) continue;
           for (let i = 1; i < m.length; i++) m[i] = decodeURIComponent(m[i]!);
-          return send(h({ m, q, body }));
+          return send(h({ m, q, body, origin: `http://${req.headers.host ?? 'localhost'}` }));
         }
         if (pathMatched) return send({ status: 405, body: { message: 'Method not allowed' } });
         throw notFound('Not found');
