@@ -31,6 +31,17 @@ describe('REST details', () => {
     ws.terminate();
   });
 
+  it('an app connected with subscribeAll=true hears channels of other apps', async () => {
+    const auth = 'Basic ' + Buffer.from('u1:p1').toString('base64');
+    const watcher = new TestAri(sim.url, 'watcher&subscribeAll=true', auth);
+    await watcher.connect();
+    const call = await sim.driver.placeCall({ from: '1', to: '2' });
+    await pbx.req('POST', `/channels/${call.id}/answer`);
+    expect((await watcher.waitFor((e) => e.type === 'ChannelStateChange')).channel.id).toBe(call.id);
+    expect(watcher.events.every((e) => e.application === 'watcher')).toBe(true);
+    watcher.close();
+  });
+
   it('channel variables, move, hangup reasons and bad input answer like Asterisk', async () => {
     const call = await sim.driver.placeCall({ from: '+4930111', to: '200' });
     expect((await pbx.req('GET', `/channels/${call.id}/variable`, { variable: 'NOPE' })).body).toEqual({

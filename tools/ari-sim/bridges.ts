@@ -67,11 +67,11 @@ export class Bridges {
     if (ch) body.channel = this.world.json(ch);
     const apps = new Set(b.subs);
     if (ch?.stasisApp) apps.add(ch.stasisApp);
-    for (const app of apps) this.world.hub.send(app, type, body);
+    for (const app of this.world.hub.targets(apps)) this.world.hub.send(app, type, body);
   }
 
   sendToSubs(b: Bridge, type: string, fields: Record<string, unknown>): void {
-    for (const app of b.subs) this.world.hub.send(app, type, fields);
+    for (const app of this.world.hub.targets(b.subs)) this.world.hub.send(app, type, fields);
   }
 
   addChannels(b: Bridge, ids: string[]): void {

@@ -22,6 +22,8 @@ export interface LoggedEvent {
 export class EventHub {
   readonly apps = new Map<string, StasisApp>();
   readonly log: BoundedLog<LoggedEvent>;
+  /** Apps connected with subscribeAll=true: they hear every channel/bridge/playback/recording event. */
+  readonly subscribeAll = new Set<string>();
 
   constructor(logLimit: number) {
     this.log = new BoundedLog(logLimit);
@@ -47,8 +49,18 @@ export class EventHub {
     return this.apps.get(name)?.socket !== undefined;
   }
 
-  attach(names: string[], socket: WebSocket): void {
+  /** The apps an event about an object goes to: its subscribers plus subscribeAll apps. */
+  targets(subs: Iterable<string>): Iterable<string> {
+    if (this.subscribeAll.size === 0) return subs;
+    const all = new Set(subs);
+    for (const app of this.subscribeAll) if (this.apps.get(app)?.socket) all.add(app);
+    return all;
+  }
+
+  attach(names: string[], socket: WebSocket, subscribeAll = false): void {
     for (const name of names) {
+      if (subscribeAll) this.subscribeAll.add(name);
+      else this.subscribeAll.delete(name);
       const app = this.app(name);
       const old = app.socket;
       if (old && old !== socket) {

@@ -122,7 +122,8 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
       return;
     }
     const apps = q.app.split(',').filter(Boolean);
-    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(apps, ws));
+    const subscribeAll = q.subscribeAll === 'true' || q.subscribeAll === '1';
+    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(apps, ws, subscribeAll));
   });
 
   await new Promise<void>((resolveListen, reject) => {

@@ -110,7 +110,7 @@ export class Media {
   private emit(pb: Playback, type: string): void {
     const body = { playback: this.json(pb) };
     if (pb.channel) {
-      for (const app of pb.channel.subs) this.world.hub.send(app, type, body);
+      for (const app of this.world.hub.targets(pb.channel.subs)) this.world.hub.send(app, type, body);
     } else if (pb.bridge) this.world.bridges.sendToSubs(pb.bridge, type, body);
   }
 
@@ -274,7 +274,7 @@ export class Media {
 
   private emitRec(rec: LiveRecording, type: string): void {
     const body = { recording: this.liveJson(rec) };
-    for (const app of rec.ch.subs) this.world.hub.send(app, type, body);
+    for (const app of this.world.hub.targets(rec.ch.subs)) this.world.hub.send(app, type, body);
   }
 
   liveGet(name: string): LiveRecording {
@@ -314,7 +314,7 @@ export class Media {
     this.live.delete(rec.name);
     if (rec.ch.recording === rec) rec.ch.recording = undefined;
     const body = { recording: { ...this.liveJson(rec), cause } };
-    for (const app of rec.ch.subs) this.world.hub.send(app, 'RecordingFailed', body);
+    for (const app of this.world.hub.targets(rec.ch.subs)) this.world.hub.send(app, 'RecordingFailed', body);
   }
 
   private filePath(name: string, format: string): string {

@@ -94,9 +94,9 @@ export class World {
     fields: Record<string, unknown> = {},
     key: 'channel' | 'peer' = 'channel',
   ): void {
-    if (ch.subs.size === 0) return;
+    if (ch.subs.size === 0 && this.hub.subscribeAll.size === 0) return;
     const body = { ...fields, [key]: this.json(ch) };
-    for (const app of ch.subs) this.hub.send(app, type, body);
+    for (const app of this.hub.targets(ch.subs)) this.hub.send(app, type, body);
   }
 
   notify(ch: Chan): void {
