@@ -54,9 +54,10 @@ const WORLD_APP = 'e2eworld';
 const ADMIN_TOKEN = 'e2e-platform-admin-token-0123456789';
 /** each run uses its own numbers, so a shared Asterisk keeps runs apart */
 const RUN = String((Date.now() % 90) + 10);
-const GROUP_FIRST = `+49301${RUN}000`;
-const GROUP_LAST = `+49301${RUN}999`;
-const number = (n: number) => `+49301${RUN}${String(n).padStart(3, '0')}`;
+const GROUP_FIRST = `+4930${RUN}0000`;
+const GROUP_LAST = `+4930${RUN}9999`;
+/** the last four digits (the default extension) do not depend on RUN: 2xxx workplaces, 5xxx portals */
+const number = (n: number) => `+4930${RUN}${String(n).padStart(4, '0')}`;
 
 describe.skipIf(target.kind === 'skip')('e2e', () => {
   const t = target as AriTarget;
@@ -110,7 +111,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
       email: `erika${seq}@example.com`,
       username: `e2e${RUN}user${seq}`,
       groupId,
-      number: number(100 + seq),
+      number: number(2000 + seq),
       language: 'de',
       timezone: 'Europe/Berlin',
       devices: [{ type: 'deskphone', model: 'Yealink T54W' }],
@@ -126,7 +127,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
       groupId,
       displayFirstName: 'Anywhere',
       displayLastName: `Portal${seq}`,
-      number: number(900 + seq),
+      number: number(5000 + seq),
       timezone: 'Europe/Berlin',
       level: 'company',
       ...extra,
