@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAriSimulator, type AriSimulator } from '../../tools/ari-sim/index.js';
 import { TestAri } from './helpers.js';
@@ -61,3 +62,26 @@ it('carries 1500 concurrent calls with outbound legs and bridges, and leaves not
   expect(sim.driver.events().length).toBeLessThanOrEqual(1000);
   await agent.close();
 }, 60_000);
+
+it('with sessionLimit, connections beyond the limit are closed like Asterisk does', async () => {
+  const limited = await startAriSimulator({ sessionLimit: 3 });
+  const { port } = new URL(limited.url);
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = new Socket();
+      s.once('error', reject);
+      s.connect(Number(port), '127.0.0.1', () => resolve(s));
+    });
+  const held = await Promise.all([open(), open(), open()]);
+  const extra = await open();
+  const closedByServer = await new Promise<boolean>((resolve) => {
+    extra.once('close', () => resolve(true));
+    extra.write('GET /ari/asterisk/ping?api_key=ari:ari HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+  expect(closedByServer).toBe(true);
+  held[0]!.write('GET /ari/asterisk/ping?api_key=ari:ari HTTP/1.1\r\nHost: x\r\n\r\n');
+  const answer = await new Promise<string>((resolve) => held[0]!.once('data', (d) => resolve(String(d))));
+  expect(answer).toMatch(/^HTTP\/1.1 200/);
+  for (const s of held) s.destroy();
+  await limited.close();
+});

@@ -1,6 +1,7 @@
 /**
  * Standalone ARI simulator:
  *   npm run ari-sim -- --port 8088 --dialplan FILE [--host 127.0.0.1] [--username ari --password ari] [--time-scale 1]
+ *     [--session-limit 100] [--sounds-dir DIR] [--recordings-dir DIR]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ const OPTIONS = {
   'time-scale': { type: 'string', default: '1' },
   'sounds-dir': { type: 'string' },
   'recordings-dir': { type: 'string' },
+  'session-limit': { type: 'string' },
 } as const;
 const { values } = parse();
 
@@ -33,6 +35,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535)
   problems.push(`--port: expected 0..65535, got '${values.port}'`);
 if (!(timeScale > 0))
   problems.push(`--time-scale: expected a positive number, got '${values['time-scale']}'`);
+const sessionLimit = values['session-limit'] === undefined ? undefined : Number(values['session-limit']);
+if (sessionLimit !== undefined && !(Number.isInteger(sessionLimit) && sessionLimit > 0)) {
+  problems.push(`--session-limit: expected a positive integer, got '${values['session-limit']}'`);
+}
 let dialplan = '';
 if (values.dialplan) {
   try {
@@ -55,6 +61,7 @@ const sim = await startAriSimulator({
   timeScale,
   soundsDir: values['sounds-dir'],
   recordingsDir: values['recordings-dir'],
+  sessionLimit,
 });
 // Never print the password: the URL and user are enough to connect.
 process.stdout.write(`ari-sim listening on ${sim.url}/ari (user ${values.username})\n`);

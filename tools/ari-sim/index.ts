@@ -30,6 +30,8 @@ export interface AriSimulatorOptions {
   recordingsDir?: string;
   /** Real ms between a /channels/create answer and the channel's StasisStart (default 2; the create/dial race). */
   createToStasisMs?: number;
+  /** Like http.conf `sessionlimit`: connections beyond this many open ones are closed at once. Default: no limit. */
+  sessionLimit?: number;
   /** How many events / REST calls the driver's logs keep (older ones fall off). Default 50000. */
   logLimit?: number;
 }
@@ -106,6 +108,18 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
     restLog,
   });
   const server = createServer({ keepAliveTimeout: 60_000 }, handler);
+  if (opts.sessionLimit !== undefined) {
+    const limit = opts.sessionLimit;
+    let open = 0;
+    server.on('connection', (socket) => {
+      if (open >= limit) {
+        socket.destroy();
+        return;
+      }
+      open++;
+      socket.once('close', () => open--);
+    });
+  }
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://sim');
