@@ -69,7 +69,16 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   let stopping = false;
 
   async function reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }> {
+    // events in flight when we ask (a call entering Stasis right now) get a moment to arrive
+    await new Promise((r) => setTimeout(r, timing.reconcileGraceMs));
+    // only what existed before we ask can be judged by the answer
+    const sessionsBefore = [...router.sessions.values()];
+    const peersBefore = live.peers();
     const app = await ari.applications.get({ applicationName: ari.app });
+    const present = new Set(app.channel_ids);
+    // calls that ended while the socket was down: nobody will tell their sessions any more
+    for (const session of sessionsBefore) if (!present.has(session.channelId)) session.channelGone();
+    live.endCallsWithout(present, peersBefore);
     const strayChannels = app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id));
     const strayBridges = app.bridge_ids.filter((id) => !ownership.has(id));
     await Promise.all([

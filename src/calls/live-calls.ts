@@ -59,6 +59,11 @@ export class ConnectedCall {
     return next;
   }
 
+  /** @internal the peer vanished without an event (lost socket) */
+  peerLost(): void {
+    this.peerGone();
+  }
+
   toLiveCall(): LiveCall {
     return {
       workplaceId: this.workplaceId ?? '',
@@ -158,6 +163,26 @@ export class LiveCalls {
 
   get size(): number {
     return this.byRemote.size;
+  }
+
+  /** (call, its peer now) pairs, taken before asking Asterisk what is still there */
+  peers(): Array<{ call: ConnectedCall; peer: string }> {
+    return [...this.byRemote.values()].map((call) => ({ call, peer: call.peerChannelId }));
+  }
+
+  /**
+   * After an event-socket reconnect: calls whose peer (unchanged since `before`) Asterisk no
+   * longer has in the app ended while nobody listened; end them now.
+   */
+  endCallsWithout(liveChannelIds: ReadonlySet<string>, before: Array<{ call: ConnectedCall; peer: string }>): number {
+    let ended = 0;
+    for (const { call, peer } of before) {
+      if (peer && call.peerChannelId === peer && !liveChannelIds.has(peer)) {
+        call.peerLost();
+        ended += 1;
+      }
+    }
+    return ended;
   }
 
   /** @internal */

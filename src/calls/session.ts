@@ -200,6 +200,11 @@ export class CallSession {
     if (ended) this.markEnded(cause);
   }
 
+  /** The channel is known to be gone (e.g. missing after an event-socket reconnect). */
+  channelGone(): void {
+    this.markEnded(undefined);
+  }
+
   private markEnded(cause: number | undefined): void {
     if (cause !== undefined && this.endCause === undefined) this.endCause = cause;
     if (this.abort.signal.aborted) return;

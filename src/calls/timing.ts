@@ -13,6 +13,8 @@ export interface Timing {
   interDigitTimeoutMs: number;
   /** after the caller hung up mid-recording, how long to wait for RecordingFinished */
   recordingGraceMs: number;
+  /** before a reconcile lists the app's channels, let in-flight StasisStart events arrive */
+  reconcileGraceMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -21,6 +23,7 @@ export const DEFAULT_TIMING: Timing = {
   firstDigitTimeoutMs: 10_000,
   interDigitTimeoutMs: 5_000,
   recordingGraceMs: 5_000,
+  reconcileGraceMs: 250,
 };
 
 export function resolveTiming(overrides: Partial<Timing> | undefined): Timing {

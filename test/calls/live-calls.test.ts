@@ -120,4 +120,20 @@ describe('reconcile after the event socket comes back', () => {
     await deskLeg.hangup();
     expect(await running.waitForHangup()).toBe(16);
   });
+
+  it('a call whose device hung up while the socket was down is ended by the reconcile', async () => {
+    const wp = await workplace();
+    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => caller.bridgedWith().length > 0, 'bridge');
+    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+
+    world.driver.dropEventSockets();
+    // no event socket: nobody hears this hangup
+    await deskLeg.hangup();
+    expect(await caller.waitForHangup()).toBe(16);
+    await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+  });
 });
