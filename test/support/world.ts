@@ -97,7 +97,8 @@ let worldSeq = 0;
 
 // INTERIM until src/store lands: an in-memory stand-in (see interim-calls-store.ts)
 const storeModulePath = '../../src/store/index.js';
-async function createTestStore(url: string): Promise<Store> {
+/** A fresh store for one test file: Redis with its own key prefix (interim: in-memory). */
+export async function createTestStore(url: string = inject('redisUrl')): Promise<Store> {
   if (!existsSync(new URL('../../src/store/index.ts', import.meta.url))) return createInterimCallsStore();
   const mod = (await import(/* @vite-ignore */ storeModulePath)) as {
     createRedisStore(o: { url: string; prefix: string }): Store | Promise<Store>;
