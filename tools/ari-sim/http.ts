@@ -444,7 +444,13 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
           if (!m) continue;
           pathMatched = true;
           if (rm !== method) continue;
-          for (let i = 1; i < m.length; i++) m[i] = decodeURIComponent(m[i]!);
+          for (let i = 1; i < m.length; i++) {
+            try {
+              m[i] = decodeURIComponent(m[i]!);
+            } catch {
+              throw new SimHttpError(400, { message: `Malformed path segment '${m[i]}'` });
+            }
+          }
           return send(h({ m, q, body, origin: `http://${req.headers.host ?? 'localhost'}` }));
         }
         if (pathMatched) return send({ status: 405, body: { message: 'Method not allowed' } });
