@@ -586,6 +586,8 @@ class DialAttempt<T extends DialLegSpec> {
     } finally {
       session.signal.removeEventListener('abort', stopAll);
       opts.signal?.removeEventListener('abort', stopAll);
+      // the winner keeps a reference to this attempt for the whole call: let the losers go
+      this.runs.length = 0;
     }
   }
 
