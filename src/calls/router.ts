@@ -7,7 +7,8 @@
  * cache (one store lookup when cold, none when warm), then:
  *   voicebox access number → retrieval;  internal "*11" → pull the own call to this device;
  *   workplace → own number from own device: retrieval, else the workplace call;
- *   portal → the portal flow;  unknown → hang up with cause 1 (unallocated).
+ *   portal → the portal flow;  a device dialling a number that is not ours → out via the
+ *   trunk (outgoing blocking applies);  unknown → hang up with cause 1 (unallocated).
  */
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
@@ -17,6 +18,7 @@ import { CAUSE } from '../domain/ring-plan.js';
 import type { ResolvedTarget } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
 import { pullCall } from './pull.js';
+import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
 import { CallSession, isCallEnded, type CallerChannel, type Ownership } from './session.js';
 import { retrieveMessages } from './voicebox.js';
@@ -106,6 +108,11 @@ export function createRouter(ctx: CallContext, deps: { ownership: Ownership & { 
     }
 
     const target = await resolveTarget(session, exten, callerWorkplace);
+    const outside = normaliseNumber(exten, { countryCode: ctx.config.COUNTRY_CODE });
+    if (!target && callerWorkplace && outside) {
+      // a device dials a number that is not ours: out through the trunk
+      return callOut(session, ctx, callerWorkplace, outside);
+    }
     if (!target) {
       session.log.info({ exten }, 'unallocated number');
       return session.hangup(CAUSE.unallocated);

@@ -322,6 +322,31 @@ describe('blocking and routing', () => {
     await caller.waitForHangup();
   });
 
+  it('a device calls out with its workplace number; an outgoing-blocked number is refused', async () => {
+    const profile = await world.api<{ id: string }>(
+      'POST',
+      `/v1/companies/${company.id}/blocking-profiles`,
+      { name: 'no premium out', incoming: [], outgoing: ['+49900'], forwarded: [] },
+      admin,
+    );
+    const wp = await workplace({ blockingProfileId: profile.body.id });
+    const target = '+4940555000777';
+    world.driver.setEndpointBehaviour(world.externalEndpoint(target), { kind: 'answer', afterMs: 10 });
+    const fromDesk = { args: ['internal'], name: `PJSIP/${wp.devices[0]!.sipUsername}`, from: wp.extension };
+    const out = await world.driver.placeCall({ ...fromDesk, to: '040555000777' });
+    const far = await world.driver.waitForChannel(world.externalEndpoint(target));
+    await until(() => out.bridgedWith().length > 0, 'bridge');
+    expect(out.bridgedWith()).toEqual([far.id]);
+    expect(far.callerNumber()).toBe(wp.number);
+    await far.hangup();
+    await out.waitForHangup();
+
+    const blocked = await world.driver.placeCall({ ...fromDesk, to: '+49900123456' });
+    await blocked.waitForHangup();
+    expect(blocked.heard()).toEqual([sound('number-blocked')]);
+    expect(world.driver.restLog().some((r) => String(r.query?.endpoint ?? '').includes('+49900123456'))).toBe(false);
+  });
+
   it('an API change applies to the next call (busy → voicebox, then busy → forward)', async () => {
     const target = '+4940555000004';
     const wp = await workplace();

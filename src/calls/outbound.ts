@@ -1,0 +1,46 @@
+/**
+ * A device calls out: a number that is not one of ours goes to the trunk with the
+ * workplace's number as caller ID (or none when it presents anonymously), unless the
+ * workplace's outgoing blocking profile forbids it.
+ */
+import { isBlocked } from '../domain/blocking.js';
+import type { Workplace } from '../domain/model.js';
+import { CAUSE, externalDialString } from '../domain/ring-plan.js';
+import type { CallContext } from './context.js';
+import { promptMedia } from './prompts.js';
+import type { CallSession } from './session.js';
+
+/** How long an outgoing call may ring before it counts as not answered. */
+export const OUTBOUND_RING_SECONDS = 120;
+
+const RELEASE = { busy: CAUSE.busy, noanswer: CAUSE.noAnswer, unreachable: CAUSE.subscriberAbsent } as const;
+
+export async function callOut(
+  session: CallSession,
+  ctx: CallContext,
+  workplace: Workplace,
+  e164: string,
+): Promise<void> {
+  const blocking = await session.guard(ctx.cache.blockingFor(workplace));
+  if (isBlocked(blocking, 'outgoing', e164)) {
+    session.log.info({ workplaceId: workplace.id, profile: blocking?.id }, 'outgoing call blocked');
+    await session.answer();
+    await session.play([promptMedia('number-blocked')], { lang: workplace.language });
+    await session.hangup();
+    return;
+  }
+  await session.ringback();
+  const result = await session.dialLegs(
+    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
+    {
+      timeoutSeconds: OUTBOUND_RING_SECONDS,
+      callerId: workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number,
+    },
+  );
+  if (result.kind !== 'answered') {
+    session.log.info({ outcome: result.kind }, 'outgoing call not answered');
+    await session.hangup(RELEASE[result.kind]);
+    return;
+  }
+  await ctx.live.connect(session, result.leg.channelId, {});
+}
