@@ -363,6 +363,11 @@ describe('blocking and routing', () => {
       admin,
     );
     expect(res.status).toBe(200);
+    // the store announces changes over pub/sub: the controller sees it within moments, no restart
+    await until(
+      async () => (await world.controller.context.cache.workplace(wp.id))?.forwarding.busy.enabled === true,
+      'the change to reach the controller',
+    );
 
     const second = await world.driver.placeCall({ from: CALLER, to: wp.number });
     const forwarded = await world.driver.waitForChannel(world.externalEndpoint(target));
