@@ -506,6 +506,10 @@ describe('voicebox retrieval', () => {
     const saved = await world.store.workplaces.getById(wp.id);
     const greeting = saved?.voicebox.greetingRecording;
     expect(greeting).toMatch(/^greeting-/);
+    await until(
+      async () => (await world.controller.context.cache.workplace(wp.id))?.voicebox.greetingRecording === greeting,
+      'the new greeting to reach the controller',
+    );
 
     world.driver.setEndpointBehaviour(device(wp), { kind: 'busy', afterMs: 10 });
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
