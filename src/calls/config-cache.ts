@@ -11,9 +11,7 @@ import { effectiveBlockingProfile } from '../domain/blocking.js';
 import type { ConfigChange, Store } from '../store/store.js';
 
 export type ResolvedTarget =
-  | { kind: 'workplace'; workplace: Workplace }
-  | { kind: 'portal'; portal: AnywherePortal }
-  | undefined;
+  { kind: 'workplace'; workplace: Workplace } | { kind: 'portal'; portal: AnywherePortal } | undefined;
 
 /** Bounds memory when many distinct (e.g. unknown) numbers are dialled. */
 const MAX_ENTRIES_PER_MAP = 50_000;
@@ -121,7 +119,10 @@ export class ConfigCache {
   }
 
   /** The workplace id of a device endpoint (its PJSIP accountcode), loaded by `load` once. */
-  endpointWorkplaceId(endpoint: string, load: () => Promise<string | undefined>): Promise<string | undefined> {
+  endpointWorkplaceId(
+    endpoint: string,
+    load: () => Promise<string | undefined>,
+  ): Promise<string | undefined> {
     return this.endpoints.get(endpoint, load);
   }
 

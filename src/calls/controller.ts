@@ -95,7 +95,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     ]);
     const liveCalls = await live.removeStale();
     const result = { channels: strayChannels.length, bridges: strayBridges.length, liveCalls };
-    if (result.channels + result.bridges + result.liveCalls > 0) logger.warn(result, 'reconcile released leftovers');
+    if (result.channels + result.bridges + result.liveCalls > 0)
+      logger.warn(result, 'reconcile released leftovers');
     else logger.info('reconcile: nothing left over');
     return result;
   }

@@ -14,7 +14,9 @@ import { isCallEnded, type CallAri, type CallSession } from './session.js';
 type AriEvent = { type: string } & Record<string, unknown>;
 
 function isEndingEvent(event: AriEvent): boolean {
-  return event.type === 'ChannelHangupRequest' || event.type === 'StasisEnd' || event.type === 'ChannelDestroyed';
+  return (
+    event.type === 'ChannelHangupRequest' || event.type === 'StasisEnd' || event.type === 'ChannelDestroyed'
+  );
 }
 
 /** A caller talking to a peer through a bridge; the peer can be swapped by a pull. */
@@ -174,7 +176,10 @@ export class LiveCalls {
    * After an event-socket reconnect: calls whose peer (unchanged since `before`) Asterisk no
    * longer has in the app ended while nobody listened; end them now.
    */
-  endCallsWithout(liveChannelIds: ReadonlySet<string>, before: Array<{ call: ConnectedCall; peer: string }>): number {
+  endCallsWithout(
+    liveChannelIds: ReadonlySet<string>,
+    before: Array<{ call: ConnectedCall; peer: string }>,
+  ): number {
     let ended = 0;
     for (const { call, peer } of before) {
       if (peer && call.peerChannelId === peer && !liveChannelIds.has(peer)) {

@@ -15,7 +15,11 @@ export type PullResult = 'pulled' | 'no-call';
  * After 'pulled', the caller talks to the remote party; the flow should then
  * `await session.untilEnded()` (returning earlier lets the router hang the caller up).
  */
-export async function pullCall(session: CallSession, ctx: CallContext, workplaceId: string): Promise<PullResult> {
+export async function pullCall(
+  session: CallSession,
+  ctx: CallContext,
+  workplaceId: string,
+): Promise<PullResult> {
   const entry = await session.guard(ctx.store.liveCalls.get(workplaceId));
   if (!entry) {
     session.log.info({ workplaceId }, 'pull: no running call');
@@ -24,7 +28,10 @@ export async function pullCall(session: CallSession, ctx: CallContext, workplace
   const call = ctx.live.byRemoteChannel(entry.remoteChannelId);
   if (!call || call.over || call.bridgeId !== entry.bridgeId) {
     // registered by another controller process, or already over: this process cannot move it
-    session.log.warn({ workplaceId, controllerId: entry.controllerId }, 'pull: call is not held by this controller');
+    session.log.warn(
+      { workplaceId, controllerId: entry.controllerId },
+      'pull: call is not held by this controller',
+    );
     return 'no-call';
   }
   if (call.peerChannelId === session.channelId) return 'pulled';

@@ -40,7 +40,10 @@ export interface Router {
   drain(): Promise<void>;
 }
 
-export function createRouter(ctx: CallContext, deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows }): Router {
+export function createRouter(
+  ctx: CallContext,
+  deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows },
+): Router {
   const sessions = new Map<string, CallSession>();
   const running = new Set<Promise<void>>();
   const log: Logger = ctx.logger;

@@ -13,7 +13,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isNotFound, type AriClient, type Unsubscribe } from '../ari/index.js';
-import { CAUSE, combineLegFailures, legFailureOfCause, type LegFailure, type RingFailure } from '../domain/ring-plan.js';
+import {
+  CAUSE,
+  combineLegFailures,
+  legFailureOfCause,
+  type LegFailure,
+  type RingFailure,
+} from '../domain/ring-plan.js';
 import { promptMedia } from './prompts.js';
 import type { Timing } from './timing.js';
 
@@ -103,8 +109,7 @@ export interface AnsweredLeg<T extends DialLegSpec = DialLegSpec> {
 }
 
 export type DialResult<T extends DialLegSpec = DialLegSpec> =
-  | { kind: 'answered'; leg: AnsweredLeg<T> }
-  | { kind: RingFailure; causes: number[] };
+  { kind: 'answered'; leg: AnsweredLeg<T> } | { kind: RingFailure; causes: number[] };
 
 export interface RecordOptions {
   name: string;
@@ -171,7 +176,9 @@ export class CallSession {
     this.ownership = deps.ownership;
     this.log = deps.logger.child({ call: channel.id });
     this.ownership?.claim(this.channelId);
-    this.unrouteCaller = this.ari.events.route(this.channelId, (event) => this.onCallerEvent(event as AriEvent));
+    this.unrouteCaller = this.ari.events.route(this.channelId, (event) =>
+      this.onCallerEvent(event as AriEvent),
+    );
   }
 
   /** aborted when the caller hangs up (or the session is closed) */
@@ -450,7 +457,9 @@ export class CallSession {
     const bridgeId = randomUUID();
     this.adoptBridge(bridgeId);
     await this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId }));
-    await this.onCaller(() => this.ari.bridges.addChannel({ bridgeId, channel: [this.channelId, channelId] }));
+    await this.onCaller(() =>
+      this.ari.bridges.addChannel({ bridgeId, channel: [this.channelId, channelId] }),
+    );
     return { id: bridgeId };
   }
 
@@ -500,12 +509,15 @@ export class CallSession {
       }
       // after a hangup, RecordingFinished follows quickly; do not wait forever for it
       const ended = this.untilEnded().then(
-        () => new Promise<undefined>((r) => setTimeout(() => r(undefined), this.timing.recordingGraceMs).unref()),
+        () =>
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), this.timing.recordingGraceMs).unref()),
       );
       const event = await Promise.race([done, ended]);
       const recording = (event?.recording ?? {}) as { duration?: number; state?: string };
       const durationSeconds =
-        typeof recording.duration === 'number' ? recording.duration : Math.round((Date.now() - started) / 1000);
+        typeof recording.duration === 'number'
+          ? recording.duration
+          : Math.round((Date.now() - started) / 1000);
       return {
         name: opts.name,
         durationSeconds,
@@ -579,7 +591,10 @@ class DialAttempt<T extends DialLegSpec> {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('dial cancelled');
       const winner = this.winner;
       if (winner) {
-        return { kind: 'answered', leg: { spec: winner.spec, channelId: winner.channelId, ended: winner.ended } };
+        return {
+          kind: 'answered',
+          leg: { spec: winner.spec, channelId: winner.channelId, ended: winner.ended },
+        };
       }
       const failures = outcomes.filter((f): f is LegFailure => f !== undefined);
       return { kind: combineLegFailures(failures), causes: this.runs.map((r) => r.cause ?? 0) };
@@ -692,7 +707,11 @@ class LegRun<T extends DialLegSpec> {
     if (this.cancelled) return this.hangup(this.cancelled);
     this.state = 'ringing';
     try {
-      await ari.channels.dial({ channelId: this.channelId, caller: session.channelId, timeout: opts.timeoutSeconds });
+      await ari.channels.dial({
+        channelId: this.channelId,
+        caller: session.channelId,
+        timeout: opts.timeoutSeconds,
+      });
     } catch (err) {
       if (!isNotFound(err)) log.warn({ err, endpoint: this.spec.endpoint }, 'dial failed');
       this.failure ??= 'unreachable';

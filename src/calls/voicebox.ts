@@ -31,7 +31,11 @@ export function recordingMedia(name: string): string {
 /** What the caller hears before the tone: the custom greeting or the generated default. */
 export function greetingMedia(workplace: Workplace): string[] {
   if (workplace.voicebox.greetingRecording) return [recordingMedia(workplace.voicebox.greetingRecording)];
-  return [promptMedia('vb-unavailable-number'), ...speakDigits(workplace.number), promptMedia('vb-unavailable-end')];
+  return [
+    promptMedia('vb-unavailable-number'),
+    ...speakDigits(workplace.number),
+    promptMedia('vb-unavailable-end'),
+  ];
 }
 
 function newRecordingName(kind: 'vm' | 'greeting', workplaceId: string): string {
@@ -137,7 +141,11 @@ function countMedia(count: number, what: 'vb-new-messages' | 'vb-saved-messages'
 }
 
 /** The owner's menu after the PIN: listen to new and saved messages, record a greeting. */
-export async function retrieveMessages(session: CallSession, ctx: CallContext, workplace: Workplace): Promise<void> {
+export async function retrieveMessages(
+  session: CallSession,
+  ctx: CallContext,
+  workplace: Workplace,
+): Promise<void> {
   const lang = workplace.language;
   await session.answer();
   if (!(await authenticate(session, ctx, workplace))) {
@@ -148,7 +156,10 @@ export async function retrieveMessages(session: CallSession, ctx: CallContext, w
   const fresh = summary.filter((m) => m.status === 'new').length;
   const saved = summary.length - fresh;
   if (summary.length === 0) await session.play(p('vb-no-messages'), { lang });
-  else await session.play([...countMedia(fresh, 'vb-new-messages'), ...countMedia(saved, 'vb-saved-messages')], { lang });
+  else
+    await session.play([...countMedia(fresh, 'vb-new-messages'), ...countMedia(saved, 'vb-saved-messages')], {
+      lang,
+    });
 
   let silentRounds = 0;
   for (;;) {
@@ -189,7 +200,11 @@ async function listen(session: CallSession, ctx: CallContext, workplace: Workpla
     let next = false;
     while (!next) {
       const interrupted = await session.play(
-        [promptMedia('vb-message-from'), ...speakDigits(current.callerNumber), recordingMedia(current.recordingName)],
+        [
+          promptMedia('vb-message-from'),
+          ...speakDigits(current.callerNumber),
+          recordingMedia(current.recordingName),
+        ],
         { lang },
       );
       if (current.status === 'new') {

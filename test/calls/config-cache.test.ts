@@ -21,7 +21,8 @@ function counting(target: Store): Store {
         const v = Reflect.get(obj, prop, receiver) as unknown;
         if (typeof v !== 'function') return v;
         return (...args: unknown[]) => {
-          if (['get', 'getById', 'resolve', 'byExtension'].includes(String(prop))) reads.push(`${name}.${String(prop)}`);
+          if (['get', 'getById', 'resolve', 'byExtension'].includes(String(prop)))
+            reads.push(`${name}.${String(prop)}`);
           return (v as (...a: unknown[]) => unknown).apply(obj, args);
         };
       },
@@ -118,7 +119,11 @@ describe('ConfigCache', () => {
   });
 
   it('a workplace change is seen by the next lookup', async () => {
-    const next: Workplace = { ...workplace, blockingProfileId: 'cbp1', updatedAt: '2026-11-25T07:01:00.000Z' };
+    const next: Workplace = {
+      ...workplace,
+      blockingProfileId: 'cbp1',
+      updatedAt: '2026-11-25T07:01:00.000Z',
+    };
     await store.workplaces.put(next, workplace);
     await until(async () => {
       const target = await cache.resolveNumber(workplace.number);
@@ -132,7 +137,11 @@ describe('ConfigCache', () => {
   it('a company default profile change is seen by the next lookup', async () => {
     const other: BlockingProfile = { ...profile, id: 'cbp2', incoming: ['+4940'] };
     await store.blockingProfiles.put(other);
-    await store.companies.put({ ...company, defaultBlockingProfileId: 'cbp2', updatedAt: '2026-11-25T07:02:00.000Z' });
+    await store.companies.put({
+      ...company,
+      defaultBlockingProfileId: 'cbp2',
+      updatedAt: '2026-11-25T07:02:00.000Z',
+    });
     const owner = { companyId: 'cc1', groupId: 'cg1' };
     await until(async () => (await cache.blockingFor(owner))?.id === 'cbp2', 'company default');
     expect((await cache.blockingFor(owner))?.incoming).toEqual(['+4940']);

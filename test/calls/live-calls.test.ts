@@ -34,7 +34,10 @@ describe('*11 pull between devices', () => {
     const wp = await workplace({
       devices: [{ type: 'deskphone', model: 'Yealink T54W' }, { type: 'mobile' }],
     });
-    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [string, string];
+    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [
+      string,
+      string,
+    ];
     world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
     world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
     const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
@@ -42,7 +45,10 @@ describe('*11 pull between devices', () => {
     const other = await world.driver.waitForChannel(mobileClient);
     expect(await other.waitForHangup()).toBe(26);
     await until(() => remote.bridgedWith().length > 0, 'bridge');
-    await until(async () => (await world.store.liveCalls.get(wp.id))?.deviceChannelId === deskLeg.id, 'registered');
+    await until(
+      async () => (await world.store.liveCalls.get(wp.id))?.deviceChannelId === deskLeg.id,
+      'registered',
+    );
 
     // the mobile client dials *11
     const puller = await world.driver.placeCall({
@@ -55,7 +61,10 @@ describe('*11 pull between devices', () => {
     expect(await deskLeg.waitForHangup()).toBe(16);
     expect(remote.isAlive()).toBe(true);
     expect(remote.heard()).toEqual([]);
-    await until(async () => (await world.store.liveCalls.get(wp.id))?.deviceChannelId === puller.id, 're-registered');
+    await until(
+      async () => (await world.store.liveCalls.get(wp.id))?.deviceChannelId === puller.id,
+      're-registered',
+    );
 
     // and back to the desk phone's line
     const back = await world.driver.placeCall({
@@ -110,7 +119,10 @@ describe('reconcile after the event socket comes back', () => {
 
     world.driver.dropEventSockets();
     await stray.waitForHangup();
-    await until(async () => (await world.store.liveCalls.get('gone-workplace')) === undefined, 'stale entry removed');
+    await until(
+      async () => (await world.store.liveCalls.get('gone-workplace')) === undefined,
+      'stale entry removed',
+    );
     expect(running.isAlive()).toBe(true);
     expect(deskLeg.isAlive()).toBe(true);
     expect(running.bridgedWith()).toEqual([deskLeg.id]);

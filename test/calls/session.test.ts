@@ -13,7 +13,12 @@ import { startAriSimulator, type AriSimulator } from '../../tools/ari-sim/index.
 let sim: AriSimulator;
 let ari: AriClient;
 const logger = pino({ level: 'silent' });
-const timing = resolveTiming({ confirmationMs: 300, menuTimeoutMs: 300, firstDigitTimeoutMs: 300, interDigitTimeoutMs: 300 });
+const timing = resolveTiming({
+  confirmationMs: 300,
+  menuTimeoutMs: 300,
+  firstDigitTimeoutMs: 300,
+  interDigitTimeoutMs: 300,
+});
 /** each test says what to do with the next inbound call */
 let nextFlow: ((s: CallSession) => Promise<unknown>) | undefined;
 let flowResult: Promise<unknown> = Promise.resolve();
@@ -127,10 +132,13 @@ describe('CallSession dialLegs', () => {
     sim.driver.setEndpointBehaviour('PJSIP/win-c', { kind: 'manual' });
     const { caller, result } = await call(async (s) => {
       await s.ringback();
-      const r = await s.dialLegs([{ endpoint: 'PJSIP/win-a' }, { endpoint: 'PJSIP/win-b' }, { endpoint: 'PJSIP/win-c' }], {
-        timeoutSeconds: 20,
-        callerId: s.callerNumber,
-      });
+      const r = await s.dialLegs(
+        [{ endpoint: 'PJSIP/win-a' }, { endpoint: 'PJSIP/win-b' }, { endpoint: 'PJSIP/win-c' }],
+        {
+          timeoutSeconds: 20,
+          callerId: s.callerNumber,
+        },
+      );
       if (r.kind !== 'answered') return r;
       await s.bridgeWith(r.leg.channelId);
       await r.leg.ended;
@@ -155,8 +163,17 @@ describe('CallSession dialLegs', () => {
     sim.driver.setEndpointBehaviour('PJSIP/gone-1', { kind: 'unreachable', afterMs: 50 });
     sim.driver.setEndpointBehaviour('PJSIP/broken-1', { kind: 'allocation-failure' });
     const outcomes: string[] = [];
-    for (const endpoints of [['PJSIP/busy-1'], ['PJSIP/busy-1', 'PJSIP/gone-1'], ['PJSIP/gone-1', 'PJSIP/broken-1']]) {
-      const { result } = await call(async (s) => s.dialLegs(endpoints.map((endpoint) => ({ endpoint })), { timeoutSeconds: 20 }));
+    for (const endpoints of [
+      ['PJSIP/busy-1'],
+      ['PJSIP/busy-1', 'PJSIP/gone-1'],
+      ['PJSIP/gone-1', 'PJSIP/broken-1'],
+    ]) {
+      const { result } = await call(async (s) =>
+        s.dialLegs(
+          endpoints.map((endpoint) => ({ endpoint })),
+          { timeoutSeconds: 20 },
+        ),
+      );
       outcomes.push(((await result()) as DialResult).kind);
     }
     expect(outcomes).toEqual(['busy', 'busy', 'unreachable']);
@@ -164,7 +181,9 @@ describe('CallSession dialLegs', () => {
 
   it('no answer within the ring time → noanswer (cause 19 from the dial timeout)', async () => {
     sim.driver.setEndpointBehaviour('PJSIP/slow-1', { kind: 'noanswer' });
-    const { result } = await call(async (s) => s.dialLegs([{ endpoint: 'PJSIP/slow-1' }], { timeoutSeconds: 5 }));
+    const { result } = await call(async (s) =>
+      s.dialLegs([{ endpoint: 'PJSIP/slow-1' }], { timeoutSeconds: 5 }),
+    );
     expect(await result()).toMatchObject({ kind: 'noanswer', causes: [19] });
   });
 
@@ -203,7 +222,9 @@ describe('CallSession dialLegs', () => {
 
   it('the caller hanging up while legs ring stops every leg', async () => {
     sim.driver.setEndpointBehaviour('PJSIP/ring-x', { kind: 'manual' });
-    const { caller, result } = await call(async (s) => s.dialLegs([{ endpoint: 'PJSIP/ring-x' }], { timeoutSeconds: 20 }));
+    const { caller, result } = await call(async (s) =>
+      s.dialLegs([{ endpoint: 'PJSIP/ring-x' }], { timeoutSeconds: 20 }),
+    );
     const leg = await sim.driver.waitForChannel('PJSIP/ring-x');
     await leg.waitForState('Ringing');
     await caller.hangup();
@@ -217,7 +238,13 @@ describe('CallSession record', () => {
   it('keeps the recording when the caller hangs up mid-recording', async () => {
     const { caller, result } = await call(async (s) => {
       await s.answer();
-      return s.record({ name: 'test-hangup-rec', maxSeconds: 180, maxSilenceSeconds: 5, terminateOn: '#', beep: false });
+      return s.record({
+        name: 'test-hangup-rec',
+        maxSeconds: 180,
+        maxSilenceSeconds: 5,
+        terminateOn: '#',
+        beep: false,
+      });
     });
     await caller.waitForState('Up');
     await caller.speak(500);

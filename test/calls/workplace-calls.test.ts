@@ -65,7 +65,9 @@ describe('ringing', () => {
 
   it('answer on a parallel number without confirmation; the desk leg stops with cause 26', async () => {
     const mobileNumber = '+491701000001';
-    const wp = await workplace({ parallelRinging: { enabled: true, numbers: [mobileNumber], answerConfirmation: false } });
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobileNumber], answerConfirmation: false },
+    });
     world.driver.setEndpointBehaviour(device(wp), { kind: 'manual' });
     world.driver.setEndpointBehaviour(world.externalEndpoint(mobileNumber), { kind: 'answer', afterMs: 100 });
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
@@ -81,7 +83,9 @@ describe('ringing', () => {
 
   it('answer on a parallel number with confirmation: only after pressing 1', async () => {
     const mobileNumber = '+491701000002';
-    const wp = await workplace({ parallelRinging: { enabled: true, numbers: [mobileNumber], answerConfirmation: true } });
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobileNumber], answerConfirmation: true },
+    });
     world.driver.setEndpointBehaviour(device(wp), { kind: 'manual' });
     world.driver.setEndpointBehaviour(world.externalEndpoint(mobileNumber), { kind: 'manual' });
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
@@ -224,7 +228,9 @@ describe('forwarding', () => {
 
   it('unreachable → forward when unreachable', async () => {
     const target = '+4940555000002';
-    const wp = await workplace({ forwarding: { unreachable: { enabled: true, target: { number: target } } } });
+    const wp = await workplace({
+      forwarding: { unreachable: { enabled: true, target: { number: target } } },
+    });
     world.driver.setEndpointBehaviour(device(wp), { kind: 'unreachable', afterMs: 50 });
     world.driver.setEndpointBehaviour(world.externalEndpoint(target), { kind: 'answer', afterMs: 50 });
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
@@ -247,7 +253,11 @@ describe('forwarding', () => {
     expect(caller.bridgedWith()).toEqual([forwarded.id]);
     expect(forwarded.callerNumber()).toBe(CALLER);
     expect(world.driver.channels().some((c) => c.endpoint === device(wp))).toBe(false);
-    expect(world.driver.restLog().some((r) => r.path === '/ari/channels/create' && r.query?.endpoint === device(wp))).toBe(false);
+    expect(
+      world.driver
+        .restLog()
+        .some((r) => r.path === '/ari/channels/create' && r.query?.endpoint === device(wp)),
+    ).toBe(false);
     await caller.hangup();
     await forwarded.waitForHangup();
   });
@@ -344,7 +354,9 @@ describe('blocking and routing', () => {
     const blocked = await world.driver.placeCall({ ...fromDesk, to: '+49900123456' });
     await blocked.waitForHangup();
     expect(blocked.heard()).toEqual([sound('number-blocked')]);
-    expect(world.driver.restLog().some((r) => String(r.query?.endpoint ?? '').includes('+49900123456'))).toBe(false);
+    expect(world.driver.restLog().some((r) => String(r.query?.endpoint ?? '').includes('+49900123456'))).toBe(
+      false,
+    );
   });
 
   it('an API change applies to the next call (busy → voicebox, then busy → forward)', async () => {
@@ -394,7 +406,10 @@ describe('voicebox retrieval', () => {
     for (let i = 0; i < 3; i++) {
       await owner.waitForPlayback(sound(i === 0 ? 'vb-enter-pin' : 'enter-pin'));
       await owner.pressDigits('1234#');
-      await until(() => owner.heard().filter((m) => m === sound('pin-wrong')).length === i + 1, `pin-wrong ${i + 1}`);
+      await until(
+        () => owner.heard().filter((m) => m === sound('pin-wrong')).length === i + 1,
+        `pin-wrong ${i + 1}`,
+      );
     }
     expect(await owner.waitForHangup()).toBe(16);
     expect(owner.heard()).toEqual([
@@ -414,7 +429,9 @@ describe('voicebox retrieval', () => {
       await until(() => again.heard().length > 0 && !again.heard().at(-1)!.includes('pin-wrong'), 'prompt');
       await again.pressDigits('9999#');
       await until(
-        () => again.heard().includes(sound('vb-locked')) || again.heard().filter((m) => m === sound('pin-wrong')).length === i + 1,
+        () =>
+          again.heard().includes(sound('vb-locked')) ||
+          again.heard().filter((m) => m === sound('pin-wrong')).length === i + 1,
         'answer to the PIN',
       );
     }
@@ -437,7 +454,9 @@ describe('voicebox retrieval', () => {
       await c.waitForHangup();
     }
     await until(async () => (await world.store.voicebox.list(wp.id)).length === 2, 'two messages');
-    const messages = (await world.store.voicebox.list(wp.id)).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+    const messages = (await world.store.voicebox.list(wp.id)).sort((a, b) =>
+      a.receivedAt.localeCompare(b.receivedAt),
+    );
 
     const owner = await fromOwnDevice(wp);
     await owner.waitForPlayback(sound('vb-enter-pin'));
@@ -464,7 +483,10 @@ describe('voicebox retrieval', () => {
     await owner.hangup();
     const left = await world.store.voicebox.list(wp.id);
     expect(left.map((m) => [m.id, m.status])).toEqual([[messages[0]!.id, 'saved']]);
-    await until(() => !world.driver.storedRecordings().some((r) => r.name === messages[1]!.recordingName), 'deleted');
+    await until(
+      () => !world.driver.storedRecordings().some((r) => r.name === messages[1]!.recordingName),
+      'deleted',
+    );
     expect(await world.store.pinFailures.get(wp.id)).toBe(0);
   });
 
@@ -477,7 +499,9 @@ describe('voicebox retrieval', () => {
 
   it('the voicebox access number from outside identifies the owner by a parallel-ringing number', async () => {
     const mobile = '+491701000099';
-    const wp = await workplace({ parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false } });
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
     const owner = await world.driver.placeCall({ from: mobile, to: world.config.VOICEBOX_ACCESS_NUMBER! });
     await owner.waitForPlayback(sound('vb-enter-pin'));
     await owner.pressDigits('4711#');
@@ -486,7 +510,10 @@ describe('voicebox retrieval', () => {
     await owner.hangup();
     expect(await world.store.pinFailures.get(wp.id)).toBe(0);
 
-    const stranger = await world.driver.placeCall({ from: '+4940999999', to: world.config.VOICEBOX_ACCESS_NUMBER! });
+    const stranger = await world.driver.placeCall({
+      from: '+4940999999',
+      to: world.config.VOICEBOX_ACCESS_NUMBER!,
+    });
     await stranger.waitForHangup();
     expect(stranger.heard()).toEqual([sound('access-denied')]);
   });
@@ -507,7 +534,8 @@ describe('voicebox retrieval', () => {
     const greeting = saved?.voicebox.greetingRecording;
     expect(greeting).toMatch(/^greeting-/);
     await until(
-      async () => (await world.controller.context.cache.workplace(wp.id))?.voicebox.greetingRecording === greeting,
+      async () =>
+        (await world.controller.context.cache.workplace(wp.id))?.voicebox.greetingRecording === greeting,
       'the new greeting to reach the controller',
     );
 

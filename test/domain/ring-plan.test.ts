@@ -81,7 +81,9 @@ describe('ringLegs', () => {
     ]);
   });
   it('leaves parallel numbers out when parallel ringing is off, and marks confirmation', () => {
-    const off = workplace({ parallelRinging: { enabled: false, numbers: ['+491701234567'], answerConfirmation: true } });
+    const off = workplace({
+      parallelRinging: { enabled: false, numbers: ['+491701234567'], answerConfirmation: true },
+    });
     expect(ringLegs(off, templates).map((l) => l.kind)).toEqual(['device', 'device']);
     const confirm = workplace({
       devices: [],
@@ -95,7 +97,12 @@ describe('ringLegs', () => {
 
 describe('planInbound', () => {
   const vbOff = { voicebox: { enabled: false } };
-  const cases: Array<{ name: string; wp: Partial<Workplace>; blocking?: Partial<BlockingProfile>; expected: Partial<CallStep> }> = [
+  const cases: Array<{
+    name: string;
+    wp: Partial<Workplace>;
+    blocking?: Partial<BlockingProfile>;
+    expected: Partial<CallStep>;
+  }> = [
     { name: 'plain workplace rings', wp: {}, expected: { action: 'ring', ringSeconds: 20 } },
     {
       name: 'incoming-blocked caller is rejected',
@@ -122,7 +129,10 @@ describe('planInbound', () => {
     },
     {
       name: 'forward always to a forward-blocked target without voicebox releases',
-      wp: { ...vbOff, forwarding: forwarding({ always: { enabled: true, target: { number: '+49900123' } } }) },
+      wp: {
+        ...vbOff,
+        forwarding: forwarding({ always: { enabled: true, target: { number: '+49900123' } } }),
+      },
       blocking: { forwarded: ['+49900'] },
       expected: { action: 'release', reason: 'forward-target-blocked', cause: 20 },
     },
@@ -154,7 +164,9 @@ describe('planInbound', () => {
 
   it('forward always shows the external leg for the target', () => {
     const step = planInbound(
-      input(workplace({ forwarding: forwarding({ always: { enabled: true, target: { number: '+4940555' } } }) })),
+      input(
+        workplace({ forwarding: forwarding({ always: { enabled: true, target: { number: '+4940555' } } }) }),
+      ),
     );
     expect(step).toEqual({
       action: 'forward',
@@ -167,7 +179,13 @@ describe('planInbound', () => {
 
 describe('afterRingFailure', () => {
   const fwdNumber = { enabled: true, target: { number: '+4940555' } } as const;
-  const cases: Array<{ failure: RingFailure; fw: Partial<Forwarding>; vb: boolean; blocked?: boolean; expected: Partial<CallStep> }> = [
+  const cases: Array<{
+    failure: RingFailure;
+    fw: Partial<Forwarding>;
+    vb: boolean;
+    blocked?: boolean;
+    expected: Partial<CallStep>;
+  }> = [
     { failure: 'busy', fw: { busy: fwdNumber }, vb: true, expected: { action: 'forward', reason: 'busy' } },
     { failure: 'busy', fw: {}, vb: true, expected: { action: 'voicebox', reason: 'busy' } },
     { failure: 'busy', fw: {}, vb: false, expected: { action: 'release', cause: 17 } },
@@ -179,7 +197,12 @@ describe('afterRingFailure', () => {
     },
     { failure: 'noanswer', fw: {}, vb: true, expected: { action: 'voicebox', reason: 'noanswer' } },
     { failure: 'noanswer', fw: {}, vb: false, expected: { action: 'release', cause: 19 } },
-    { failure: 'unreachable', fw: { unreachable: fwdNumber }, vb: true, expected: { action: 'forward', reason: 'unreachable' } },
+    {
+      failure: 'unreachable',
+      fw: { unreachable: fwdNumber },
+      vb: true,
+      expected: { action: 'forward', reason: 'unreachable' },
+    },
     { failure: 'unreachable', fw: {}, vb: true, expected: { action: 'voicebox', reason: 'unreachable' } },
     { failure: 'unreachable', fw: {}, vb: false, expected: { action: 'release', cause: 20 } },
     {
@@ -203,13 +226,21 @@ describe('afterRingFailure', () => {
       expected: { action: 'release', cause: 19, reason: 'forward-target-blocked' },
     },
     // a disabled rule with a target is ignored
-    { failure: 'busy', fw: { busy: { enabled: false, target: { number: '+4940555' } } }, vb: true, expected: { action: 'voicebox' } },
+    {
+      failure: 'busy',
+      fw: { busy: { enabled: false, target: { number: '+4940555' } } },
+      vb: true,
+      expected: { action: 'voicebox' },
+    },
   ];
-  it.each(cases)('$failure, forwarding $fw, voicebox $vb, blocked $blocked', ({ failure, fw, vb, blocked, expected }) => {
-    const wp = workplace({ forwarding: forwarding(fw), voicebox: { enabled: vb } });
-    const blocking = blocked ? profile({ forwarded: ['+4940'] }) : undefined;
-    expect(afterRingFailure(failure, input(wp, blocking))).toMatchObject(expected);
-  });
+  it.each(cases)(
+    '$failure, forwarding $fw, voicebox $vb, blocked $blocked',
+    ({ failure, fw, vb, blocked, expected }) => {
+      const wp = workplace({ forwarding: forwarding(fw), voicebox: { enabled: vb } });
+      const blocking = blocked ? profile({ forwarded: ['+4940'] }) : undefined;
+      expect(afterRingFailure(failure, input(wp, blocking))).toMatchObject(expected);
+    },
+  );
 
   it('a failed forward ends like a call to the target', () => {
     expect(afterForwardFailure('busy')).toEqual({ action: 'release', cause: 17, reason: 'forward-failed' });

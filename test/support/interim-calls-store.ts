@@ -12,7 +12,9 @@ export function createInterimCallsStore(): Store {
   const changes = new EventEmitter();
   const live = new Map<string, LiveCall>();
   const publish = (change: ConfigChange) => changes.emit('change', change);
-  const wrap = <R extends { put: (...a: never[]) => Promise<void>; delete: (...a: never[]) => Promise<void> }>(
+  const wrap = <
+    R extends { put: (...a: never[]) => Promise<void>; delete: (...a: never[]) => Promise<void> },
+  >(
     kind: ConfigChange['kind'],
     repo: R,
   ): R => ({

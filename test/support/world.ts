@@ -19,7 +19,11 @@ import { pino, type Logger } from 'pino';
 import { inject } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
 import { buildApp } from '../../src/api/app.js';
-import { createAriRecordingFiles, startCallController, type CallController } from '../../src/calls/controller.js';
+import {
+  createAriRecordingFiles,
+  startCallController,
+  type CallController,
+} from '../../src/calls/controller.js';
 import type { Flows } from '../../src/calls/context.js';
 import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -68,7 +72,10 @@ export interface World {
   /** JSON request to the API over HTTP; `token` defaults to the platform admin token */
   api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse<T>>;
   /** raw bytes (e.g. the voicebox WAV) */
-  apiBytes(path: string, token: string): Promise<{ status: number; body: Buffer; contentType: string | null }>;
+  apiBytes(
+    path: string,
+    token: string,
+  ): Promise<{ status: number; body: Buffer; contentType: string | null }>;
   createCompany(name?: string): Promise<{ company: Company; admin: string }>;
   createGroup(cid: string, admin: string, body?: Partial<Group> & Record<string, unknown>): Promise<Group>;
   /** defaults: a deskphone, German, voicebox on with PIN 4711 → override with `body` */
@@ -84,7 +91,11 @@ export interface World {
 }
 
 /** Polls `check` until it holds (up to `timeoutMs` real time; no timing asserts). */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -132,15 +143,33 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     app: config.ARI_APP,
     logger,
   });
-  const controller = await startCallController({ ari, store, config, logger, timing: opts.timing, flows: opts.flows });
+  const controller = await startCallController({
+    ari,
+    store,
+    config,
+    logger,
+    timing: opts.timing,
+    flows: opts.flows,
+  });
   await ari.connect();
   const provisioner = createAriProvisioner(ari, { logger });
-  const app = await buildApp({ store, config, logger, provisioner, recordings: createAriRecordingFiles(ari) });
+  const app = await buildApp({
+    store,
+    config,
+    logger,
+    provisioner,
+    recordings: createAriRecordingFiles(ari),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  async function api<T>(method: string, path: string, body?: unknown, token = adminToken): Promise<ApiResponse<T>> {
+  async function api<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token = adminToken,
+  ): Promise<ApiResponse<T>> {
     const res = await fetch(`${apiUrl}${path}`, {
       method,
       headers: {
@@ -159,7 +188,13 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
-  async function ok<T>(method: string, path: string, body: unknown, token: string, expected: number): Promise<T> {
+  async function ok<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    token: string,
+    expected: number,
+  ): Promise<T> {
     const res = await api<T>(method, path, body, token);
     if (res.status !== expected) {
       throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(res.body)}`);
@@ -181,7 +216,11 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     api,
     async apiBytes(path, token) {
       const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
-      return { status: res.status, body: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get('content-type') };
+      return {
+        status: res.status,
+        body: Buffer.from(await res.arrayBuffer()),
+        contentType: res.headers.get('content-type'),
+      };
     },
     async createCompany(name = 'Muster GmbH') {
       const company = await ok<Company>('POST', '/v1/companies', { name }, adminToken, 201);
@@ -209,7 +248,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       );
     },
     async createWorkplace(cid, admin, body) {
-      const n = randomUUID().slice(0, 6).replace(/[^a-z0-9]/g, 'x');
+      const n = randomUUID()
+        .slice(0, 6)
+        .replace(/[^a-z0-9]/g, 'x');
       return ok<WorkplaceView>(
         'POST',
         `/v1/companies/${cid}/workplaces`,
