@@ -149,3 +149,33 @@ describe('reconcile after the event socket comes back', () => {
     await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
   });
 });
+
+describe('controller stop', () => {
+  it('hangs up the running calls, clears their registry entries and routes nothing new', async () => {
+    const wp = await workplace();
+    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    await until(() => caller.bridgedWith().length > 0, 'bridge');
+    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+
+    await world.controller.stop();
+    expect(caller.isAlive()).toBe(false);
+    expect(await world.store.liveCalls.get(wp.id)).toBeUndefined();
+    expect(world.controller.router.sessions.size).toBe(0);
+
+    // a test observer on the same client sees the StasisStart in the same dispatch as the router would
+    let seen: (id: string) => void = () => {};
+    const dispatched = new Promise<string>((resolve) => (seen = resolve));
+    const off = world.ari.events.on('StasisStart', (e) =>
+      seen((e as { channel: { id: string } }).channel.id),
+    );
+    const late = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    expect(await dispatched).toBe(late.id);
+    off();
+    // nothing answers, rings or dials for it: the channel just sits in Stasis
+    expect(world.controller.router.sessions.size).toBe(0);
+    expect(world.driver.restLog().some((r) => r.path.includes(`/channels/${late.id}/`))).toBe(false);
+    await late.hangup();
+  });
+});
