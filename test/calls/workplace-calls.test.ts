@@ -51,6 +51,12 @@ describe('ringing', () => {
     await until(() => caller.bridgedWith().length > 0, 'bridge');
     expect(caller.bridgedWith()).toEqual([desk.id]);
     expect(caller.heard()).toEqual([]);
+    // the caller heard ringback while the desk rang
+    expect(
+      world.driver
+        .restLog()
+        .some((r) => r.method === 'POST' && r.path.endsWith(`/channels/${caller.id}/ring`)),
+    ).toBe(true);
     expect(desk.callerNumber()).toBe(CALLER);
     await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'live call');
     expect(await world.store.liveCalls.get(wp.id)).toMatchObject({
