@@ -398,12 +398,7 @@ describe('blocking and routing', () => {
 
 describe('voicebox retrieval', () => {
   function fromOwnDevice(wp: WorkplaceView, to = wp.number) {
-    return world.driver.placeCall({
-      from: wp.extension,
-      to,
-      args: ['internal'],
-      name: `PJSIP/${wp.devices[0]!.sipUsername}`,
-    });
+    return world.callFromDevice(wp, to);
   }
 
   it('a wrong PIN three times ends the call; failures are counted across calls', async () => {

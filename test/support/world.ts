@@ -32,7 +32,12 @@ import type { AnywherePortal, Company, Group, Workplace } from '../../src/domain
 import type { Store } from '../../src/store/store.js';
 import { existsSync } from 'node:fs';
 import { createInterimCallsStore } from './interim-calls-store.js';
-import { startAriSimulator, type AriSimulator, type ScenarioDriver } from '../../tools/ari-sim/index.js';
+import {
+  startAriSimulator,
+  type AriSimulator,
+  type ScenarioDriver,
+  type SimChannel,
+} from '../../tools/ari-sim/index.js';
 
 export interface WorldOptions {
   /** controller timers (tests shorten the 10 s confirmation / menu timeouts) */
@@ -83,6 +88,12 @@ export interface World {
   createPortal(cid: string, admin: string, body: Record<string, unknown>): Promise<AnywherePortal>;
   /** an employee token bound to one workplace */
   employeeToken(cid: string, admin: string, workplaceId: string): Promise<string>;
+  /** an internal call from one of the workplace's devices (Stasis args ['internal']) */
+  callFromDevice(
+    workplace: Pick<Workplace, 'extension' | 'devices'>,
+    to: string,
+    deviceIndex?: number,
+  ): Promise<SimChannel>;
   /** device endpoint as dialled: DIAL_DEVICE with the device's SIP username */
   deviceEndpoint(sipUsername: string): string;
   /** external endpoint as dialled: DIAL_EXTERNAL with the E.164 number */
@@ -295,6 +306,16 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
         201,
       );
       return token;
+    },
+    callFromDevice(workplace, to, deviceIndex = 0) {
+      const device = workplace.devices[deviceIndex];
+      if (!device) throw new Error(`the workplace has no device ${deviceIndex}`);
+      return sim.driver.placeCall({
+        from: workplace.extension,
+        to,
+        args: ['internal'],
+        name: `PJSIP/${device.sipUsername}`,
+      });
     },
     deviceEndpoint(sipUsername) {
       return config.DIAL_DEVICE.split('{endpoint}').join(sipUsername);
