@@ -27,7 +27,24 @@ export interface CallContext {
 /**
  * The Anywhere portal flow (src/calls/portal*.ts), plugged into the router through
  * startCallController({ flows: { portal } }). It owns the session until it returns; the
- * router closes the session afterwards (hanging up whatever is still up).
+ * router closes the session afterwards (hanging up whatever is still up). A sketch:
+ *
+ *   const portalFlow: PortalFlow = async (session, portal, ctx) => {
+ *     await session.answer();
+ *     const input = await session.collectDigits({
+ *       max: 20, terminator: '#',
+ *       firstDigitTimeoutMs: ctx.timing.menuTimeoutMs, interDigitTimeoutMs: ctx.timing.interDigitTimeoutMs,
+ *       prompt: { media: [promptMedia('portal-welcome')], lang: 'de' },
+ *     });
+ *     if (input === '*11') {
+ *       if ((await pullCall(session, ctx, workplace.id)) === 'pulled') return session.untilEnded();
+ *       await session.play([promptMedia('no-running-call')], { lang: 'de' });
+ *     }
+ *   };
+ *
+ * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, callerId: workplace.number })
+ * then ctx.live.connect(session, leg.channelId, {}) holds the call until either side hangs up.
+ * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
  */
 export type PortalFlow = (session: CallSession, portal: AnywherePortal, ctx: CallContext) => Promise<void>;
 
