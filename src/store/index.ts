@@ -1,0 +1,35 @@
+/**
+ * Store factories. Redis is the production store; the in-memory store keeps nothing across a
+ * restart and exists for trying the service out (and for tests that do not need Redis).
+ */
+import type pino from 'pino';
+import type { PbxStore } from './call-lookup.js';
+import { MemoryKv } from './memory-kv.js';
+import { RedisKv } from './redis-kv.js';
+import { createKvStore } from './repositories.js';
+
+export type { CallLookup, CallTarget, PbxStore } from './call-lookup.js';
+export { callLookupOf, hasCallLookup } from './call-lookup.js';
+export * from './store.js';
+
+export const DEFAULT_PREFIX = 'pbx:';
+
+export function createMemoryStore(opts: { prefix?: string; logger?: pino.Logger } = {}): PbxStore {
+  return createKvStore(new MemoryKv(), opts.prefix ?? DEFAULT_PREFIX, opts.logger);
+}
+
+export async function createRedisStore(opts: {
+  url: string;
+  prefix?: string;
+  logger?: pino.Logger;
+}): Promise<PbxStore> {
+  const kv = await RedisKv.connect({ url: opts.url, logger: opts.logger });
+  return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, opts.logger);
+}
+
+/** Redis when REDIS_URL is set, else the in-memory store with a loud warning. */
+export async function createStore(config: { REDIS_URL?: string }, logger: pino.Logger): Promise<PbxStore> {
+  if (config.REDIS_URL) return createRedisStore({ url: config.REDIS_URL, logger });
+  logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING is persisted across restarts');
+  return createMemoryStore({ logger });
+}

@@ -1,0 +1,70 @@
+/**
+ * The low-level key/value port under the repositories. Two backends implement it:
+ * RedisKv (production) and MemoryKv (REDIS_URL unset). The repositories are written once
+ * on top of it, so both stores share every rule and pass the same contract tests.
+ *
+ * Each method is exactly one round trip to the backend.
+ */
+
+/** A precondition checked before an atomic write; `label` is what the write reports on failure. */
+export type Guard =
+  /** key must not exist */
+  | { type: 'absent'; key: string; label: string }
+  /** key must hold exactly this value */
+  | { type: 'equals'; key: string; value: string; label: string }
+  /** key must be absent or hold this value (an index entry that is free or already ours) */
+  | { type: 'absentOrEquals'; key: string; value: string; label: string }
+  /** key must hold JSON whose top-level string field equals value */
+  | { type: 'fieldEquals'; key: string; field: string; value: string; label: string }
+  /** key must be absent or hold JSON whose top-level string field equals value */
+  | { type: 'absentOrFieldEquals'; key: string; field: string; value: string; label: string };
+
+export type WriteOp =
+  | { op: 'set'; key: string; value: string }
+  | { op: 'del'; key: string }
+  | { op: 'sadd'; key: string; member: string }
+  | { op: 'srem'; key: string; member: string }
+  | { op: 'hset'; key: string; field: string; value: string }
+  | { op: 'hdel'; key: string; field: string };
+
+export interface AtomicWrite {
+  guards: Guard[];
+  ops: WriteOp[];
+  /** published on this channel after the ops, inside the same atomic step */
+  publish?: { channel: string; message: string };
+}
+
+/** undefined when every guard held and the ops were applied; else the label of the first failed guard */
+export type AtomicResult = string | undefined;
+
+export interface Kv {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | undefined>;
+  mget(keys: string[]): Promise<Array<string | undefined>>;
+  /** values of `<valuePrefix><member>` for every member of the set (members without a value are skipped) */
+  loadSet(setKey: string, valuePrefix: string): Promise<Array<{ member: string; value: string }>>;
+  /** GET indexKey, then GET `<valuePrefix><decoded.kind>:<decoded.id>` — the per-call lookup */
+  getIndirect(indexKey: string, valuePrefix: string): Promise<[string, string | undefined] | undefined>;
+  hget(key: string, field: string): Promise<string | undefined>;
+  hvals(key: string): Promise<string[]>;
+  incr(key: string): Promise<number>;
+  del(key: string): Promise<void>;
+  atomic(write: AtomicWrite): Promise<AtomicResult>;
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+  roundTrips(): number;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Deterministic JSON: object keys sorted, so equal values serialise to equal strings (CAS guards). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * In-process backend: Maps and Sets, synchronous inside async methods, so every method is
+ * atomic by construction. Nothing is persisted.
+ */
+import { EventEmitter } from 'node:events';
+import type { AtomicResult, AtomicWrite, Guard, Kv } from './kv.js';
+
+function fieldOf(json: string, field: string): unknown {
+  try {
+    return (JSON.parse(json) as Record<string, unknown>)[field];
+  } catch {
+    return undefined;
+  }
+}
+
+export class MemoryKv implements Kv {
+  readonly kind = 'memory' as const;
+  private readonly strings = new Map<string, string>();
+  private readonly sets = new Map<string, Set<string>>();
+  private readonly hashes = new Map<string, Map<string, string>>();
+  private readonly bus = new EventEmitter();
+  private trips = 0;
+
+  constructor() {
+    this.bus.setMaxListeners(0);
+  }
+
+  async get(key: string) {
+    this.trips++;
+    return this.strings.get(key);
+  }
+
+  async mget(keys: string[]) {
+    this.trips++;
+    return keys.map((k) => this.strings.get(k));
+  }
+
+  async loadSet(setKey: string, valuePrefix: string) {
+    this.trips++;
+    const out: Array<{ member: string; value: string }> = [];
+    for (const member of this.sets.get(setKey) ?? []) {
+      const value = this.strings.get(valuePrefix + member);
+      if (value !== undefined) out.push({ member, value });
+    }
+    return out;
+  }
+
+  async getIndirect(
+    indexKey: string,
+    valuePrefix: string,
+  ): Promise<[string, string | undefined] | undefined> {
+    this.trips++;
+    const index = this.strings.get(indexKey);
+    if (index === undefined) return undefined;
+    const target = JSON.parse(index) as { kind: string; id: string };
+    return [index, this.strings.get(`${valuePrefix}${target.kind}:${target.id}`)];
+  }
+
+  async hget(key: string, field: string) {
+    this.trips++;
+    return this.hashes.get(key)?.get(field);
+  }
+
+  async hvals(key: string) {
+    this.trips++;
+    return [...(this.hashes.get(key)?.values() ?? [])];
+  }
+
+  async incr(key: string) {
+    this.trips++;
+    const current = Number(this.strings.get(key) ?? '0');
+    if (!Number.isInteger(current)) throw new Error(`value at ${key} is not an integer`);
+    this.strings.set(key, String(current + 1));
+    return current + 1;
+  }
+
+  async del(key: string) {
+    this.trips++;
+    this.deleteKey(key);
+  }
+
+  private deleteKey(key: string) {
+    this.strings.delete(key);
+    this.sets.delete(key);
+    this.hashes.delete(key);
+  }
+
+  private guardHolds(guard: Guard): boolean {
+    const current = this.strings.get(guard.key);
+    switch (guard.type) {
+      case 'absent':
+        return current === undefined;
+      case 'equals':
+        return current === guard.value;
+      case 'absentOrEquals':
+        return current === undefined || current === guard.value;
+      case 'fieldEquals':
+        return current !== undefined && fieldOf(current, guard.field) === guard.value;
+      case 'absentOrFieldEquals':
+        return current === undefined || fieldOf(current, guard.field) === guard.value;
+    }
+  }
+
+  async atomic(write: AtomicWrite): Promise<AtomicResult> {
+    this.trips++;
+    for (const guard of write.guards) if (!this.guardHolds(guard)) return guard.label;
+    for (const op of write.ops) {
+      switch (op.op) {
+        case 'set':
+          this.strings.set(op.key, op.value);
+          break;
+        case 'del':
+          this.deleteKey(op.key);
+          break;
+        case 'sadd': {
+          const set = this.sets.get(op.key) ?? new Set<string>();
+          set.add(op.member);
+          this.sets.set(op.key, set);
+          break;
+        }
+        case 'srem': {
+          const set = this.sets.get(op.key);
+          set?.delete(op.member);
+          if (set?.size === 0) this.sets.delete(op.key);
+          break;
+        }
+        case 'hset': {
+          const hash = this.hashes.get(op.key) ?? new Map<string, string>();
+          hash.set(op.field, op.value);
+          this.hashes.set(op.key, hash);
+          break;
+        }
+        case 'hdel': {
+          const hash = this.hashes.get(op.key);
+          hash?.delete(op.field);
+          if (hash?.size === 0) this.hashes.delete(op.key);
+          break;
+        }
+      }
+    }
+    if (write.publish) this.emit(write.publish.channel, write.publish.message);
+    return undefined;
+  }
+
+  private emit(channel: string, message: string) {
+    // delivered on a later tick like real pub/sub, so a listener never runs inside the writer
+    setImmediate(() => this.bus.emit(channel, message));
+  }
+
+  async publish(channel: string, message: string) {
+    this.trips++;
+    this.emit(channel, message);
+  }
+
+  async subscribe(channel: string, listener: (message: string) => void) {
+    this.bus.on(channel, listener);
+    return async () => {
+      this.bus.off(channel, listener);
+    };
+  }
+
+  roundTrips() {
+    return this.trips;
+  }
+
+  async ping() {
+    return true;
+  }
+
+  async close() {
+    this.bus.removeAllListeners();
+  }
+}

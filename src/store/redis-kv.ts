@@ -1,0 +1,300 @@
+/**
+ * Redis backend (node-redis v5). Multi-key writes run as ONE Lua script (EVALSHA, falling back
+ * to EVAL when the server lost its script cache, e.g. after a restart), so guards and writes are
+ * a single atomic step. Pub/sub uses a second connection, opened on the first subscribe.
+ */
+import { createHash } from 'node:crypto';
+import type pino from 'pino';
+import { createClient } from 'redis';
+import type { AtomicResult, AtomicWrite, Guard, Kv, WriteOp } from './kv.js';
+
+type Client = ReturnType<typeof createClient>;
+
+/*
+ * ARGV[1] = JSON {g: guards, o: ops, p?: [channel, message]}; every key is an index into KEYS.
+ * Guard: [type, keyIndex, label, value?, field?]; op: [type, keyIndex, a?, b?].
+ */
+const ATOMIC_WRITE = `
+local p = cjson.decode(ARGV[1])
+local function field_of(json, field)
+  local ok, obj = pcall(cjson.decode, json)
+  if not ok or type(obj) ~= 'table' then return nil end
+  return obj[field]
+end
+for _, g in ipairs(p.g) do
+  local t, k, label = g[1], KEYS[g[2]], g[3]
+  local cur = redis.call('GET', k)
+  if t == 'n' then
+    if cur then return label end
+  elseif t == 'e' then
+    if cur ~= g[4] then return label end
+  elseif t == 'ae' then
+    if cur and cur ~= g[4] then return label end
+  elseif t == 'f' then
+    if not cur or field_of(cur, g[5]) ~= g[4] then return label end
+  elseif t == 'af' then
+    if cur and field_of(cur, g[5]) ~= g[4] then return label end
+  else
+    return redis.error_reply('unknown guard ' .. tostring(t))
+  end
+end
+for _, o in ipairs(p.o) do
+  local t, k = o[1], KEYS[o[2]]
+  if t == 's' then redis.call('SET', k, o[3])
+  elseif t == 'd' then redis.call('DEL', k)
+  elseif t == 'sa' then redis.call('SADD', k, o[3])
+  elseif t == 'sr' then redis.call('SREM', k, o[3])
+  elseif t == 'hs' then redis.call('HSET', k, o[3], o[4])
+  elseif t == 'hd' then redis.call('HDEL', k, o[3])
+  end
+end
+if p.p then redis.call('PUBLISH', p.p[1], p.p[2]) end
+return ''
+`;
+
+/* KEYS[1] = index key; ARGV[1] = value prefix. Returns {index, value|false} or nil. */
+const GET_INDIRECT = `
+local index = redis.call('GET', KEYS[1])
+if not index then return nil end
+local target = cjson.decode(index)
+local value = redis.call('GET', ARGV[1] .. target.kind .. ':' .. target.id)
+return {index, value}
+`;
+
+/* KEYS[1] = set key; ARGV[1] = value prefix. Returns flat {member, value, ...}. */
+const LOAD_SET = `
+local members = redis.call('SMEMBERS', KEYS[1])
+local out = {}
+for _, m in ipairs(members) do
+  local v = redis.call('GET', ARGV[1] .. m)
+  if v then out[#out + 1] = m; out[#out + 1] = v end
+end
+return out
+`;
+
+const GUARD_CODES: Record<Guard['type'], string> = {
+  absent: 'n',
+  equals: 'e',
+  absentOrEquals: 'ae',
+  fieldEquals: 'f',
+  absentOrFieldEquals: 'af',
+};
+const OP_CODES: Record<WriteOp['op'], string> = {
+  set: 's',
+  del: 'd',
+  sadd: 'sa',
+  srem: 'sr',
+  hset: 'hs',
+  hdel: 'hd',
+};
+
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+export interface RedisKvOptions {
+  url: string;
+  logger?: pino.Logger;
+}
+
+/** Exponential backoff capped at 5 s; node-redis keeps retrying forever. */
+export function reconnectDelay(retries: number): number {
+  return Math.min(100 * 2 ** Math.min(retries, 10), 5_000);
+}
+
+export class RedisKv implements Kv {
+  readonly kind = 'redis' as const;
+  private trips = 0;
+  private subscriber: Promise<Client> | undefined;
+  private readonly atomicScript = new Script(ATOMIC_WRITE);
+  private readonly indirectScript = new Script(GET_INDIRECT);
+  private readonly loadSetScript = new Script(LOAD_SET);
+
+  private constructor(
+    private readonly client: Client,
+    private readonly options: RedisKvOptions,
+  ) {}
+
+  static async connect(options: RedisKvOptions): Promise<RedisKv> {
+    const client = RedisKv.newClient(options, 'commands');
+    await client.connect();
+    const kv = new RedisKv(client, options);
+    // load the scripts up front so the first call on the hot path is a single EVALSHA
+    for (const script of [kv.atomicScript, kv.indirectScript, kv.loadSetScript]) {
+      await client.scriptLoad(script.source);
+    }
+    return kv;
+  }
+
+  private static newClient(options: RedisKvOptions, role: string): Client {
+    const client = createClient({
+      url: options.url,
+      socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5_000 },
+    });
+    // without a listener node-redis would throw connection errors as unhandled 'error' events
+    client.on('error', (err: Error) => {
+      options.logger?.warn({ err: { message: err.message }, role }, 'redis connection error');
+    });
+    client.on('reconnecting', () => options.logger?.info({ role }, 'redis reconnecting'));
+    return client;
+  }
+
+  private async evalScript(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    this.trips++;
+    try {
+      return await this.client.evalSha(script.sha, { keys, arguments: args });
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      this.trips++;
+      return this.client.eval(script.source, { keys, arguments: args });
+    }
+  }
+
+  async get(key: string) {
+    this.trips++;
+    return (await this.client.get(key)) ?? undefined;
+  }
+
+  async mget(keys: string[]) {
+    if (keys.length === 0) return [];
+    this.trips++;
+    return (await this.client.mGet(keys)).map((v) => v ?? undefined);
+  }
+
+  async loadSet(setKey: string, valuePrefix: string) {
+    const flat = (await this.evalScript(this.loadSetScript, [setKey], [valuePrefix])) as string[];
+    const out: Array<{ member: string; value: string }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ member: flat[i]!, value: flat[i + 1]! });
+    return out;
+  }
+
+  async getIndirect(
+    indexKey: string,
+    valuePrefix: string,
+  ): Promise<[string, string | undefined] | undefined> {
+    const reply = (await this.evalScript(this.indirectScript, [indexKey], [valuePrefix])) as
+      [string, string | null] | null;
+    if (!reply) return undefined;
+    return [reply[0], reply[1] ?? undefined];
+  }
+
+  async hget(key: string, field: string) {
+    this.trips++;
+    return (await this.client.hGet(key, field)) ?? undefined;
+  }
+
+  async hvals(key: string) {
+    this.trips++;
+    return this.client.hVals(key);
+  }
+
+  async incr(key: string) {
+    this.trips++;
+    return this.client.incr(key);
+  }
+
+  async del(key: string) {
+    this.trips++;
+    await this.client.del(key);
+  }
+
+  async atomic(write: AtomicWrite): Promise<AtomicResult> {
+    const keys: string[] = [];
+    const keyIndex = new Map<string, number>();
+    const indexOf = (key: string) => {
+      let i = keyIndex.get(key);
+      if (i === undefined) {
+        keys.push(key);
+        i = keys.length; // Lua arrays are 1-based
+        keyIndex.set(key, i);
+      }
+      return i;
+    };
+    const guards = write.guards.map((g) => {
+      const base = [GUARD_CODES[g.type], indexOf(g.key), g.label];
+      if (g.type === 'equals' || g.type === 'absentOrEquals') return [...base, g.value];
+      if (g.type === 'fieldEquals' || g.type === 'absentOrFieldEquals') return [...base, g.value, g.field];
+      return base;
+    });
+    const ops = write.ops.map((o) => {
+      const base = [OP_CODES[o.op], indexOf(o.key)];
+      switch (o.op) {
+        case 'set':
+          return [...base, o.value];
+        case 'sadd':
+        case 'srem':
+          return [...base, o.member];
+        case 'hset':
+          return [...base, o.field, o.value];
+        case 'hdel':
+          return [...base, o.field];
+        case 'del':
+          return base;
+      }
+    });
+    // cjson decodes [] as an empty table, which ipairs handles; an object {} would too
+    const payload = JSON.stringify({
+      g: guards,
+      o: ops,
+      ...(write.publish ? { p: [write.publish.channel, write.publish.message] } : {}),
+    });
+    const reply = (await this.evalScript(this.atomicScript, keys, [payload])) as string;
+    return reply === '' ? undefined : reply;
+  }
+
+  async publish(channel: string, message: string) {
+    this.trips++;
+    await this.client.publish(channel, message);
+  }
+
+  async subscribe(channel: string, listener: (message: string) => void) {
+    // concurrent first subscribers share one connection attempt
+    this.subscriber ??= (async () => {
+      const client = RedisKv.newClient(this.options, 'subscriber');
+      await client.connect();
+      return client;
+    })();
+    const subscriber = await this.subscriber;
+    await subscriber.subscribe(channel, listener);
+    return async () => {
+      if (subscriber.isOpen) await subscriber.unsubscribe(channel, listener);
+    };
+  }
+
+  roundTrips() {
+    return this.trips;
+  }
+
+  /** false when Redis does not answer within the timeout (commands queue while reconnecting) */
+  async ping(timeoutMs = 1_000) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      this.trips++;
+      const pong = this.client.ping().then(
+        (reply) => reply === 'PONG',
+        () => false,
+      );
+      return await Promise.race([pong, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close() {
+    const subscriber = await this.subscriber?.catch(() => undefined);
+    const clients = [subscriber, this.client].filter((c): c is Client => c !== undefined);
+    this.subscriber = undefined;
+    await Promise.all(
+      clients.map(async (c) => {
+        if (c.isOpen) await c.close();
+        else c.destroy();
+      }),
+    );
+  }
+}
