@@ -292,8 +292,9 @@ export class RedisKv implements Kv {
     this.subscriber = undefined;
     await Promise.all(
       clients.map(async (c) => {
-        if (c.isOpen) await c.close();
-        else c.destroy();
+        // a client stuck reconnecting would wait for its queue on close(); drop it instead
+        if (c.isReady) await c.close();
+        else if (c.isOpen) c.destroy();
       }),
     );
   }

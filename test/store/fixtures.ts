@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { AnywherePortal, Group, Workplace } from '../../src/domain/model.js';
+
+const now = '2026-01-01T00:00:00.000Z';
+
+export function group(companyId: string, overrides: Partial<Group> = {}): Group {
+  return {
+    id: randomUUID(),
+    companyId,
+    name: 'Sales',
+    timezone: 'Europe/Berlin',
+    numberRanges: [{ first: '+4930100000', last: '+4930100099' }],
+    isDefault: false,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+let counter = 0;
+/** unique number/extension/username per call unless overridden */
+export function workplace(companyId: string, overrides: Partial<Workplace> = {}): Workplace {
+  counter++;
+  return {
+    id: randomUUID(),
+    companyId,
+    groupId: 'g1',
+    firstName: 'Erika',
+    lastName: 'Mustermann',
+    email: 'erika@example.com',
+    username: `user${counter}-${randomUUID().slice(0, 8)}`,
+    number: `+49301${String(counter).padStart(6, '0')}`,
+    extension: String(100 + counter),
+    language: 'de',
+    timezone: 'Europe/Berlin',
+    status: 'active',
+    callerIdPresentation: 'number',
+    devices: [],
+    parallelRinging: { enabled: false, numbers: [], answerConfirmation: false },
+    forwarding: {
+      always: { enabled: false },
+      busy: { enabled: false },
+      noAnswer: { enabled: false, ringSeconds: 20 },
+      unreachable: { enabled: false },
+    },
+    voicebox: { enabled: true },
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+export function portal(companyId: string, overrides: Partial<AnywherePortal> = {}): AnywherePortal {
+  counter++;
+  return {
+    id: randomUUID(),
+    companyId,
+    groupId: 'g1',
+    displayFirstName: 'Anywhere',
+    displayLastName: 'Portal',
+    number: `+49302${String(counter).padStart(6, '0')}`,
+    extension: String(100 + counter),
+    timezone: 'Europe/Berlin',
+    level: 'company',
+    silentMode: false,
+    pinRequired: true,
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}

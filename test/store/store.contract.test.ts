@@ -1,0 +1,591 @@
+/**
+ * One contract, two stores: every test runs against the in-memory store and against Redis
+ * (a real redis-server from the global setup, unique key prefix per test).
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type {
+  ApiToken,
+  BlockingProfile,
+  LiveCall,
+  Template,
+  VoiceboxMessage,
+} from '../../src/domain/model.js';
+import {
+  ConflictError,
+  StaleWriteError,
+  callLookupOf,
+  createMemoryStore,
+  createRedisStore,
+  createStore,
+  type ConfigChange,
+  type PbxStore,
+} from '../../src/store/index.js';
+import { group, portal, workplace } from './fixtures.js';
+
+const redisUrl = inject('redisUrl');
+
+interface Backend {
+  name: 'memory' | 'redis';
+  open(prefix: string): Promise<PbxStore>;
+}
+const backends: Backend[] = [
+  { name: 'memory', open: async (prefix) => createMemoryStore({ prefix }) },
+  { name: 'redis', open: (prefix) => createRedisStore({ url: redisUrl, prefix }) },
+];
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+async function expectConflict(promise: Promise<unknown>, field: string) {
+  const err = await rejection(promise);
+  expect(err).toBeInstanceOf(ConflictError);
+  expect((err as ConflictError).field).toBe(field);
+}
+
+/** Waits (without a clock) until `count` changes matching `match` have arrived. */
+function collectChanges(store: PbxStore, match: (c: ConfigChange) => boolean, count: number) {
+  const seen: ConfigChange[] = [];
+  let done!: (changes: ConfigChange[]) => void;
+  const all = new Promise<ConfigChange[]>((resolve) => (done = resolve));
+  const ready = store.onChange((c) => {
+    if (!match(c)) return;
+    seen.push(c);
+    if (seen.length === count) done(seen);
+  });
+  return { ready, all };
+}
+
+describe.each(backends)('$name store', (backend) => {
+  let prefix: string;
+  let store: PbxStore;
+  const opened: PbxStore[] = [];
+  const open = async (p = prefix) => {
+    const s = await backend.open(p);
+    opened.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    prefix = `test-store-${randomUUID()}:`;
+    store = await open();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+
+  it('reports its kind and answers ping', async () => {
+    expect(store.kind).toBe(backend.name);
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('companies: put, get, list, delete', async () => {
+    const company = { id: 'c1', name: 'ACME', mobileIntegration: false, createdAt: 't', updatedAt: 't' };
+    await store.companies.put(company);
+    await store.companies.put({ ...company, id: 'c2', name: 'Other' });
+    expect(await store.companies.get('c1')).toEqual(company);
+    expect((await store.companies.list()).map((c) => c.id).sort()).toEqual(['c1', 'c2']);
+    await store.companies.put({ ...company, name: 'ACME GmbH' });
+    expect((await store.companies.get('c1'))?.name).toBe('ACME GmbH');
+    await store.companies.delete('c1');
+    expect(await store.companies.get('c1')).toBeUndefined();
+    expect((await store.companies.list()).map((c) => c.id)).toEqual(['c2']);
+  });
+
+  describe('company-scoped repositories', () => {
+    const profile = (companyId: string): BlockingProfile => ({
+      id: randomUUID(),
+      companyId,
+      name: 'no premium',
+      incoming: [],
+      outgoing: ['+49900'],
+      forwarded: [],
+      createdAt: 't',
+      updatedAt: 't',
+    });
+    const template = (companyId: string): Template => ({
+      id: randomUUID(),
+      companyId,
+      name: 'sales',
+      devices: [{ type: 'deskphone' }],
+      createdAt: 't',
+      updatedAt: 't',
+    });
+    const area = (companyId: string) => ({
+      id: randomUUID(),
+      companyId,
+      groupId: 'g1',
+      name: 'floor 1',
+      createdAt: 't',
+      updatedAt: 't',
+    });
+    const cases = [
+      { repo: 'groups', make: (c: string) => group(c) },
+      { repo: 'areas', make: area },
+      { repo: 'blockingProfiles', make: profile },
+      { repo: 'templates', make: template },
+    ] as const;
+
+    it.each(cases)('$repo: CRUD scoped to the company', async ({ repo, make }) => {
+      const r = store[repo] as unknown as PbxStore['groups'];
+      const mine = make('c1') as never as ReturnType<typeof group>;
+      const theirs = make('c2') as never as ReturnType<typeof group>;
+      await r.put(mine);
+      await r.put(theirs);
+      expect(await r.get('c1', mine.id)).toEqual(mine);
+      expect(await r.get('c1', theirs.id)).toBeUndefined();
+      expect((await r.list('c1')).map((e) => e.id)).toEqual([mine.id]);
+      // another company's delete of my id is a no-op
+      await r.delete({ ...mine, companyId: 'c2' });
+      expect(await r.get('c1', mine.id)).toEqual(mine);
+      await r.delete(mine);
+      expect(await r.get('c1', mine.id)).toBeUndefined();
+      expect(await r.list('c1')).toEqual([]);
+      expect(await r.list('c2')).toHaveLength(1);
+    });
+
+    it("put over another company's id is refused", async () => {
+      const g = group('c1');
+      await store.groups.put(g);
+      await expectConflict(store.groups.put({ ...g, companyId: 'c2' }), 'id');
+      expect(await store.groups.get('c1', g.id)).toEqual(g);
+    });
+
+    it('optimistic concurrency: put with a stale previous fails, with the current one succeeds', async () => {
+      const g = group('c1');
+      await store.groups.put(g);
+      const read = (await store.groups.get('c1', g.id))!;
+      const first = { ...read, name: 'first', updatedAt: 't2' };
+      await store.groups.put(first, read);
+      const err = await rejection(store.groups.put({ ...read, name: 'second' }, read));
+      expect(err).toBeInstanceOf(StaleWriteError);
+      expect((await store.groups.get('c1', g.id))?.name).toBe('first');
+      // a previous whose keys come in another order is still the same object
+      const reordered = Object.fromEntries(Object.entries(first).reverse()) as typeof first;
+      await store.groups.put({ ...first, name: 'third' }, reordered);
+      expect((await store.groups.get('c1', g.id))?.name).toBe('third');
+    });
+
+    it('concurrent updates from the same read: exactly one wins', async () => {
+      const g = group('c1');
+      await store.groups.put(g);
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => store.groups.put({ ...g, name: `n${i}` }, g)),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StaleWriteError);
+      }
+    });
+  });
+
+  describe('workplaces and portals', () => {
+    it('put indexes number, extension and username; lookups find it', async () => {
+      const w = workplace('c1');
+      await store.workplaces.put(w);
+      expect(await store.workplaces.get('c1', w.id)).toEqual(w);
+      expect(await store.workplaces.get('c2', w.id)).toBeUndefined();
+      expect(await store.workplaces.getById(w.id)).toEqual(w);
+      expect(await store.workplaces.getMany([w.id, 'missing'])).toEqual([w, undefined]);
+      expect(await store.workplaces.byExtension('c1', w.extension)).toEqual(w);
+      expect(await store.workplaces.byExtension('c2', w.extension)).toBeUndefined();
+      expect(await store.numbers.resolve(w.number)).toEqual({ kind: 'workplace', id: w.id });
+      expect(await store.numbers.resolve('+4999999')).toBeUndefined();
+      expect(await store.numbers.taken([w.number, '+4999999'])).toEqual(new Set([w.number]));
+      expect((await store.workplaces.list('c1')).map((x) => x.id)).toEqual([w.id]);
+    });
+
+    it.each([
+      { field: 'number', clash: (w: ReturnType<typeof workplace>) => ({ number: w.number }) },
+      { field: 'extension', clash: (w: ReturnType<typeof workplace>) => ({ extension: w.extension }) },
+      { field: 'username', clash: (w: ReturnType<typeof workplace>) => ({ username: w.username }) },
+    ])(
+      'a taken $field is refused with ConflictError($field), nothing half-written',
+      async ({ field, clash }) => {
+        const w = workplace('c1');
+        await store.workplaces.put(w);
+        const other = workplace('c1', clash(w));
+        await expectConflict(store.workplaces.put(other), field);
+        expect(await store.workplaces.getById(other.id)).toBeUndefined();
+        expect(await store.numbers.resolve(other.number)).toEqual(
+          field === 'number' ? { kind: 'workplace', id: w.id } : undefined,
+        );
+        if (field !== 'extension')
+          expect(await store.workplaces.byExtension('c1', other.extension)).toBeUndefined();
+      },
+    );
+
+    it('different companies may share an extension, never a number or username', async () => {
+      const a = workplace('c1', { extension: '200' });
+      const b = workplace('c2', { extension: '200' });
+      await store.workplaces.put(a);
+      await store.workplaces.put(b);
+      expect((await store.workplaces.byExtension('c1', '200'))?.id).toBe(a.id);
+      expect((await store.workplaces.byExtension('c2', '200'))?.id).toBe(b.id);
+      await expectConflict(store.workplaces.put(workplace('c2', { number: a.number })), 'number');
+      await expectConflict(store.workplaces.put(workplace('c2', { username: a.username })), 'username');
+    });
+
+    it('portals share the number space and the company extension space with workplaces', async () => {
+      const w = workplace('c1');
+      await store.workplaces.put(w);
+      await expectConflict(store.portals.put(portal('c1', { number: w.number })), 'number');
+      await expectConflict(store.portals.put(portal('c1', { extension: w.extension })), 'extension');
+      const p = portal('c1');
+      await store.portals.put(p);
+      expect(await store.portals.getById(p.id)).toEqual(p);
+      expect(await store.portals.get('c2', p.id)).toBeUndefined();
+      expect(await store.numbers.resolve(p.number)).toEqual({ kind: 'portal', id: p.id });
+      await expectConflict(store.workplaces.put(workplace('c1', { extension: p.extension })), 'extension');
+      expect(await store.workplaces.byExtension('c1', p.extension)).toBeUndefined();
+      await store.portals.delete(p);
+      expect(await store.numbers.resolve(p.number)).toBeUndefined();
+      await store.workplaces.put(workplace('c1', { number: p.number, extension: p.extension }));
+    });
+
+    it('an update releases the old number, extension and username', async () => {
+      const w = workplace('c1');
+      await store.workplaces.put(w);
+      const moved = { ...w, number: '+4930999001', extension: '777', username: 'renamed' };
+      await store.workplaces.put(moved, w);
+      expect(await store.numbers.resolve(w.number)).toBeUndefined();
+      expect(await store.numbers.resolve(moved.number)).toEqual({ kind: 'workplace', id: w.id });
+      expect(await store.workplaces.byExtension('c1', w.extension)).toBeUndefined();
+      expect((await store.workplaces.byExtension('c1', '777'))?.id).toBe(w.id);
+      // the released values are free for someone else
+      await store.workplaces.put(
+        workplace('c1', { number: w.number, extension: w.extension, username: w.username }),
+      );
+      // re-putting the same workplace unchanged keeps its own claims
+      await store.workplaces.put({ ...moved, firstName: 'E.' }, moved);
+    });
+
+    it('a refused update leaves the stored workplace and its indexes untouched', async () => {
+      const a = workplace('c1');
+      const b = workplace('c1');
+      await store.workplaces.put(a);
+      await store.workplaces.put(b);
+      await expectConflict(
+        store.workplaces.put({ ...b, number: '+4930555', extension: a.extension }, b),
+        'extension',
+      );
+      expect(await store.workplaces.getById(b.id)).toEqual(b);
+      expect(await store.numbers.resolve('+4930555')).toBeUndefined();
+      expect(await store.numbers.resolve(b.number)).toEqual({ kind: 'workplace', id: b.id });
+    });
+
+    it('delete releases every index, even when the caller holds a stale copy', async () => {
+      const w = workplace('c1', {
+        parallelRinging: { enabled: true, numbers: ['+491701111'], answerConfirmation: false },
+      });
+      await store.workplaces.put(w);
+      const moved = { ...w, number: '+4930999002' };
+      await store.workplaces.put(moved, w);
+      await store.workplaces.delete(w); // stale copy with the old number
+      expect(await store.workplaces.getById(w.id)).toBeUndefined();
+      expect(await store.numbers.resolve(moved.number)).toBeUndefined();
+      expect(await store.workplaces.byExtension('c1', w.extension)).toBeUndefined();
+      expect(await store.workplaces.byParallelNumber('+491701111')).toEqual([]);
+      expect(await store.workplaces.list('c1')).toEqual([]);
+      await store.workplaces.put(workplace('c1', { username: w.username }));
+    });
+
+    it('another company cannot delete a workplace', async () => {
+      const w = workplace('c1');
+      await store.workplaces.put(w);
+      await store.workplaces.delete({ ...w, companyId: 'c2' });
+      expect(await store.workplaces.getById(w.id)).toEqual(w);
+      expect(await store.numbers.resolve(w.number)).toEqual({ kind: 'workplace', id: w.id });
+    });
+
+    it('byParallelNumber follows the parallel-ringing list across updates', async () => {
+      const pr = (numbers: string[]) => ({ enabled: true, numbers, answerConfirmation: true });
+      const a = workplace('c1', { parallelRinging: pr(['+491701', '+491702']) });
+      const b = workplace('c2', { parallelRinging: pr(['+491701']) });
+      await store.workplaces.put(a);
+      await store.workplaces.put(b);
+      expect((await store.workplaces.byParallelNumber('+491701')).map((w) => w.id).sort()).toEqual(
+        [a.id, b.id].sort(),
+      );
+      await store.workplaces.put({ ...a, parallelRinging: pr(['+491703']) }, a);
+      expect((await store.workplaces.byParallelNumber('+491701')).map((w) => w.id)).toEqual([b.id]);
+      expect(await store.workplaces.byParallelNumber('+491702')).toEqual([]);
+      expect((await store.workplaces.byParallelNumber('+491703')).map((w) => w.id)).toEqual([a.id]);
+    });
+
+    it('50 concurrent creates racing for one number: exactly one wins, the rest ConflictError(number)', async () => {
+      const contenders = Array.from({ length: 50 }, () => workplace('c1', { number: '+4930777777' }));
+      const results = await Promise.allSettled(contenders.map((w) => store.workplaces.put(w)));
+      const winners = contenders.filter((_, i) => results[i]!.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          expect(r.reason).toBeInstanceOf(ConflictError);
+          expect((r.reason as ConflictError).field).toBe('number');
+        }
+      }
+      expect(await store.numbers.resolve('+4930777777')).toEqual({ kind: 'workplace', id: winners[0]!.id });
+      expect(await store.workplaces.list('c1')).toHaveLength(1);
+    });
+
+    it('50 concurrent creates racing for one extension: one per company wins', async () => {
+      const contenders = ['c1', 'c2'].flatMap((c) =>
+        Array.from({ length: 25 }, () => workplace(c, { extension: '555' })),
+      );
+      const results = await Promise.allSettled(contenders.map((w) => store.workplaces.put(w)));
+      const winners = contenders.filter((_, i) => results[i]!.status === 'fulfilled');
+      expect(winners.map((w) => w.companyId).sort()).toEqual(['c1', 'c2']);
+      for (const r of results) {
+        if (r.status === 'rejected') expect((r.reason as ConflictError).field).toBe('extension');
+      }
+    });
+
+    it('putMany writes all or nothing', async () => {
+      const existing = workplace('c1');
+      await store.workplaces.put(existing);
+      const batch = [workplace('c1'), workplace('c1'), workplace('c1', { number: existing.number })];
+      await expectConflict(store.workplaces.putMany(batch), 'number');
+      for (const w of batch.slice(0, 2)) {
+        expect(await store.workplaces.getById(w.id)).toBeUndefined();
+        expect(await store.numbers.resolve(w.number)).toBeUndefined();
+        expect(await store.workplaces.byExtension('c1', w.extension)).toBeUndefined();
+      }
+      const dup = workplace('c1');
+      await expectConflict(
+        store.workplaces.putMany([dup, workplace('c1', { extension: dup.extension })]),
+        'extension',
+      );
+      expect(await store.workplaces.getById(dup.id)).toBeUndefined();
+
+      const good = [workplace('c1'), workplace('c1'), workplace('c1')];
+      await store.workplaces.putMany(good);
+      expect(await store.workplaces.getMany(good.map((w) => w.id))).toEqual(good);
+      expect(await store.workplaces.list('c1')).toHaveLength(4);
+    });
+  });
+
+  it('call lookup: a dialled number resolves with its entity in ONE round trip', async () => {
+    const w = workplace('c1');
+    const p = portal('c1');
+    await store.workplaces.put(w);
+    await store.portals.put(p);
+    let before = store.roundTrips();
+    expect(await store.lookupNumber(w.number)).toEqual({ kind: 'workplace', id: w.id, workplace: w });
+    expect(store.roundTrips() - before).toBe(1);
+    before = store.roundTrips();
+    expect(await store.lookupNumber(p.number)).toEqual({ kind: 'portal', id: p.id, portal: p });
+    expect(await store.lookupExtension('c1', w.extension)).toEqual({
+      kind: 'workplace',
+      id: w.id,
+      workplace: w,
+    });
+    expect(await store.lookupNumber('+4900000')).toBeUndefined();
+    expect(await store.lookupExtension('c2', w.extension)).toBeUndefined();
+    expect(store.roundTrips() - before).toBe(4);
+    before = store.roundTrips();
+    await store.numbers.resolve(w.number);
+    expect(store.roundTrips() - before).toBe(1);
+    // the adapter over a plain Store gives the same answers
+    const plain = { ...store } as Partial<PbxStore>;
+    delete plain.lookupNumber;
+    delete plain.lookupExtension;
+    const adapted = callLookupOf(plain as PbxStore);
+    expect(await adapted.lookupNumber(p.number)).toEqual({ kind: 'portal', id: p.id, portal: p });
+    expect(await adapted.lookupExtension('c1', p.extension)).toEqual({ kind: 'portal', id: p.id, portal: p });
+    expect(callLookupOf(store)).toBe(store);
+  });
+
+  it('tokens: found by hash, listed per company, deleted only by their company', async () => {
+    const token = (companyId: string): ApiToken => ({
+      id: randomUUID(),
+      companyId,
+      role: 'admin',
+      hash: randomUUID().replace(/-/g, ''),
+      createdAt: 't',
+    });
+    const a = token('c1');
+    const b = token('c2');
+    await store.tokens.create(a);
+    await store.tokens.create(b);
+    expect(await store.tokens.byHash(a.hash)).toEqual(a);
+    expect(await store.tokens.byHash('nope')).toBeUndefined();
+    expect(await store.tokens.list('c1')).toEqual([a]);
+    await expectConflict(store.tokens.create({ ...token('c1'), hash: a.hash }), 'token');
+    await store.tokens.delete('c2', a.id);
+    expect(await store.tokens.byHash(a.hash)).toEqual(a);
+    await store.tokens.delete('c1', a.id);
+    expect(await store.tokens.byHash(a.hash)).toBeUndefined();
+    expect(await store.tokens.list('c1')).toEqual([]);
+    expect(await store.tokens.list('c2')).toEqual([b]);
+  });
+
+  it('voicebox messages: add, list oldest first, get, update, delete', async () => {
+    const msg = (id: string, receivedAt: string): VoiceboxMessage => ({
+      id,
+      companyId: 'c1',
+      workplaceId: 'w1',
+      callerNumber: '+4930123',
+      receivedAt,
+      durationSeconds: 12,
+      recordingName: `vb-${id}`,
+      status: 'new',
+    });
+    await store.voicebox.add(msg('m2', '2026-01-02T00:00:00Z'));
+    await store.voicebox.add(msg('m1', '2026-01-01T00:00:00Z'));
+    expect((await store.voicebox.list('w1')).map((m) => m.id)).toEqual(['m1', 'm2']);
+    expect(await store.voicebox.list('w2')).toEqual([]);
+    await store.voicebox.update({ ...msg('m1', '2026-01-01T00:00:00Z'), status: 'heard' });
+    expect((await store.voicebox.get('w1', 'm1'))?.status).toBe('heard');
+    await store.voicebox.delete('w1', 'm1');
+    expect(await store.voicebox.get('w1', 'm1')).toBeUndefined();
+    expect((await store.voicebox.list('w1')).map((m) => m.id)).toEqual(['m2']);
+  });
+
+  it('pinFailures: concurrent increments all count, one round trip each, reset clears', async () => {
+    expect(await store.pinFailures.get('w1')).toBe(0);
+    const before = store.roundTrips();
+    const counts = await Promise.all(Array.from({ length: 20 }, () => store.pinFailures.increment('w1')));
+    expect(store.roundTrips() - before).toBe(20);
+    expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(await store.pinFailures.get('w1')).toBe(20);
+    expect(await store.pinFailures.get('w2')).toBe(0);
+    await store.pinFailures.reset('w1');
+    expect(await store.pinFailures.get('w1')).toBe(0);
+  });
+
+  it('liveCalls: remove is compare-and-delete on the bridge; listed per controller', async () => {
+    const call = (workplaceId: string, bridgeId: string, controllerId = 'ctl-a'): LiveCall => ({
+      workplaceId,
+      bridgeId,
+      remoteChannelId: `r-${bridgeId}`,
+      deviceChannelId: `d-${bridgeId}`,
+      controllerId,
+      startedAt: 't',
+    });
+    await store.liveCalls.put(call('w1', 'b1'));
+    await store.liveCalls.put(call('w1', 'b2')); // a newer call replaces the first
+    await store.liveCalls.remove('w1', 'b1'); // the old call ending must not remove the new one
+    expect(await store.liveCalls.get('w1')).toEqual(call('w1', 'b2'));
+    await store.liveCalls.put(call('w2', 'b3'));
+    await store.liveCalls.put(call('w3', 'b4', 'ctl-b'));
+    expect((await store.liveCalls.listByController('ctl-a')).map((c) => c.workplaceId).sort()).toEqual([
+      'w1',
+      'w2',
+    ]);
+    await store.liveCalls.remove('w1', 'b2');
+    expect(await store.liveCalls.get('w1')).toBeUndefined();
+    // w2's call moves to another controller
+    await store.liveCalls.put(call('w2', 'b5', 'ctl-b'));
+    expect(await store.liveCalls.listByController('ctl-a')).toEqual([]);
+    expect((await store.liveCalls.listByController('ctl-b')).map((c) => c.workplaceId).sort()).toEqual([
+      'w2',
+      'w3',
+    ]);
+    await store.liveCalls.remove('nobody', 'bx');
+  });
+
+  it('every mutation announces a ConfigChange; unsubscribe stops delivery', async () => {
+    const w = workplace('c1');
+    const g = group('c1');
+    const { ready, all } = collectChanges(store, () => true, 4);
+    const unsubscribe = await ready;
+    await store.groups.put(g);
+    await store.workplaces.put(w);
+    await store.workplaces.delete(w);
+    await store.publishChange({ kind: 'company', id: 'c1' });
+    expect(await all).toEqual([
+      { kind: 'group', id: g.id, companyId: 'c1' },
+      { kind: 'workplace', id: w.id, companyId: 'c1' },
+      { kind: 'workplace', id: w.id, companyId: 'c1' },
+      { kind: 'company', id: 'c1' },
+    ]);
+    await unsubscribe();
+  });
+
+  it('a throwing listener does not break the writer or other listeners', async () => {
+    await store.onChange(() => {
+      throw new Error('listener bug');
+    });
+    const { ready, all } = collectChanges(store, (c) => c.kind === 'group', 1);
+    await ready;
+    await store.groups.put(group('c1'));
+    expect(await all).toHaveLength(1);
+  });
+
+  if (backend.name === 'redis') {
+    it('a second store instance (another controller) receives the changes over pub/sub', async () => {
+      const other = await open();
+      const w = workplace('c1');
+      const { ready, all } = collectChanges(other, (c) => c.id === w.id, 1);
+      await ready;
+      await store.workplaces.put(w);
+      expect(await all).toEqual([{ kind: 'workplace', id: w.id, companyId: 'c1' }]);
+    });
+
+    it('configuration survives a restart of the controller (close and reopen)', async () => {
+      const w = workplace('c1');
+      await store.workplaces.put(w);
+      await store.tokens.create({ id: 't1', companyId: 'c1', role: 'admin', hash: 'h1', createdAt: 't' });
+      await store.close();
+      const reopened = await open();
+      expect(await reopened.workplaces.getById(w.id)).toEqual(w);
+      expect(await reopened.lookupNumber(w.number)).toEqual({ kind: 'workplace', id: w.id, workplace: w });
+      expect((await reopened.tokens.byHash('h1'))?.id).toBe('t1');
+      await expectConflict(reopened.workplaces.put(workplace('c1', { number: w.number })), 'number');
+    });
+
+    it('keeps key prefixes apart', async () => {
+      const other = await open(`test-store-${randomUUID()}:`);
+      const w = workplace('c1');
+      await store.workplaces.put(w);
+      expect(await other.workplaces.getById(w.id)).toBeUndefined();
+      await other.workplaces.put({ ...w });
+    });
+  }
+});
+
+describe('createStore', () => {
+  function capture() {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    return { logger: pino(stream), lines };
+  }
+
+  it('without REDIS_URL: the memory store, with a warning that nothing is persisted', async () => {
+    const { logger, lines } = capture();
+    const store = await createStore({}, logger);
+    expect(store.kind).toBe('memory');
+    expect(lines.join('')).toMatch(/NOTHING is persisted/);
+    await store.close();
+  });
+
+  it('with REDIS_URL: the Redis store', async () => {
+    const { logger } = capture();
+    const store = await createStore({ REDIS_URL: redisUrl }, logger);
+    expect(store.kind).toBe('redis');
+    expect(await store.ping()).toBe(true);
+    await store.close();
+  });
+
+  it('an unreachable Redis does not crash the process: ping reports false', async () => {
+    const { logger, lines } = capture();
+    const store = await createRedisStore({ url: redisUrl, prefix: `test-store-${randomUUID()}:`, logger });
+    await store.close();
+    expect(await store.ping()).toBe(false);
+    expect(lines.join('')).not.toMatch(/password/i);
+  });
+});
