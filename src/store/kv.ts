@@ -30,8 +30,8 @@ export type WriteOp =
 export interface AtomicWrite {
   guards: Guard[];
   ops: WriteOp[];
-  /** published on this channel after the ops, inside the same atomic step */
-  publish?: { channel: string; message: string };
+  /** published after the ops, inside the same atomic step */
+  publish?: Array<{ channel: string; message: string }>;
 }
 
 /** undefined when every guard held and the ops were applied; else the label of the first failed guard */

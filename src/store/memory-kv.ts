@@ -138,7 +138,7 @@ export class MemoryKv implements Kv {
         }
       }
     }
-    if (write.publish) this.emit(write.publish.channel, write.publish.message);
+    for (const { channel, message } of write.publish ?? []) this.emit(channel, message);
     return undefined;
   }
 

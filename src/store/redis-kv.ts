@@ -48,7 +48,7 @@ for _, o in ipairs(p.o) do
   elseif t == 'hd' then redis.call('HDEL', k, o[3])
   end
 end
-if p.p then redis.call('PUBLISH', p.p[1], p.p[2]) end
+if p.p then for _, m in ipairs(p.p) do redis.call('PUBLISH', m[1], m[2]) end end
 return ''
 `;
 
@@ -239,7 +239,7 @@ export class RedisKv implements Kv {
     const payload = JSON.stringify({
       g: guards,
       o: ops,
-      ...(write.publish ? { p: [write.publish.channel, write.publish.message] } : {}),
+      ...(write.publish?.length ? { p: write.publish.map((m) => [m.channel, m.message]) } : {}),
     });
     const reply = (await this.evalScript(this.atomicScript, keys, [payload])) as string;
     return reply === '' ? undefined : reply;

@@ -70,10 +70,9 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
   const liveByControllerKey = (controllerId: string) => `${p}live-by-ctl:${controllerId}`;
   const changeChannel = `${p}changed`;
 
-  const changeMessage = (change: ConfigChange) => ({
-    channel: changeChannel,
-    message: JSON.stringify(change),
-  });
+  const changeMessage = (change: ConfigChange) => [
+    { channel: changeChannel, message: JSON.stringify(change) },
+  ];
 
   async function write(atomicWrite: AtomicWrite): Promise<string | undefined> {
     const failed = await kv.atomic(atomicWrite);
@@ -340,19 +339,13 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
             guards.push(...part.guards);
             ops.push(...part.ops);
           });
-          // one notification per company is enough for caches; id '*' = several workplaces
-          const companyIds = [...new Set(entities.map((w) => w.companyId))];
           const failed = await write({
             guards,
             ops,
-            publish:
-              entities.length === 1
-                ? changeMessage({ kind: 'workplace', id: entities[0]!.id, companyId: entities[0]!.companyId })
-                : changeMessage({
-                    kind: 'workplace',
-                    id: '*',
-                    ...(companyIds.length === 1 ? { companyId: companyIds[0] } : {}),
-                  }),
+            // one change per workplace, so caches drop exactly the entries that changed
+            publish: entities.flatMap((w) =>
+              changeMessage({ kind: 'workplace', id: w.id, companyId: w.companyId }),
+            ),
           });
           if (failed !== CHANGED) return;
         }

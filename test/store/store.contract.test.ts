@@ -367,7 +367,11 @@ describe.each(backends)('$name store', (backend) => {
       expect(await store.workplaces.getById(dup.id)).toBeUndefined();
 
       const good = [workplace('c1'), workplace('c1'), workplace('c1')];
+      const goodIds = new Set(good.map((w) => w.id));
+      const { ready, all } = collectChanges(store, (c) => goodIds.has(c.id), 3);
+      await ready;
       await store.workplaces.putMany(good);
+      expect((await all).map((c) => c.id)).toEqual(good.map((w) => w.id));
       expect(await store.workplaces.getMany(good.map((w) => w.id))).toEqual(good);
       expect(await store.workplaces.list('c1')).toHaveLength(4);
     });
