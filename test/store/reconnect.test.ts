@@ -74,11 +74,9 @@ it('survives a Redis restart: logged errors, ping false while down, then command
   );
   const url = `redis://127.0.0.1:${port}`;
   const prefix = `reconnect-${randomUUID()}:`;
-  let writer: PbxStore | undefined;
-  let listener: PbxStore | undefined;
   // the server may still be loading right after spawn; connect retries until it answers
-  writer = await createRedisStore({ url, prefix, logger });
-  listener = await createRedisStore({ url, prefix, logger });
+  const writer: PbxStore = await createRedisStore({ url, prefix, logger });
+  const listener: PbxStore = await createRedisStore({ url, prefix, logger });
   try {
     const before = workplace('c1');
     await writer.workplaces.put(before);
@@ -90,13 +88,13 @@ it('survives a Redis restart: logged errors, ping false while down, then command
     await eventually(async () => logLines.some((l) => l.includes('redis connection error')));
 
     await startRedis();
-    await eventually(() => writer!.ping());
+    await eventually(() => writer.ping());
     expect(await writer.workplaces.getById(before.id)).toEqual(before);
 
     const after = workplace('c1');
     // the subscriber reconnects on its own schedule; publish until it hears one
     await eventually(async () => {
-      await writer!.publishChange({ kind: 'workplace', id: after.id, companyId: 'c1' });
+      await writer.publishChange({ kind: 'workplace', id: after.id, companyId: 'c1' });
       return received.some((c) => c.id === after.id);
     });
     await writer.workplaces.put(after);
@@ -106,7 +104,7 @@ it('survives a Redis restart: logged errors, ping false while down, then command
       workplace: after,
     });
   } finally {
-    await writer?.close();
-    await listener?.close();
+    await writer.close();
+    await listener.close();
   }
 });
