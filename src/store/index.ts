@@ -2,7 +2,7 @@
  * Store factories. Redis is the production store; the in-memory store keeps nothing across a
  * restart and exists for trying the service out (and for tests that do not need Redis).
  */
-import type pino from 'pino';
+import pino from 'pino';
 import type { PbxStore } from './call-lookup.js';
 import { MemoryKv } from './memory-kv.js';
 import { RedisKv } from './redis-kv.js';
@@ -23,8 +23,10 @@ export async function createRedisStore(opts: {
   prefix?: string;
   logger?: pino.Logger;
 }): Promise<PbxStore> {
-  const kv = await RedisKv.connect({ url: opts.url, logger: opts.logger });
-  return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, opts.logger);
+  // connection errors must reach a log even when the caller passed no logger
+  const logger = opts.logger ?? pino({ name: 'store', level: 'warn' });
+  const kv = await RedisKv.connect({ url: opts.url, logger });
+  return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, logger);
 }
 
 /** Redis when REDIS_URL is set, else the in-memory store with a loud warning. */

@@ -77,7 +77,11 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
   async function write(atomicWrite: AtomicWrite): Promise<string | undefined> {
     const failed = await kv.atomic(atomicWrite);
     if (failed === undefined || failed === CHANGED || failed === NOT_OURS) return failed;
-    throw new ConflictError(failed, `${failed} is already taken`);
+    // labels are "field" or "field#value" (the value makes the message name what clashed)
+    const cut = failed.indexOf('#');
+    const field = cut < 0 ? failed : failed.slice(0, cut);
+    const value = cut < 0 ? '' : ` ${failed.slice(cut + 1)}`;
+    throw new ConflictError(field, `${field}${value} is already taken`);
   }
 
   /** The guard that the entity is still what we based the write on (absent when we saw none). */
@@ -171,12 +175,17 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
     const ours = targetJson(kind, entity.id);
     const guards: Guard[] = [
       unchangedGuard(key, baseJson),
-      { type: 'absentOrEquals', key: numberKey(entity.number), value: ours, label: 'number' },
+      {
+        type: 'absentOrEquals',
+        key: numberKey(entity.number),
+        value: ours,
+        label: `number#${entity.number}`,
+      },
       {
         type: 'absentOrEquals',
         key: extensionKey(entity.companyId, entity.extension),
         value: ours,
-        label: 'extension',
+        label: `extension#${entity.extension}`,
       },
     ];
     const ops: WriteOp[] = [];
@@ -195,7 +204,7 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
         type: 'absentOrEquals',
         key: usernameKey(workplace.username),
         value: workplace.id,
-        label: 'username',
+        label: `username#${workplace.username}`,
       });
       if (baseWorkplace && baseWorkplace.username !== workplace.username) {
         ops.push({ op: 'del', key: usernameKey(baseWorkplace.username) });

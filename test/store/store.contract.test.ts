@@ -214,7 +214,10 @@ describe.each(backends)('$name store', (backend) => {
         const w = workplace('c1');
         await store.workplaces.put(w);
         const other = workplace('c1', clash(w));
-        await expectConflict(store.workplaces.put(other), field);
+        const err = await rejection(store.workplaces.put(other));
+        expect(err).toBeInstanceOf(ConflictError);
+        expect((err as ConflictError).field).toBe(field);
+        expect((err as ConflictError).message).toContain(String(other[field as 'number']));
         expect(await store.workplaces.getById(other.id)).toBeUndefined();
         expect(await store.numbers.resolve(other.number)).toEqual(
           field === 'number' ? { kind: 'workplace', id: w.id } : undefined,
