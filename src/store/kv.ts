@@ -17,7 +17,9 @@ export type Guard =
   /** key must hold JSON whose top-level string field equals value */
   | { type: 'fieldEquals'; key: string; field: string; value: string; label: string }
   /** key must be absent or hold JSON whose top-level string field equals value */
-  | { type: 'absentOrFieldEquals'; key: string; field: string; value: string; label: string };
+  | { type: 'absentOrFieldEquals'; key: string; field: string; value: string; label: string }
+  /** the hash at key must have this field */
+  | { type: 'hashFieldExists'; key: string; field: string; label: string };
 
 export type WriteOp =
   | { op: 'set'; key: string; value: string }

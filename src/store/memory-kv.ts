@@ -98,6 +98,8 @@ export class MemoryKv implements Kv {
         return current !== undefined && fieldOf(current, guard.field) === guard.value;
       case 'absentOrFieldEquals':
         return current === undefined || fieldOf(current, guard.field) === guard.value;
+      case 'hashFieldExists':
+        return this.hashes.get(guard.key)?.has(guard.field) ?? false;
     }
   }
 

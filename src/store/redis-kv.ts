@@ -23,8 +23,11 @@ local function field_of(json, field)
 end
 for _, g in ipairs(p.g) do
   local t, k, label = g[1], KEYS[g[2]], g[3]
-  local cur = redis.call('GET', k)
-  if t == 'n' then
+  local cur = false
+  if t ~= 'h' then cur = redis.call('GET', k) end
+  if t == 'h' then
+    if redis.call('HEXISTS', k, g[5]) == 0 then return label end
+  elseif t == 'n' then
     if cur then return label end
   elseif t == 'e' then
     if cur ~= g[4] then return label end
@@ -78,6 +81,7 @@ const GUARD_CODES: Record<Guard['type'], string> = {
   absentOrEquals: 'ae',
   fieldEquals: 'f',
   absentOrFieldEquals: 'af',
+  hashFieldExists: 'h',
 };
 const OP_CODES: Record<WriteOp['op'], string> = {
   set: 's',
@@ -217,6 +221,7 @@ export class RedisKv implements Kv {
       const base = [GUARD_CODES[g.type], indexOf(g.key), g.label];
       if (g.type === 'equals' || g.type === 'absentOrEquals') return [...base, g.value];
       if (g.type === 'fieldEquals' || g.type === 'absentOrFieldEquals') return [...base, g.value, g.field];
+      if (g.type === 'hashFieldExists') return [...base, '', g.field];
       return base;
     });
     const ops = write.ops.map((o) => {

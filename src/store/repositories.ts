@@ -465,7 +465,15 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
       },
       async update(message) {
         await write({
-          guards: [],
+          // an update never brings back a message deleted meanwhile
+          guards: [
+            {
+              type: 'hashFieldExists',
+              key: voiceboxKey(message.workplaceId),
+              field: message.id,
+              label: NOT_OURS,
+            },
+          ],
           ops: [
             {
               op: 'hset',

@@ -272,6 +272,15 @@ describe.each(backends)('$name store', (backend) => {
       await store.workplaces.put({ ...moved, firstName: 'E.' }, moved);
     });
 
+    it('non-ASCII names round-trip and still compare equal for optimistic updates', async () => {
+      const w = workplace('c1', { firstName: 'Jürgen 😀', lastName: 'Größe "quoted" \\ \u2028' });
+      await store.workplaces.put(w);
+      const read = (await store.workplaces.getById(w.id))!;
+      expect(read).toEqual(w);
+      await store.workplaces.put({ ...read, firstName: 'Jörg' }, read);
+      expect((await store.workplaces.getById(w.id))?.firstName).toBe('Jörg');
+    });
+
     it('a refused update leaves the stored workplace and its indexes untouched', async () => {
       const a = workplace('c1');
       const b = workplace('c1');
@@ -453,6 +462,8 @@ describe.each(backends)('$name store', (backend) => {
     await store.voicebox.update({ ...msg('m1', '2026-01-01T00:00:00Z'), status: 'heard' });
     expect((await store.voicebox.get('w1', 'm1'))?.status).toBe('heard');
     await store.voicebox.delete('w1', 'm1');
+    expect(await store.voicebox.get('w1', 'm1')).toBeUndefined();
+    await store.voicebox.update({ ...msg('m1', '2026-01-01T00:00:00Z'), status: 'saved' });
     expect(await store.voicebox.get('w1', 'm1')).toBeUndefined();
     expect((await store.voicebox.list('w1')).map((m) => m.id)).toEqual(['m2']);
   });
