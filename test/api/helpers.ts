@@ -12,21 +12,13 @@ import type { RecordingFiles } from '../../src/api/ports.js';
 import { loadConfig } from '../../src/config.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
 import type { Workplace } from '../../src/domain/model.js';
-import { existsSync } from 'node:fs';
 import type { Store } from '../../src/store/store.js';
-import { createInterimStore } from './support/interim-store.js';
+import { createMemoryStore, createRedisStore } from '../../src/store/index.js';
 
-// INTERIM until src/store lands: fall back to a minimal in-memory store
-const storeModulePath = '../../src/store/index.js';
 async function createTestStore(kind: 'redis' | 'memory' | undefined): Promise<Store> {
-  if (!existsSync(new URL('../../src/store/index.ts', import.meta.url))) return createInterimStore();
-  const mod = (await import(/* @vite-ignore */ storeModulePath)) as {
-    createMemoryStore(): Store | Promise<Store>;
-    createRedisStore(o: { url: string; prefix: string }): Store | Promise<Store>;
-  };
   return kind === 'memory'
-    ? mod.createMemoryStore()
-    : mod.createRedisStore({ url: inject('redisUrl'), prefix: `test-api-${randomUUID()}:` });
+    ? createMemoryStore()
+    : createRedisStore({ url: inject('redisUrl'), prefix: `test-api-${randomUUID()}:` });
 }
 
 export const ADMIN_TOKEN = 'platform-admin-token-for-tests-0123456789';

@@ -29,9 +29,7 @@ import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
 import type { AnywherePortal, Company, Group, Workplace } from '../../src/domain/model.js';
-import type { Store } from '../../src/store/store.js';
-import { existsSync } from 'node:fs';
-import { createInterimCallsStore } from './interim-calls-store.js';
+import { createRedisStore, type PbxStore } from '../../src/store/index.js';
 import {
   startAriSimulator,
   type AriSimulator,
@@ -65,7 +63,7 @@ export interface World {
   sim: AriSimulator;
   driver: ScenarioDriver;
   ari: AriClient;
-  store: Store;
+  store: PbxStore;
   app: FastifyInstance;
   /** base URL of the API, e.g. http://127.0.0.1:41234 */
   apiUrl: string;
@@ -117,15 +115,9 @@ export async function until(
 
 let worldSeq = 0;
 
-// INTERIM until src/store lands: an in-memory stand-in (see interim-calls-store.ts)
-const storeModulePath = '../../src/store/index.js';
-/** A fresh store for one test file: Redis with its own key prefix (interim: in-memory). */
-export async function createTestStore(url: string = inject('redisUrl')): Promise<Store> {
-  if (!existsSync(new URL('../../src/store/index.ts', import.meta.url))) return createInterimCallsStore();
-  const mod = (await import(/* @vite-ignore */ storeModulePath)) as {
-    createRedisStore(o: { url: string; prefix: string }): Store | Promise<Store>;
-  };
-  return mod.createRedisStore({ url, prefix: `test-calls-${randomUUID()}:` });
+/** A fresh store for one test file: real Redis with its own key prefix. */
+export async function createTestStore(url: string = inject('redisUrl')): Promise<PbxStore> {
+  return createRedisStore({ url, prefix: `test-calls-${randomUUID()}:` });
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
