@@ -8,6 +8,7 @@
  */
 import type { AnywherePortal, BlockingProfile, Company, Group, Workplace } from '../domain/model.js';
 import { effectiveBlockingProfile } from '../domain/blocking.js';
+import { callLookupOf, type CallLookup, type CallTarget } from '../store/call-lookup.js';
 import type { ConfigChange, Store } from '../store/store.js';
 
 export type ResolvedTarget =
@@ -32,6 +33,11 @@ class PromiseCache<V> {
     return p;
   }
 
+  /** Remember a value loaded along with something else (never replaces an in-flight load). */
+  prime(key: string, value: V): void {
+    if (!this.map.has(key)) this.map.set(key, Promise.resolve(value));
+  }
+
   delete(key: string): void {
     this.map.delete(key);
   }
@@ -43,7 +49,7 @@ class PromiseCache<V> {
 
 export class ConfigCache {
   private readonly numbers = new PromiseCache<ResolvedTarget>();
-  private readonly extensions = new PromiseCache<Workplace | undefined>();
+  private readonly extensions = new PromiseCache<ResolvedTarget>();
   private readonly workplaces = new PromiseCache<Workplace | undefined>();
   private readonly portals = new PromiseCache<AnywherePortal | undefined>();
   private readonly groups = new PromiseCache<Group | undefined>();
@@ -51,8 +57,13 @@ export class ConfigCache {
   private readonly profiles = new PromiseCache<BlockingProfile | undefined>();
   private readonly endpoints = new PromiseCache<string | undefined>();
   private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly lookup: CallLookup;
+  /** bumped by every change, so a lookup that raced a change never warms another cache */
+  private generation = 0;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.lookup = callLookupOf(store);
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = await this.store.onChange((change) => this.invalidate(change));
@@ -64,6 +75,7 @@ export class ConfigCache {
   }
 
   invalidate(change: ConfigChange): void {
+    this.generation++;
     switch (change.kind) {
       case 'workplace':
         this.workplaces.delete(change.id);
@@ -75,6 +87,7 @@ export class ConfigCache {
       case 'portal':
         this.portals.delete(change.id);
         this.numbers.clear();
+        this.extensions.clear();
         break;
       case 'group':
         this.groups.delete(change.id);
@@ -90,18 +103,28 @@ export class ConfigCache {
     }
   }
 
-  /** A dialled E.164 number → its workplace or portal (undefined: unallocated). */
+  /**
+   * A dialled E.164 number → its workplace or portal (undefined: unallocated). A cold lookup is
+   * the store's single round trip (number index + entity together); the entity it brings back
+   * also warms the by-id cache.
+   */
   resolveNumber(e164: string): Promise<ResolvedTarget> {
     return this.numbers.get(e164, async () => {
-      const target = await this.store.numbers.resolve(e164);
-      if (!target) return undefined;
-      if (target.kind === 'workplace') {
-        const workplace = await this.workplace(target.id);
-        return workplace ? { kind: 'workplace', workplace } : undefined;
-      }
-      const portal = await this.portal(target.id);
-      return portal ? { kind: 'portal', portal } : undefined;
+      const generation = this.generation;
+      return this.adopt(await this.lookup.lookupNumber(e164), generation);
     });
+  }
+
+  /** Warms the by-id caches with an entity a lookup brought back, unless a change raced it. */
+  private adopt(target: CallTarget | undefined, generation: number): ResolvedTarget {
+    if (!target) return undefined;
+    const current = generation === this.generation;
+    if (target.kind === 'workplace') {
+      if (current) this.workplaces.prime(target.id, target.workplace);
+      return { kind: 'workplace', workplace: target.workplace };
+    }
+    if (current) this.portals.prime(target.id, target.portal);
+    return { kind: 'portal', portal: target.portal };
   }
 
   workplace(id: string): Promise<Workplace | undefined> {
@@ -112,10 +135,12 @@ export class ConfigCache {
     return this.portals.get(id, () => this.store.portals.getById(id));
   }
 
-  workplaceByExtension(companyId: string, extension: string): Promise<Workplace | undefined> {
-    return this.extensions.get(`${companyId}\u0000${extension}`, () =>
-      this.store.workplaces.byExtension(companyId, extension),
-    );
+  /** An internal extension within a company → its workplace or portal (one round trip cold). */
+  resolveExtension(companyId: string, extension: string): Promise<ResolvedTarget> {
+    return this.extensions.get(`${companyId}\u0000${extension}`, async () => {
+      const generation = this.generation;
+      return this.adopt(await this.lookup.lookupExtension(companyId, extension), generation);
+    });
   }
 
   /** The workplace id of a device endpoint (its PJSIP accountcode), loaded by `load` once. */

@@ -177,8 +177,7 @@ export function createRouter(
     const e164 = normaliseNumber(exten, { countryCode: ctx.config.COUNTRY_CODE });
     if (e164) return session.guard(ctx.cache.resolveNumber(e164));
     if (callerWorkplace && /^[0-9]{2,8}$/.test(exten)) {
-      const workplace = await session.guard(ctx.cache.workplaceByExtension(callerWorkplace.companyId, exten));
-      return workplace ? { kind: 'workplace', workplace } : undefined;
+      return session.guard(ctx.cache.resolveExtension(callerWorkplace.companyId, exten));
     }
     return undefined;
   }

@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigCache } from '../../src/calls/config-cache.js';
 import type { BlockingProfile, Company, Group, Workplace } from '../../src/domain/model.js';
-import type { Store } from '../../src/store/store.js';
+import type { PbxStore, Store } from '../../src/store/index.js';
 import { createTestStore, until } from '../support/world.js';
 
 const NOW = '2026-11-25T07:00:00.000Z';
+let raw: PbxStore;
 let store: Store;
 let cache: ConfigCache;
 /** store reads the cache made, by method */
@@ -85,7 +86,7 @@ const workplace: Workplace = {
 };
 
 beforeAll(async () => {
-  const raw = await createTestStore();
+  raw = await createTestStore();
   await raw.companies.put(company);
   await raw.groups.put(group);
   await raw.blockingProfiles.put(profile);
@@ -105,13 +106,27 @@ describe('ConfigCache', () => {
     const first = await cache.resolveNumber(workplace.number);
     expect(first).toMatchObject({ kind: 'workplace', workplace: { id: 'cw1' } });
     expect(await cache.blockingFor(workplace)).toBeUndefined();
+    expect(await cache.resolveExtension('cc1', '5001')).toMatchObject({ workplace: { id: 'cw1' } });
     reads.length = 0;
+    const trips = raw.roundTrips();
     expect(await cache.resolveNumber(workplace.number)).toEqual(first);
     expect(await cache.blockingFor(workplace)).toBeUndefined();
-    expect(await cache.workplaceByExtension('cc1', '5001')).toMatchObject({ id: 'cw1' });
-    reads.length = 0;
-    expect(await cache.workplaceByExtension('cc1', '5001')).toMatchObject({ id: 'cw1' });
+    expect(await cache.resolveExtension('cc1', '5001')).toMatchObject({ workplace: { id: 'cw1' } });
     expect(reads).toEqual([]);
+    expect(raw.roundTrips() - trips).toBe(0);
+  });
+
+  it('a cold number or extension lookup is one round trip and warms the workplace by id', async () => {
+    const cold = new ConfigCache(raw);
+    let trips = raw.roundTrips();
+    expect(await cold.resolveNumber(workplace.number)).toMatchObject({ workplace: { id: 'cw1' } });
+    expect(raw.roundTrips() - trips).toBe(1);
+    trips = raw.roundTrips();
+    expect(await cold.workplace('cw1')).toMatchObject({ id: 'cw1' });
+    expect(raw.roundTrips() - trips).toBe(0);
+    trips = raw.roundTrips();
+    expect(await cold.resolveExtension('cc1', '5001')).toMatchObject({ workplace: { id: 'cw1' } });
+    expect(raw.roundTrips() - trips).toBe(1);
   });
 
   it('unknown numbers are answered as undefined', async () => {
