@@ -1,12 +1,18 @@
 /**
- * Composition root: configuration, logger, store, provisioning API; stops cleanly on
- * SIGTERM/SIGINT. The call controller (ARI) is started by the marked block below.
+ * Composition root: configuration, logger, store, the ARI call controller with device
+ * provisioning, and the provisioning API; stops cleanly on SIGTERM/SIGINT.
  */
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from './api/app.js';
+import type { RecordingFiles } from './api/ports.js';
+import { createAriClient, type AriClient } from './ari/index.js';
+import { createAriRecordingFiles, startCallController, type CallController } from './calls/controller.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createMemoryStore, createRedisStore } from './store/index.js';
-import type { Store } from './store/store.js';
+import { createAriProvisioner } from './devices/ari-provisioner.js';
+import type { DeviceProvisioner } from './devices/contract.js';
+import { resyncDevices } from './devices/resync.js';
+import { createStore } from './store/index.js';
 
 /** Secrets that must never reach a log line, wherever they appear in a logged object. */
 export const LOG_REDACT_PATHS = [
@@ -24,18 +30,38 @@ export const LOG_REDACT_PATHS = [
   'token',
 ];
 
-async function createStore(config: Config, logger: pino.Logger): Promise<Store> {
-  if (config.REDIS_URL) {
-    return createRedisStore({ url: config.REDIS_URL, prefix: 'pbx:' });
+/**
+ * ARI credentials come only from the environment or a secrets file (compose), never a default.
+ * Returns the problems as ConfigError entries so they are reported like any bad variable.
+ */
+export function ariCredentials(config: Config): { username: string; password: string } {
+  const problems: Array<{ variable: string; message: string }> = [];
+  let password = config.ARI_PASSWORD;
+  if (!password && config.ARI_PASSWORD_FILE) {
+    try {
+      password = readFileSync(config.ARI_PASSWORD_FILE, 'utf8').trim();
+      if (!password) problems.push({ variable: 'ARI_PASSWORD_FILE', message: 'the file is empty' });
+    } catch (err) {
+      problems.push({ variable: 'ARI_PASSWORD_FILE', message: `cannot be read (${(err as Error).message})` });
+    }
   }
-  logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING IS PERSISTED');
-  return createMemoryStore();
+  if (!config.ARI_USERNAME)
+    problems.push({ variable: 'ARI_USERNAME', message: 'required unless ARI_ENABLED=false' });
+  if (!password && !config.ARI_PASSWORD_FILE)
+    problems.push({
+      variable: 'ARI_PASSWORD',
+      message: 'required (or ARI_PASSWORD_FILE) unless ARI_ENABLED=false',
+    });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { username: config.ARI_USERNAME!, password: password! };
 }
 
 async function main(): Promise<void> {
   let config: Config;
+  let credentials: { username: string; password: string } | undefined;
   try {
     config = loadConfig();
+    if (config.ARI_ENABLED) credentials = ariCredentials(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) console.error(`invalid environment variable ${p.variable}: ${p.message}`);
@@ -50,28 +76,59 @@ async function main(): Promise<void> {
 
   const store = await createStore(config, logger);
 
-  // CALL CONTROLLER: start the ARI call controller here (when config.ARI_ENABLED), e.g.
-  //   const controller = await startCallController({ config, store, logger });
-  // pass its DeviceProvisioner and RecordingFiles to buildApp below (without a provisioner new
-  // workplaces stay 'pending'), and stop it in shutdown() before store.close().
-  const app = await buildApp({ store, config, logger });
+  let ari: AriClient | undefined;
+  let controller: CallController | undefined;
+  let provisioner: DeviceProvisioner | undefined;
+  let recordings: RecordingFiles | undefined;
+  if (credentials) {
+    ari = createAriClient({ url: config.ARI_URL, ...credentials, app: config.ARI_APP, logger });
+    controller = await startCallController({ ari, store, config, logger });
+    const devices = createAriProvisioner(ari, { logger });
+    provisioner = devices;
+    recordings = createAriRecordingFiles(ari);
+    // after every (re)connect Asterisk may have been restarted or missed pushes: push all
+    // devices again, in the background so calls are routed meanwhile
+    let resync: Promise<unknown> | undefined;
+    ari.events.onConnected(() => {
+      resync ??= resyncDevices(store, devices, logger)
+        .catch((err: unknown) => logger.error({ err }, 'device resync failed'))
+        .finally(() => (resync = undefined));
+    });
+  } else {
+    logger.warn('ARI_ENABLED=false: provisioning API only, no calls are handled and devices stay pending');
+  }
+
+  const app = await buildApp({
+    store,
+    config,
+    logger,
+    ...(provisioner ? { provisioner } : {}),
+    ...(recordings ? { recordings } : {}),
+  });
 
   await app.listen({ host: config.HOST, port: config.PORT });
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  async function shutdown(signal: string, code = 0): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     try {
       await app.close();
+      await controller?.stop();
+      await ari?.close();
       await store.close();
-      process.exit(0);
+      process.exit(code);
     } catch (err) {
       logger.error({ err }, 'error during shutdown');
       process.exit(1);
     }
-  };
+  }
+  // connect() retries with backoff until Asterisk answers; wrong credentials end the process
+  ari?.connect().catch((err: unknown) => {
+    logger.fatal({ err }, 'cannot connect to ARI');
+    void shutdown('ari-connect', 1);
+  });
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
