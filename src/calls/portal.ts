@@ -1,0 +1,297 @@
+/**
+ * The Anywhere portal, as the seed tells it: an employee calls the portal from a number listed
+ * under parallel ringing, proves it with the voicebox PIN (when the portal asks for it), and
+ * then either pulls the running desk call to the mobile with `*11` ("Anruf heranholen") or
+ * dials a number followed by `#` to call out with the office number. In silent mode
+ * ("Leisemodus") there are no announcements at all and `*11` is the only thing to do.
+ *
+ * Decisions are the pure functions of src/domain/portal-auth.ts; this module does the talking.
+ * Every decision is logged on the call's child logger (call id + portal id) — never the PIN.
+ */
+import type { Logger } from 'pino';
+import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
+import { normaliseNumber } from '../domain/numbers.js';
+import { PIN_ATTEMPTS_PER_CALL, PIN_MAX_DIGITS } from '../domain/pin.js';
+import {
+  checkCallThrough,
+  checkPin,
+  inPortalScope,
+  matchCaller,
+  menuProgress,
+  parseDestination,
+  type MenuProgress,
+} from '../domain/portal-auth.js';
+import { CAUSE, externalDialString } from '../domain/ring-plan.js';
+import type { CallContext, PortalCaller, PortalFlow } from './context.js';
+import { OUTBOUND_RING_SECONDS } from './outbound.js';
+import { promptMedia, type PromptId } from './prompts.js';
+import { pullCall } from './pull.js';
+import { callWorkplace } from './ringing.js';
+import type { CallSession } from './session.js';
+
+/** Prompts before we know who is calling (the portal itself has no language). */
+const PORTAL_LANGUAGE: Language = 'de';
+/** "No input for 10 s repeats the menu once, then hangs up": silent rounds before goodbye. */
+const SILENT_MENU_ROUNDS = 2;
+/** Bounds a caller who keeps keying invalid input (or blocked numbers) in one call. */
+const MAX_MENU_ROUNDS = 10;
+
+/** One portal call: who it is for and how to talk to the caller. */
+interface PortalCall {
+  session: CallSession;
+  portal: AnywherePortal;
+  ctx: CallContext;
+  log: Logger;
+}
+
+/** Plays a prompt unless the portal is silent; returns the digit that stopped it (type-ahead). */
+async function say(call: PortalCall, id: PromptId, lang: Language): Promise<string | undefined> {
+  if (call.portal.silentMode) return undefined;
+  await call.session.answer();
+  return call.session.play([promptMedia(id)], { lang });
+}
+
+export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) => {
+  const call: PortalCall = { session, portal, ctx, log: session.log.child({ portalId: portal.id }) };
+  call.log.info(
+    { silentMode: portal.silentMode, pinRequired: portal.pinRequired, level: portal.level },
+    'portal call',
+  );
+  const workplace = await identify(call, caller);
+  if (!workplace) {
+    call.log.info('portal: access refused');
+    await say(call, 'access-denied', PORTAL_LANGUAGE);
+    await session.hangup(portal.silentMode ? CAUSE.rejected : CAUSE.normal);
+    return;
+  }
+  await session.answer();
+  if (portal.silentMode) return silentMode(call, workplace);
+  return menu(call, workplace);
+};
+
+/**
+ * Who is calling: a desk device of the company (an internal call; SIP credentials are the
+ * proof), else the caller number among the parallel-ringing numbers in the portal's scope,
+ * then the PIN when the portal asks for it (it also picks the workplace when several list
+ * the number). Undefined: refused — the caller is never told why.
+ */
+async function identify(call: PortalCall, caller: PortalCaller): Promise<Workplace | undefined> {
+  const { session, portal, ctx, log } = call;
+  const device = caller.deviceWorkplace;
+  if (device) {
+    const allowed = inPortalScope(portal, device);
+    log.info({ workplaceId: device.id, allowed }, 'portal: call from a desk device');
+    return allowed ? device : undefined;
+  }
+  const callerE164 = normaliseNumber(session.callerNumber, { countryCode: ctx.config.COUNTRY_CODE });
+  const listed = callerE164 ? await session.guard(ctx.store.workplaces.byParallelNumber(callerE164)) : [];
+  const match = matchCaller(portal, callerE164, listed);
+  switch (match.kind) {
+    case 'refused':
+      log.info({ from: session.callerNumber, reason: match.reason }, 'portal: caller not authorised');
+      return undefined;
+    case 'single':
+      log.info({ workplaceId: match.workplace.id }, 'portal: caller number matches a workplace');
+      if (!portal.pinRequired) return match.workplace;
+      return enterPin(call, [match.workplace]);
+    case 'ambiguous':
+      log.info(
+        { workplaceIds: match.workplaces.map((w) => w.id) },
+        'portal: caller number listed on several workplaces; the PIN decides',
+      );
+      return enterPin(call, match.workplaces);
+  }
+}
+
+/**
+ * The voicebox PIN, `#` ends the entry, PIN_ATTEMPTS_PER_CALL attempts. Wrong entries count
+ * across calls (store.pinFailures); a locked PIN is never accepted; success resets the count.
+ */
+async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Workplace | undefined> {
+  const { session, ctx, log } = call;
+  const { timing } = ctx;
+  const lang = candidates.length === 1 ? candidates[0]!.language : PORTAL_LANGUAGE;
+  await session.answer();
+  const counts = await session.guard(Promise.all(candidates.map((w) => ctx.store.pinFailures.get(w.id))));
+  const failures = new Map(candidates.map((w, i) => [w.id, counts[i] ?? 0]));
+  for (let attempt = 1; attempt <= PIN_ATTEMPTS_PER_CALL; attempt++) {
+    const pin = await session.collectDigits({
+      max: PIN_MAX_DIGITS + 1,
+      terminator: '#',
+      firstDigitTimeoutMs: timing.firstDigitTimeoutMs,
+      interDigitTimeoutMs: timing.interDigitTimeoutMs,
+      ...(call.portal.silentMode ? {} : { prompt: { media: [promptMedia('enter-pin')], lang } }),
+    });
+    const outcome = checkPin(
+      pin,
+      candidates.map((workplace) => ({ workplace, failures: failures.get(workplace.id) ?? 0 })),
+    );
+    if (outcome.kind === 'accepted') {
+      await session.guard(ctx.store.pinFailures.reset(outcome.workplace.id));
+      log.info({ workplaceId: outcome.workplace.id, attempt }, 'portal: PIN accepted');
+      return outcome.workplace;
+    }
+    for (const id of outcome.countFailureFor) {
+      failures.set(id, await session.guard(ctx.store.pinFailures.increment(id)));
+    }
+    log.info(
+      {
+        attempt,
+        reason: outcome.reason,
+        failures: Object.fromEntries(outcome.countFailureFor.map((id) => [id, failures.get(id)])),
+      },
+      'portal: PIN refused',
+    );
+    if (attempt < PIN_ATTEMPTS_PER_CALL) await say(call, 'pin-wrong', lang);
+  }
+  return undefined;
+}
+
+/** Silent mode: no prompts; `*11` pulls, anything else (or nothing in time) ends the call. */
+async function silentMode(call: PortalCall, workplace: Workplace): Promise<void> {
+  const { session, log } = call;
+  const entry = await readEntry(call, undefined);
+  if (entry.kind !== 'pull') {
+    log.info({ workplaceId: workplace.id, entry: entry.kind }, 'portal (silent): no *11; call ended');
+    return session.hangup();
+  }
+  if (await pull(call, workplace)) return;
+  return session.hangup();
+}
+
+type Entry = MenuProgress | { kind: 'silence' };
+
+/**
+ * What the caller keys in at the menu: `first` is the digit that stopped the prompt (it counts);
+ * no first digit within the menu timeout is silence; later digits within the inter-digit timeout.
+ */
+async function readEntry(call: PortalCall, first: string | undefined): Promise<Entry> {
+  const { session, ctx } = call;
+  const start = first ?? (await session.nextDigit(ctx.timing.menuTimeoutMs));
+  if (start === undefined) return { kind: 'silence' };
+  let entry = start;
+  for (;;) {
+    const progress = menuProgress(entry, false);
+    if (progress.kind !== 'more') return progress;
+    const next = await session.nextDigit(ctx.timing.interDigitTimeoutMs);
+    if (next === undefined) return menuProgress(entry, true);
+    entry += next;
+  }
+}
+
+/**
+ * The menu: `*11` pulls; digits + `#` call out. Silence repeats the menu once, then goodbye.
+ * A prompt stopped by a digit hands that digit on to the next entry (type-ahead).
+ */
+async function menu(call: PortalCall, workplace: Workplace): Promise<void> {
+  const { session, log } = call;
+  const lang = workplace.language;
+  let silentRounds = 0;
+  let typedAhead: string | undefined;
+  for (let round = 0; round < MAX_MENU_ROUNDS; round++) {
+    const first = typedAhead ?? (await say(call, 'portal-welcome', lang));
+    typedAhead = undefined;
+    const entry = await readEntry(call, first);
+    if (entry.kind === 'silence') {
+      silentRounds += 1;
+      log.info({ silentRounds }, 'portal: no input');
+      if (silentRounds >= SILENT_MENU_ROUNDS) break;
+      continue;
+    }
+    silentRounds = 0;
+    switch (entry.kind) {
+      case 'pull':
+        if (await pull(call, workplace)) return;
+        typedAhead = await say(call, 'no-running-call', lang);
+        break;
+      case 'dial': {
+        const outcome = await callThrough(call, workplace, entry.digits);
+        if (outcome.kind === 'done') return;
+        typedAhead = outcome.typedAhead;
+        break;
+      }
+      case 'invalid':
+      case 'more':
+        log.info('portal: invalid menu input');
+        typedAhead = await say(call, 'invalid-input', lang);
+        break;
+    }
+  }
+  await say(call, 'goodbye', lang);
+  await session.hangup();
+}
+
+/**
+ * `*11`: moves the workplace's running call to this caller (see pullCall: the remote party is
+ * never dropped, the old leg is released, the call stays registered with this channel as the
+ * workplace's leg). True when pulled; the flow then holds the call until it ends.
+ */
+async function pull(call: PortalCall, workplace: Workplace): Promise<boolean> {
+  const { session, ctx, log } = call;
+  const result = await pullCall(session, ctx, workplace.id);
+  log.info({ workplaceId: workplace.id, result }, 'portal: *11');
+  if (result !== 'pulled') return false;
+  await session.untilEnded();
+  return true;
+}
+
+type CallThroughOutcome = { kind: 'done' } | { kind: 'back-to-menu'; typedAhead: string | undefined };
+
+/**
+ * Calling out through the portal with the office number: a number of ours (or an internal
+ * extension) rings that workplace as an internal call does; any other number goes to the
+ * trunk. The portal's blocking profile and the workplace's both apply (the stricter wins);
+ * a blocked destination is announced and never dialled.
+ */
+async function callThrough(
+  call: PortalCall,
+  workplace: Workplace,
+  digits: string,
+): Promise<CallThroughOutcome> {
+  const { session, portal, ctx, log } = call;
+  const lang = workplace.language;
+  const invalid = async (reason: string): Promise<CallThroughOutcome> => {
+    log.info({ dialled: digits, reason }, 'portal: call-through destination invalid');
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'invalid-input', lang) };
+  };
+  const destination = parseDestination(digits, ctx.config.COUNTRY_CODE);
+  if (destination.kind === 'invalid') return invalid(destination.reason);
+  const ours = await session.guard(
+    destination.kind === 'extension'
+      ? ctx.cache.resolveExtension(workplace.companyId, destination.extension)
+      : ctx.cache.resolveNumber(destination.e164),
+  );
+  if (ours?.kind === 'portal') return invalid('an Anywhere portal');
+  if (!ours && destination.kind === 'extension') return invalid('no such extension');
+  const internal = ours?.workplace;
+  const e164 = internal?.number ?? (destination.kind === 'number' ? destination.e164 : '');
+  const [portalProfile, workplaceProfile] = await session.guard(
+    Promise.all([
+      ctx.cache.blockingProfile(portal.companyId, portal.blockingProfileId),
+      ctx.cache.blockingFor(workplace),
+    ]),
+  );
+  const check = checkCallThrough(e164, portalProfile, workplaceProfile);
+  if (check.blocked) {
+    log.info({ destination: e164, profile: check.profile?.id }, 'portal: call-through blocked');
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
+  }
+  const callerId = workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number;
+  if (internal) {
+    log.info({ destination: e164, targetWorkplaceId: internal.id }, 'portal: call-through to a workplace');
+    await callWorkplace(session, ctx, internal, callerId ?? '');
+    return { kind: 'done' };
+  }
+  log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
+  await session.ringback();
+  const result = await session.dialLegs(
+    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
+    { timeoutSeconds: OUTBOUND_RING_SECONDS, ...(callerId ? { callerId } : {}) },
+  );
+  if (result.kind !== 'answered') {
+    log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
+    return { kind: 'back-to-menu', typedAhead: undefined };
+  }
+  await ctx.live.connect(session, result.leg.channelId, {});
+  return { kind: 'done' };
+}
