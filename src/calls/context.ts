@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { AnywherePortal } from '../domain/model.js';
+import type { AnywherePortal, Workplace } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import type { ConfigCache } from './config-cache.js';
 import type { LiveCalls } from './live-calls.js';
@@ -22,6 +22,12 @@ export interface CallContext {
   notifier: VoiceboxNotifier;
   controllerId: string;
   logger: Logger;
+}
+
+/** Who is calling the portal, as the router knows it (optional: flows may ignore it). */
+export interface PortalCaller {
+  /** the workplace of the calling desk device (internal call); undefined for trunk calls */
+  deviceWorkplace?: Workplace;
 }
 
 /**
@@ -46,7 +52,12 @@ export interface CallContext {
  * then ctx.live.connect(session, leg.channelId, {}) holds the call until either side hangs up.
  * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
  */
-export type PortalFlow = (session: CallSession, portal: AnywherePortal, ctx: CallContext) => Promise<void>;
+export type PortalFlow = (
+  session: CallSession,
+  portal: AnywherePortal,
+  ctx: CallContext,
+  caller?: PortalCaller,
+) => Promise<void>;
 
 export interface Flows {
   portal?: PortalFlow;

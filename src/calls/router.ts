@@ -125,7 +125,7 @@ export function createRouter(
         session.log.warn({ portalId: target.portal.id }, 'no portal flow configured');
         return session.hangup(CAUSE.unallocated);
       }
-      return deps.flows.portal(session, target.portal, ctx);
+      return deps.flows.portal(session, target.portal, ctx, { deviceWorkplace: callerWorkplace });
     }
     if (callerWorkplace && callerWorkplace.id === target.workplace.id) {
       // own number from an own device: the voicebox
