@@ -21,6 +21,19 @@ import { type FieldIssue, zodFieldIssues } from './errors.js';
 import { validateNumberRanges } from '../domain/numbers.js';
 import { indexedIssues, isTimezone, rangeIssues } from './rules.js';
 
+const ARTICLE: Record<string, string> = { array: 'an array', object: 'an object', int: 'an integer' };
+/**
+ * Plain messages for shape errors in every 400 ("is required", "must be a number") instead of
+ * zod's generic "Invalid input: expected string, received undefined".
+ */
+z.config({
+  customError: (issue) => {
+    if (issue.code !== 'invalid_type') return undefined;
+    if (issue.input === undefined) return 'is required';
+    return `must be ${ARTICLE[issue.expected] ?? `a ${issue.expected}`}`;
+  },
+});
+
 /**
  * Parses a body with an object schema; on failure, also returns the top-level fields that
  * passed, so a handler can run its context checks on them and answer ONE 400 naming every

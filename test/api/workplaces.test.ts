@@ -57,6 +57,25 @@ describe('workplaces', () => {
     expect(read.devices[0].sipUsername).toBe(w.devices[0].sipUsername);
   });
 
+  it('names a missing field "is required" and a wrong type by what it must be', async () => {
+    const res = await call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, {
+      firstName: 'Erika',
+      email: 'erika.types@example.com',
+      username: 'erika.types',
+      number: 4930777002,
+      devices: 'deskphone',
+    });
+    expect(res.statusCode).toBe(400);
+    const issues = (res.json() as { issues: Array<{ path: string; message: string }> }).issues;
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'lastName', message: 'is required' },
+        { path: 'number', message: 'must be a string' },
+        { path: 'devices', message: 'must be an array' },
+      ]),
+    );
+  });
+
   it('accepts national number forms and normalises them with COUNTRY_CODE', async () => {
     const w = await expectStatus(post(workplaceBody('030 777002')), 201);
     expect(w.number).toBe('+4930777002');
