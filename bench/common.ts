@@ -1,0 +1,232 @@
+/**
+ * Shared pieces of the benchmark processes: a tiny request/response protocol over the
+ * child_process IPC channel, percentiles, forking a TypeScript child pinned to a CPU core,
+ * and an own redis-server on a free loopback port.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+
+export const benchDir = dirname(fileURLToPath(import.meta.url));
+
+// ------------------------------------------------------------------ statistics
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of `values` (ms); NaN everywhere when there are none. */
+export function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { count: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+// ------------------------------------------------------------------ IPC protocol
+
+interface Request {
+  id: number;
+  cmd: string;
+  args?: unknown;
+}
+interface Response {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+/** Child side: answers the parent's requests with `handlers[cmd](args)`. */
+export function serveIpc(handlers: Record<string, (args: never) => unknown>): void {
+  if (!process.send) throw new Error('this file runs as a forked child of bench/run.ts');
+  process.on('message', (raw) => {
+    const req = raw as Request;
+    if (typeof req?.id !== 'number') return;
+    const handler = handlers[req.cmd];
+    void (async () => {
+      let res: Response;
+      try {
+        if (!handler) throw new Error(`unknown command '${req.cmd}'`);
+        res = { id: req.id, ok: true, result: await handler(req.args as never) };
+      } catch (err) {
+        res = { id: req.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) };
+      }
+      process.send!(res);
+    })();
+  });
+  // the parent went away: nothing left to measure for
+  process.on('disconnect', () => process.exit(0));
+}
+
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  call<T = unknown>(cmd: string, args?: unknown, timeoutMs?: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `bench/<file>` under tsx, pinned to `cpu` (taskset) when given, and waits for its
+ * 'ready' request to answer. Its stdout/stderr go to the parent's stderr (prefixed).
+ */
+export async function forkChild(
+  name: string,
+  file: string,
+  opts: { cpu?: number; env?: Record<string, string>; args?: string[] } = {},
+): Promise<Child> {
+  const child: ChildProcess = fork(join(benchDir, file), opts.args ?? [], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const prefix = (chunk: Buffer) =>
+    process.stderr.write(
+      chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `[${name}] ${l}\n`)
+        .join(''),
+    );
+  child.stdout?.on('data', prefix);
+  child.stderr?.on('data', prefix);
+  if (opts.cpu !== undefined && child.pid) pinToCpu(child.pid, opts.cpu);
+  let seq = 0;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on('message', (raw) => {
+    const res = raw as Response;
+    const p = pending.get(res.id);
+    if (!p) return;
+    pending.delete(res.id);
+    if (res.ok) p.resolve(res.result);
+    else p.reject(new Error(`${name}: ${res.error}`));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`${name} exited (code ${code}, signal ${signal})`));
+    pending.clear();
+  });
+  const handle: Child = {
+    name,
+    pid: child.pid ?? 0,
+    call<T>(cmd: string, args?: unknown, timeoutMs = 120_000): Promise<T> {
+      if (!child.connected) return Promise.reject(new Error(`${name} is not running`));
+      const id = ++seq;
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${name}: '${cmd}' did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, {
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v as T);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+        child.send({ id, cmd, args } satisfies Request);
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+  await handle.call('ready', undefined, 60_000);
+  return handle;
+}
+
+/** Pins every thread of `pid` to one core; harmless no-op (with a note) where taskset is missing. */
+export function pinToCpu(pid: number, cpu: number): boolean {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+// ------------------------------------------------------------------ redis
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OwnRedis {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A throwaway redis-server on a free loopback port, no persistence, in a temp dir. */
+export async function startRedis(cpu?: number): Promise<OwnRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'pbx-bench-redis-'));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', (err) =>
+      reject(new Error(`cannot start redis-server (apt-get install -y redis-server): ${err.message}`)),
+    );
+    child.once('spawn', () => resolve());
+  });
+  if (cpu !== undefined && child.pid) pinToCpu(child.pid, cpu);
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = createClient({ url, socket: { reconnectStrategy: false } });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      await client.close();
+      break;
+    } catch {
+      if (child.exitCode !== null) throw new Error(`redis-server exited early (code ${child.exitCode})`);
+      if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
+      await sleep(50);
+    }
+  }
+  return {
+    url,
+    pid: child.pid ?? 0,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** CPU time of this process in ms (user + system). */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}

@@ -1,0 +1,161 @@
+/**
+ * The controller process under test: the real call controller (src/calls) with the real ARI
+ * client and the Redis store, exactly as src/main.ts wires them, pinned to one core by the
+ * orchestrator. It logs at LOG_LEVEL (default info, like production) to /dev/null, so the
+ * cost of structured logging is part of the measurement.
+ *
+ * Extras for measuring, none on the call path unless a probe is switched on:
+ *  - stats / gc: RSS, heap, CPU, the store's round-trip counter, live sessions;
+ *  - a round-trip probe: for each new call, the store's round trips between the controller
+ *    receiving StasisStart and sending its first command about that channel (run calls one
+ *    at a time while it is on, so no other call's round trips interleave).
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { createAriClient, type AriClient } from '../src/ari/index.js';
+import type { CallController } from '../src/calls/controller.js';
+import { startCallController } from '../src/calls/controller.js';
+import type { Flows } from '../src/calls/context.js';
+import type { CallAri } from '../src/calls/session.js';
+import { loadConfig } from '../src/config.js';
+import { createRedisStore, type PbxStore } from '../src/store/index.js';
+import { cpuMs, serveIpc } from './common.js';
+
+let ari: AriClient | undefined;
+let store: PbxStore | undefined;
+let controller: CallController | undefined;
+let portalNote = '';
+
+interface Probe {
+  atStasis: number;
+  atFirstCommand?: number;
+  firstCommand?: string;
+  atBridged?: number;
+}
+let probing = false;
+const probes = new Map<string, Probe>();
+
+/** Calls `onCommand` for every REST call of the resources a call flow uses. */
+function instrument(client: AriClient): CallAri {
+  const wrap = <T extends object>(resource: T, name: string): T =>
+    new Proxy(resource, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (params?: Record<string, unknown>, ...rest: unknown[]) => {
+          if (probing) onCommand(`${name}.${String(prop)}`, params);
+          return (value as (...a: unknown[]) => unknown).call(target, params, ...rest);
+        };
+      },
+    });
+  return {
+    app: client.app,
+    channels: wrap(client.channels, 'channels'),
+    bridges: wrap(client.bridges, 'bridges'),
+    playbacks: client.playbacks,
+    recordings: client.recordings,
+    applications: client.applications,
+    asterisk: client.asterisk,
+    events: client.events,
+  };
+}
+
+function onCommand(command: string, params: Record<string, unknown> | undefined): void {
+  const id = (params?.channelId as string | undefined) ?? (params?.caller as string | undefined);
+  const probe = id ? probes.get(id) : undefined;
+  if (probe && probe.atFirstCommand === undefined) {
+    probe.atFirstCommand = store!.roundTrips();
+    probe.firstCommand = command;
+  }
+  if (command === 'bridges.addChannel') {
+    const channels = String(params?.channel ?? '').split(',');
+    for (const c of channels) {
+      const p = probes.get(c);
+      if (p && p.atBridged === undefined) p.atBridged = store!.roundTrips();
+    }
+  }
+}
+
+async function loadPortalFlow(): Promise<Flows> {
+  try {
+    const mod = (await import('../src/calls/portal.js' as string)) as { portalFlow?: Flows['portal'] };
+    if (typeof mod.portalFlow === 'function') return { portal: mod.portalFlow };
+    portalNote = 'src/calls/portal.ts exports no portalFlow';
+  } catch (err) {
+    portalNote = `src/calls/portal.ts not loadable: ${(err as Error).message.split('\n')[0]}`;
+  }
+  return {};
+}
+
+async function start(args: { ariUrl: string; redisUrl: string; prefix: string; logLevel?: string }) {
+  const config = loadConfig({
+    REDIS_URL: args.redisUrl,
+    ARI_URL: args.ariUrl,
+    ARI_USERNAME: 'ari',
+    ARI_PASSWORD: 'ari',
+    ADMIN_TOKEN: randomUUID(),
+    CONTROLLER_ID: `bench-${process.pid}`,
+    LOG_LEVEL: args.logLevel ?? 'info',
+  });
+  const logger = pino({ level: config.LOG_LEVEL }, pino.destination({ dest: '/dev/null', sync: false }));
+  store = await createRedisStore({ url: args.redisUrl, prefix: args.prefix, logger });
+  ari = createAriClient({
+    url: config.ARI_URL,
+    username: 'ari',
+    password: 'ari',
+    app: config.ARI_APP,
+    logger,
+  });
+  // registered before the controller's handler, so it runs first for every StasisStart
+  ari.events.on('StasisStart', (event) => {
+    if (!probing) return;
+    const e = event as unknown as { args?: string[]; channel: { id: string } };
+    if (e.args?.[0] === 'inbound') probes.set(e.channel.id, { atStasis: store!.roundTrips() });
+  });
+  const flows = await loadPortalFlow();
+  controller = await startCallController({ ari: instrument(ari), store, config, logger, flows });
+  await ari.connect();
+  return { portal: flows.portal ? 'loaded' : portalNote };
+}
+
+function stats() {
+  const m = process.memoryUsage();
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    cpuMs: cpuMs(),
+    roundTrips: store?.roundTrips() ?? 0,
+    sessions: controller?.router.sessions.size ?? 0,
+    ariMetrics: ari?.metrics,
+  };
+}
+
+serveIpc({
+  ready: () => true,
+  start,
+  stats,
+  gc() {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) for (let i = 0; i < 3; i++) gc();
+    return stats();
+  },
+  /** drops every cached entry a decision needs, so the next call decides cold */
+  invalidate(args: { changes: Array<{ kind: string; id: string }> }) {
+    for (const change of args.changes)
+      controller!.context.cache.invalidate(change as Parameters<CallController['context']['cache']['invalidate']>[0]);
+    return true;
+  },
+  probe(args: { on: boolean }) {
+    probing = args.on;
+    const out = [...probes.values()];
+    probes.clear();
+    return out;
+  },
+  async stop() {
+    await controller?.stop();
+    await ari?.close();
+    await store?.close();
+    return true;
+  },
+});

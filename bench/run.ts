@@ -1,0 +1,590 @@
+/**
+ * `npm run bench` — sizes the controller the way its operators would, prints ONE table and
+ * writes bench/results.md.
+ *
+ *   npm run bench                       default run (< 6 min on 2 cores; 60 s soak)
+ *   npm run bench -- --soak 600         10-minute soak instead of 60 s
+ *   npm run bench -- --quick            tiny loads, seconds (the smoke test uses it)
+ *   npm run bench -- --out FILE         write the report elsewhere
+ *
+ * Processes (all loopback): this orchestrator, an own redis-server, the LOAD process (ARI
+ * simulator + scenario driver, bench/load-proc.ts) and the CONTROLLER process
+ * (bench/controller-proc.ts) — then the API process and the two answer apps in turn.
+ * With taskset available the process under test is pinned to core 0 and everything else to
+ * core 1, so "on one core" is literal.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { createRedisStore } from '../src/store/index.js';
+import { benchDir, forkChild, pinToCpu, sleep, startRedis, type Child, type Percentiles } from './common.js';
+import type { Scenario, StepArgs, StepResult } from './load-proc.js';
+import { seed, type Seeded } from './seed.js';
+
+// ------------------------------------------------------------------ options
+
+const { values: opts } = parseArgs({
+  options: {
+    soak: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+  },
+});
+const quick = opts.quick ?? false;
+const soakSeconds = Number(opts.soak ?? (quick ? 3 : 60));
+if (!(soakSeconds > 0)) {
+  process.stderr.write(`--soak: expected a positive number of seconds, got '${opts.soak}'\n`);
+  process.exit(2);
+}
+const outFile = opts.out ?? join(benchDir, 'results.md');
+const logLevel = opts['log-level'] ?? 'info';
+
+/** When the controller "falls behind": any of these at a step fails it. */
+const SUSTAINED = {
+  /** share of placed calls that must be set up */
+  minCompletion: 0.99,
+  /** p99 decision latency (StasisStart → first command) */
+  maxDecisionP99Ms: 50,
+  /** achieved set-ups/s vs the offered rate */
+  minRateShare: 0.95,
+};
+
+const plan = quick
+  ? {
+      ringWorkplaces: 50,
+      voiceboxWorkplaces: 20,
+      stepMs: 1000,
+      drainMs: 2000,
+      ramps: { workplace: [20, 40], voicebox: [20], portal: [10], answer: [50, 100] },
+      memory: [50, 100],
+      soakRate: 20,
+      probeCalls: 3,
+      apiSeconds: 1,
+    }
+  : {
+      ringWorkplaces: 2000,
+      voiceboxWorkplaces: 500,
+      stepMs: 4000,
+      drainMs: 3000,
+      ramps: {
+        workplace: [100, 200, 300, 400, 500, 650, 800, 1000, 1300, 1600],
+        voicebox: [100, 200, 300, 400, 500, 650, 800, 1000],
+        portal: [50, 100, 150, 200, 300, 400],
+        answer: [250, 500, 1000, 1500, 2000, 3000, 4000],
+      },
+      memory: [1000, 5000],
+      soakRate: 200,
+      probeCalls: 10,
+      apiSeconds: 8,
+    };
+
+const HOLD_MS: Record<Scenario, number> = { workplace: 1000, voicebox: 100, portal: 500, answer: 0 };
+
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+// ------------------------------------------------------------------ measurements
+
+interface ControllerStats {
+  rss: number;
+  heapUsed: number;
+  cpuMs: number;
+  roundTrips: number;
+  sessions: number;
+}
+
+interface RampStep extends StepResult {
+  controllerCpuPercent: number;
+  roundTripsPerSetup: number;
+  sustained: boolean;
+  why: string;
+}
+
+function judge(r: StepResult): { sustained: boolean; why: string } {
+  const problems: string[] = [];
+  const completion = r.placed ? r.setUp / r.placed : 0;
+  if (r.placeErrors) problems.push(`${r.placeErrors} calls could not be placed`);
+  if (completion < SUSTAINED.minCompletion) problems.push(`only ${fmt(completion * 100)}% set up`);
+  if (!(r.decision.p99 <= SUSTAINED.maxDecisionP99Ms)) problems.push(`decision p99 ${fmt(r.decision.p99)} ms`);
+  if (r.setupRate < SUSTAINED.minRateShare * r.rate) problems.push(`${fmt(r.setupRate, 0)} set-ups/s`);
+  return { sustained: problems.length === 0, why: problems.join(', ') };
+}
+
+async function rampStep(
+  load: Child,
+  controller: Child | undefined,
+  args: StepArgs,
+): Promise<RampStep> {
+  const before = controller ? await controller.call<ControllerStats>('stats') : undefined;
+  const r = await load.call<StepResult>('step', args, args.durationMs + args.drainMs * 3 + 30_000);
+  const after = controller ? await controller.call<ControllerStats>('stats') : undefined;
+  const controllerCpuPercent =
+    before && after ? ((after.cpuMs - before.cpuMs) / r.wallMs) * 100 : NaN;
+  const roundTripsPerSetup = before && after && r.setUp ? (after.roundTrips - before.roundTrips) / r.setUp : NaN;
+  const verdict = judge(r);
+  log(
+    `${args.scenario} @ ${args.rate}/s: ${r.setUp}/${r.placed} set up, ${fmt(r.setupRate, 0)}/s, ` +
+      `decision p50/p99 ${fmt(r.decision.p50)}/${fmt(r.decision.p99)} ms, controller CPU ${fmt(controllerCpuPercent, 0)}%, ` +
+      `load CPU ${fmt(r.loadCpuPercent, 0)}% ${verdict.sustained ? 'OK' : `— behind: ${verdict.why}`}`,
+  );
+  return { ...r, controllerCpuPercent, roundTripsPerSetup, ...verdict };
+}
+
+/** Offered rates in order until the controller falls behind; every step is returned. */
+async function ramp(
+  load: Child,
+  controller: Child | undefined,
+  scenario: Scenario,
+  rates: number[],
+  app?: string,
+): Promise<RampStep[]> {
+  const steps: RampStep[] = [];
+  for (const rate of rates) {
+    const step = await rampStep(load, controller, {
+      scenario,
+      rate,
+      durationMs: plan.stepMs,
+      holdMs: HOLD_MS[scenario],
+      drainMs: plan.drainMs,
+      app,
+    });
+    steps.push(step);
+    if (!step.sustained) break;
+    // let the previous step's calls end completely
+    await load.call('alive');
+  }
+  return steps;
+}
+
+const lastSustained = (steps: RampStep[]) => [...steps].reverse().find((s) => s.sustained);
+
+/** Round trips between StasisStart and the first command / the bridge, one call at a time. */
+async function probeRoundTrips(
+  load: Child,
+  controller: Child,
+  scenario: Scenario,
+  seeded: Seeded,
+  cold: boolean,
+): Promise<{ decision: number[]; bridged: number[] }> {
+  const decision: number[] = [];
+  const bridged: number[] = [];
+  await controller.call('probe', { on: true });
+  for (let i = 0; i < plan.probeCalls; i++) {
+    if (cold) {
+      await controller.call('invalidate', {
+        // the probe calls go to the first workplace of each kind (a step starts at index 0)
+        changes: [
+          { kind: 'workplace', id: seeded.ring[0]!.id },
+          { kind: 'workplace', id: seeded.voicebox[0]!.id },
+          { kind: 'portal', id: seeded.portalId },
+          { kind: 'group', id: seeded.groupId },
+          { kind: 'company', id: seeded.companyId },
+          ...seeded.blockingProfileIds.map((id) => ({ kind: 'blockingProfile', id })),
+        ],
+      });
+    }
+    await load.call('step', {
+      scenario,
+      rate: 20,
+      durationMs: 50,
+      holdMs: HOLD_MS[scenario],
+      drainMs: 3000,
+    } satisfies StepArgs);
+    const probes = await controller.call<
+      Array<{ atStasis: number; atFirstCommand?: number; atBridged?: number }>
+    >('probe', { on: true });
+    // a portal pull also places its desk call: the last probe is the measured call
+    const p = probes[probes.length - 1];
+    if (p?.atFirstCommand !== undefined) decision.push(p.atFirstCommand - p.atStasis);
+    if (p?.atBridged !== undefined) bridged.push(p.atBridged - p.atStasis);
+  }
+  await controller.call('probe', { on: false });
+  return { decision, bridged };
+}
+
+const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const maxOf = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+
+// ------------------------------------------------------------------ the run
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const pinned = pinToCpu(process.pid, 1);
+  log(`${pinned ? 'pinned: process under test → core 0, everything else → core 1' : 'taskset unavailable: not pinned'}`);
+  const redis = await startRedis(1);
+  const prefix = `bench-${randomUUID().slice(0, 8)}:`;
+  const seedStore = await createRedisStore({ url: redis.url, prefix });
+  const seeded = await seed(seedStore, {
+    ringWorkplaces: plan.ringWorkplaces,
+    voiceboxWorkplaces: plan.voiceboxWorkplaces,
+  });
+  log(`seeded ${plan.ringWorkplaces} ringing + ${plan.voiceboxWorkplaces} voicebox workplaces and a portal`);
+
+  const children: Child[] = [];
+  const report = new Report();
+  try {
+    const load = await forkChild('load', 'load-proc.ts', { cpu: 1 });
+    children.push(load);
+    const { url: ariUrl } = await load.call<{ url: string }>('start', {
+      ringWorkplaces: plan.ringWorkplaces,
+      voiceboxWorkplaces: plan.voiceboxWorkplaces,
+    });
+    const controller = await forkChild('controller', 'controller-proc.ts', { cpu: 0 });
+    children.push(controller);
+    const { portal: portalState } = await controller.call<{ portal: string }>('start', {
+      ariUrl,
+      redisUrl: redis.url,
+      prefix,
+      logLevel,
+    });
+    const portalReady = portalState === 'loaded';
+    log(`controller up (portal flow: ${portalState})`);
+
+    // warm-up: JIT, connection pools, caches
+    for (const scenario of ['workplace', 'voicebox', ...(portalReady ? ['portal' as const] : [])] as Scenario[])
+      await load.call('step', { scenario, rate: 50, durationMs: 1000, holdMs: 100, drainMs: 3000 } satisfies StepArgs);
+
+    // --- Redis round trips per decision / set-up, one call at a time
+    const rt: Record<string, { cold: { decision: number[]; bridged: number[] }; warm: { decision: number[]; bridged: number[] } }> = {};
+    for (const scenario of ['workplace', 'voicebox', ...(portalReady ? ['portal' as const] : [])] as Scenario[]) {
+      rt[scenario] = {
+        cold: await probeRoundTrips(load, controller, scenario, seeded, true),
+        warm: await probeRoundTrips(load, controller, scenario, seeded, false),
+      };
+      log(`round trips ${scenario}: cold decision ${rt[scenario]!.cold.decision.join(',')}; warm ${rt[scenario]!.warm.decision.join(',')}`);
+    }
+    report.roundTrips = rt;
+
+    // --- throughput ramps (latency at 100 and 300 calls/s comes from those steps)
+    report.ramps.workplace = await ramp(load, controller, 'workplace', plan.ramps.workplace);
+    report.ramps.voicebox = await ramp(load, controller, 'voicebox', plan.ramps.voicebox);
+    if (portalReady) report.ramps.portal = await ramp(load, controller, 'portal', plan.ramps.portal);
+    else report.notes.push(`portal scenario not measured: ${portalState}`);
+    report.portalState = portalState;
+
+    // --- memory with N concurrent established calls
+    const base = await controller.call<ControllerStats>('gc');
+    report.memory.baseline = base;
+    let established = 0;
+    for (const n of plan.memory) {
+      const r = await load.call<StepResult>(
+        'step',
+        { scenario: 'workplace', rate: 500, durationMs: ((n - established) / 500) * 1000, holdMs: Infinity, drainMs: 10_000 },
+        300_000,
+      );
+      established += r.setUp;
+      await sleep(500);
+      const s = await controller.call<ControllerStats>('gc');
+      report.memory.points.push({ calls: established, wanted: n, stats: s });
+      log(`memory: ${established} established calls, RSS ${fmt(s.rss / 2 ** 20)} MiB, heap ${fmt(s.heapUsed / 2 ** 20)} MiB, sessions ${s.sessions}`);
+    }
+    const released = await load.call<{ released: number; leftoverChannels: number }>('releaseAll', { drainMs: 20_000 }, 60_000);
+    await sleep(500);
+    report.memory.afterRelease = await controller.call<ControllerStats>('gc');
+    log(`released ${released.released} calls (${released.leftoverChannels} channels left)`);
+
+    // --- soak: steady load, memory sampled; growth judged after the calls are gone
+    const soakStart = await controller.call<ControllerStats>('gc');
+    const samples: Array<{ t: number; rss: number; heapUsed: number; sessions: number }> = [];
+    const soakHold = quick ? 500 : 5000;
+    const soakRun = load.call<StepResult>(
+      'step',
+      { scenario: 'workplace', rate: plan.soakRate, durationMs: soakSeconds * 1000, holdMs: soakHold, drainMs: 5000 },
+      soakSeconds * 1000 + 120_000,
+    );
+    const t0 = Date.now();
+    let soakDone = false;
+    void soakRun.finally(() => (soakDone = true));
+    while (!soakDone) {
+      await Promise.race([soakRun.catch(() => {}), sleep(quick ? 1000 : 10_000)]);
+      if (soakDone) break;
+      const s = await controller.call<ControllerStats>('stats');
+      samples.push({ t: (Date.now() - t0) / 1000, rss: s.rss, heapUsed: s.heapUsed, sessions: s.sessions });
+    }
+    const soakResult = await soakRun;
+    await sleep(500);
+    const soakEnd = await controller.call<ControllerStats>('gc');
+    report.soak = { seconds: soakSeconds, rate: plan.soakRate, holdMs: soakHold, start: soakStart, end: soakEnd, samples, result: soakResult };
+    log(`soak ${soakSeconds}s: heap ${fmt(soakStart.heapUsed / 2 ** 20)} → ${fmt(soakEnd.heapUsed / 2 ** 20)} MiB after the calls ended`);
+
+    await controller.call('stop');
+    await controller.stop();
+
+    // --- ours vs ari-client: answer + hangup
+    for (const client of ['ours', 'ari-client'] as const) {
+      const app = await forkChild(`answer-${client}`, 'answer-app.ts', { cpu: 0, args: ['--client', client] });
+      children.push(app);
+      await app.call('start', { ariUrl });
+      await load.call('step', { scenario: 'answer', rate: 100, durationMs: 1000, holdMs: 0, drainMs: 2000 } satisfies StepArgs);
+      report.answer[client] = await ramp(load, undefined, 'answer', plan.ramps.answer);
+      await app.call('stop');
+      await app.stop();
+    }
+    await load.call('stop');
+    await load.stop();
+
+    // --- API
+    const api = await forkChild('api', 'api-proc.ts', { cpu: 0 });
+    children.push(api);
+    const { url: apiUrl } = await api.call<{ url: string }>('start', { redisUrl: redis.url, prefix, logLevel });
+    const auth = { authorization: `Bearer ${seeded.adminToken}` };
+    const wp = seeded.ring[0]!;
+    report.api.read = await cannon({
+      url: `${apiUrl}/v1/companies/${seeded.companyId}/workplaces/${wp.id}`,
+      headers: auth,
+    });
+    log(`API read: ${fmt(report.api.read.rps, 0)} req/s, p99 ${report.api.read.p99} ms`);
+    const portalPath = `/v1/companies/${seeded.companyId}/anywhere-portals/${seeded.portalId}`;
+    report.api.toggle = await cannon({
+      url: `${apiUrl}${portalPath}`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      requests: [
+        { method: 'PATCH', path: portalPath, body: JSON.stringify({ silentMode: true }) },
+        { method: 'PATCH', path: portalPath, body: JSON.stringify({ silentMode: false }) },
+      ],
+    });
+    log(`API toggle: ${fmt(report.api.toggle.rps, 0)} req/s, p99 ${report.api.toggle.p99} ms`);
+    await api.call('stop');
+    await api.stop();
+  } finally {
+    for (const c of children) await c.stop().catch(() => {});
+    await seedStore.close().catch(() => {});
+    await redis.stop();
+  }
+  report.wallSeconds = (Date.now() - started) / 1000;
+  const md = report.render();
+  writeFileSync(outFile, md);
+  process.stdout.write(report.table() + '\n');
+  log(`done in ${fmt(report.wallSeconds, 0)} s; report written to ${outFile}`);
+}
+
+interface CannonResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function cannon(o: {
+  url: string;
+  headers: Record<string, string>;
+  requests?: Array<{ method: 'PATCH'; path: string; body: string }>;
+}): Promise<CannonResult> {
+  const result = await autocannon({
+    url: o.url,
+    headers: o.headers,
+    connections: 32,
+    duration: plan.apiSeconds,
+    ...(o.requests ? { requests: o.requests } : {}),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+// ------------------------------------------------------------------ report
+
+class Report {
+  ramps: Partial<Record<'workplace' | 'voicebox' | 'portal', RampStep[]>> = {};
+  answer: Partial<Record<'ours' | 'ari-client', RampStep[]>> = {};
+  roundTrips: Record<string, { cold: { decision: number[]; bridged: number[] }; warm: { decision: number[]; bridged: number[] } }> = {};
+  memory: {
+    baseline?: ControllerStats;
+    points: Array<{ calls: number; wanted: number; stats: ControllerStats }>;
+    afterRelease?: ControllerStats;
+  } = { points: [] };
+  soak?: {
+    seconds: number;
+    rate: number;
+    holdMs: number;
+    start: ControllerStats;
+    end: ControllerStats;
+    samples: Array<{ t: number; rss: number; heapUsed: number; sessions: number }>;
+    result: StepResult;
+  };
+  api: { read?: CannonResult; toggle?: CannonResult } = {};
+  notes: string[] = [];
+  portalState = '';
+  wallSeconds = 0;
+
+  private atRate(steps: RampStep[] | undefined, rate: number): RampStep | undefined {
+    return steps?.find((s) => s.rate === rate);
+  }
+
+  private latencyCell(steps: RampStep[] | undefined, rate: number): string {
+    const s = this.atRate(steps, rate);
+    if (!s) return steps ? `not reached (ramp stopped below ${rate}/s)` : 'not measured';
+    const d: Percentiles = s.decision;
+    return `${fmt(d.p50)} / ${fmt(d.p95)} / ${fmt(d.p99)} ms`;
+  }
+
+  private sustainedCell(steps: RampStep[] | undefined, why: string): string {
+    if (!steps) return `not measured: ${why}`;
+    const last = lastSustained(steps);
+    const failed = steps.find((s) => !s.sustained);
+    const top = steps[steps.length - 1];
+    const bound = failed
+      ? `; behind at ${failed.rate}/s (${failed.why})`
+      : `; ramp ended at ${top?.rate}/s without falling behind (more load not offered)`;
+    return `${last ? `${fmt(last.setupRate, 0)}/s (offered ${last.rate}/s)` : 'none sustained'}${bound}`;
+  }
+
+  rows(): Array<[string, string, string, string]> {
+    const wp = this.ramps.workplace;
+    const wpLast = wp && lastSustained(wp);
+    const wp100 = this.atRate(wp, 100);
+    const perCall = this.memory.points.map((p) => {
+      const base = this.memory.baseline!;
+      return { calls: p.calls, rss: (p.stats.rss - base.rss) / p.calls / 1024, heap: (p.stats.heapUsed - base.heapUsed) / p.calls / 1024 };
+    });
+    const worstRss = perCall.length ? Math.max(...perCall.map((p) => p.rss)) : NaN;
+    const rtCold = Object.values(this.roundTrips).flatMap((r) => r.cold.decision);
+    const rtWarm = Object.values(this.roundTrips).flatMap((r) => r.warm.decision);
+    const read = this.api.read;
+    const portalWhy = this.portalState || 'portal flow not available';
+    const met = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'met' : 'MISSED');
+    const ours = this.answer.ours && lastSustained(this.answer.ours);
+    const theirs = this.answer['ari-client'] && lastSustained(this.answer['ari-client']);
+    const soakGrowth = this.soak ? (this.soak.end.heapUsed - this.soak.start.heapUsed) / 2 ** 20 : NaN;
+    return [
+      ['Workplace call setups/s (2 devices + 2 parallel numbers, answered)', '≥ 300/s', this.sustainedCell(wp, ''), met(wpLast ? wpLast.setupRate >= 300 : false)],
+      ['Portal call setups/s (caller-ID + PIN + *11 pull)', '–', this.sustainedCell(this.ramps.portal, portalWhy), '–'],
+      ['Voicebox call setups/s (greeting, beep, recording)', '–', this.sustainedCell(this.ramps.voicebox, ''), '–'],
+      ['Decision latency p50/p95/p99 @ 100 calls/s (workplace)', 'p99 ≤ 10 ms', this.latencyCell(wp, 100), met(wp100 ? wp100.decision.p99 <= 10 : undefined)],
+      ['Decision latency p50/p95/p99 @ 300 calls/s (workplace)', '–', this.latencyCell(wp, 300), '–'],
+      ['Decision latency p50/p95/p99 @ 100 / 300 calls/s (voicebox)', '–', `${this.latencyCell(this.ramps.voicebox, 100)}; ${this.latencyCell(this.ramps.voicebox, 300)}`, '–'],
+      ['Decision latency p50/p95/p99 @ 100 calls/s (portal)', '–', this.ramps.portal ? this.latencyCell(this.ramps.portal, 100) : `not measured: ${portalWhy}`, '–'],
+      ...perCall.map((p): [string, string, string, string] => [
+        `RSS per established call @ ${p.calls} calls`,
+        '≤ 20 KiB',
+        `${fmt(p.rss)} KiB (heap ${fmt(p.heap)} KiB)`,
+        met(p.rss <= 20),
+      ]),
+      ['Soak: heap after the calls ended, start → end', 'no growth', this.soak ? `${fmt(this.soak.start.heapUsed / 2 ** 20)} → ${fmt(this.soak.end.heapUsed / 2 ** 20)} MiB (${soakGrowth >= 0 ? '+' : ''}${fmt(soakGrowth, 2)} MiB) over ${this.soak.seconds} s at ${this.soak.rate}/s` : 'not run', this.soak ? met(soakGrowth < 2) : 'n/a'],
+      ['Redis round trips per call decision (cold cache / warm)', '≤ 2', `${fmt(maxOf(rtCold), 0)} / ${fmt(maxOf(rtWarm), 0)} (max over ${rtCold.length} / ${rtWarm.length} calls)`, met(rtCold.length ? maxOf(rtCold) <= 2 : undefined)],
+      ['Redis round trips per workplace call set-up under load (incl. live-call registry)', '–', wpLast ? fmt(wpLast.roundTripsPerSetup, 2) : '–', '–'],
+      ['API: read a workplace', '≥ 5,000 req/s', read ? `${fmt(read.rps, 0)} req/s, p99 ${read.p99} ms (${read.non2xx} non-2xx)` : 'not run', met(read ? read.rps >= 5000 : undefined)],
+      ['API: toggle a portal setting (PATCH)', '–', this.api.toggle ? `${fmt(this.api.toggle.rps, 0)} req/s, p99 ${this.api.toggle.p99} ms (${this.api.toggle.non2xx} non-2xx)` : 'not run', '–'],
+      ['Answer+hangup app: our ARI client', '> ari-client', ours ? `${fmt(ours.setupRate, 0)} calls/s sustained, p99 ${fmt(ours.decision.p99)} ms` : 'none sustained', met(ours && theirs ? ours.setupRate >= theirs.setupRate : undefined)],
+      ['Answer+hangup app: npm ari-client', '–', theirs ? `${fmt(theirs.setupRate, 0)} calls/s sustained, p99 ${fmt(theirs.decision.p99)} ms` : 'none sustained', '–'],
+      ['Whole run', '< 6 min', `${fmt(this.wallSeconds / 60, 1)} min`, met(this.wallSeconds < 360)],
+    ];
+  }
+
+  table(): string {
+    const rows = this.rows();
+    const head: [string, string, string, string] = ['Measure', 'Target', 'Measured', 'Target met?'];
+    const esc = (s: string) => s.replace(/\|/g, '\\|');
+    return [head, ['---', '---', '---', '---'], ...rows].map((r) => `| ${r.map(esc).join(' | ')} |`).join('\n');
+  }
+
+  private rampTable(steps: RampStep[] | undefined): string {
+    if (!steps) return '_not measured_\n';
+    const lines = [
+      '| offered/s | placed | set up | set-ups/s | decision p50/p95/p99 ms | set-up p50/p99 ms | controller CPU | load CPU | Redis RT/set-up | verdict |',
+      '| ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- |',
+    ];
+    for (const s of steps)
+      lines.push(
+        `| ${s.rate} | ${s.placed} | ${s.setUp} | ${fmt(s.setupRate, 0)} | ${fmt(s.decision.p50)} / ${fmt(s.decision.p95)} / ${fmt(s.decision.p99)} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${fmt(s.controllerCpuPercent, 0)}% | ${fmt(s.loadCpuPercent, 0)}% | ${fmt(s.roundTripsPerSetup, 2)} | ${s.sustained ? 'sustained' : `behind: ${s.why}`} |`,
+      );
+    const first = steps[0]?.firstCommands ?? {};
+    lines.push('', `First command seen for these calls: ${Object.entries(first).map(([k, v]) => `\`${k}\` ×${v}`).join(', ') || '–'}`);
+    return lines.join('\n') + '\n';
+  }
+
+  render(): string {
+    const cpu = cpus()[0]?.model ?? 'unknown CPU';
+    const m = this.memory;
+    const rt = Object.entries(this.roundTrips)
+      .map(
+        ([k, v]) =>
+          `| ${k} | ${v.cold.decision.join(', ') || '–'} | ${v.warm.decision.join(', ') || '–'} | ${v.cold.bridged.join(', ') || '–'} | ${v.warm.bridged.join(', ') || '–'} |`,
+      )
+      .join('\n');
+    return `# Benchmark results
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${cpus().length} × ${cpu}, Node ${process.version}${quick ? ' — **--quick run: tiny loads, numbers not meaningful**' : ''}.
+
+${this.table()}
+
+## How it is measured
+
+- **Processes.** The controller (real \`startCallController\`, real ARI client, Redis store, \`LOG_LEVEL=${logLevel}\` to /dev/null) runs alone, pinned to core 0 (\`taskset\`).
+  The ARI simulator with the scenario driver (bench/load-proc.ts), redis-server and this orchestrator share core 1. Everything is loopback.
+- **Calls.** Workplace: an outside caller dials a workplace number; the controller rings 2 devices + 2 parallel numbers, the first device answers after 20 ms,
+  the others are let go, caller and device are bridged and the call is registered for \`*11\`; the caller hangs up after ${HOLD_MS.workplace} ms.
+  Voicebox: forward-always-to-voicebox workplace; greeting (every prompt lasts 20 ms in the simulator), beep, recording; the caller hangs up ${HOLD_MS.voicebox} ms into the recording (the message is kept and stored).
+  Portal: the workplace's desk call is set up first, then its employee's mobile calls the portal, enters the PIN at the first prompt and \`*11\` at the second; set up = the mobile is bridged with the remote party (desk calls are load but not counted as set-ups).
+- **Decision latency** = the simulator sending \`StasisStart\` → the simulator receiving the first REST command naming that channel (see the first-command line under each ramp).
+  Timestamps come from wrapping the simulator's BoundedLog.push inside the load process (the simulator itself is unchanged).
+- **Falling behind.** Offered rates rise in ${plan.stepMs / 1000} s steps; a step is sustained when ≥ ${SUSTAINED.minCompletion * 100}% of the calls are set up, decision p99 ≤ ${SUSTAINED.maxDecisionP99Ms} ms
+  and the set-up rate reaches ${SUSTAINED.minRateShare * 100}% of the offered rate. The table reports the last sustained step. When the *load* CPU column nears 100%, the
+  simulator, not the controller, is the limit — read the controller CPU column before concluding.
+- **Memory.** Calls are established at 500/s and held; RSS/heap of the controller after \`gc()\` minus the idle baseline, divided by the number of calls.
+- **Round trips** are the store's own counter (\`store.roundTrips()\`), read when the controller receives StasisStart and when it sends its first command (and its bridge),
+  one call at a time; "cold" drops every cached entry (number index, workplaces, portal, group, company, blocking profiles) before each call.
+
+## Ramps
+
+### Workplace calls
+${this.rampTable(this.ramps.workplace)}
+### Voicebox calls
+${this.rampTable(this.ramps.voicebox)}
+### Portal calls
+${this.ramps.portal ? this.rampTable(this.ramps.portal) : `_not measured: ${this.portalState}_\n`}
+### Answer + hangup: our ARI client
+${this.rampTable(this.answer.ours)}
+### Answer + hangup: npm ari-client
+${this.rampTable(this.answer['ari-client'])}
+## Redis round trips (one call at a time)
+
+| scenario | cold: StasisStart → first command | warm: StasisStart → first command | cold: → bridge | warm: → bridge |
+| --- | --- | --- | --- | --- |
+${rt}
+
+## Memory
+
+| established calls | RSS | heap used | sessions |
+| ---: | ---: | ---: | ---: |
+| 0 (baseline) | ${fmt((m.baseline?.rss ?? NaN) / 2 ** 20)} MiB | ${fmt((m.baseline?.heapUsed ?? NaN) / 2 ** 20)} MiB | ${m.baseline?.sessions ?? '–'} |
+${m.points.map((p) => `| ${p.calls} | ${fmt(p.stats.rss / 2 ** 20)} MiB | ${fmt(p.stats.heapUsed / 2 ** 20)} MiB | ${p.stats.sessions} |`).join('\n')}
+| 0 (all released) | ${fmt((m.afterRelease?.rss ?? NaN) / 2 ** 20)} MiB | ${fmt((m.afterRelease?.heapUsed ?? NaN) / 2 ** 20)} MiB | ${m.afterRelease?.sessions ?? '–'} |
+
+Soak (${this.soak?.seconds ?? 0} s${this.soak && this.soak.seconds < 600 ? '; the default run keeps it short — `npm run bench -- --soak 600` for the 10-minute soak' : ''}): ${this.soak ? `${this.soak.rate} calls/s held ${this.soak.holdMs} ms; ${this.soak.result.setUp}/${this.soak.result.placed} set up` : 'not run'}.
+
+| t (s) | RSS MiB | heap MiB | sessions |
+| ---: | ---: | ---: | ---: |
+${(this.soak?.samples ?? []).map((s) => `| ${fmt(s.t, 0)} | ${fmt(s.rss / 2 ** 20)} | ${fmt(s.heapUsed / 2 ** 20)} | ${s.sessions} |`).join('\n')}
+
+## API (autocannon, 32 connections, ${plan.apiSeconds} s each, company admin token, Redis store)
+
+| request | req/s | p50 ms | p99 ms | requests | non-2xx | errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${(['read', 'toggle'] as const)
+  .map((k) => {
+    const r = this.api[k];
+    const name = k === 'read' ? 'GET a workplace' : 'PATCH portal silentMode (alternating)';
+    return r ? `| ${name} | ${fmt(r.rps, 0)} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.non2xx} | ${r.errors} |` : `| ${name} | not run |||||`;
+  })
+  .join('\n')}
+
+${this.notes.length ? `## Notes\n\n${this.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
