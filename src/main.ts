@@ -8,6 +8,7 @@ import { buildApp } from './api/app.js';
 import type { RecordingFiles } from './api/ports.js';
 import { createAriClient, type AriClient } from './ari/index.js';
 import { createAriRecordingFiles, startCallController, type CallController } from './calls/controller.js';
+import { portalFlow } from './calls/portal.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   let recordings: RecordingFiles | undefined;
   if (credentials) {
     ari = createAriClient({ url: config.ARI_URL, ...credentials, app: config.ARI_APP, logger });
-    controller = await startCallController({ ari, store, config, logger });
+    controller = await startCallController({ ari, store, config, logger, flows: { portal: portalFlow } });
     const devices = createAriProvisioner(ari, { logger });
     provisioner = devices;
     recordings = createAriRecordingFiles(ari);

@@ -171,6 +171,20 @@ describe('main.ts: with Asterisk (simulator) and Redis', () => {
     await until(() => caller.bridgedWith().length === 1, 'the caller to be bridged with the device');
     await caller.hangup();
 
+    // the Anywhere portal is wired in: an unknown caller hears the refusal and is released
+    const portal = await call(base, 'POST', `/v1/companies/${cid}/anywhere-portals`, {
+      groupId: group.body.id,
+      number: '+4930777099',
+      displayFirstName: 'Anywhere',
+      displayLastName: 'Berlin',
+      level: 'company',
+      timezone: 'Europe/Berlin',
+    });
+    expect(portal.status, JSON.stringify(portal.body)).toBe(201);
+    const stranger = await sim.driver.placeCall({ from: '+491709999999', to: '+4930777099' });
+    await stranger.waitForHangup(10_000);
+    expect(stranger.heard()).toContain('sound:pbx/access-denied');
+
     // no secret in the logs
     expect(first.out()).not.toContain(ADMIN);
     expect(first.out()).not.toContain(ariPassword);

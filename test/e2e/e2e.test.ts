@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
 import { isNotFound } from '../../src/ari/contract.js';
 import { buildApp } from '../../src/api/app.js';
-import type { PortalFlow } from '../../src/calls/context.js';
+import { portalFlow } from '../../src/calls/portal.js';
 import { startCallController } from '../../src/calls/controller.js';
 import { loadConfig } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
@@ -26,28 +26,6 @@ if (target.kind === 'skip') {
 } else {
   console.info(`[e2e] running against ${target.source}`);
 }
-
-/**
- * The Anywhere portal flow is plugged into the controller by the composition root; it lives
- * in src/calls/portal.ts (written in parallel). Loaded by path so this suite still runs the
- * workplace scenarios while it is missing; the portal scenarios then skip, saying why.
- */
-async function loadPortalFlow(): Promise<PortalFlow | undefined> {
-  const path = new URL('../../src/calls/portal.ts', import.meta.url).href;
-  const mod = (await import(/* @vite-ignore */ path).catch(() => undefined)) as
-    Record<string, unknown> | undefined;
-  const flow =
-    mod && (mod.portalFlow ?? mod.runPortal ?? Object.values(mod).find((v) => typeof v === 'function'));
-  return flow as PortalFlow | undefined;
-}
-let portalFlow: PortalFlow | undefined;
-
-const needPortal = (ctx: { skip: () => void }) => {
-  if (!portalFlow) {
-    console.warn('[e2e] portal scenario skipped: src/calls/portal.ts exports no portal flow yet');
-    ctx.skip();
-  }
-};
 
 const PBX_APP = 'e2epbx';
 const WORLD_APP = 'e2eworld';
@@ -176,13 +154,12 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
     });
     store = await createMemoryStoreForTests(`e2e${RUN}:`);
     const provisioner = createAriProvisioner(pbxAri, { logger });
-    portalFlow = await loadPortalFlow();
     const controller = await startCallController({
       ari: pbxAri,
       store,
       config,
       logger,
-      flows: portalFlow ? { portal: portalFlow } : {},
+      flows: { portal: portalFlow },
     });
     stopController = () => controller.stop();
     await pbxAri.connect();
@@ -331,8 +308,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
     expect(Buffer.from(wav).subarray(0, 4).toString('ascii')).toBe('RIFF');
   });
 
-  it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async (ctx) => {
-    needPortal(ctx);
+  it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
     const mobile = '+491701000003';
     const wp = await createWorkplace({
       parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
@@ -365,8 +341,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
     await mobileCall.hangup();
   });
 
-  it('silent mode: no prompt at all, *11 pulls at once', async (ctx) => {
-    needPortal(ctx);
+  it('silent mode: no prompt at all, *11 pulls at once', async () => {
     const mobile = '+491701000004';
     const wp = await createWorkplace({
       parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
@@ -390,8 +365,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
     await mobileCall.hangup();
   });
 
-  it('call-through to a blocked number is refused and never dialled', async (ctx) => {
-    needPortal(ctx);
+  it('call-through to a blocked number is refused and never dialled', async () => {
     const mobile = '+491701000005';
     const profile = await api<{ id: string }>('POST', `/v1/companies/${cid}/blocking-profiles`, {
       name: 'no premium',
