@@ -122,6 +122,14 @@ export class ConnectedCall {
     session.adoptBridge(bridgeId);
     await ari.bridges.create({ type: 'mixing', bridgeId });
     await ari.bridges.addChannel({ bridgeId, channel: [newPeerChannelId, this.remoteChannelId] });
+    if (this.over) {
+      // the remote party hung up while it was being moved: run() has already released the old
+      // peer, so the new one is released here — it would otherwise sit alone in the bridge
+      session.log.info({ to: newPeerChannelId }, 'call ended during the move; new peer released');
+      await ari.channels.hangup({ channelId: newPeerChannelId }).catch(() => {});
+      await session.destroyBridge(bridgeId);
+      return;
+    }
     const oldPeer = this.peerChannelId;
     const oldBridge = this.bridgeId;
     this.bridgeId = bridgeId;
