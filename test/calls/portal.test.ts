@@ -3,7 +3,10 @@
  * workplaces and portals, the controller routes calls to the portal number into portalFlow,
  * and each scenario asserts what the caller heard and which channels were bridged.
  */
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PortalFlow } from '../../src/calls/context.js';
 import { portalFlow } from '../../src/calls/portal.js';
 import type { AnywherePortal, BlockingProfile, Company } from '../../src/domain/model.js';
 import type { SimChannel } from '../../tools/ari-sim/index.js';
@@ -98,9 +101,26 @@ async function blockingProfile(outgoing: string[]): Promise<BlockingProfile> {
   return res.body;
 }
 
+/** Every log line of the portal calls (the flow logs on the session's logger). */
+const logLines: Array<Record<string, unknown>> = [];
+const captureLogger = pino(
+  { level: 'info' },
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  }),
+);
+/** portalFlow, with the session logging into logLines (the router's logger writes to stdout) */
+const capturingPortalFlow: PortalFlow = (session, portal, ctx, caller) => {
+  (session as { log: Logger }).log = captureLogger.child({ call: session.channelId });
+  return portalFlow(session, portal, ctx, caller);
+};
+
 beforeAll(async () => {
   world = await startWorld({
-    flows: { portal: portalFlow },
+    flows: { portal: capturingPortalFlow },
     timing: { menuTimeoutMs: 1500, firstDigitTimeoutMs: 2000, interDigitTimeoutMs: 800 },
     logLevel: process.env.CALLS_LOG ?? 'silent',
   });
@@ -251,7 +271,7 @@ describe('authentication', () => {
       numberRanges: [{ first: '+4940555000', last: '+4940555099' }],
     });
     const mobile = mobileNumber();
-    await world.createWorkplace(company.id, admin, {
+    const hamburg = await world.createWorkplace(company.id, admin, {
       groupId: otherGroup.id,
       number: '+4940555010',
       parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
@@ -260,6 +280,10 @@ describe('authentication', () => {
     const refused = await world.driver.placeCall({ from: mobile, to: p.number });
     await refused.waitForHangup();
     expect(refused.heard()).toEqual([sound('access-denied')]);
+    // their desk phone is no way in either
+    const fromDesk = await world.callFromDevice(hamburg, p.number);
+    await fromDesk.waitForHangup();
+    expect(fromDesk.heard()).toEqual([sound('access-denied')]);
 
     const res = await world.api(
       'PATCH',
@@ -539,6 +563,50 @@ describe('call-through', () => {
       sound('portal-welcome'),
       sound('goodbye'),
     ]);
+  });
+});
+
+describe('logging', () => {
+  it('every decision is logged with the call id, never the PIN', async () => {
+    const mobile = mobileNumber();
+    const wp = await employee(mobile, { voicebox: { enabled: true, pin: '8529' } });
+    const p = await portal();
+    const ch = await world.driver.placeCall({ from: mobile, to: p.number });
+    await heardTimes(ch, 'enter-pin', 1);
+    await ch.pressDigits('3971#');
+    await heardTimes(ch, 'enter-pin', 2);
+    await ch.pressDigits('8529#');
+    await ch.waitForPlayback(sound('portal-welcome'));
+    await ch.pressDigits('*11');
+    await heardTimes(ch, 'portal-welcome', 2);
+    await ch.hangup();
+    await until(() => logLines.some((l) => l.call === ch.id && l.msg === 'portal: *11'), 'log lines');
+
+    const lines = logLines.filter((l) => l.call === ch.id);
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        'portal call',
+        'portal: caller number matches a workplace',
+        'portal: PIN refused',
+        'portal: PIN accepted',
+        'portal: *11',
+      ]),
+    );
+    expect(lines.find((l) => l.msg === 'portal: PIN refused')).toMatchObject({
+      portalId: p.id,
+      reason: 'wrong',
+      failures: { [wp.id]: 1 },
+    });
+    // ids and timestamps may contain any digits: look at everything else
+    const text = lines
+      .map((l) => JSON.stringify(l))
+      .join('\n')
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>')
+      .replace(/\d{10}\.\d+/g, '<channel>')
+      .replace(/"time":\d+/g, '')
+      .replace(/"pid":\d+/g, '');
+    expect(text).not.toContain('8529');
+    expect(text).not.toContain('3971');
   });
 });
 
