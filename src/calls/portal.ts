@@ -36,6 +36,9 @@ const SILENT_MENU_ROUNDS = 2;
 /** Bounds a caller who keeps keying invalid input (or blocked numbers) in one call. */
 const MAX_MENU_ROUNDS = 10;
 
+const PIN_PROMPT: PromptId[] = ['enter-pin'];
+const RETRY_PROMPT: PromptId[] = ['pin-wrong', 'enter-pin'];
+
 /** One portal call: who it is for and how to talk to the caller. */
 interface PortalCall {
   session: CallSession;
@@ -120,7 +123,10 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
       terminator: '#',
       firstDigitTimeoutMs: timing.firstDigitTimeoutMs,
       interDigitTimeoutMs: timing.interDigitTimeoutMs,
-      ...(call.portal.silentMode ? {} : { prompt: { media: [promptMedia('enter-pin')], lang } }),
+      // "wrong" and "enter the PIN" as one prompt: a digit typed during either starts the entry
+      ...(call.portal.silentMode
+        ? {}
+        : { prompt: { media: (attempt === 1 ? PIN_PROMPT : RETRY_PROMPT).map(promptMedia), lang } }),
     });
     const outcome = checkPin(
       pin,
@@ -142,7 +148,6 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
       },
       'portal: PIN refused',
     );
-    if (attempt < PIN_ATTEMPTS_PER_CALL) await say(call, 'pin-wrong', lang);
   }
   return undefined;
 }

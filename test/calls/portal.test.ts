@@ -101,6 +101,8 @@ async function blockingProfile(outgoing: string[]): Promise<BlockingProfile> {
   return res.body;
 }
 
+const LONG_PROMPTS = [sound('portal-welcome'), sound('pin-wrong')];
+
 /** Every log line of the portal calls (the flow logs on the session's logger). */
 const logLines: Array<Record<string, unknown>> = [];
 const captureLogger = pino(
@@ -121,6 +123,9 @@ const capturingPortalFlow: PortalFlow = (session, portal, ctx, caller) => {
 beforeAll(async () => {
   world = await startWorld({
     flows: { portal: capturingPortalFlow },
+    // the welcome menu and "wrong PIN" last long enough (1.2 s real) that digits reliably
+    // arrive while they play (type-ahead); every other prompt is short
+    mediaDurationMs: (media) => (LONG_PROMPTS.includes(media) ? 60_000 : 1000),
     timing: { menuTimeoutMs: 1500, firstDigitTimeoutMs: 2000, interDigitTimeoutMs: 800 },
     logLevel: process.env.CALLS_LOG ?? 'silent',
   });
@@ -185,6 +190,20 @@ describe('authentication', () => {
       sound('access-denied'),
     ]);
     expect(await world.store.pinFailures.get(wp.id)).toBe(3);
+  });
+
+  it('type-ahead: the PIN keyed during "wrong PIN" counts (the retry prompt is skipped)', async () => {
+    const mobile = mobileNumber();
+    await employee(mobile);
+    const p = await portal();
+    const ch = await world.driver.placeCall({ from: mobile, to: p.number });
+    await ch.waitForPlayback(sound('enter-pin'));
+    await ch.pressDigits('1357#');
+    await ch.waitForPlayback(sound('pin-wrong'));
+    await ch.pressDigits('4711#');
+    await ch.waitForPlayback(sound('portal-welcome'));
+    expect(ch.heard()).toEqual([sound('enter-pin'), sound('pin-wrong'), sound('portal-welcome')]);
+    await ch.hangup();
   });
 
   it('five failures across calls lock the PIN (even the right one is refused) until the admin unlocks it', async () => {
@@ -397,6 +416,31 @@ describe('*11 pull', () => {
     const quiet = await world.driver.placeCall({ from: mobile, to: p.number });
     await quiet.waitForHangup();
     expect(quiet.heard()).toEqual([]);
+  });
+
+  it('type-ahead: *11 keyed during the welcome prompt stops it and pulls', async () => {
+    const mobile = mobileNumber();
+    const wp = await employee(mobile);
+    const p = await portal();
+    const { remote } = await runningDeskCall(wp);
+    const ch = await intoMenu(p, mobile);
+    await ch.pressDigits('*11');
+    await until(() => remote.bridgedWith().includes(ch.id), 'pulled');
+    const stops = world.driver
+      .restLog()
+      .filter((r) => r.method === 'DELETE' && r.path.includes('/playbacks/'));
+    const welcome = world.driver
+      .events()
+      .find(
+        ({ event }) =>
+          event.type === 'PlaybackStarted' &&
+          event.playback?.target_uri === `channel:${ch.id}` &&
+          event.playback?.media_uri === sound('portal-welcome'),
+      );
+    expect(welcome).toBeDefined();
+    expect(stops.map((r) => r.path)).toContainEqual(expect.stringContaining(welcome!.event.playback.id));
+    await remote.hangup();
+    await ch.waitForHangup();
   });
 
   it('*11 with no running call says so and returns to the menu', async () => {
