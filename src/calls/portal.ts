@@ -115,8 +115,7 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
   const { timing } = ctx;
   const lang = candidates.length === 1 ? candidates[0]!.language : PORTAL_LANGUAGE;
   await session.answer();
-  const counts = await session.guard(Promise.all(candidates.map((w) => ctx.store.pinFailures.get(w.id))));
-  const failures = new Map(candidates.map((w, i) => [w.id, counts[i] ?? 0]));
+  const failures = new Map<string, number>();
   for (let attempt = 1; attempt <= PIN_ATTEMPTS_PER_CALL; attempt++) {
     const pin = await session.collectDigits({
       max: PIN_MAX_DIGITS + 1,
@@ -128,6 +127,12 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
         ? {}
         : { prompt: { media: (attempt === 1 ? PIN_PROMPT : RETRY_PROMPT).map(promptMedia), lang } }),
     });
+    if (pin !== '') {
+      // read right before the check (not once per call): failures of parallel calls count too,
+      // so a PIN locked meanwhile is not accepted here
+      const counts = await session.guard(Promise.all(candidates.map((w) => ctx.store.pinFailures.get(w.id))));
+      candidates.forEach((w, i) => failures.set(w.id, counts[i] ?? 0));
+    }
     const outcome = checkPin(
       pin,
       candidates.map((workplace) => ({ workplace, failures: failures.get(workplace.id) ?? 0 })),

@@ -260,6 +260,19 @@ describe('authentication', () => {
     await third.hangup();
   });
 
+  it('a PIN locked by other calls while this one waits is not accepted', async () => {
+    const mobile = mobileNumber();
+    const wp = await employee(mobile);
+    const p = await portal();
+    const ch = await world.driver.placeCall({ from: mobile, to: p.number });
+    await ch.waitForPlayback(sound('enter-pin'));
+    for (let i = 0; i < 5; i++) await world.store.pinFailures.increment(wp.id);
+    await ch.pressDigits('4711#');
+    await ch.waitForPlayback(sound('pin-wrong'));
+    expect(ch.heard()).not.toContain(sound('portal-welcome'));
+    await ch.hangup();
+  });
+
   it('a new PIN set through the API also unlocks, and success resets the counter', async () => {
     const mobile = mobileNumber();
     const wp = await employee(mobile);
