@@ -333,6 +333,29 @@ describe('authentication', () => {
     await admitted.hangup();
   });
 
+  it("a portal with an area admits only that area's employees", async () => {
+    const res = await world.api<{ id: string }>(
+      'POST',
+      `/v1/companies/${company.id}/groups/${groupId}/areas`,
+      { name: 'Sales' },
+      admin,
+    );
+    expect(res.status).toBe(201);
+    const areaId = res.body.id;
+    const inArea = mobileNumber();
+    const outside = mobileNumber();
+    await employee(inArea, { areaId });
+    await employee(outside);
+    const p = await portal({ areaId });
+
+    const refused = await world.driver.placeCall({ from: outside, to: p.number });
+    await refused.waitForHangup();
+    expect(refused.heard()).toEqual([sound('access-denied')]);
+    const admitted = await intoMenu(p, inArea);
+    expect(admitted.heard()).toEqual([sound('enter-pin'), sound('portal-welcome')]);
+    await admitted.hangup();
+  });
+
   it('a number listed on two workplaces is resolved by the PIN', async () => {
     const mobile = mobileNumber();
     await employee(mobile);
@@ -569,6 +592,21 @@ describe('call-through', () => {
     await until(() => ch.bridgedWith().includes(desk.id), 'bridged');
     await desk.hangup();
     await ch.waitForHangup();
+  });
+
+  it('a busy destination returns to the menu', async () => {
+    const mobile = mobileNumber();
+    await employee(mobile);
+    const p = await portal();
+    const target = '+4930555124';
+    world.driver.setEndpointBehaviour(world.externalEndpoint(target), { kind: 'busy', afterMs: 50 });
+    const ch = await intoMenu(p, mobile);
+    await ch.pressDigits('030555124#');
+    await world.driver.waitForChannel(world.externalEndpoint(target));
+    await heardTimes(ch, 'portal-welcome', 2);
+    expect(ch.isAlive()).toBe(true);
+    expect(ch.bridgedWith()).toEqual([]);
+    await ch.hangup();
   });
 
   it("a number blocked by the portal's profile is announced and never dialled; back to the menu", async () => {
