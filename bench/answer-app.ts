@@ -7,12 +7,14 @@ import { parseArgs } from 'node:util';
 import Ari from 'ari-client';
 import { pino } from 'pino';
 import { createAriClient, type AriClient } from '../src/ari/index.js';
-import { serveIpc } from './common.js';
+import { cpuMs, serveIpc } from './common.js';
+import { createProcessProbe } from './process-probe.js';
 
 const { values } = parseArgs({ options: { client: { type: 'string', default: 'ours' } } });
 const APP = 'answer';
 let ours: AriClient | undefined;
 let theirs: Ari.Client | undefined;
+const probe = createProcessProbe();
 
 serveIpc({
   ready: () => true,
@@ -45,8 +47,8 @@ serveIpc({
     }
     return { client: values.client };
   },
-  stats() {
-    return { rss: process.memoryUsage().rss };
+  stats(args?: { reset?: boolean }) {
+    return { rss: process.memoryUsage().rss, cpuMs: cpuMs(), process: probe.snapshot(args?.reset ?? false) };
   },
   async stop() {
     await ours?.close();

@@ -10,8 +10,7 @@ declare module 'ari-client' {
     start(apps: string | string[]): Promise<void>;
     stop(): void;
   }
-  function connect(url: string, username: string, password: string): Promise<Client>;
-  const Ari: { connect: typeof connect };
+  const Ari: { connect(url: string, username: string, password: string): Promise<Client> };
   namespace Ari {
     export type { Client, Channel };
   }

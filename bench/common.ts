@@ -4,7 +4,7 @@
  * and an own redis-server on a free loopback port.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,8 +27,15 @@ export interface Percentiles {
 export function percentiles(values: number[]): Percentiles {
   if (values.length === 0) return { count: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN };
   const sorted = Float64Array.from(values).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1]! };
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1]!,
+  };
 }
 
 // ------------------------------------------------------------------ IPC protocol
@@ -58,7 +65,11 @@ export function serveIpc(handlers: Record<string, (args: never) => unknown>): vo
         if (!handler) throw new Error(`unknown command '${req.cmd}'`);
         res = { id: req.id, ok: true, result: await handler(req.args as never) };
       } catch (err) {
-        res = { id: req.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) };
+        res = {
+          id: req.id,
+          ok: false,
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        };
       }
       process.send!(res);
     })();
@@ -229,4 +240,30 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+// ------------------------------------------------------------------ machine CPU (noise check)
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** Busy CPU ms of the whole machine (/proc/stat) and of the given processes (/proc/<pid>/stat). */
+export function machineCpu(pids: number[]): { busyMs: number; oursMs: number } | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = cpu[0]! + cpu[1]! + cpu[2]! + cpu[5]! + cpu[6]! + (cpu[7] ?? 0);
+    let ours = 0;
+    for (const pid of pids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ours += Number(fields[11]) + Number(fields[12]); // utime, stime
+      } catch {
+        // the process is gone
+      }
+    }
+    return { busyMs: (busy * 1000) / CLK_TCK, oursMs: (ours * 1000) / CLK_TCK };
+  } catch {
+    return undefined;
+  }
 }

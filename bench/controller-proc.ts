@@ -20,11 +20,13 @@ import type { CallAri } from '../src/calls/session.js';
 import { loadConfig } from '../src/config.js';
 import { createRedisStore, type PbxStore } from '../src/store/index.js';
 import { cpuMs, serveIpc } from './common.js';
+import { createProcessProbe } from './process-probe.js';
 
 let ari: AriClient | undefined;
 let store: PbxStore | undefined;
 let controller: CallController | undefined;
 let portalNote = '';
+const processProbe = createProcessProbe();
 
 interface Probe {
   atStasis: number;
@@ -43,6 +45,9 @@ function instrument(client: AriClient): CallAri {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (typeof value !== 'function') return value;
         return (params?: Record<string, unknown>, ...rest: unknown[]) => {
+          processProbe.command(
+            (params?.channelId as string | undefined) ?? (params?.caller as string | undefined),
+          );
           if (probing) onCommand(`${name}.${String(prop)}`, params);
           return (value as (...a: unknown[]) => unknown).call(target, params, ...rest);
         };
@@ -108,8 +113,9 @@ async function start(args: { ariUrl: string; redisUrl: string; prefix: string; l
   });
   // registered before the controller's handler, so it runs first for every StasisStart
   ari.events.on('StasisStart', (event) => {
-    if (!probing) return;
     const e = event as unknown as { args?: string[]; channel: { id: string } };
+    if (e.args?.[0] === 'inbound') processProbe.stasis(e.channel.id);
+    if (!probing) return;
     if (e.args?.[0] === 'inbound') probes.set(e.channel.id, { atStasis: store!.roundTrips() });
   });
   const flows = await loadPortalFlow();
@@ -118,9 +124,10 @@ async function start(args: { ariUrl: string; redisUrl: string; prefix: string; l
   return { portal: flows.portal ? 'loaded' : portalNote };
 }
 
-function stats() {
+function stats(args?: { reset?: boolean }) {
   const m = process.memoryUsage();
   return {
+    process: processProbe.snapshot(args?.reset ?? false),
     rss: m.rss,
     heapUsed: m.heapUsed,
     external: m.external,
@@ -143,7 +150,9 @@ serveIpc({
   /** drops every cached entry a decision needs, so the next call decides cold */
   invalidate(args: { changes: Array<{ kind: string; id: string }> }) {
     for (const change of args.changes)
-      controller!.context.cache.invalidate(change as Parameters<CallController['context']['cache']['invalidate']>[0]);
+      controller!.context.cache.invalidate(
+        change as Parameters<CallController['context']['cache']['invalidate']>[0],
+      );
     return true;
   },
   probe(args: { on: boolean }) {

@@ -18,12 +18,13 @@ import { performance } from 'node:perf_hooks';
 import { startAriSimulator, type AriSimulator, type SimChannel } from '../tools/ari-sim/index.js';
 import { BoundedLog } from '../tools/ari-sim/util.js';
 import { cpuMs, percentiles, serveIpc, sleep, type Percentiles } from './common.js';
+import { createProcessProbe, type ProcessSnapshot } from './process-probe.js';
 import { BENCH_PIN, PORTAL_NUMBER, ringNumber, ringMobile, voiceboxNumber } from './seed.js';
 
 export type Scenario = 'workplace' | 'voicebox' | 'portal' | 'answer';
 
 /** What marks a call as set up. */
-type SetupOn = 'bridge' | 'recording' | 'destroyed';
+type SetupOn = 'bridge' | 'recording' | 'ended';
 
 interface CallRecord {
   stasisAt: number;
@@ -65,12 +66,15 @@ export interface StepResult {
   firstCommands: Record<string, number>;
   /** CPU of the load process over the step, in % of one core */
   loadCpuPercent: number;
+  /** the load process's own event loop and GC over the step (is the simulator keeping up?) */
+  loadProcess: ProcessSnapshot;
   /** channels still alive in the simulator when the step returned */
   leftoverChannels: number;
   wallMs: number;
 }
 
 const records = new Map<string, CallRecord>();
+const processProbe = createProcessProbe();
 let tracking = false;
 
 // ------------------------------------------------------------------ observation hook
@@ -107,9 +111,12 @@ function observe(item: unknown): void {
         }
         return;
       }
+      // after StasisEnd an app no longer hears about a channel it did not create, so the
+      // caller's StasisEnd is the last word the log sees about it
+      case 'StasisEnd':
       case 'ChannelDestroyed': {
         const id = ev.channel?.id ?? '';
-        setUp(id, 'destroyed', now);
+        setUp(id, 'ended', now);
         const rec = records.get(id);
         if (rec && rec.endedAt === undefined) {
           rec.endedAt = now;
@@ -209,11 +216,9 @@ async function placeOne(scenario: Scenario, i: number, holdMs: number, app?: str
   switch (scenario) {
     case 'workplace': {
       const { ch, rec } = await place(externalCaller(), ringNumber(i % ringWorkplaces), 'bridge');
-      rec.onSetup = () => {
-        if (Number.isFinite(holdMs)) hangupLater(ch, holdMs);
-        else held.add(ch);
-      };
-      if (rec.setupAt !== undefined) rec.onSetup();
+      // held calls are released by releaseAll, set up or not
+      if (!Number.isFinite(holdMs)) held.add(ch);
+      else rec.onSetup = () => hangupLater(ch, holdMs);
       return rec;
     }
     case 'voicebox': {
@@ -222,7 +227,7 @@ async function placeOne(scenario: Scenario, i: number, holdMs: number, app?: str
       return rec;
     }
     case 'answer': {
-      const { rec } = await place(externalCaller(), '100', 'destroyed', app ?? 'answer');
+      const { rec } = await place(externalCaller(), '100', 'ended', app ?? 'answer');
       return rec;
     }
     case 'portal':
@@ -264,6 +269,16 @@ async function aliveChannels(): Promise<number> {
   return sim!.driver.channels().length;
 }
 
+/** What is still alive, by endpoint kind and state (to explain a drain that does not finish). */
+function aliveSummary(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const ch of sim!.driver.channels()) {
+    const key = `${ch.name.replace(/[0-9a-f]{8}$|\d+/g, 'N')} ${ch.state()}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
 async function drain(maxMs: number): Promise<number> {
   const deadline = performance.now() + maxMs;
   let alive = await aliveChannels();
@@ -276,6 +291,7 @@ async function drain(maxMs: number): Promise<number> {
 
 async function step(args: StepArgs): Promise<StepResult> {
   records.clear();
+  processProbe.snapshot(true);
   tracking = true;
   const measured: CallRecord[] = [];
   const placing: Array<Promise<void>> = [];
@@ -306,10 +322,14 @@ async function step(args: StepArgs): Promise<StepResult> {
   await Promise.all(placing);
   // wait until every measured call is set up (or the drain time is over)
   const deadline = performance.now() + args.drainMs;
-  while (performance.now() < deadline && measured.some((r) => r.setupAt === undefined && r.endedAt === undefined))
+  while (
+    performance.now() < deadline &&
+    measured.some((r) => r.setupAt === undefined && r.endedAt === undefined)
+  )
     await sleep(20);
   const wallMs = performance.now() - t0;
   const cpu = cpuMs() - cpu0;
+  const loadProcess = processProbe.snapshot(true);
   const leftover = Number.isFinite(args.holdMs) ? await drain(args.holdMs + args.drainMs) : 0;
   tracking = false;
   const decisions: number[] = [];
@@ -333,6 +353,7 @@ async function step(args: StepArgs): Promise<StepResult> {
     setup: percentiles(setups),
     firstCommands,
     loadCpuPercent: (cpu / wallMs) * 100,
+    loadProcess,
     leftoverChannels: leftover,
     wallMs,
   };
@@ -351,6 +372,7 @@ serveIpc({
   step,
   releaseAll,
   alive: aliveChannels,
+  aliveSummary,
   async stop() {
     await sim?.close();
     if (recordingsDir) rmSync(recordingsDir, { recursive: true, force: true });

@@ -10,13 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { newToken } from '../src/api/auth.js';
 import { hashPin } from '../src/domain/pin.js';
-import type {
-  AnywherePortal,
-  BlockingProfile,
-  Company,
-  Group,
-  Workplace,
-} from '../src/domain/model.js';
+import type { AnywherePortal, BlockingProfile, Company, Group, Workplace } from '../src/domain/model.js';
 import type { PbxStore } from '../src/store/index.js';
 
 export const BENCH_PIN = '4711';
@@ -24,6 +18,8 @@ export const BENCH_PIN = '4711';
 export interface SeedPlan {
   ringWorkplaces: number;
   voiceboxWorkplaces: number;
+  /** more portals for the API benchmark (one per load connection: no write conflicts) */
+  apiPortals: number;
 }
 
 export interface Seeded {
@@ -31,6 +27,7 @@ export interface Seeded {
   groupId: string;
   portalId: string;
   portalNumber: string;
+  apiPortalIds: string[];
   blockingProfileIds: string[];
   /** a company admin token for the API benchmark (stored hashed, like the API does) */
   adminToken: string;
@@ -167,6 +164,18 @@ export async function seed(store: PbxStore, plan: SeedPlan): Promise<Seeded> {
     updatedAt: now,
   };
   await store.portals.put(portal);
+  const apiPortalIds: string[] = [];
+  for (let i = 0; i < plan.apiPortals; i++) {
+    const extra: AnywherePortal = {
+      ...portal,
+      id: randomUUID(),
+      displayLastName: `API ${i}`,
+      number: `+49303${pad(i, 5)}`,
+      extension: `38${pad(i, 3)}`,
+    };
+    await store.portals.put(extra);
+    apiPortalIds.push(extra.id);
+  }
 
   const { token, hash } = newToken();
   await store.tokens.create({ id: randomUUID(), companyId, role: 'admin', hash, createdAt: now });
@@ -176,6 +185,7 @@ export async function seed(store: PbxStore, plan: SeedPlan): Promise<Seeded> {
     groupId: group.id,
     portalId: portal.id,
     portalNumber: PORTAL_NUMBER,
+    apiPortalIds,
     blockingProfileIds: [profile.id],
     adminToken: token,
     ring: ring.map((w, i) => ({ id: w.id, number: w.number, mobile: ringMobile(i) })),
