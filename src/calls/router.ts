@@ -17,14 +17,13 @@ import type { Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
 import type { ResolvedTarget } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
+import { PULL_CODE } from '../domain/portal-auth.js';
 import { pullCall } from './pull.js';
 import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
 import { CallSession, isCallEnded, type CallerChannel, type Ownership } from './session.js';
 import { retrieveMessages } from './voicebox.js';
 import { promptMedia } from './prompts.js';
-
-export const PULL_CODE = '*11';
 
 export interface StasisStartEvent {
   type: 'StasisStart';
