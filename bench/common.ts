@@ -74,8 +74,10 @@ export function serveIpc(handlers: Record<string, (args: never) => unknown>): vo
       process.send!(res);
     })();
   });
-  // the parent went away: nothing left to measure for
+  // the parent went away: nothing left to measure for. A normal exit (not death by signal)
+  // also lets --cpu-prof write its profile.
   process.on('disconnect', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
 }
 
 export interface Child {
@@ -92,10 +94,10 @@ export interface Child {
 export async function forkChild(
   name: string,
   file: string,
-  opts: { cpu?: number; env?: Record<string, string>; args?: string[] } = {},
+  opts: { cpu?: number; env?: Record<string, string>; args?: string[]; nodeArgs?: string[] } = {},
 ): Promise<Child> {
   const child: ChildProcess = fork(join(benchDir, file), opts.args ?? [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(opts.nodeArgs ?? [])],
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
