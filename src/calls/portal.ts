@@ -128,23 +128,26 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
         : { prompt: { media: (attempt === 1 ? PIN_PROMPT : RETRY_PROMPT).map(promptMedia), lang } }),
     });
     if (pin !== '') {
-      // read right before the check (not once per call): failures of parallel calls count too,
-      // so a PIN locked meanwhile is not accepted here
-      const counts = await session.guard(Promise.all(candidates.map((w) => ctx.store.pinFailures.get(w.id))));
-      candidates.forEach((w, i) => failures.set(w.id, counts[i] ?? 0));
+      // every guess takes its slot in the failure counter BEFORE it is checked (one atomic
+      // INCR per candidate): however many calls guess in parallel, no more than PIN_LOCK_AFTER
+      // guesses are ever verified, and a PIN locked meanwhile is not accepted here
+      const withPin = candidates.filter((w) => w.voicebox.pinHash !== undefined);
+      const after = await session.guard(
+        Promise.all(withPin.map((w) => ctx.store.pinFailures.increment(w.id))),
+      );
+      withPin.forEach((w, i) => failures.set(w.id, (after[i] ?? 1) - 1));
     }
     const outcome = checkPin(
       pin,
       candidates.map((workplace) => ({ workplace, failures: failures.get(workplace.id) ?? 0 })),
     );
     if (outcome.kind === 'accepted') {
+      // the other candidates sharing the number keep this entry counted: it was wrong for them
       await session.guard(ctx.store.pinFailures.reset(outcome.workplace.id));
       log.info({ workplaceId: outcome.workplace.id, attempt }, 'portal: PIN accepted');
       return outcome.workplace;
     }
-    for (const id of outcome.countFailureFor) {
-      failures.set(id, await session.guard(ctx.store.pinFailures.increment(id)));
-    }
+    for (const id of outcome.countFailureFor) failures.set(id, (failures.get(id) ?? 0) + 1);
     log.info(
       {
         attempt,

@@ -116,16 +116,19 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
       interDigitTimeoutMs: timing.interDigitTimeoutMs,
       prompt: { media: p(attempt === 1 ? 'vb-enter-pin' : 'enter-pin'), lang },
     });
-    if (pin !== '' && verifyPin(pin, pinHash)) {
-      await session.guard(ctx.store.pinFailures.reset(workplace.id));
-      session.log.info({ workplaceId: workplace.id, attempt }, 'voicebox PIN accepted');
-      return true;
-    }
     if (pin === '') {
       // nothing entered is a lost attempt of this call, but no guess: it does not count towards the lock
       session.log.info({ workplaceId: workplace.id, attempt }, 'voicebox PIN not entered');
     } else {
+      // the guess takes its slot in the failure counter BEFORE it is checked (atomic INCR), so
+      // parallel calls can never get more than PIN_LOCK_AFTER guesses verified
       const failures = await session.guard(ctx.store.pinFailures.increment(workplace.id));
+      if (failures > PIN_LOCK_AFTER) return locked();
+      if (verifyPin(pin, pinHash)) {
+        await session.guard(ctx.store.pinFailures.reset(workplace.id));
+        session.log.info({ workplaceId: workplace.id, attempt }, 'voicebox PIN accepted');
+        return true;
+      }
       // never the PIN itself in a log line
       session.log.info({ workplaceId: workplace.id, attempt, failures }, 'voicebox PIN wrong');
       if (failures >= PIN_LOCK_AFTER) return locked();
