@@ -154,6 +154,7 @@ export async function forkChild(
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.pid) machineCpu([child.pid]); // its CPU keeps counting as ours after it exits
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -248,7 +249,13 @@ export function cpuMs(): number {
 
 const CLK_TCK = 100; // Linux USER_HZ
 
-/** Busy CPU ms of the whole machine (/proc/stat) and of the given processes (/proc/<pid>/stat). */
+/** Last CPU reading per process: a process that has exited keeps counting with what it used. */
+const lastSeenJiffies = new Map<number, number>();
+
+/**
+ * Busy CPU ms of the whole machine (/proc/stat) and of the given processes (/proc/<pid>/stat;
+ * one that has exited counts with its last reading — read before stopping it).
+ */
 export function machineCpu(pids: number[]): { busyMs: number; oursMs: number } | undefined {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -259,10 +266,11 @@ export function machineCpu(pids: number[]): { busyMs: number; oursMs: number } |
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        ours += Number(fields[11]) + Number(fields[12]); // utime, stime
+        lastSeenJiffies.set(pid, Number(fields[11]) + Number(fields[12])); // utime + stime
       } catch {
-        // the process is gone
+        // the process is gone: its last reading stands
       }
+      ours += lastSeenJiffies.get(pid) ?? 0;
     }
     return { busyMs: (busy * 1000) / CLK_TCK, oursMs: (ours * 1000) / CLK_TCK };
   } catch {

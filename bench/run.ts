@@ -164,6 +164,8 @@ interface ControllerStats {
 
 /** a failed step during which other processes used more than this (% of a core) is repeated once */
 const NOISY_STEP_PERCENT = 20;
+/** at most this many repeats per run, so the whole run stays within its time budget */
+let repeatsLeft = 3;
 
 interface RampStep extends StepResult {
   /** the step was repeated because other processes disturbed the first attempt */
@@ -238,7 +240,8 @@ async function ramp(
       app,
     };
     let step = await rampStep(load, controller, stepArgs);
-    if (!step.sustained && step.foreignCpuPercent > NOISY_STEP_PERCENT) {
+    if (!step.sustained && step.foreignCpuPercent > NOISY_STEP_PERCENT && repeatsLeft > 0) {
+      repeatsLeft--;
       log(
         `other processes used ${fmt(step.foreignCpuPercent, 0)}% of a core during that step: repeating it once`,
       );
@@ -308,6 +311,15 @@ async function probeRoundTrips(
   }
   await controller.call('probe', { on: false });
   return { decision, bridged };
+}
+
+/** The controller's memory once every call has ended (sessions 0, or after 20 s), after gc. */
+async function quiescent(controller: Child): Promise<ControllerStats> {
+  const deadline = Date.now() + 20_000;
+  while ((await controller.call<ControllerStats>('stats')).sessions > 0 && Date.now() < deadline)
+    await sleep(100);
+  await sleep(200);
+  return controller.call<ControllerStats>('gc');
 }
 
 const maxOf = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
@@ -433,8 +445,7 @@ async function main(): Promise<void> {
         { drainMs: 20_000 },
         60_000,
       );
-      await sleep(500);
-      report.memory.afterRelease = await controller.call<ControllerStats>('gc');
+      report.memory.afterRelease = await quiescent(controller);
       log(`released ${released.released} calls (${released.leftoverChannels} channels left)`);
       if (released.leftoverChannels > 0)
         log(`still alive: ${JSON.stringify(await load.call('aliveSummary'))}`);
@@ -442,7 +453,19 @@ async function main(): Promise<void> {
 
     // --- soak: steady load, memory sampled; growth judged after the calls are gone
     if (runs('soak')) {
-      const soakStart = await controller.call<ControllerStats>('gc');
+      // every workplace called once first, so a filling config cache does not count as growth
+      await load.call<StepResult>(
+        'step',
+        {
+          scenario: 'workplace',
+          rate: plan.soakRate,
+          durationMs: (plan.ringWorkplaces / plan.soakRate) * 1000,
+          holdMs: 200,
+          drainMs: 5000,
+        } satisfies StepArgs,
+        120_000,
+      );
+      const soakStart = await quiescent(controller);
       const samples: Array<{ t: number; rss: number; heapUsed: number; sessions: number }> = [];
       const soakHold = quick ? 500 : 5000;
       const soakRun = load.call<StepResult>(
@@ -466,8 +489,7 @@ async function main(): Promise<void> {
         samples.push({ t: (Date.now() - t0) / 1000, rss: s.rss, heapUsed: s.heapUsed, sessions: s.sessions });
       }
       const soakResult = await soakRun;
-      await sleep(500);
-      const soakEnd = await controller.call<ControllerStats>('gc');
+      const soakEnd = await quiescent(controller);
       report.soak = {
         seconds: soakSeconds,
         rate: plan.soakRate,
@@ -673,8 +695,6 @@ class Report {
     const read = this.api.read;
     const portalWhy = this.portalState || 'portal flow not available';
     const met = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'met' : 'MISSED');
-    const ours = this.answer.ours && lastSustained(this.answer.ours);
-    const theirs = this.answer['ari-client'] && lastSustained(this.answer['ari-client']);
     const soakGrowth = this.soak ? (this.soak.end.heapUsed - this.soak.start.heapUsed) / 2 ** 20 : NaN;
     return [
       [
@@ -760,22 +780,7 @@ class Report {
           : 'not run',
         '–',
       ],
-      [
-        'Answer+hangup app: our ARI client',
-        '> ari-client',
-        ours
-          ? `${fmt(ours.setupRate, 0)} calls/s sustained, p99 ${fmt(ours.decision.p99)} ms`
-          : 'none sustained',
-        met(ours && theirs ? ours.setupRate >= theirs.setupRate : undefined),
-      ],
-      [
-        'Answer+hangup app: npm ari-client',
-        '–',
-        theirs
-          ? `${fmt(theirs.setupRate, 0)} calls/s sustained, p99 ${fmt(theirs.decision.p99)} ms`
-          : 'none sustained',
-        '–',
-      ],
+      ...this.answerRows(),
       ['Whole run', '< 6 min', `${fmt(this.wallSeconds / 60, 1)} min`, met(this.wallSeconds < 360)],
       [
         'Other processes on this machine during the run (noise)',
@@ -783,6 +788,44 @@ class Report {
         `${fmt(this.foreignCpuPercent, 0)}% of one core on average (of 200%)`,
         this.foreignCpuPercent > 10 ? 'numbers disturbed' : 'quiet',
       ],
+    ];
+  }
+
+  /**
+   * Ours vs ari-client: the highest sustained rate, and at the highest rate BOTH sustained the
+   * p99 and the CPU per call (the fair comparison at equal load).
+   */
+  private answerRows(): Array<[string, string, string, string]> {
+    const ours = this.answer.ours;
+    const theirs = this.answer['ari-client'];
+    if (!ours || !theirs) return [['Answer+hangup app: ours vs npm ari-client', '–', 'not run', 'n/a']];
+    const common = [...ours]
+      .reverse()
+      .find((o) => o.sustained && theirs.some((t) => t.rate === o.rate && t.sustained));
+    const at = (steps: RampStep[]) => (common ? steps.find((s) => s.rate === common.rate) : undefined);
+    const cpuPerCallMs = (s: RampStep | undefined) =>
+      s ? (s.controllerCpuPercent / 100) * (s.wallMs / Math.max(1, s.setUp)) : NaN;
+    const cell = (steps: RampStep[]) => {
+      const top = lastSustained(steps);
+      const same = at(steps);
+      return `${top ? `${fmt(top.setupRate, 0)} calls/s sustained` : 'none sustained'}${same ? `; at ${same.rate}/s: p99 ${fmt(same.decision.p99)} ms, ${fmt(cpuPerCallMs(same) * 1000, 0)} µs CPU per call` : ''}`;
+    };
+    const o = at(ours);
+    const t = at(theirs);
+    const oTop = lastSustained(ours)?.setupRate ?? 0;
+    const tTop = lastSustained(theirs)?.setupRate ?? 0;
+    const missed: string[] = [];
+    if (oTop < tTop * 0.98) missed.push('throughput');
+    if (o && t && o.decision.p99 > t.decision.p99) missed.push('p99');
+    if (o && t && cpuPerCallMs(o) > cpuPerCallMs(t)) missed.push('CPU per call');
+    return [
+      [
+        'Answer+hangup app: our ARI client',
+        '≥ ari-client',
+        cell(ours),
+        missed.length ? `MISSED (${missed.join(', ')})` : 'met',
+      ],
+      ['Answer+hangup app: npm ari-client', '–', cell(theirs), '–'],
     ];
   }
 
