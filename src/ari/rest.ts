@@ -4,6 +4,7 @@
  * server closes connections beyond its `sessionlimit` (100), so a connection per request fails
  * under load.
  */
+import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 import type { Logger } from 'pino';
 import { AriError } from './contract.js';
@@ -123,6 +124,7 @@ export function createRestTransport(opts: RestTransportOptions): RestTransport {
     connectTimeout: opts.requestTimeoutMs,
   });
   const log = opts.logger;
+  const deadlines = new DeadlineBuckets(opts.requestTimeoutMs);
   const baseHeaders = { authorization: opts.authorization, accept: 'application/json' };
   const jsonHeaders = { ...baseHeaders, 'content-type': 'application/json' };
 
@@ -162,7 +164,7 @@ export function createRestTransport(opts: RestTransportOptions): RestTransport {
         headers: body === undefined ? baseHeaders : jsonHeaders,
         body,
         // overall deadline, including time queued for a free pool connection
-        signal: AbortSignal.timeout(opts.requestTimeoutMs),
+        signal: deadlines.signal(),
       });
     } catch (err) {
       for (const m of opts.metrics) m.restErrors++;
@@ -201,8 +203,49 @@ export function createRestTransport(opts: RestTransportOptions): RestTransport {
 
   return {
     api: api as unknown as AriRestApi,
-    close: () => pool.close(),
+    close: () => {
+      deadlines.clear();
+      return pool.close();
+    },
   };
+}
+
+/** Width of a deadline bucket: a request may run this much longer than its timeout. */
+const DEADLINE_BUCKET_MS = 100;
+
+/**
+ * Request deadlines without a timer per request (the hot path: every ARI command). Requests
+ * started within the same DEADLINE_BUCKET_MS window share one signal that aborts
+ * `timeoutMs` after the window ends, so each request is aborted between timeoutMs and
+ * timeoutMs + DEADLINE_BUCKET_MS after it started; a request that finished before is unaffected.
+ */
+class DeadlineBuckets {
+  private current: { signal: AbortSignal; until: number } | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  signal(): AbortSignal {
+    const now = Date.now();
+    if (this.current && now < this.current.until) return this.current.signal;
+    const controller = new AbortController();
+    // every request of the bucket listens on this one signal
+    setMaxListeners(0, controller.signal);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      controller.abort(new DOMException('ARI request deadline passed', 'TimeoutError'));
+    }, this.timeoutMs + DEADLINE_BUCKET_MS);
+    timer.unref();
+    this.timers.add(timer);
+    this.current = { signal: controller.signal, until: now + DEADLINE_BUCKET_MS };
+    return controller.signal;
+  }
+
+  clear(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.current = undefined;
+  }
 }
 
 /** Asterisk answers errors as {"message": "..."} (or {"error": "..."} for allocation failures). */
