@@ -3,7 +3,6 @@
  * provisioning, and the provisioning API; stops cleanly on SIGTERM/SIGINT.
  */
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
 import { buildApp } from './api/app.js';
 import type { RecordingFiles } from './api/ports.js';
 import { createAriClient, type AriClient } from './ari/index.js';
@@ -13,23 +12,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
 import { resyncDevices } from './devices/resync.js';
+import { createLogger } from './logging.js';
 import { createStore } from './store/index.js';
-
-/** Secrets that must never reach a log line, wherever they appear in a logged object. */
-export const LOG_REDACT_PATHS = [
-  'req.headers.authorization',
-  'headers.authorization',
-  'authorization',
-  '*.authorization',
-  '*.pin',
-  '*.sipPassword',
-  '*.password',
-  '*.token',
-  'pin',
-  'sipPassword',
-  'password',
-  'token',
-];
 
 /**
  * ARI credentials come only from the environment or a secrets file (compose), never a default.
@@ -71,7 +55,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const logger = pino({ level: config.LOG_LEVEL, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
+  const logger = createLogger(config.LOG_LEVEL);
   if (!config.ADMIN_TOKEN)
     logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
