@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
-import { PIN_ATTEMPTS_PER_CALL, PIN_MAX_DIGITS } from '../domain/pin.js';
+import { PIN_ATTEMPTS_PER_CALL } from '../domain/pin.js';
 import {
   checkCallThrough,
   checkPin,
@@ -28,6 +28,7 @@ import { promptMedia, type PromptId } from './prompts.js';
 import { pullCall } from './pull.js';
 import { callWorkplace } from './ringing.js';
 import type { CallSession } from './session.js';
+import { pinEntry } from './timing.js';
 
 /** Prompts before we know who is calling (the portal itself has no language). */
 const PORTAL_LANGUAGE: Language = 'de';
@@ -118,10 +119,7 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
   const failures = new Map<string, number>();
   for (let attempt = 1; attempt <= PIN_ATTEMPTS_PER_CALL; attempt++) {
     const pin = await session.collectDigits({
-      max: PIN_MAX_DIGITS + 1,
-      terminator: '#',
-      firstDigitTimeoutMs: timing.firstDigitTimeoutMs,
-      interDigitTimeoutMs: timing.interDigitTimeoutMs,
+      ...pinEntry(timing),
       // "wrong" and "enter the PIN" as one prompt: a digit typed during either starts the entry
       ...(call.portal.silentMode
         ? {}

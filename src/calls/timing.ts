@@ -2,6 +2,8 @@
  * Controller-side timers. Asterisk (or the simulator) times media, dial timeouts and
  * recordings itself; these are the waits the controller owns. Tests shorten them.
  */
+import { PIN_MAX_DIGITS } from '../domain/pin.js';
+
 export interface Timing {
   /** an answered external leg must press 1 within this time (answer confirmation) */
   confirmationMs: number;
@@ -28,4 +30,22 @@ export const DEFAULT_TIMING: Timing = {
 
 export function resolveTiming(overrides: Partial<Timing> | undefined): Timing {
   return { ...DEFAULT_TIMING, ...overrides };
+}
+
+/**
+ * A PIN entry: `#` ends it, one digit more than the longest PIN is read so an over-long entry
+ * is wrong rather than cut to size; the entry timers come from Timing.
+ */
+export function pinEntry(timing: Timing): {
+  max: number;
+  terminator: string;
+  firstDigitTimeoutMs: number;
+  interDigitTimeoutMs: number;
+} {
+  return {
+    max: PIN_MAX_DIGITS + 1,
+    terminator: '#',
+    firstDigitTimeoutMs: timing.firstDigitTimeoutMs,
+    interDigitTimeoutMs: timing.interDigitTimeoutMs,
+  };
 }

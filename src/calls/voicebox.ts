@@ -11,12 +11,13 @@
  * 1 listen (per message: 1 repeat, 2 save, 3 delete, # next), 2 record a greeting.
  */
 import { randomUUID } from 'node:crypto';
-import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, PIN_MAX_DIGITS, verifyPin } from '../domain/pin.js';
+import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, verifyPin } from '../domain/pin.js';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
 import { StaleWriteError } from '../store/store.js';
 import type { CallContext } from './context.js';
 import { promptMedia, speakDigits, type PromptId } from './prompts.js';
 import type { CallSession } from './session.js';
+import { pinEntry } from './timing.js';
 
 export const VOICEBOX_MAX_SECONDS = 180;
 export const VOICEBOX_MAX_SILENCE_SECONDS = 5;
@@ -110,10 +111,7 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
   if ((await session.guard(ctx.store.pinFailures.get(workplace.id))) >= PIN_LOCK_AFTER) return locked();
   for (let attempt = 1; attempt <= PIN_ATTEMPTS_PER_CALL; attempt++) {
     const pin = await session.collectDigits({
-      max: PIN_MAX_DIGITS + 1,
-      terminator: '#',
-      firstDigitTimeoutMs: timing.firstDigitTimeoutMs,
-      interDigitTimeoutMs: timing.interDigitTimeoutMs,
+      ...pinEntry(timing),
       prompt: { media: p(attempt === 1 ? 'vb-enter-pin' : 'enter-pin'), lang },
     });
     if (pin === '') {
