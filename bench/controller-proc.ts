@@ -11,6 +11,8 @@
  *    at a time while it is on, so no other call's round trips interleave).
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { createAriClient, type AriClient } from '../src/ari/index.js';
 import type { CallController } from '../src/calls/controller.js';
@@ -134,6 +136,9 @@ function stats(args?: { reset?: boolean }) {
     cpuMs: cpuMs(),
     roundTrips: store?.roundTrips() ?? 0,
     sessions: controller?.router.sessions.size ?? 0,
+    // what the controller still tracks: all three return to 0 once every call has ended
+    routedIds: (ari?.events as { routedIdCount?: () => number } | undefined)?.routedIdCount?.() ?? -1,
+    liveCalls: controller?.context.live.size ?? -1,
     ariMetrics: ari?.metrics,
   };
 }
@@ -154,6 +159,12 @@ serveIpc({
         change as Parameters<CallController['context']['cache']['invalidate']>[0],
       );
     return true;
+  },
+  /** a V8 heap snapshot (for hunting growth found by the soak); returns its file name */
+  heapSnapshot(args: { dir: string; label: string }) {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    return writeHeapSnapshot(join(args.dir, `controller-${args.label}.heapsnapshot`));
   },
   probe(args: { on: boolean }) {
     probing = args.on;

@@ -50,6 +50,8 @@ export interface StepArgs {
   drainMs: number;
   /** Stasis app of the caller channels (default 'pbx') */
   app?: string;
+  /** workplace calls go to the first `spread` ring workplaces (default: all of them) */
+  spread?: number;
 }
 
 export interface StepResult {
@@ -212,10 +214,20 @@ const hangupLater = (ch: SimChannel, holdMs: number) => {
 const held = new Set<SimChannel>();
 
 /** Places one call of `scenario` (index i) and returns its record(s) to be measured. */
-async function placeOne(scenario: Scenario, i: number, holdMs: number, app?: string): Promise<CallRecord> {
+async function placeOne(
+  scenario: Scenario,
+  i: number,
+  holdMs: number,
+  app?: string,
+  spread = ringWorkplaces,
+): Promise<CallRecord> {
   switch (scenario) {
     case 'workplace': {
-      const { ch, rec } = await place(externalCaller(), ringNumber(i % ringWorkplaces), 'bridge');
+      const { ch, rec } = await place(
+        externalCaller(),
+        ringNumber(i % Math.min(spread, ringWorkplaces)),
+        'bridge',
+      );
       // held calls are released by releaseAll, set up or not
       if (!Number.isFinite(holdMs)) held.add(ch);
       else rec.onSetup = () => hangupLater(ch, holdMs);
@@ -306,7 +318,7 @@ async function step(args: StepArgs): Promise<StepResult> {
       while (placed < due) {
         const i = placed++;
         placing.push(
-          placeOne(args.scenario, i, args.holdMs, args.app).then(
+          placeOne(args.scenario, i, args.holdMs, args.app, args.spread).then(
             (rec) => void measured.push(rec),
             () => void placeErrors++,
           ),

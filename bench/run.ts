@@ -9,6 +9,7 @@
  *   npm run bench -- --only workplace,api   run some sections (roundtrips, workplace, voicebox,
  *                                       portal, memory, soak, compare, api)
  *   npm run bench -- --profile DIR      write a V8 CPU profile of the controller into DIR
+ *   npm run bench -- --heap-snapshots DIR   heap snapshots of the controller at soak start/end
  *   npm run bench -- --controller-node-args=--max-semi-space-size=32   tune the controller's V8
  *
  * Processes (all loopback): this orchestrator, an own redis-server, the LOAD process (ARI
@@ -51,6 +52,7 @@ function parseOptions() {
         only: { type: 'string' },
         profile: { type: 'string' },
         'controller-node-args': { type: 'string' },
+        'heap-snapshots': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -116,14 +118,15 @@ const plan = quick
       stepMs: 4000,
       drainMs: 3000,
       ramps: {
-        workplace: [100, 200, 300, 400, 500, 650, 800, 1000, 1300, 1600],
-        voicebox: [100, 200, 300, 400, 500, 650, 800, 1000],
-        portal: [50, 100, 150, 200, 300, 400],
-        answer: [250, 500, 1000, 1500, 2000, 3000, 4000],
+        // finer around the 300/s target; every list must contain 100 and 300 (fixed-load latency)
+        workplace: [100, 200, 250, 300, 350, 400, 500, 650, 800],
+        voicebox: [100, 200, 250, 300, 400, 500, 650],
+        portal: [25, 50, 75, 100, 150, 200, 300],
+        answer: [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000],
       },
       memory: [1000, 5000],
       soakRate: 200,
-      probeCalls: 10,
+      probeCalls: 5,
       apiSeconds: 8,
     };
 
@@ -131,6 +134,7 @@ const API_CONNECTIONS = 32;
 
 /** calls/s while establishing the held calls of the memory test (well below the ramp's limit) */
 const MEMORY_RATE = quick ? 100 : 250;
+const MEMORY_SPREAD = quick ? 20 : 200;
 
 const HOLD_MS: Record<Scenario, number> = { workplace: 1000, voicebox: 100, portal: 500, answer: 0 };
 
@@ -354,21 +358,27 @@ async function main(): Promise<void> {
       ringWorkplaces: plan.ringWorkplaces,
       voiceboxWorkplaces: plan.voiceboxWorkplaces,
     });
-    const controller = await forkChild('controller', 'controller-proc.ts', {
-      cpu: 0,
-      nodeArgs: [
-        ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []),
-        ...(opts['controller-node-args']?.split(/\s+/).filter(Boolean) ?? []),
-      ],
-    });
-    children.push(controller);
-    ourPids.add(controller.pid);
-    const { portal: portalState } = await controller.call<{ portal: string }>('start', {
-      ariUrl,
-      redisUrl: redis.url,
-      prefix,
-      logLevel,
-    });
+    const startController = async (name: string) => {
+      const child = await forkChild(name, 'controller-proc.ts', {
+        cpu: 0,
+        nodeArgs: [
+          ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []),
+          ...(opts['controller-node-args']?.split(/\s+/).filter(Boolean) ?? []),
+        ],
+      });
+      children.push(child);
+      ourPids.add(child.pid);
+      const { portal } = await child.call<{ portal: string }>('start', {
+        ariUrl,
+        redisUrl: redis.url,
+        prefix,
+        logLevel,
+      });
+      return { child, portal };
+    };
+    const first = await startController('controller');
+    let controller = first.child;
+    const portalState = first.portal;
     const portalReady = portalState === 'loaded';
     log(`controller up (portal flow: ${portalState})`);
 
@@ -416,8 +426,26 @@ async function main(): Promise<void> {
     if (runs('portal')) report.portalState = portalReady ? '' : portalState;
 
     // --- memory with N concurrent established calls
+    // memory and soak in a fresh controller process: the ramps above leave a grown heap and
+    // allocator state behind that would blur a per-call figure
+    if (runs('memory') || runs('soak')) {
+      await controller.call('stop');
+      await controller.stop();
+      controller = (await startController('controller-2')).child;
+    }
+
     if (runs('memory')) {
-      const base = await controller.call<ControllerStats>('gc');
+      // the held calls go to MEMORY_SPREAD workplaces, all cached by this warm-up: the figure is
+      // per call, not per cached workplace (the config cache is bounded and per workplace)
+      await load.call<StepResult>('step', {
+        scenario: 'workplace',
+        rate: 100,
+        durationMs: (MEMORY_SPREAD / 100) * 1000,
+        holdMs: 100,
+        drainMs: 5000,
+        spread: MEMORY_SPREAD,
+      } satisfies StepArgs);
+      const base = await quiescent(controller);
       report.memory.baseline = base;
       let established = 0;
       for (const n of plan.memory) {
@@ -429,6 +457,7 @@ async function main(): Promise<void> {
             durationMs: ((n - established) / MEMORY_RATE) * 1000,
             holdMs: Infinity,
             drainMs: 10_000,
+            spread: MEMORY_SPREAD,
           },
           300_000,
         );
@@ -466,19 +495,19 @@ async function main(): Promise<void> {
         120_000,
       );
       const soakStart = await quiescent(controller);
+      if (opts['heap-snapshots'])
+        log(
+          `heap snapshot: ${await controller.call('heapSnapshot', { dir: opts['heap-snapshots'], label: 'soak-start' }, 120_000)}`,
+        );
       const samples: Array<{ t: number; rss: number; heapUsed: number; sessions: number }> = [];
       const soakHold = quick ? 500 : 5000;
-      const soakRun = load.call<StepResult>(
-        'step',
-        {
-          scenario: 'workplace',
-          rate: plan.soakRate,
-          durationMs: soakSeconds * 1000,
-          holdMs: soakHold,
-          drainMs: 5000,
-        },
-        soakSeconds * 1000 + 120_000,
-      );
+      const soakRun = rampStep(load, controller, {
+        scenario: 'workplace',
+        rate: plan.soakRate,
+        durationMs: soakSeconds * 1000,
+        holdMs: soakHold,
+        drainMs: 5000,
+      });
       const t0 = Date.now();
       let soakDone = false;
       void soakRun.finally(() => (soakDone = true));
@@ -490,6 +519,10 @@ async function main(): Promise<void> {
       }
       const soakResult = await soakRun;
       const soakEnd = await quiescent(controller);
+      if (opts['heap-snapshots'])
+        log(
+          `heap snapshot: ${await controller.call('heapSnapshot', { dir: opts['heap-snapshots'], label: 'soak-end' }, 120_000)}`,
+        );
       report.soak = {
         seconds: soakSeconds,
         rate: plan.soakRate,
@@ -646,7 +679,7 @@ class Report {
     start: ControllerStats;
     end: ControllerStats;
     samples: Array<{ t: number; rss: number; heapUsed: number; sessions: number }>;
-    result: StepResult;
+    result: RampStep;
   };
   api: { read?: CannonResult; toggle?: CannonResult } = {};
   notes: string[] = [];
@@ -920,7 +953,7 @@ ${rt}
 ${m.points.map((p) => `| ${p.calls} | ${fmt(p.stats.rss / 2 ** 20)} MiB | ${fmt(p.stats.heapUsed / 2 ** 20)} MiB | ${p.stats.sessions} |`).join('\n')}
 | 0 (all released) | ${fmt((m.afterRelease?.rss ?? NaN) / 2 ** 20)} MiB | ${fmt((m.afterRelease?.heapUsed ?? NaN) / 2 ** 20)} MiB | ${m.afterRelease?.sessions ?? '–'} |
 
-Soak (${this.soak?.seconds ?? 0} s${this.soak && this.soak.seconds < 600 ? '; the default run keeps it short — `npm run bench -- --soak 600` for the 10-minute soak' : ''}): ${this.soak ? `${this.soak.rate} calls/s held ${this.soak.holdMs} ms; ${this.soak.result.setUp}/${this.soak.result.placed} set up` : 'not run'}.
+Soak (${this.soak?.seconds ?? 0} s${this.soak && this.soak.seconds < 600 ? '; the default run keeps it short — `npm run bench -- --soak 600` for the 10-minute soak' : ''}): ${this.soak ? `${this.soak.rate} calls/s held ${this.soak.holdMs} ms; ${this.soak.result.setUp}/${this.soak.result.placed} set up, decision p99 ${fmt(this.soak.result.decision.p99)} ms, set-up p99 ${fmt(this.soak.result.setup.p99)} ms, controller CPU ${fmt(this.soak.result.controllerCpuPercent, 0)}%, other processes ${fmt(this.soak.result.foreignCpuPercent, 0)}% of a core` : 'not run'}.
 
 | t (s) | RSS MiB | heap MiB | sessions |
 | ---: | ---: | ---: | ---: |
