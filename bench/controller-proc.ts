@@ -94,7 +94,14 @@ async function loadPortalFlow(): Promise<Flows> {
   return {};
 }
 
-async function start(args: { ariUrl: string; redisUrl: string; prefix: string; logLevel?: string }) {
+async function start(args: {
+  ariUrl: string;
+  redisUrl: string;
+  prefix: string;
+  logLevel?: string;
+  /** keep-alive connections of the ARI REST pool (the client's default when unset) */
+  ariConnections?: number;
+}) {
   const config = loadConfig({
     REDIS_URL: args.redisUrl,
     ARI_URL: args.ariUrl,
@@ -112,6 +119,7 @@ async function start(args: { ariUrl: string; redisUrl: string; prefix: string; l
     password: 'ari',
     app: config.ARI_APP,
     logger,
+    ...(args.ariConnections ? { connections: args.ariConnections } : {}),
   });
   // registered before the controller's handler, so it runs first for every StasisStart
   ari.events.on('StasisStart', (event) => {
