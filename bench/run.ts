@@ -177,6 +177,8 @@ const NOISY_STEP_PERCENT = 20;
 let repeatsLeft = 3;
 
 interface RampStep extends StepResult {
+  /** CPU of the measured process per set-up call, over the step including the calls' teardown */
+  cpuMsPerSetup: number;
   /** the step was repeated because other processes disturbed the first attempt */
   repeated?: boolean;
   controllerCpuPercent: number;
@@ -213,9 +215,14 @@ async function rampStep(load: Child, controller: Child | undefined, args: StepAr
   const machineBefore = machineCpu([...ourPids]);
   const wall0 = Date.now();
   const r = await load.call<StepResult>('step', args, args.durationMs + args.drainMs * 3 + 30_000);
-  const foreign = foreignCpuPercent(machineBefore, machineCpu([...ourPids]), Date.now() - wall0);
+  const machineAfter = machineCpu([...ourPids]);
   const after = controller ? await controller.call<ControllerStats>('stats', { reset: true }) : undefined;
-  const controllerCpuPercent = before && after ? ((after.cpuMs - before.cpuMs) / r.wallMs) * 100 : NaN;
+  const foreign = foreignCpuPercent(machineBefore, machineAfter, Date.now() - wall0);
+  const stepWallMs = Date.now() - wall0;
+  // over the whole step incl. the drain: the calls' teardown is part of their cost
+  const controllerCpuMs = before && after ? after.cpuMs - before.cpuMs : NaN;
+  const controllerCpuPercent = (controllerCpuMs / stepWallMs) * 100;
+  const cpuMsPerSetup = r.setUp ? controllerCpuMs / r.setUp : NaN;
   const roundTripsPerSetup =
     before?.roundTrips !== undefined && after?.roundTrips !== undefined && r.setUp
       ? (after.roundTrips - before.roundTrips) / r.setUp
@@ -225,12 +232,13 @@ async function rampStep(load: Child, controller: Child | undefined, args: StepAr
     log(`still alive after the drain: ${JSON.stringify(await load.call('aliveSummary'))}`);
   log(
     `${args.scenario} @ ${args.rate}/s: ${r.setUp}/${r.placed} set up, ${fmt(r.setupRate, 0)}/s, ` +
-      `decision p50/p99 ${fmt(r.decision.p50)}/${fmt(r.decision.p99)} ms, controller CPU ${fmt(controllerCpuPercent, 0)}%, ` +
+      `decision p50/p99 ${fmt(r.decision.p50)}/${fmt(r.decision.p99)} ms, controller CPU ${fmt(controllerCpuPercent, 0)}% (${fmt(cpuMsPerSetup, 2)} ms/call), ` +
       `load CPU ${fmt(r.loadCpuPercent, 0)}%, loop p99 controller/load ${fmt(after?.process?.loopP99Ms ?? NaN)}/${fmt(r.loadProcess.loopP99Ms)} ms, other processes ${fmt(foreign, 0)}% ${verdict.sustained ? 'OK' : `— behind: ${verdict.why}`}`,
   );
   return {
     ...r,
     controllerCpuPercent,
+    cpuMsPerSetup,
     foreignCpuPercent: foreign,
     roundTripsPerSetup,
     measured: after?.process,
@@ -723,8 +731,8 @@ class Report {
     // CPU per set-up at the last sustained step, extrapolated to a full core (an estimate,
     // labelled as such: useful for sizing when the load generator cannot offer more)
     const cpuBound =
-      last && last.controllerCpuPercent > 0
-        ? `; controller CPU ${fmt(last.controllerCpuPercent, 0)}% there → ~${fmt((last.rate * 100) / last.controllerCpuPercent, 0)}/s at 100% of a core (extrapolated, not measured)`
+      last && last.cpuMsPerSetup > 0
+        ? `; ${fmt(last.cpuMsPerSetup, 2)} ms controller CPU per call there → ~${fmt(1000 / last.cpuMsPerSetup, 0)}/s if one core were all CPU (extrapolated, not measured)`
         : '';
     return `${last ? `${fmt(last.setupRate, 0)}/s (offered ${last.rate}/s)` : 'none sustained'}${bound}${cpuBound}`;
   }
@@ -856,8 +864,7 @@ class Report {
       .reverse()
       .find((o) => o.sustained && theirs.some((t) => t.rate === o.rate && t.sustained));
     const at = (steps: RampStep[]) => (common ? steps.find((s) => s.rate === common.rate) : undefined);
-    const cpuPerCallMs = (s: RampStep | undefined) =>
-      s ? (s.controllerCpuPercent / 100) * (s.wallMs / Math.max(1, s.setUp)) : NaN;
+    const cpuPerCallMs = (s: RampStep | undefined) => s?.cpuMsPerSetup ?? NaN;
     const cell = (steps: RampStep[]) => {
       const top = lastSustained(steps);
       const same = at(steps);
@@ -894,12 +901,12 @@ class Report {
   private rampTable(steps: RampStep[] | undefined): string {
     if (!steps) return '_not measured_\n';
     const lines = [
-      '| offered/s | placed | set up | set-ups/s | decision p50/p95/p99 ms | in-process decision p50/p99 ms | set-up p50/p99 ms | CPU measured / load / other processes | event-loop delay p99 measured / load ms | max GC pause measured ms | Redis RT/set-up | verdict |',
-      '| ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | ---: | ---: | --- |',
+      '| offered/s | placed | set up | set-ups/s | decision p50/p95/p99 ms | in-process decision p50/p99 ms | set-up p50/p99 ms | CPU measured / load / other processes | measured CPU per call ms | event-loop delay p99 measured / load ms | max GC pause measured ms | Redis RT/set-up | verdict |',
+      '| ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: | ---: | --- |',
     ];
     for (const s of steps)
       lines.push(
-        `| ${s.rate} | ${s.placed} | ${s.setUp} | ${fmt(s.setupRate, 0)} | ${fmt(s.decision.p50)} / ${fmt(s.decision.p95)} / ${fmt(s.decision.p99)} | ${s.measured?.internalDecision.count ? `${fmt(s.measured.internalDecision.p50)} / ${fmt(s.measured.internalDecision.p99)}` : '–'} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${fmt(s.controllerCpuPercent, 0)}% / ${fmt(s.loadCpuPercent, 0)}% / ${fmt(s.foreignCpuPercent, 0)}% | ${fmt(s.measured?.loopP99Ms ?? NaN)} / ${fmt(s.loadProcess.loopP99Ms)} | ${fmt(s.measured?.gcPauseMaxMs ?? NaN)} | ${fmt(s.roundTripsPerSetup, 2)} | ${s.sustained ? 'sustained' : `behind: ${s.why}`}${s.repeated ? ' (repeated: first attempt disturbed)' : ''} |`,
+        `| ${s.rate} | ${s.placed} | ${s.setUp} | ${fmt(s.setupRate, 0)} | ${fmt(s.decision.p50)} / ${fmt(s.decision.p95)} / ${fmt(s.decision.p99)} | ${s.measured?.internalDecision.count ? `${fmt(s.measured.internalDecision.p50)} / ${fmt(s.measured.internalDecision.p99)}` : '–'} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${fmt(s.controllerCpuPercent, 0)}% / ${fmt(s.loadCpuPercent, 0)}% / ${fmt(s.foreignCpuPercent, 0)}% | ${fmt(s.cpuMsPerSetup, 2)} | ${fmt(s.measured?.loopP99Ms ?? NaN)} / ${fmt(s.loadProcess.loopP99Ms)} | ${fmt(s.measured?.gcPauseMaxMs ?? NaN)} | ${fmt(s.roundTripsPerSetup, 2)} | ${s.sustained ? 'sustained' : `behind: ${s.why}`}${s.repeated ? ' (repeated: first attempt disturbed)' : ''} |`,
       );
     const first = steps[0]?.firstCommands ?? {};
     lines.push(
