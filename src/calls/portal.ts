@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
-import { PIN_ATTEMPTS_PER_CALL } from '../domain/pin.js';
+import { PIN_ATTEMPTS_PER_CALL, verifyPinAsync } from '../domain/pin.js';
 import {
   checkCallThrough,
   checkPin,
@@ -125,6 +125,7 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
         ? {}
         : { prompt: { media: (attempt === 1 ? PIN_PROMPT : RETRY_PROMPT).map(promptMedia), lang } }),
     });
+    let verified = new Set<string>();
     if (pin !== '') {
       // every guess takes its slot in the failure counter BEFORE it is checked (one atomic
       // INCR per candidate): however many calls guess in parallel, no more than PIN_LOCK_AFTER
@@ -134,10 +135,16 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
         Promise.all(withPin.map((w) => ctx.store.pinFailures.increment(w.id))),
       );
       withPin.forEach((w, i) => failures.set(w.id, (after[i] ?? 1) - 1));
+      // scrypt in the thread pool, not on the event loop every other call needs
+      const matches = await session.guard(
+        Promise.all(withPin.map((w) => verifyPinAsync(pin, w.voicebox.pinHash!))),
+      );
+      verified = new Set(withPin.filter((_, i) => matches[i]).map((w) => w.voicebox.pinHash!));
     }
     const outcome = checkPin(
       pin,
       candidates.map((workplace) => ({ workplace, failures: failures.get(workplace.id) ?? 0 })),
+      (_pin, hash) => verified.has(hash),
     );
     if (outcome.kind === 'accepted') {
       // the other candidates sharing the number keep this entry counted: it was wrong for them

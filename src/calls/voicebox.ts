@@ -11,7 +11,7 @@
  * 1 listen (per message: 1 repeat, 2 save, 3 delete, # next), 2 record a greeting.
  */
 import { randomUUID } from 'node:crypto';
-import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, verifyPin } from '../domain/pin.js';
+import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, verifyPinAsync } from '../domain/pin.js';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
 import { StaleWriteError } from '../store/store.js';
 import type { CallContext } from './context.js';
@@ -122,7 +122,7 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
       // parallel calls can never get more than PIN_LOCK_AFTER guesses verified
       const failures = await session.guard(ctx.store.pinFailures.increment(workplace.id));
       if (failures > PIN_LOCK_AFTER) return locked();
-      if (verifyPin(pin, pinHash)) {
+      if (await session.guard(verifyPinAsync(pin, pinHash))) {
         await session.guard(ctx.store.pinFailures.reset(workplace.id));
         session.log.info({ workplaceId: workplace.id, attempt }, 'voicebox PIN accepted');
         return true;

@@ -2,7 +2,7 @@
  * The voicebox PIN (it also guards the Anywhere portal): strength rules as BroadWorks-based
  * carriers enforce them, and hashing. Only the hash is ever stored; PINs are never logged.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 export const PIN_MIN_DIGITS = 4;
 export const PIN_MAX_DIGITS = 8;
@@ -92,16 +92,37 @@ export function hashPin(pin: string): string {
   return `${HASH_PREFIX}$${salt.toString('hex')}$${key.toString('hex')}`;
 }
 
+/** The parts of a well-formed stored hash; undefined for anything else. */
+function parseHash(hash: string): { salt: Buffer; expected: Buffer } | undefined {
+  const parts = hash.split('$');
+  if (parts.length !== 3 || parts[0] !== HASH_PREFIX) return undefined;
+  const [, saltHex, keyHex] = parts as [string, string, string];
+  if (!/^(?:[0-9a-f]{2})+$/.test(saltHex) || !/^(?:[0-9a-f]{2})+$/.test(keyHex)) return undefined;
+  // fixed sizes: a tampered hash must not make us derive a huge key on the call path
+  if (saltHex.length !== SALT_BYTES * 2 || keyHex.length !== KEY_BYTES * 2) return undefined;
+  return { salt: Buffer.from(saltHex, 'hex'), expected: Buffer.from(keyHex, 'hex') };
+}
+
 /** Constant-time check of a PIN against a stored hash; false (never a throw) for a malformed hash. */
 export function verifyPin(pin: string, hash: string): boolean {
   if (typeof pin !== 'string' || typeof hash !== 'string') return false;
-  const parts = hash.split('$');
-  if (parts.length !== 3 || parts[0] !== HASH_PREFIX) return false;
-  const [, saltHex, keyHex] = parts as [string, string, string];
-  if (!/^(?:[0-9a-f]{2})+$/.test(saltHex) || !/^(?:[0-9a-f]{2})+$/.test(keyHex)) return false;
-  // fixed sizes: a tampered hash must not make us derive a huge key on the call path
-  if (saltHex.length !== SALT_BYTES * 2 || keyHex.length !== KEY_BYTES * 2) return false;
-  const expected = Buffer.from(keyHex, 'hex');
-  const actual = scryptSync(pin, Buffer.from(saltHex, 'hex'), KEY_BYTES, SCRYPT_PARAMS);
-  return timingSafeEqual(actual, expected);
+  const parsed = parseHash(hash);
+  if (!parsed) return false;
+  const actual = scryptSync(pin, parsed.salt, KEY_BYTES, SCRYPT_PARAMS);
+  return timingSafeEqual(actual, parsed.expected);
+}
+
+/**
+ * verifyPin off the event loop (libuv's thread pool): the call paths use this one, so a PIN
+ * check (~7 ms of scrypt) never stalls every other call's events.
+ */
+export function verifyPinAsync(pin: string, hash: string): Promise<boolean> {
+  if (typeof pin !== 'string' || typeof hash !== 'string') return Promise.resolve(false);
+  const parsed = parseHash(hash);
+  if (!parsed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    scrypt(pin, parsed.salt, KEY_BYTES, SCRYPT_PARAMS, (err, actual) => {
+      resolve(!err && timingSafeEqual(actual, parsed.expected));
+    });
+  });
 }

@@ -5,6 +5,7 @@ import {
   PIN_LOCK_AFTER,
   validatePinStrength,
   verifyPin,
+  verifyPinAsync,
 } from '../../src/domain/pin.js';
 
 describe('PIN constants', () => {
@@ -118,8 +119,18 @@ describe('hashPin / verifyPin', () => {
     'scrypt$00',
     `scrypt$${'00'.repeat(16)}$${'00'.repeat(16)}`, // key of the wrong length
     `scrypt$${'00'.repeat(16)}$${'00'.repeat(32)}$extra`,
-  ])('a malformed hash %j verifies nothing and does not throw', (hash) => {
+  ])('a malformed hash %j verifies nothing and does not throw', async (hash) => {
     expect(verifyPin('4711', hash)).toBe(false);
+    expect(await verifyPinAsync('4711', hash)).toBe(false);
+  });
+
+  it('verifyPinAsync (off the event loop) agrees with verifyPin', async () => {
+    const hash = hashPin('4711');
+    expect(await verifyPinAsync('4711', hash)).toBe(true);
+    expect(await verifyPinAsync('4712', hash)).toBe(false);
+    expect(await verifyPinAsync('', hash)).toBe(false);
+    const last = hash.at(-1) === '0' ? '1' : '0';
+    expect(await verifyPinAsync('4711', hash.slice(0, -1) + last)).toBe(false);
   });
 
   it('detects a tampered hash', () => {
