@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { createAriClient, type AriClient } from '../src/ari/index.js';
@@ -39,7 +40,7 @@ interface Probe {
 let probing = false;
 const probes = new Map<string, Probe>();
 
-/** Calls `onCommand` for every REST call of the resources a call flow uses. */
+/** Watches every REST call of the resources a call flow uses: first command per call, REST latency. */
 function instrument(client: AriClient): CallAri {
   const wrap = <T extends object>(resource: T, name: string): T =>
     new Proxy(resource, {
@@ -51,7 +52,13 @@ function instrument(client: AriClient): CallAri {
             (params?.channelId as string | undefined) ?? (params?.caller as string | undefined),
           );
           if (probing) onCommand(`${name}.${String(prop)}`, params);
-          return (value as (...a: unknown[]) => unknown).call(target, params, ...rest);
+          const issued = performance.now();
+          const result = (value as (...a: unknown[]) => unknown).call(target, params, ...rest);
+          if (result instanceof Promise) {
+            const done = () => processProbe.restDone(performance.now() - issued);
+            result.then(done, done);
+          }
+          return result;
         };
       },
     });
@@ -59,8 +66,8 @@ function instrument(client: AriClient): CallAri {
     app: client.app,
     channels: wrap(client.channels, 'channels'),
     bridges: wrap(client.bridges, 'bridges'),
-    playbacks: client.playbacks,
-    recordings: client.recordings,
+    playbacks: wrap(client.playbacks, 'playbacks'),
+    recordings: wrap(client.recordings, 'recordings'),
     applications: client.applications,
     asterisk: client.asterisk,
     events: client.events,

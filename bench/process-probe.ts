@@ -17,6 +17,8 @@ export interface ProcessSnapshot {
   gcPauseMaxMs: number;
   /** StasisStart received → first command sent, inside this process */
   internalDecision: Percentiles;
+  /** REST call issued → answered, as this process sees it (pool wait + wire + server) */
+  rest: Percentiles;
 }
 
 const MAX_PENDING = 100_000;
@@ -35,6 +37,7 @@ export function createProcessProbe() {
   gc.observe({ entryTypes: ['gc'] });
   const pending = new Map<string, number>();
   let decisions: number[] = [];
+  let rest: number[] = [];
   return {
     stasis(channelId: string): void {
       if (pending.size >= MAX_PENDING) pending.clear();
@@ -47,6 +50,9 @@ export function createProcessProbe() {
       pending.delete(channelId);
       decisions.push(performance.now() - at);
     },
+    restDone(ms: number): void {
+      if (rest.length < MAX_PENDING) rest.push(ms);
+    },
     snapshot(reset: boolean): ProcessSnapshot {
       const s: ProcessSnapshot = {
         loopP50Ms: loop.percentile(50) / 1e6,
@@ -55,12 +61,14 @@ export function createProcessProbe() {
         gcPauseTotalMs: gcTotal,
         gcPauseMaxMs: gcMax,
         internalDecision: percentiles(decisions),
+        rest: percentiles(rest),
       };
       if (reset) {
         loop.reset();
         gcTotal = 0;
         gcMax = 0;
         decisions = [];
+        rest = [];
         pending.clear();
       }
       return s;

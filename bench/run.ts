@@ -161,6 +161,7 @@ function foreignCpuPercent(
 
 interface ControllerStats {
   process?: ProcessSnapshot;
+  ariMetrics?: { restRequests: number; eventsReceived: number };
   rss: number;
   heapUsed: number;
   cpuMs: number;
@@ -169,7 +170,7 @@ interface ControllerStats {
 }
 
 /** when the load process itself is this busy, a failed step is not blamed on the controller alone */
-const LOAD_SATURATED = { cpuPercent: 85, loopP99Ms: 20 };
+const LOAD_SATURATED = { cpuPercent: 75, loopP99Ms: 20 };
 
 /** a failed step during which other processes used more than this (% of a core) is repeated once */
 const NOISY_STEP_PERCENT = 20;
@@ -179,6 +180,9 @@ let repeatsLeft = 3;
 interface RampStep extends StepResult {
   /** CPU of the measured process per set-up call, over the step including the calls' teardown */
   cpuMsPerSetup: number;
+  /** ARI REST requests and events of the controller per set-up call (whole call life) */
+  restPerSetup: number;
+  eventsPerSetup: number;
   /** the step was repeated because other processes disturbed the first attempt */
   repeated?: boolean;
   controllerCpuPercent: number;
@@ -223,6 +227,13 @@ async function rampStep(load: Child, controller: Child | undefined, args: StepAr
   const controllerCpuMs = before && after ? after.cpuMs - before.cpuMs : NaN;
   const controllerCpuPercent = (controllerCpuMs / stepWallMs) * 100;
   const cpuMsPerSetup = r.setUp ? controllerCpuMs / r.setUp : NaN;
+  const perSetup = (f: (s: ControllerStats) => number | undefined) => {
+    const a = before && f(before);
+    const b = after && f(after);
+    return a !== undefined && b !== undefined && r.setUp ? (b - a) / r.setUp : NaN;
+  };
+  const restPerSetup = perSetup((s) => s.ariMetrics?.restRequests);
+  const eventsPerSetup = perSetup((s) => s.ariMetrics?.eventsReceived);
   const roundTripsPerSetup =
     before?.roundTrips !== undefined && after?.roundTrips !== undefined && r.setUp
       ? (after.roundTrips - before.roundTrips) / r.setUp
@@ -233,12 +244,14 @@ async function rampStep(load: Child, controller: Child | undefined, args: StepAr
   log(
     `${args.scenario} @ ${args.rate}/s: ${r.setUp}/${r.placed} set up, ${fmt(r.setupRate, 0)}/s, ` +
       `decision p50/p99 ${fmt(r.decision.p50)}/${fmt(r.decision.p99)} ms, controller CPU ${fmt(controllerCpuPercent, 0)}% (${fmt(cpuMsPerSetup, 2)} ms/call), ` +
-      `load CPU ${fmt(r.loadCpuPercent, 0)}%, loop p99 controller/load ${fmt(after?.process?.loopP99Ms ?? NaN)}/${fmt(r.loadProcess.loopP99Ms)} ms, other processes ${fmt(foreign, 0)}% ${verdict.sustained ? 'OK' : `— behind: ${verdict.why}`}`,
+      `load CPU ${fmt(r.loadCpuPercent, 0)}%, REST p50/p99 ${fmt(after?.process?.rest.p50 ?? NaN)}/${fmt(after?.process?.rest.p99 ?? NaN)} ms, loop p99 controller/load ${fmt(after?.process?.loopP99Ms ?? NaN)}/${fmt(r.loadProcess.loopP99Ms)} ms, other processes ${fmt(foreign, 0)}% ${verdict.sustained ? 'OK' : `— behind: ${verdict.why}`}`,
   );
   return {
     ...r,
     controllerCpuPercent,
     cpuMsPerSetup,
+    restPerSetup,
+    eventsPerSetup,
     foreignCpuPercent: foreign,
     roundTripsPerSetup,
     measured: after?.process,
@@ -336,6 +349,19 @@ async function probeRoundTrips(
   }
   await controller.call('probe', { on: false });
   return { decision, bridged };
+}
+
+/** Least-squares line through (x, y) points with finite values; undefined for fewer than 2. */
+function linearFit(points: Array<[number, number]>): { slope: number; intercept: number } | undefined {
+  const ok = points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  if (ok.length < 2) return undefined;
+  const n = ok.length;
+  const mx = ok.reduce((a, [x]) => a + x, 0) / n;
+  const my = ok.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = ok.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  if (sxx === 0) return undefined;
+  const slope = ok.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+  return { slope, intercept: my - slope * mx };
 }
 
 /** The controller's memory once every call has ended (sessions 0, or after 20 s), after gc. */
@@ -728,11 +754,13 @@ class Report {
     const bound = failed
       ? `; behind at ${failed.rate}/s (${failed.why})`
       : `; ramp ended at ${top?.rate}/s without falling behind (more load not offered)`;
-    // CPU per set-up at the last sustained step, extrapolated to a full core (an estimate,
-    // labelled as such: useful for sizing when the load generator cannot offer more)
+    // where the controller's CPU would reach one full core: a straight line through CPU% over
+    // the offered rate of every step (fixed idle costs make CPU per call fall with load, so
+    // the slope is the marginal cost per call). An estimate, labelled as such.
+    const fit = linearFit(steps.map((st) => [st.rate, st.controllerCpuPercent]));
     const cpuBound =
-      last && last.cpuMsPerSetup > 0
-        ? `; ${fmt(last.cpuMsPerSetup, 2)} ms controller CPU per call there → ~${fmt(1000 / last.cpuMsPerSetup, 0)}/s if one core were all CPU (extrapolated, not measured)`
+      fit && fit.slope > 0
+        ? `; controller CPU ${steps.map((st) => `${fmt(st.controllerCpuPercent, 0)}%`).join(' → ')} over the steps: ~${fmt((100 - fit.intercept) / fit.slope, 0)}/s at one full core (linear extrapolation, not measured)`
         : '';
     return `${last ? `${fmt(last.setupRate, 0)}/s (offered ${last.rate}/s)` : 'none sustained'}${bound}${cpuBound}`;
   }
@@ -901,12 +929,12 @@ class Report {
   private rampTable(steps: RampStep[] | undefined): string {
     if (!steps) return '_not measured_\n';
     const lines = [
-      '| offered/s | placed | set up | set-ups/s | decision p50/p95/p99 ms | in-process decision p50/p99 ms | set-up p50/p99 ms | CPU measured / load / other processes | measured CPU per call ms | event-loop delay p99 measured / load ms | max GC pause measured ms | Redis RT/set-up | verdict |',
-      '| ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: | ---: | --- |',
+      '| offered/s | placed | set up | set-ups/s | decision p50/p95/p99 ms | in-process decision p50/p99 ms | set-up p50/p99 ms | CPU measured / load / other processes | measured CPU per call ms | REST req / events per call | REST latency p50/p99 ms (measured side) | event-loop delay p99 measured / load ms | max GC pause measured ms | Redis RT/set-up | verdict |',
+      '| ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- | --- | --- | ---: | ---: | --- |',
     ];
     for (const s of steps)
       lines.push(
-        `| ${s.rate} | ${s.placed} | ${s.setUp} | ${fmt(s.setupRate, 0)} | ${fmt(s.decision.p50)} / ${fmt(s.decision.p95)} / ${fmt(s.decision.p99)} | ${s.measured?.internalDecision.count ? `${fmt(s.measured.internalDecision.p50)} / ${fmt(s.measured.internalDecision.p99)}` : '–'} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${fmt(s.controllerCpuPercent, 0)}% / ${fmt(s.loadCpuPercent, 0)}% / ${fmt(s.foreignCpuPercent, 0)}% | ${fmt(s.cpuMsPerSetup, 2)} | ${fmt(s.measured?.loopP99Ms ?? NaN)} / ${fmt(s.loadProcess.loopP99Ms)} | ${fmt(s.measured?.gcPauseMaxMs ?? NaN)} | ${fmt(s.roundTripsPerSetup, 2)} | ${s.sustained ? 'sustained' : `behind: ${s.why}`}${s.repeated ? ' (repeated: first attempt disturbed)' : ''} |`,
+        `| ${s.rate} | ${s.placed} | ${s.setUp} | ${fmt(s.setupRate, 0)} | ${fmt(s.decision.p50)} / ${fmt(s.decision.p95)} / ${fmt(s.decision.p99)} | ${s.measured?.internalDecision.count ? `${fmt(s.measured.internalDecision.p50)} / ${fmt(s.measured.internalDecision.p99)}` : '–'} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${fmt(s.controllerCpuPercent, 0)}% / ${fmt(s.loadCpuPercent, 0)}% / ${fmt(s.foreignCpuPercent, 0)}% | ${fmt(s.cpuMsPerSetup, 2)} | ${fmt(s.restPerSetup, 1)} / ${fmt(s.eventsPerSetup, 1)} | ${s.measured?.rest.count ? `${fmt(s.measured.rest.p50)} / ${fmt(s.measured.rest.p99)}` : '–'} | ${fmt(s.measured?.loopP99Ms ?? NaN)} / ${fmt(s.loadProcess.loopP99Ms)} | ${fmt(s.measured?.gcPauseMaxMs ?? NaN)} | ${fmt(s.roundTripsPerSetup, 2)} | ${s.sustained ? 'sustained' : `behind: ${s.why}`}${s.repeated ? ' (repeated: first attempt disturbed)' : ''} |`,
       );
     const first = steps[0]?.firstCommands ?? {};
     lines.push(
