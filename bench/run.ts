@@ -10,7 +10,7 @@
  *                                       portal, memory, soak, compare, api)
  *   npm run bench -- --profile DIR      write a V8 CPU profile of the controller into DIR
  *   npm run bench -- --heap-snapshots DIR   heap snapshots of the controller at soak start/end
- *   npm run bench -- --ari-connections 64   size of the controller's ARI REST pool
+ *   npm run bench -- --ari-connections 64   size of our ARI client's REST pool (controller, answer app)
  *   npm run bench -- --controller-node-args=--max-semi-space-size=32   tune the controller's V8
  *
  * Processes (all loopback): this orchestrator, an own redis-server, the LOAD process (ARI
@@ -83,6 +83,12 @@ if (unknownSections.length) {
   process.exit(2);
 }
 const runs = (s: Section) => only.includes(s);
+/** keep-alive connections of our ARI client's REST pool (its default when unset) */
+const ariConnections = opts['ari-connections'] ? Number(opts['ari-connections']) : undefined;
+if (ariConnections !== undefined && !(Number.isInteger(ariConnections) && ariConnections > 0)) {
+  process.stderr.write(`--ari-connections: expected a positive integer, got '${opts['ari-connections']}'\n`);
+  process.exit(2);
+}
 const quick = opts.quick ?? false;
 const soakSeconds = Number(opts.soak ?? (quick ? 3 : 60));
 if (!(soakSeconds > 0)) {
@@ -269,28 +275,38 @@ async function ramp(
 ): Promise<RampStep[]> {
   const steps: RampStep[] = [];
   for (const rate of rates) {
-    const stepArgs: StepArgs = {
-      scenario,
-      rate,
-      durationMs: plan.stepMs,
-      holdMs: HOLD_MS[scenario],
-      drainMs: plan.drainMs,
-      app,
-    };
-    let step = await rampStep(load, controller, stepArgs);
-    if (!step.sustained && step.foreignCpuPercent > NOISY_STEP_PERCENT && repeatsLeft > 0) {
-      repeatsLeft--;
-      log(
-        `other processes used ${fmt(step.foreignCpuPercent, 0)}% of a core during that step: repeating it once`,
-      );
-      step = { ...(await rampStep(load, controller, stepArgs)), repeated: true };
-    }
+    const step = await rampOnce(load, controller, scenario, rate, app);
     steps.push(step);
     if (!step.sustained) break;
-    // let the previous step's calls end completely
-    await load.call('alive');
   }
   return steps;
+}
+
+/** One ramp step; a failed step disturbed by other processes is repeated once. */
+async function rampOnce(
+  load: Child,
+  controller: Child | undefined,
+  scenario: Scenario,
+  rate: number,
+  app?: string,
+): Promise<RampStep> {
+  const stepArgs: StepArgs = {
+    scenario,
+    rate,
+    durationMs: plan.stepMs,
+    holdMs: HOLD_MS[scenario],
+    drainMs: plan.drainMs,
+    app,
+  };
+  let step = await rampStep(load, controller, stepArgs);
+  if (!step.sustained && step.foreignCpuPercent > NOISY_STEP_PERCENT && repeatsLeft > 0) {
+    repeatsLeft--;
+    log(
+      `other processes used ${fmt(step.foreignCpuPercent, 0)}% of a core during that step: repeating it once`,
+    );
+    step = { ...(await rampStep(load, controller, stepArgs)), repeated: true };
+  }
+  return step;
 }
 
 const lastSustained = (steps: RampStep[]) => [...steps].reverse().find((s) => s.sustained);
@@ -420,7 +436,7 @@ async function main(): Promise<void> {
         redisUrl: redis.url,
         prefix,
         logLevel,
-        ariConnections: opts['ari-connections'] ? Number(opts['ari-connections']) : undefined,
+        ariConnections,
       });
       return { child, portal };
     };
@@ -589,24 +605,44 @@ async function main(): Promise<void> {
     await controller.stop();
 
     // --- ours vs ari-client: answer + hangup
-    for (const client of runs('compare') ? (['ours', 'ari-client'] as const) : []) {
-      const app = await forkChild(`answer-${client}`, 'answer-app.ts', {
-        cpu: 0,
-        args: ['--client', client],
-      });
-      children.push(app);
-      ourPids.add(app.pid);
-      await app.call('start', { ariUrl });
-      await load.call('step', {
-        scenario: 'answer',
-        rate: 100,
-        durationMs: 1000,
-        holdMs: 0,
-        drainMs: 2000,
-      } satisfies StepArgs);
-      report.answer[client] = await ramp(load, app, 'answer', plan.ramps.answer);
-      await app.call('stop');
-      await app.stop();
+    if (runs('compare')) {
+      // both apps run side by side and take turns at every offered rate, so each meets the
+      // simulator in the same state (whoever went first at a new rate met a colder simulator)
+      const clients = ['ours', 'ari-client'] as const;
+      const apps = new Map<(typeof clients)[number], Child>();
+      for (const client of clients) {
+        const app = await forkChild(`answer-${client}`, 'answer-app.ts', {
+          cpu: 0,
+          args: ['--client', client],
+        });
+        children.push(app);
+        ourPids.add(app.pid);
+        await app.call('start', { ariUrl, app: `answer-${client}`, ariConnections });
+        apps.set(client, app);
+        await load.call('step', {
+          scenario: 'answer',
+          rate: 100,
+          durationMs: 1000,
+          holdMs: 0,
+          drainMs: 2000,
+          app: `answer-${client}`,
+        } satisfies StepArgs);
+        report.answer[client] = [];
+      }
+      const stopped = new Set<string>();
+      for (const rate of plan.ramps.answer) {
+        for (const client of clients) {
+          if (stopped.has(client)) continue;
+          const step = await rampOnce(load, apps.get(client)!, 'answer', rate, `answer-${client}`);
+          report.answer[client]!.push(step);
+          if (!step.sustained) stopped.add(client);
+        }
+        if (stopped.size === clients.length) break;
+      }
+      for (const app of apps.values()) {
+        await app.call('stop');
+        await app.stop();
+      }
     }
     await load.call('stop');
     await load.stop();
