@@ -1012,7 +1012,11 @@ ${this.table()}
 - **Falling behind.** Offered rates rise in ${plan.stepMs / 1000} s steps; a step is sustained when ≥ ${SUSTAINED.minCompletion * 100}% of the calls are set up, decision p99 ≤ ${SUSTAINED.maxDecisionP99Ms} ms
   and the set-up rate reaches ${SUSTAINED.minRateShare * 100}% of the offered rate. The table reports the last sustained step. When the *load* CPU column nears 100%, the
   simulator, not the controller, is the limit — read the controller CPU column before concluding.
-- **Memory.** Calls are established at ${MEMORY_RATE}/s and held; RSS/heap of the controller after \`gc()\` minus the idle baseline, divided by the number of calls.
+- **Memory.** A fresh controller process; ${MEMORY_SPREAD} workplaces called once (warm cache), then calls are established at ${MEMORY_RATE}/s to them and held;
+  RSS/heap after \`gc()\` minus the idle baseline, divided by the number of calls. The soak's growth is judged between two quiescent points (no call left, after \`gc()\`).
+- **Per-step columns.** CPU of the measured process over the whole step including the calls' teardown, and per set-up call; REST requests and events per call
+  (the ARI client's counters); REST latency as the measured process sees it (issued → answered: pool wait + wire + simulator).
+- **Ours vs ari-client.** Both answer+hangup apps run side by side (own Stasis apps, both on core 0) and take turns at every offered rate.
 - **Round trips** are the store's own counter (\`store.roundTrips()\`), read when the controller receives StasisStart and when it sends its first command (and its bridge),
   one call at a time. *cold* drops every cached entry (number index, workplaces, portal, group, company, blocking profiles) before each call, as after a restart;
   *first call* drops only the called number/workplace/portal (the company's group, company and blocking profiles stay cached — the common first call to one of many workplaces);
