@@ -215,7 +215,7 @@ function judge(r: StepResult): { sustained: boolean; why: string } {
     (r.loadCpuPercent >= LOAD_SATURATED.cpuPercent || r.loadProcess.loopP99Ms >= LOAD_SATURATED.loopP99Ms)
   )
     problems.push(
-      `the load process was near its limit too (CPU ${fmt(r.loadCpuPercent, 0)}%, loop p99 ${fmt(r.loadProcess.loopP99Ms)} ms): not a clean controller verdict`,
+      `the load process was near its limit too (CPU ${fmt(r.loadCpuPercent, 0)}%, loop p99 ${fmt(r.loadProcess.loopP99Ms)} ms): not a clean verdict on the measured process`,
     );
   return { sustained: problems.length === 0, why: problems.join(', ') };
 }
