@@ -26,7 +26,7 @@ import {
   validateParallelRinging,
 } from '../domain/features.js';
 import { normaliseNumber } from '../domain/numbers.js';
-import { hashPin, validatePinStrength } from '../domain/pin.js';
+import { hashPinAsync, validatePinStrength } from '../domain/pin.js';
 import { nestIssues } from '../domain/validation.js';
 import { defaultExtension, RING_SECONDS, validateExtension } from '../domain/workplace-rules.js';
 import type { Store } from '../store/store.js';
@@ -224,6 +224,19 @@ export function validateExtensionFor(company: Company, extension: string, path: 
 }
 
 /**
+ * The draft with its voicebox PIN hashed (scrypt in the thread pool). Called only for drafts
+ * that will be stored: hashing is deliberately slow.
+ */
+export async function withPinHash(
+  workplace: Workplace,
+  input: Pick<WorkplaceCreateInput, 'voicebox'> | undefined,
+): Promise<Workplace> {
+  const pin = input?.voicebox?.pin;
+  if (pin === undefined) return workplace;
+  return { ...workplace, voicebox: { ...workplace.voicebox, pinHash: await hashPinAsync(pin) } };
+}
+
+/**
  * Builds the workplace of a create request (status pending). `prefix` is prepended to every
  * issue path ("rows[3]" for the CSV import).
  */
@@ -302,15 +315,13 @@ export function draftWorkplace(
       )
     : (template?.forwarding ?? disabledForwarding());
 
-  let pinHash: string | undefined;
+  // the PIN is checked here and hashed by withPinHash once the whole request is valid
   if (input.voicebox?.pin !== undefined) {
     const problems = validatePinStrength(input.voicebox.pin, {
       ...(extension !== undefined ? { extension } : {}),
       ...(number !== undefined ? { number } : {}),
     });
     issues.push(...issuesAt(p('voicebox.pin'), problems));
-    // hashing is deliberately slow: only for PINs that will be stored
-    if (problems.length === 0 && issues.length === before) pinHash = hashPin(input.voicebox.pin);
   }
 
   const deviceInputs: DeviceInput[] = input.devices ?? template?.devices ?? [];
@@ -343,7 +354,6 @@ export function draftWorkplace(
     forwarding,
     voicebox: {
       enabled: voiceboxEnabled,
-      ...(pinHash ? { pinHash } : {}),
     },
     createdAt: now,
     updatedAt: now,

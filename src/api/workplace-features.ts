@@ -7,9 +7,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
-import { hashPin, PIN_LOCK_AFTER, validatePinStrength } from '../domain/pin.js';
+import { hashPinAsync, PIN_LOCK_AFTER, previousPinProblem, validatePinStrength } from '../domain/pin.js';
 import { type ApiDeps, loadWorkplace, nowIso, updateWorkplace } from './context.js';
-import { ApiError, assertNoIssues, type FieldIssue, notFound } from './errors.js';
+import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound } from './errors.js';
 import { issuesAt } from './rules.js';
 import {
   errorResponses,
@@ -164,27 +164,30 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     },
     async (request) => {
       const { enabled, pin } = request.body;
-      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => {
-        if (pin === undefined)
-          return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
-        const history = pinHistory(current.voicebox);
-        assertNoIssues(
-          issuesAt(
-            'pin',
-            validatePinStrength(pin, {
-              extension: current.extension,
-              number: current.number,
-              previousPinHashes: history,
-            }),
-          ),
-        );
+      const { cid, wid } = request.params;
+      // scrypt (hash and the previous-PIN check) runs in the thread pool before the update, so a
+      // PIN change never stalls the calls this process handles
+      let newPin: { hash: string; checkedAgainst: string | undefined } | undefined;
+      if (pin !== undefined) {
+        const before = await loadWorkplace(store, cid, wid);
+        const problems = validatePinStrength(pin, { extension: before.extension, number: before.number });
+        const previous = await previousPinProblem(pin, pinHistory(before.voicebox));
+        assertNoIssues(issuesAt('pin', previous ? [...problems, previous] : problems));
+        newPin = { hash: await hashPinAsync(pin), checkedAgainst: before.voicebox.pinHash };
+      }
+      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+        if (!newPin) return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
+        // another PIN change landed meanwhile: its PIN was not checked against — ask again
+        if (current.voicebox.pinHash !== newPin.checkedAgainst) {
+          throw conflict('pin', 'the PIN was changed at the same time; please retry');
+        }
         return {
           ...current,
           voicebox: {
             ...current.voicebox,
             enabled,
-            pinHash: hashPin(pin),
-            previousPinHashes: history.slice(0, PIN_HISTORY),
+            pinHash: newPin.hash,
+            previousPinHashes: pinHistory(current.voicebox).slice(0, PIN_HISTORY),
           },
           updatedAt: nowIso(),
         };

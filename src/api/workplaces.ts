@@ -51,6 +51,8 @@ import {
   newDevices,
   validateExtensionFor,
   workplaceCreateBody,
+  withPinHash,
+  type WorkplaceCreateInput,
 } from './workplace-draft.js';
 
 const didParams = widParams.extend({ did: idSchema });
@@ -147,9 +149,10 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     },
     async (request, reply) => {
       const ctx = await companyContext(request.params.cid);
-      const { workplace: draft, issues } = checkWorkplaceCreate(request.body, ctx);
+      const { workplace: checked, input, issues } = checkWorkplaceCreate(request.body, ctx);
       assertNoIssues(issues);
-      if (!draft) throw validationError([{ path: '', message: 'invalid workplace' }]);
+      if (!checked) throw validationError([{ path: '', message: 'invalid workplace' }]);
+      const draft = await withPinHash(checked, input);
       await store.workplaces.put(draft);
       const workplace = await provisionWorkplace(deps, draft);
       return reply.code(201).send(toWorkplaceView(workplace, true));
@@ -547,7 +550,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       issues.push({ path: 'rows', message: `at most ${IMPORT_MAX_ROWS} rows per import` });
     assertNoIssues(issues);
 
-    const drafts: Workplace[] = [];
+    const drafts: Array<{ workplace: Workplace; input: WorkplaceCreateInput | undefined }> = [];
     // the unique keys of every row that has them, valid or not, so clashes are reported too
     const keys: Array<{ line: number; username?: string; number?: string; extension?: string }> = [];
     for (const record of rows) {
@@ -566,7 +569,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       });
       const checked = checkWorkplaceCreate(object, ctx, prefix);
       issues.push(...checked.issues);
-      if (checked.workplace) drafts.push(checked.workplace);
+      if (checked.workplace) drafts.push({ workplace: checked.workplace, input: checked.input });
       // uniqueness is checked on the raw keys too, so a row with other problems still hears of clashes
       const number =
         object.number !== undefined ? normaliseNumber(object.number, { countryCode }) : undefined;
@@ -628,6 +631,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       }
     }
     assertNoIssues(issues);
-    return drafts;
+    // only now, with every row valid, the PINs are hashed (in the thread pool, a few at a time)
+    return Promise.all(drafts.map((d) => withPinHash(d.workplace, d.input)));
   }
 };

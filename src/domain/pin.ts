@@ -34,6 +34,7 @@ export interface PinContext {
 }
 
 const reverse = (s: string): string => [...s].reverse().join('');
+const PREVIOUS_PIN_MESSAGE = 'must not be a previous PIN or a previous PIN reversed';
 
 /** Strict ascending or descending run with step 1 and no wrap-around: 1234, 4321, 3456789. */
 function isRun(pin: string): boolean {
@@ -80,7 +81,7 @@ export function validatePinStrength(pin: string, ctx: PinContext = {}): string[]
   }
   const previous = ctx.previousPinHashes ?? [];
   if (previous.some((hash) => verifyPin(pin, hash) || verifyPin(reverse(pin), hash))) {
-    problems.push('must not be a previous PIN or a previous PIN reversed');
+    problems.push(PREVIOUS_PIN_MESSAGE);
   }
   return problems;
 }
@@ -101,6 +102,32 @@ function parseHash(hash: string): { salt: Buffer; expected: Buffer } | undefined
   // fixed sizes: a tampered hash must not make us derive a huge key on the call path
   if (saltHex.length !== SALT_BYTES * 2 || keyHex.length !== KEY_BYTES * 2) return undefined;
   return { salt: Buffer.from(saltHex, 'hex'), expected: Buffer.from(keyHex, 'hex') };
+}
+
+/** hashPin in libuv's thread pool: request handlers and bulk imports never stall the event loop. */
+export function hashPinAsync(pin: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  return new Promise((resolve, reject) => {
+    scrypt(pin, salt, KEY_BYTES, SCRYPT_PARAMS, (err, key) => {
+      if (err) reject(err);
+      else resolve(`${HASH_PREFIX}$${salt.toString('hex')}$${key.toString('hex')}`);
+    });
+  });
+}
+
+/**
+ * The "not a previous PIN or its reverse" rule of validatePinStrength, off the event loop:
+ * the message when the PIN was used before, else undefined.
+ */
+export async function previousPinProblem(
+  pin: string,
+  previousPinHashes: string[],
+): Promise<string | undefined> {
+  const checks = previousPinHashes.flatMap((hash) => [
+    verifyPinAsync(pin, hash),
+    verifyPinAsync(reverse(pin), hash),
+  ]);
+  return (await Promise.all(checks)).some(Boolean) ? PREVIOUS_PIN_MESSAGE : undefined;
 }
 
 /** Constant-time check of a PIN against a stored hash; false (never a throw) for a malformed hash. */
