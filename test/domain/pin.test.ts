@@ -6,6 +6,8 @@ import {
   validatePinStrength,
   verifyPin,
   verifyPinAsync,
+  hashPinAsync,
+  previousPinProblem,
 } from '../../src/domain/pin.js';
 
 describe('PIN constants', () => {
@@ -122,6 +124,19 @@ describe('hashPin / verifyPin', () => {
   ])('a malformed hash %j verifies nothing and does not throw', async (hash) => {
     expect(verifyPin('4711', hash)).toBe(false);
     expect(await verifyPinAsync('4711', hash)).toBe(false);
+  });
+
+  it('hashPinAsync produces hashes both verifiers accept; previousPinProblem finds a PIN and its reverse', async () => {
+    const hash = await hashPinAsync('4711');
+    expect(hash).toMatch(/^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    expect(verifyPin('4711', hash)).toBe(true);
+    expect(await verifyPinAsync('4711', hash)).toBe(true);
+    expect(await previousPinProblem('4711', [hash])).toBe(
+      'must not be a previous PIN or a previous PIN reversed',
+    );
+    expect(await previousPinProblem('1174', [hashPin('9999'), hash])).toBeDefined();
+    expect(await previousPinProblem('5820', [hash])).toBeUndefined();
+    expect(await previousPinProblem('5820', [])).toBeUndefined();
   });
 
   it('verifyPinAsync (off the event loop) agrees with verifyPin', async () => {
