@@ -606,8 +606,8 @@ async function main(): Promise<void> {
 
     // --- ours vs ari-client: answer + hangup
     if (runs('compare')) {
-      // both apps run side by side and take turns at every offered rate, so each meets the
-      // simulator in the same state (whoever went first at a new rate met a colder simulator)
+      // both apps run side by side and take turns at every offered rate, in alternating order,
+      // so neither always meets the simulator first at a new rate
       const clients = ['ours', 'ari-client'] as const;
       const apps = new Map<(typeof clients)[number], Child>();
       for (const client of clients) {
@@ -630,8 +630,9 @@ async function main(): Promise<void> {
         report.answer[client] = [];
       }
       const stopped = new Set<string>();
-      for (const rate of plan.ramps.answer) {
-        for (const client of clients) {
+      for (const [k, rate] of plan.ramps.answer.entries()) {
+        // whoever goes first at a new rate meets a busier simulator: alternate the order
+        for (const client of k % 2 === 0 ? clients : [...clients].reverse()) {
           if (stopped.has(client)) continue;
           const step = await rampOnce(load, apps.get(client)!, 'answer', rate, `answer-${client}`);
           report.answer[client]!.push(step);
@@ -1016,7 +1017,7 @@ ${this.table()}
   RSS/heap after \`gc()\` minus the idle baseline, divided by the number of calls. The soak's growth is judged between two quiescent points (no call left, after \`gc()\`).
 - **Per-step columns.** CPU of the measured process over the whole step including the calls' teardown, and per set-up call; REST requests and events per call
   (the ARI client's counters); REST latency as the measured process sees it (issued → answered: pool wait + wire + simulator).
-- **Ours vs ari-client.** Both answer+hangup apps run side by side (own Stasis apps, both on core 0) and take turns at every offered rate.
+- **Ours vs ari-client.** Both answer+hangup apps run side by side (own Stasis apps, both on core 0) and take turns at every offered rate, in alternating order.
 - **Round trips** are the store's own counter (\`store.roundTrips()\`), read when the controller receives StasisStart and when it sends its first command (and its bridge),
   one call at a time. *cold* drops every cached entry (number index, workplaces, portal, group, company, blocking profiles) before each call, as after a restart;
   *first call* drops only the called number/workplace/portal (the company's group, company and blocking profiles stay cached — the common first call to one of many workplaces);
