@@ -33,6 +33,10 @@ class PromiseCache<V> {
     return p;
   }
 
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
   /** Remember a value loaded along with something else (never replaces an in-flight load). */
   prime(key: string, value: V): void {
     if (!this.map.has(key)) this.map.set(key, Promise.resolve(value));
@@ -164,12 +168,29 @@ export class ConfigCache {
     return this.profiles.get(id, () => this.store.blockingProfiles.get(companyId, id));
   }
 
-  /** The workplace's own profile → its group's → the company default. */
+  /**
+   * The workplace's own profile → its group's → the company default. When any of group,
+   * company or the workplace's profile is not cached, all of them (and the profiles they point
+   * to) come in one store round trip first.
+   */
   async blockingFor(owner: {
     companyId: string;
     groupId: string;
     blockingProfileId?: string;
   }): Promise<BlockingProfile | undefined> {
+    const missing =
+      !this.groups.has(owner.groupId) ||
+      !this.companies.has(owner.companyId) ||
+      (owner.blockingProfileId !== undefined && !this.profiles.has(owner.blockingProfileId));
+    if (missing) {
+      const generation = this.generation;
+      const context = await this.lookup.lookupBlockingContext(owner);
+      if (generation === this.generation) {
+        this.groups.prime(owner.groupId, context.group);
+        this.companies.prime(owner.companyId, context.company);
+        for (const profile of context.profiles) this.profiles.prime(profile.id, profile);
+      }
+    }
     const [group, company] = await Promise.all([
       this.group(owner.companyId, owner.groupId),
       this.company(owner.companyId),

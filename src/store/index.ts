@@ -8,7 +8,7 @@ import { MemoryKv } from './memory-kv.js';
 import { RedisKv } from './redis-kv.js';
 import { createKvStore } from './repositories.js';
 
-export type { CallLookup, CallTarget, PbxStore } from './call-lookup.js';
+export type { BlockingContext, CallLookup, CallTarget, PbxStore } from './call-lookup.js';
 export { callLookupOf, hasCallLookup } from './call-lookup.js';
 export * from './store.js';
 

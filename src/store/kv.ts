@@ -47,6 +47,17 @@ export interface Kv {
   loadSet(setKey: string, valuePrefix: string): Promise<Array<{ member: string; value: string }>>;
   /** GET indexKey, then GET `<valuePrefix><decoded.kind>:<decoded.id>` — the per-call lookup */
   getIndirect(indexKey: string, valuePrefix: string): Promise<[string, string | undefined] | undefined>;
+  /**
+   * GET every key, and in the same round trip the values of `<refPrefix><id>` for `extraIds` and
+   * for every string field named in `refFields` of the (JSON) values found — the blocking
+   * context of a call: group + company + the profiles they and the workplace point to.
+   */
+  getWithRefs(
+    keys: string[],
+    refFields: string[],
+    refPrefix: string,
+    extraIds: string[],
+  ): Promise<{ values: Array<string | undefined>; refs: Map<string, string | undefined> }>;
   hget(key: string, field: string): Promise<string | undefined>;
   hvals(key: string): Promise<string[]>;
   incr(key: string): Promise<number>;

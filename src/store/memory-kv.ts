@@ -56,6 +56,23 @@ export class MemoryKv implements Kv {
     return [index, this.strings.get(`${valuePrefix}${target.kind}:${target.id}`)];
   }
 
+  async getWithRefs(keys: string[], refFields: string[], refPrefix: string, extraIds: string[]) {
+    this.trips++;
+    const values = keys.map((k) => this.strings.get(k));
+    const ids = new Set(extraIds);
+    for (const value of values) {
+      if (value === undefined) continue;
+      const decoded = JSON.parse(value) as Record<string, unknown>;
+      for (const field of refFields) {
+        const id = decoded[field];
+        if (typeof id === 'string') ids.add(id);
+      }
+    }
+    const refs = new Map<string, string | undefined>();
+    for (const id of ids) refs.set(id, this.strings.get(refPrefix + id));
+    return { values, refs };
+  }
+
   async hget(key: string, field: string) {
     this.trips++;
     return this.hashes.get(key)?.get(field);

@@ -64,6 +64,38 @@ local value = redis.call('GET', ARGV[1] .. target.kind .. ':' .. target.id)
 return {index, value}
 `;
 
+/*
+ * KEYS = entity keys; ARGV[1] = prefix of referenced keys; ARGV[2] = number of reference fields,
+ * then the field names, then extra ids. Returns the values of KEYS ('' when missing), then
+ * flat {id, value ('' when missing), ...} for the extra ids and every referenced id found.
+ */
+const GET_WITH_REFS = `
+local nf = tonumber(ARGV[2])
+local ids, seen, out = {}, {}, {}
+for i = 3 + nf, #ARGV do
+  local id = ARGV[i]
+  if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+end
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  out[i] = v or ''
+  if v then
+    local ok, decoded = pcall(cjson.decode, v)
+    if ok and type(decoded) == 'table' then
+      for f = 3, 2 + nf do
+        local id = decoded[ARGV[f]]
+        if type(id) == 'string' and not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+      end
+    end
+  end
+end
+for _, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('GET', ARGV[1] .. id) or ''
+end
+return out
+`;
+
 /* KEYS[1] = set key; ARGV[1] = value prefix. Returns flat {member, value, ...}. */
 const LOAD_SET = `
 local members = redis.call('SMEMBERS', KEYS[1])
@@ -116,6 +148,7 @@ export class RedisKv implements Kv {
   private readonly atomicScript = new Script(ATOMIC_WRITE);
   private readonly indirectScript = new Script(GET_INDIRECT);
   private readonly loadSetScript = new Script(LOAD_SET);
+  private readonly withRefsScript = new Script(GET_WITH_REFS);
 
   private constructor(
     private readonly client: Client,
@@ -127,7 +160,7 @@ export class RedisKv implements Kv {
     await client.connect();
     const kv = new RedisKv(client, options);
     // load the scripts up front so the first call on the hot path is a single EVALSHA
-    for (const script of [kv.atomicScript, kv.indirectScript, kv.loadSetScript]) {
+    for (const script of [kv.atomicScript, kv.indirectScript, kv.loadSetScript, kv.withRefsScript]) {
       await client.scriptLoad(script.source);
     }
     return kv;
@@ -183,6 +216,19 @@ export class RedisKv implements Kv {
       [string, string | null] | null;
     if (!reply) return undefined;
     return [reply[0], reply[1] ?? undefined];
+  }
+
+  async getWithRefs(keys: string[], refFields: string[], refPrefix: string, extraIds: string[]) {
+    const flat = (await this.evalScript(this.withRefsScript, keys, [
+      refPrefix,
+      String(refFields.length),
+      ...refFields,
+      ...extraIds,
+    ])) as string[];
+    const values = keys.map((_, i) => flat[i] || undefined);
+    const refs = new Map<string, string | undefined>();
+    for (let i = keys.length; i + 1 < flat.length; i += 2) refs.set(flat[i]!, flat[i + 1] || undefined);
+    return { values, refs };
   }
 
   async hget(key: string, field: string) {

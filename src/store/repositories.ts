@@ -22,7 +22,9 @@ import type pino from 'pino';
 import type {
   AnywherePortal,
   ApiToken,
+  BlockingProfile,
   Company,
+  Group,
   LiveCall,
   NumberTarget,
   VoiceboxMessage,
@@ -392,6 +394,20 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
     },
     async lookupExtension(companyId, extension) {
       return toCallTarget(await kv.getIndirect(extensionKey(companyId, extension), p));
+    },
+    async lookupBlockingContext({ companyId, groupId, blockingProfileId }) {
+      const { values, refs } = await kv.getWithRefs(
+        [entityKey('company', companyId), entityKey('group', groupId)],
+        ['defaultBlockingProfileId', 'blockingProfileId'],
+        `${p}blockingProfile:`,
+        blockingProfileId !== undefined ? [blockingProfileId] : [],
+      );
+      const company = parse<Company>(values[0]);
+      const group = parse<Group>(values[1]);
+      const profiles = [...refs.values()]
+        .map((v) => parse<BlockingProfile>(v))
+        .filter((bp): bp is BlockingProfile => bp?.companyId === companyId);
+      return { company, group: group?.companyId === companyId ? group : undefined, profiles };
     },
 
     tokens: {

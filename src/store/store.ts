@@ -21,14 +21,7 @@ import type {
 } from '../domain/model.js';
 
 export type EntityKind =
-  | 'company'
-  | 'group'
-  | 'area'
-  | 'blockingProfile'
-  | 'template'
-  | 'workplace'
-  | 'portal'
-  | 'token';
+  'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
 
 export interface ConfigChange {
   kind: EntityKind;

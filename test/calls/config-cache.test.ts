@@ -129,6 +129,18 @@ describe('ConfigCache', () => {
     expect(raw.roundTrips() - trips).toBe(1);
   });
 
+  it('a fully cold call decision (number + blocking) takes two round trips, a warm one none', async () => {
+    const cold = new ConfigCache(raw);
+    const trips = raw.roundTrips();
+    const target = await cold.resolveNumber(workplace.number);
+    if (target?.kind !== 'workplace') throw new Error('not a workplace');
+    await cold.blockingFor(target.workplace);
+    expect(raw.roundTrips() - trips).toBe(2);
+    const warm = raw.roundTrips();
+    await cold.blockingFor(target.workplace);
+    expect(raw.roundTrips() - warm).toBe(0);
+  });
+
   it('unknown numbers are answered as undefined', async () => {
     expect(await cache.resolveNumber('+4930555098')).toBeUndefined();
   });

@@ -420,6 +420,62 @@ describe.each(backends)('$name store', (backend) => {
     expect(callLookupOf(store)).toBe(store);
   });
 
+  it('call lookup: the blocking context (group, company, the profiles they point to) in ONE round trip', async () => {
+    const profile = (companyId: string, id: string) => ({
+      id,
+      companyId,
+      name: id,
+      incoming: ['+4989'],
+      outgoing: [],
+      forwarded: [],
+      createdAt: 't',
+      updatedAt: 't',
+    });
+    for (const id of ['bp-default', 'bp-group', 'bp-own'])
+      await store.blockingProfiles.put(profile('c1', id));
+    await store.blockingProfiles.put(profile('c2', 'bp-foreign'));
+    const company = { id: 'c1', name: 'ACME', mobileIntegration: false, createdAt: 't', updatedAt: 't' };
+    await store.companies.put({ ...company, defaultBlockingProfileId: 'bp-default' });
+    const g = group('c1', { blockingProfileId: 'bp-group' });
+    await store.groups.put(g);
+
+    let before = store.roundTrips();
+    const context = await store.lookupBlockingContext({
+      companyId: 'c1',
+      groupId: g.id,
+      blockingProfileId: 'bp-own',
+    });
+    expect(store.roundTrips() - before).toBe(1);
+    expect(context.company?.defaultBlockingProfileId).toBe('bp-default');
+    expect(context.group).toEqual(g);
+    expect(context.profiles.map((bp) => bp.id).sort()).toEqual(['bp-default', 'bp-group', 'bp-own']);
+
+    // ids that do not exist, or belong to another company, bring nothing
+    before = store.roundTrips();
+    const other = await store.lookupBlockingContext({
+      companyId: 'c1',
+      groupId: 'nope',
+      blockingProfileId: 'bp-foreign',
+    });
+    expect(store.roundTrips() - before).toBe(1);
+    expect(other.group).toBeUndefined();
+    expect(other.profiles.map((bp) => bp.id)).toEqual(['bp-default']);
+    const foreignGroup = await store.lookupBlockingContext({ companyId: 'c2', groupId: g.id });
+    expect(foreignGroup.group).toBeUndefined();
+    expect(foreignGroup.company).toBeUndefined();
+
+    // the adapter over a plain Store gives the same answer
+    const plain = { ...store } as Partial<PbxStore>;
+    delete plain.lookupBlockingContext;
+    const adapted = await callLookupOf(plain as PbxStore).lookupBlockingContext({
+      companyId: 'c1',
+      groupId: g.id,
+      blockingProfileId: 'bp-own',
+    });
+    expect(adapted.profiles.map((bp) => bp.id).sort()).toEqual(['bp-default', 'bp-group', 'bp-own']);
+    expect(adapted.group).toEqual(g);
+  });
+
   it('tokens: found by hash, listed per company, deleted only by their company', async () => {
     const token = (companyId: string): ApiToken => ({
       id: randomUUID(),
