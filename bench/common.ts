@@ -3,13 +3,11 @@
  * child_process IPC channel, percentiles, forking a TypeScript child pinned to a CPU core,
  * and an own redis-server on a free loopback port.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient } from 'redis';
+import { startRedisServer, type OwnRedis } from '../tools/redis-server.js';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 
@@ -173,68 +171,13 @@ export function pinToCpu(pid: number, cpu: number): boolean {
 
 // ------------------------------------------------------------------ redis
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, type OwnRedis } from '../tools/redis-server.js';
 
-export interface OwnRedis {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** A throwaway redis-server on a free loopback port, no persistence, in a temp dir. */
+/** A throwaway redis-server on a free loopback port, no persistence, optionally pinned to a core. */
 export async function startRedis(cpu?: number): Promise<OwnRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'pbx-bench-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', (err) =>
-      reject(new Error(`cannot start redis-server (apt-get install -y redis-server): ${err.message}`)),
-    );
-    child.once('spawn', () => resolve());
-  });
-  if (cpu !== undefined && child.pid) pinToCpu(child.pid, cpu);
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const client = createClient({ url, socket: { reconnectStrategy: false } });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      await client.close();
-      break;
-    } catch {
-      if (child.exitCode !== null) throw new Error(`redis-server exited early (code ${child.exitCode})`);
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
-      await sleep(50);
-    }
-  }
-  return {
-    url,
-    pid: child.pid ?? 0,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const redis = await startRedisServer();
+  if (cpu !== undefined && redis.pid) pinToCpu(redis.pid, cpu);
+  return redis;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
