@@ -1,20 +1,20 @@
 /**
- * Which Asterisk the e2e suite runs against:
- * 1. an existing one: ARI_URL + ARI_USERNAME + ARI_PASSWORD (it must load
- *    asterisk/extensions-e2e.conf — ASTERISK_E2E=yes in the container — or be the ARI
- *    simulator started with `--dialplan asterisk/extensions-e2e.conf`);
- * 2. else, when a Docker engine answers: the image built from asterisk/, started with
- *    ASTERISK_E2E=yes, a random ARI password and ARI published on a loopback port;
- * 3. else: skipped, with the reason printed.
+ * Which Asterisk (and Redis) the e2e suite runs against — the first that applies:
+ * 1. an existing Asterisk: ARI_URL + ARI_USERNAME + ARI_PASSWORD (it must load
+ *    asterisk/extensions-e2e.conf — ASTERISK_E2E=yes — or be the ARI simulator started with
+ *    `--dialplan asterisk/extensions-e2e.conf`); Redis from REDIS_URL, else a local redis-server;
+ * 2. a local Asterisk binary (ASTERISK_BIN, else /opt/asterisk-22.10.1/sbin/asterisk): started
+ *    as a process on the project's own asterisk/ directory (tools/asterisk/local.ts) on free
+ *    ports, with a local redis-server;
+ * 3. a container engine (testcontainers): the image built from asterisk/ and a Redis container;
+ * 4. none: skipped, with the reason printed — unless E2E_REQUIRED=yes (CI), where that fails.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { findAsteriskBinary, startLocalAsterisk, type LocalAsterisk } from '../../tools/asterisk/local.js';
+import { startRedisServer } from '../../tools/redis-server.js';
 
-const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface AriTarget {
@@ -22,24 +22,17 @@ export interface AriTarget {
   url: string;
   username: string;
   password: string;
+  /** the Redis the controller under test uses */
+  redisUrl: string;
   /** how it was found, for the log */
   source: string;
+  /** 'asterisk' for a real one, 'simulator' for tools/ari-sim */
+  flavour: 'asterisk' | 'simulator';
+  /** set when this suite started the Asterisk itself (CLI, log file, kill/restart) */
+  local?: LocalAsterisk;
   close(): Promise<void>;
 }
 export type E2eTarget = AriTarget | { kind: 'skip'; reason: string };
-
-function dockerEngine(): { ok: true } | { ok: false; why: string } {
-  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) {
-    return { ok: false, why: 'no /var/run/docker.sock and no DOCKER_HOST' };
-  }
-  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
-  if (info.status !== 0)
-    return { ok: false, why: `docker info failed: ${(info.stderr || info.error?.message || '').trim()}` };
-  return { ok: true };
-}
 
 async function waitForAri(url: string, username: string, password: string, timeoutMs: number): Promise<void> {
   const auth = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
@@ -58,59 +51,80 @@ async function waitForAri(url: string, username: string, password: string, timeo
   throw new Error(`ARI at ${url} did not answer within ${timeoutMs} ms (${last})`);
 }
 
-async function startContainer(): Promise<AriTarget> {
-  const image = 'open-cloud-pbx-asterisk:e2e';
-  await run('docker', ['build', '-t', image, join(repoRoot, 'asterisk')], { maxBuffer: 64 * 1024 * 1024 });
+/** Is the Asterisk behind ARI_URL a real one or the simulator? (the simulator says so) */
+async function flavourOf(url: string, username: string, password: string): Promise<'asterisk' | 'simulator'> {
+  const auth = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
+  const res = await fetch(`${url}/ari/asterisk/info`, { headers: { authorization: auth } });
+  const info = (await res.json().catch(() => ({}))) as { build?: { user?: string } };
+  return info.build?.user === 'ari-sim' ? 'simulator' : 'asterisk';
+}
+
+async function localRedis(env: NodeJS.ProcessEnv): Promise<{ url: string; stop(): Promise<void> }> {
+  if (env.REDIS_URL) return { url: env.REDIS_URL, stop: async () => {} };
+  const redis = await startRedisServer();
+  return { url: redis.url, stop: () => redis.stop() };
+}
+
+async function startLocal(bin: string): Promise<AriTarget> {
+  const [asterisk, redis] = await Promise.all([startLocalAsterisk({ bin, e2e: true }), startRedisServer()]);
+  return {
+    kind: 'ari',
+    url: asterisk.url,
+    username: asterisk.username,
+    password: asterisk.password,
+    redisUrl: redis.url,
+    flavour: 'asterisk',
+    local: asterisk,
+    source: `local Asterisk ${bin} (config rendered from asterisk/ into ${asterisk.dir}, HTTP ${asterisk.httpPort}, SIP ${asterisk.sipPort}) and redis-server ${redis.url}`,
+    async close() {
+      await Promise.all([asterisk.close(), redis.stop()]);
+    },
+  };
+}
+
+/** The container path (users' machines with Docker): the asterisk/ image and a Redis container. */
+async function startContainers(): Promise<AriTarget | { kind: 'skip'; reason: string }> {
+  const tc = await import('testcontainers');
+  try {
+    await tc.getContainerRuntimeClient();
+  } catch (err) {
+    return { kind: 'skip', reason: `no container engine (${(err as Error).message.split('\n')[0]})` };
+  }
   const username = 'e2e';
   const password = randomBytes(24).toString('base64url');
-  const sounds = join(repoRoot, 'sounds');
-  // the password goes through the environment of `docker run`, not its command line
-  const { stdout } = await run(
-    'docker',
-    [
-      'run',
-      '-d',
-      '--rm',
-      '-e',
-      `ARI_USERNAME=${username}`,
-      '-e',
-      'ARI_PASSWORD',
-      '-e',
-      'ASTERISK_E2E=yes',
-      '-p',
-      '127.0.0.1::8088',
-      '-v',
-      `${sounds}/de/pbx:/var/lib/asterisk/sounds/de/pbx:ro`,
-      '-v',
-      `${sounds}/en/pbx:/var/lib/asterisk/sounds/en/pbx:ro`,
-      image,
-    ],
-    { env: { ...process.env, ARI_PASSWORD: password } },
+  const image = await tc.GenericContainer.fromDockerfile(join(repoRoot, 'asterisk')).build(
+    'open-cloud-pbx-asterisk:e2e',
+    { deleteOnExit: false },
   );
-  const id = stdout.trim();
-  const close = async () => {
-    await run('docker', ['rm', '-f', id]).catch(() => undefined);
+  const [asterisk, redis] = await Promise.all([
+    image
+      .withEnvironment({ ARI_USERNAME: username, ARI_PASSWORD: password, ASTERISK_E2E: 'yes' })
+      .withBindMounts(
+        ['de', 'en'].map((lang) => ({
+          source: join(repoRoot, 'sounds', lang, 'pbx'),
+          target: `/var/lib/asterisk/sounds/${lang}/pbx`,
+          mode: 'ro' as const,
+        })),
+      )
+      .withExposedPorts(8088)
+      .withWaitStrategy(tc.Wait.forHttp('/ari/asterisk/ping', 8088).forStatusCode(401))
+      .start(),
+    new tc.GenericContainer('redis:7-alpine').withExposedPorts(6379).start(),
+  ]);
+  const url = `http://${asterisk.getHost()}:${asterisk.getMappedPort(8088)}`;
+  await waitForAri(url, username, password, 60_000);
+  return {
+    kind: 'ari',
+    url,
+    username,
+    password,
+    redisUrl: `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`,
+    flavour: 'asterisk',
+    source: `containers ${asterisk.getId().slice(0, 12)} (asterisk/) and ${redis.getId().slice(0, 12)} (redis)`,
+    async close() {
+      await Promise.all([asterisk.stop(), redis.stop()]);
+    },
   };
-  try {
-    const port = (await run('docker', ['port', id, '8088/tcp'])).stdout
-      .trim()
-      .split('\n')[0]!
-      .split(':')
-      .pop();
-    const url = `http://127.0.0.1:${port}`;
-    await waitForAri(url, username, password, 120_000);
-    return {
-      kind: 'ari',
-      url,
-      username,
-      password,
-      source: `docker container ${id.slice(0, 12)} (${image})`,
-      close,
-    };
-  } catch (err) {
-    await close();
-    throw err;
-  }
 }
 
 export async function resolveTarget(env: NodeJS.ProcessEnv = process.env): Promise<E2eTarget> {
@@ -121,23 +135,37 @@ export async function resolveTarget(env: NodeJS.ProcessEnv = process.env): Promi
     }
     const url = ARI_URL.replace(/\/+$/, '').replace(/\/ari$/, '');
     await waitForAri(url, ARI_USERNAME, ARI_PASSWORD, 10_000);
+    const [flavour, redis] = await Promise.all([flavourOf(url, ARI_USERNAME, ARI_PASSWORD), localRedis(env)]);
     return {
       kind: 'ari',
       url,
       username: ARI_USERNAME,
       password: ARI_PASSWORD,
-      source: `ARI_URL=${url}`,
-      close: async () => {},
+      redisUrl: redis.url,
+      flavour,
+      source: `ARI_URL=${url} (${flavour})`,
+      close: () => redis.stop(),
     };
   }
-  const engine = dockerEngine();
-  if (engine.ok) return startContainer();
+  const bin = findAsteriskBinary(env);
+  if (bin) return startLocal(bin);
+  const containers = await startContainers();
+  if (containers.kind === 'ari') return containers;
   return {
     kind: 'skip',
     reason:
-      `no Asterisk reachable: ARI_URL is not set and there is no Docker engine (${engine.why}). ` +
-      'Run against an Asterisk with ARI_URL/ARI_USERNAME/ARI_PASSWORD, or against the simulator: ' +
-      '`npm run ari-sim -- --port 18088 --dialplan asterisk/extensions-e2e.conf` then ' +
+      `no Asterisk reachable: ARI_URL is not set, no Asterisk binary at ${env.ASTERISK_BIN || '/opt/asterisk-22.10.1/sbin/asterisk'} ` +
+      `(ASTERISK_BIN; bash ../shared/asterisk/build.sh builds one) and ${containers.reason}. ` +
+      'Or run against the simulator: `npm run ari-sim -- --port 18088 --dialplan asterisk/extensions-e2e.conf` then ' +
       '`ARI_URL=http://127.0.0.1:18088 ARI_USERNAME=ari ARI_PASSWORD=ari npm run test:e2e`.',
   };
+}
+
+/** resolveTarget, failing instead of skipping where E2E_REQUIRED=yes (CI must not skip). */
+export async function resolveRequiredTarget(env: NodeJS.ProcessEnv = process.env): Promise<E2eTarget> {
+  const target = await resolveTarget(env);
+  if (target.kind === 'skip' && env.E2E_REQUIRED === 'yes') {
+    throw new Error(`E2E_REQUIRED=yes but the e2e suite would skip: ${target.reason}`);
+  }
+  return target;
 }

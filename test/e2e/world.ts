@@ -219,6 +219,8 @@ export class OutsideWorld {
 export class PbxObserver {
   private readonly idsByName = new Map<string, string>();
   private readonly played = new Map<string, string[]>();
+  /** every playback that ended, with how: `done`, or `failed` (e.g. a prompt file missing) */
+  private readonly finished: Array<{ media: string; state: string; target: string }> = [];
   private readonly watchers: Array<() => void> = [];
 
   constructor(private readonly ari: AriClient) {
@@ -233,6 +235,21 @@ export class PbxObserver {
       this.played.set(target, [...(this.played.get(target) ?? []), playback.media_uri]);
       this.notify();
     });
+    ari.events.on('PlaybackFinished', (e) => {
+      const playback = e.playback as { target_uri: string; media_uri: string; state: string };
+      this.finished.push({ media: playback.media_uri, state: playback.state, target: playback.target_uri });
+      this.notify();
+    });
+  }
+
+  /** playbacks that ended in another state than `done` (a missing prompt ends `failed`) */
+  failedPlaybacks(): Array<{ media: string; state: string; target: string }> {
+    return this.finished.filter((p) => p.state !== 'done');
+  }
+
+  /** media URIs of every playback the controller started, over all channels */
+  allPlayed(): string[] {
+    return [...this.played.values()].flat();
   }
 
   private notify(): void {

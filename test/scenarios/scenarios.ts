@@ -1,0 +1,185 @@
+/**
+ * The call scenarios, defined once and run against every target: a real Asterisk 22
+ * (test/e2e/e2e.test.ts) and the ARI simulator (test/calls/scenarios.sim.test.ts).
+ * Each scenario drives the outside world over plain ARI (test/e2e/world.ts) and asserts what
+ * the caller heard, which channels were bridged and what the store kept. After each one, every
+ * playback the controller started must have finished `done` (a missing prompt file ends
+ * `failed` on a real Asterisk) and every prompt it played must exist in every language.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { promptsInAllLanguages, type ScenarioEnv } from './env.js';
+
+export function callScenarios(getEnv: () => ScenarioEnv): void {
+  const prompts = promptsInAllLanguages();
+  let env: ScenarioEnv;
+  let playedBefore = 0;
+  let failedBefore = 0;
+
+  beforeEach(() => {
+    env = getEnv();
+  });
+
+  afterEach(() => {
+    const played = env.observer.allPlayed().slice(playedBefore);
+    const failed = env.observer.failedPlaybacks().slice(failedBefore);
+    playedBefore += played.length;
+    failedBefore += failed.length;
+    expect(failed, 'playbacks that did not finish as done').toEqual([]);
+    const missing = [...new Set(played)]
+      .filter((m) => m.startsWith('sound:pbx/'))
+      .flatMap((m) => prompts.missing(m.slice('sound:pbx/'.length)).map((lang) => `${lang}/${m}`));
+    expect(missing, 'prompts missing in a language').toEqual([]);
+  });
+
+  it('a call to a workplace is answered on its desk phone; hanging up ends the desk leg', async () => {
+    const wp = await env.createWorkplace();
+    const { caller } = await env.establishDeskCall(wp, '+491511000001');
+    await caller.waitUp();
+    const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
+    await caller.hangup();
+    await deskLeg.ended;
+    expect(deskLeg.isEnded()).toBe(true);
+  });
+
+  it('no answer → voicebox: greeting, beep, the caller speaks and hangs up, the message is kept as a WAV', async () => {
+    const wp = await env.createWorkplace({
+      forwarding: {
+        always: { enabled: false },
+        busy: { enabled: true, target: 'voicebox' },
+        noAnswer: { enabled: true, target: 'voicebox', ringSeconds: 5 },
+        unreachable: { enabled: true, target: 'voicebox' },
+      },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
+    const caller = await env.world.call('+491511000002', wp.number);
+    const callerPbx = await env.observer.until(
+      () => env.observer.channelId(caller.pbxName),
+      'the call reached the controller',
+    );
+    await env.observer.until(
+      () => (env.observer.heard(callerPbx).includes('sound:pbx/beep') ? true : undefined),
+      'the beep',
+      40_000,
+    );
+    expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable-number');
+    await caller.waitUp();
+    await caller.speak();
+    await new Promise((r) => setTimeout(r, 1500));
+    await caller.hangup();
+
+    const messages = await env.observer.until(async () => {
+      const list = await env.store.voicebox.list(wp.id);
+      return list.length > 0 ? list : undefined;
+    }, 'the voicebox message');
+    expect(messages[0]!.callerNumber).toBe('+491511000002');
+    const wav = (await env.pbxAri.recordings.getStoredFile({
+      recordingName: messages[0]!.recordingName,
+    })) as unknown as Buffer;
+    expect(Buffer.from(wav).subarray(0, 4).toString('ascii')).toBe('RIFF');
+  });
+
+  it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
+    const mobile = '+491701000003';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+    env.world.setBehaviour('pstn', mobile, { kind: 'ring' });
+    const { callerPbx } = await env.establishDeskCall(wp, '+491511000003');
+    const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
+
+    const mobileCall = await env.world.call(mobile, portal.number);
+    const mobilePbx = await env.observer.until(
+      () => env.observer.channelId(mobileCall.pbxName),
+      'the portal call',
+    );
+    await env.observer.until(
+      () => (env.observer.heard(mobilePbx).includes('sound:pbx/enter-pin') ? true : undefined),
+      'enter-pin',
+    );
+    await mobileCall.waitUp();
+    await mobileCall.press('4711#');
+    await env.observer.until(
+      () => (env.observer.heard(mobilePbx).includes('sound:pbx/portal-welcome') ? true : undefined),
+      'the portal menu',
+    );
+    await mobileCall.press('*11');
+
+    await env.observer.until(
+      async () => ((await env.observer.bridgedWith(callerPbx)).includes(mobilePbx) ? true : undefined),
+      'the caller bridged with the mobile',
+    );
+    await deskLeg.ended;
+    await mobileCall.hangup();
+  });
+
+  it('silent mode: no prompt at all, *11 pulls at once', async () => {
+    const mobile = '+491701000004';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: true, pinRequired: false });
+    env.world.setBehaviour('pstn', mobile, { kind: 'ring' });
+    const { callerPbx } = await env.establishDeskCall(wp, '+491511000004');
+    const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
+
+    const mobileCall = await env.world.call(mobile, portal.number);
+    const mobilePbx = await env.observer.until(
+      () => env.observer.channelId(mobileCall.pbxName),
+      'the portal call',
+    );
+    await mobileCall.waitUp();
+    await mobileCall.press('*11');
+    await env.observer.until(
+      async () => ((await env.observer.bridgedWith(callerPbx)).includes(mobilePbx) ? true : undefined),
+      'the caller bridged with the mobile',
+    );
+    await deskLeg.ended;
+    expect(env.observer.heard(mobilePbx)).toEqual([]);
+    await mobileCall.hangup();
+  });
+
+  it('call-through to a blocked number is refused and never dialled', async () => {
+    const mobile = '+491701000005';
+    const profile = await env.api<{ id: string }>('POST', `/v1/companies/${env.cid}/blocking-profiles`, {
+      name: 'no premium',
+      incoming: [],
+      outgoing: ['+49900'],
+      forwarded: ['+49900'],
+    });
+    await env.createWorkplace({
+      blockingProfileId: profile.id,
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+
+    const mobileCall = await env.world.call(mobile, portal.number);
+    const mobilePbx = await env.observer.until(
+      () => env.observer.channelId(mobileCall.pbxName),
+      'the portal call',
+    );
+    await env.observer.until(
+      () => (env.observer.heard(mobilePbx).includes('sound:pbx/enter-pin') ? true : undefined),
+      'enter-pin',
+    );
+    await mobileCall.waitUp();
+    await mobileCall.press('4711#');
+    await env.observer.until(
+      () => (env.observer.heard(mobilePbx).includes('sound:pbx/portal-welcome') ? true : undefined),
+      'the portal menu',
+    );
+    await mobileCall.press('0900123456#');
+    await env.observer.until(
+      () => (env.observer.heard(mobilePbx).includes('sound:pbx/number-blocked') ? true : undefined),
+      'number-blocked',
+    );
+    expect(env.world.allLegs().filter((l) => l.kind === 'pstn' && l.target.includes('900123456'))).toEqual(
+      [],
+    );
+    await mobileCall.hangup();
+  });
+}
