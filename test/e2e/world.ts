@@ -31,6 +31,8 @@ export interface WorldLeg {
   target: string;
   channelId: string;
   name: string;
+  /** every caller number this phone was shown, in order: at ringing, then any update (e.g. on answer) */
+  callerNumbers: string[];
   ended: Promise<void>;
   isEnded(): boolean;
 }
@@ -124,6 +126,12 @@ export class OutsideWorld {
       this.callers.get(id)?.markEnded();
       this.legEnds.get(id)?.();
     };
+    // a connected-line update reaches the ;2 half of a Local leg as a caller ID change
+    ari.events.on('ChannelCallerId', (e) => {
+      const ch = e.channel as ChannelJson | undefined;
+      const leg = this.legs.find((l) => l.channelId === ch?.id);
+      if (leg && ch?.caller) leg.callerNumbers.push(ch.caller.number);
+    });
     ari.events.on('StasisEnd', end);
     ari.events.on('ChannelDestroyed', end);
     ari.events.on('ChannelHangupRequest', end);
@@ -182,6 +190,7 @@ export class OutsideWorld {
       target: args[1] ?? '',
       channelId: channel.id,
       name: channel.name,
+      callerNumbers: [channel.caller?.number ?? ''],
       ended: endedSignal.promise,
       isEnded: () => ended,
     };
