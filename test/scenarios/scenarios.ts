@@ -62,7 +62,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
       'the beep',
       40_000,
     );
-    expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable-number');
+    expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable');
     await caller.waitUp();
     await caller.speak();
     await new Promise((r) => setTimeout(r, 1500));
