@@ -24,7 +24,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     const failed = env.observer.failedPlaybacks().slice(failedBefore);
     playedBefore += played.length;
     failedBefore += failed.length;
-    expect(failed, 'playbacks that did not finish as done').toEqual([]);
+    expect(failed, `playbacks that did not finish as done: ${JSON.stringify(failed)}`).toEqual([]);
     const missing = [...new Set(played)]
       .filter((m) => m.startsWith('sound:pbx/'))
       .flatMap((m) => prompts.missing(m.slice('sound:pbx/'.length)).map((lang) => `${lang}/${m}`));
