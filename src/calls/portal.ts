@@ -13,6 +13,8 @@ import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import { PIN_ATTEMPTS_PER_CALL, verifyPinAsync } from '../domain/pin.js';
 import {
+  callThroughCallerId,
+  callThroughTarget,
   checkCallThrough,
   checkPin,
   inPortalScope,
@@ -279,10 +281,9 @@ async function callThrough(
       ? ctx.cache.resolveExtension(workplace.companyId, destination.extension)
       : ctx.cache.resolveNumber(destination.e164),
   );
-  if (ours?.kind === 'portal') return invalid('an Anywhere portal');
-  if (!ours && destination.kind === 'extension') return invalid('no such extension');
-  const internal = ours?.workplace;
-  const e164 = internal?.number ?? (destination.kind === 'number' ? destination.e164 : '');
+  const target = callThroughTarget(destination, ours);
+  if (target.kind === 'invalid') return invalid(target.reason);
+  const e164 = target.e164;
   const [portalProfile, workplaceProfile] = await session.guard(
     Promise.all([
       ctx.cache.blockingProfile(portal.companyId, portal.blockingProfileId),
@@ -294,10 +295,13 @@ async function callThrough(
     log.info({ destination: e164, profile: check.profile?.id }, 'portal: call-through blocked');
     return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
-  const callerId = workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number;
-  if (internal) {
-    log.info({ destination: e164, targetWorkplaceId: internal.id }, 'portal: call-through to a workplace');
-    await callWorkplace(session, ctx, internal, callerId ?? '');
+  const callerId = callThroughCallerId(workplace);
+  if (target.kind === 'internal') {
+    log.info(
+      { destination: e164, targetWorkplaceId: target.workplace.id },
+      'portal: call-through to a workplace',
+    );
+    await callWorkplace(session, ctx, target.workplace, callerId ?? '');
     return { kind: 'done' };
   }
   log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
