@@ -21,6 +21,7 @@ import { JSON_BODY_LIMIT_BYTES } from './limits.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
 import { portalsPlugin } from './portals.js';
+import { routingPlugin } from './routing.js';
 import { templatesPlugin } from './templates.js';
 import { tokensPlugin } from './tokens.js';
 import { workplaceFeaturesPlugin } from './workplace-features.js';
@@ -102,6 +103,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     workplacesPlugin,
     workplaceFeaturesPlugin,
     portalsPlugin,
+    routingPlugin,
   ]) {
     await app.register(plugin, { ...deps, prefix: '/v1' });
   }
