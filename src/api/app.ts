@@ -14,6 +14,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
+import { callThroughPlugin } from './call-through.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandler } from './errors.js';
@@ -104,6 +105,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     workplaceFeaturesPlugin,
     portalsPlugin,
     routingPlugin,
+    callThroughPlugin,
   ]) {
     await app.register(plugin, { ...deps, prefix: '/v1' });
   }

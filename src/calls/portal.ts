@@ -9,6 +9,7 @@
  * Every decision is logged on the call's child logger (call id + portal id) — never the PIN.
  */
 import type { Logger } from 'pino';
+import { effectiveCallThroughPolicy } from '../domain/fraud.js';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import { PIN_ATTEMPTS_PER_CALL, verifyPinAsync } from '../domain/pin.js';
@@ -304,16 +305,41 @@ async function callThrough(
     await callWorkplace(session, ctx, target.workplace, callerId ?? '');
     return { kind: 'done' };
   }
-  log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
-  await session.ringback();
-  const result = await session.dialLegs(
-    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
-    { timeoutSeconds: OUTBOUND_RING_SECONDS, ...(callerId ? { callerId } : {}) },
-  );
-  if (result.kind !== 'answered') {
-    log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
-    return { kind: 'back-to-menu', typedAhead: undefined };
+  // the fraud guard: the destination's class, then the counters (one round trip)
+  const guard = ctx.callThroughGuard;
+  const company = guard ? await session.guard(ctx.cache.company(workplace.companyId)) : undefined;
+  const admission = guard
+    ? await session.guard(
+        guard.admit({
+          callId: session.channelId,
+          workplace,
+          e164,
+          policy: effectiveCallThroughPolicy(company?.callThroughPolicy),
+          log,
+        }),
+      )
+    : ({ kind: 'unguarded' } as const);
+  if (admission.kind === 'refused') {
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
-  await ctx.live.connect(session, result.leg.channelId, {});
-  return { kind: 'done' };
+  const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
+  let answeredAt: number | undefined;
+  try {
+    log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
+    await session.ringback();
+    const result = await session.dialLegs(
+      [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
+      { timeoutSeconds: OUTBOUND_RING_SECONDS, ...(callerId ? { callerId } : {}) },
+    );
+    if (result.kind !== 'answered') {
+      log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
+      return { kind: 'back-to-menu', typedAhead: undefined };
+    }
+    answeredAt = Date.now();
+    await ctx.live.connect(session, result.leg.channelId, {});
+    return { kind: 'done' };
+  } finally {
+    // frees the concurrency slot and counts the talk time (settled with the next admission)
+    if (ticket) guard?.end(ticket, answeredAt === undefined ? 0 : (Date.now() - answeredAt) / 1000);
+  }
 }

@@ -100,6 +100,10 @@ const ROWS: Row[] = [
   { method: 'PATCH', path: `${c}/anywhere-portals/{pid}`, scope: 'company' },
   { method: 'DELETE', path: `${c}/anywhere-portals/{pid}`, scope: 'company' },
   { method: 'POST', path: `${c}/routing/explain`, scope: 'employee' },
+  { method: 'GET', path: `${c}/call-through-policy`, scope: 'company' },
+  { method: 'PUT', path: `${c}/call-through-policy`, scope: 'company' },
+  { method: 'GET', path: `${w}/call-through-lock`, scope: 'company' },
+  { method: 'DELETE', path: `${w}/call-through-lock`, scope: 'company' },
 ];
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
 
