@@ -30,7 +30,9 @@ const explainBody = z.strictObject({
   at: z.iso
     .datetime({ offset: true })
     .optional()
-    .describe('the instant of the call (default: now); no routing rule depends on the time today'),
+    .describe(
+      "the instant of the call (default: now): the fraud guard's counting windows (hour, day) are read at it; no other rule depends on the time",
+    ),
   via: dialString
     .min(1)
     .optional()
@@ -96,10 +98,35 @@ const explanationView = z.object({
   callThrough: z
     .object({
       dialled: z.string(),
-      result: z.enum(['invalid', 'blocked', 'internal', 'external', 'not-in-silent-mode', 'not-admitted']),
+      result: z.enum([
+        'invalid',
+        'blocked',
+        'refused-by-guard',
+        'internal',
+        'external',
+        'not-in-silent-mode',
+        'not-admitted',
+      ]),
       e164: z.string().optional(),
       reason: z.string().optional(),
       callerId: z.string().optional(),
+      guard: z
+        .object({
+          enabled: z.boolean(),
+          destinationClass: z.enum(['national', 'international', 'premium-rate']).optional(),
+          country: z.string().optional(),
+          locked: z.boolean().optional(),
+          refusal: z.string().optional().describe('why the fraud guard would refuse it now'),
+          usage: z
+            .object({
+              workplace: z.object({ thisHour: z.number(), active: z.number(), secondsToday: z.number() }),
+              company: z.object({ thisHour: z.number(), active: z.number(), secondsToday: z.number() }),
+              refusalsToday: z.number(),
+            })
+            .optional(),
+        })
+        .optional()
+        .describe("the call-through fraud guard's verdict at `at` (external destinations)"),
     })
     .optional(),
   outbound: z

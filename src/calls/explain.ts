@@ -10,6 +10,14 @@
  * when nobody answers (busy / no answer / unreachable) and when a forward target fails.
  */
 import { blockingPrefix, isBlocked, type BlockingResolution } from '../domain/blocking.js';
+import {
+  classifyDestination,
+  effectiveCallThroughPolicy,
+  limitReached,
+  type CallThroughUsage,
+  type DestinationClass,
+  type RefusalReason,
+} from '../domain/fraud.js';
 import type { AnywherePortal, BlockingProfile, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import {
@@ -46,9 +54,9 @@ export interface ExplainConfig {
 export interface ExplainDeps {
   cache: Pick<
     ConfigCache,
-    'resolveNumber' | 'resolveExtension' | 'blockingResolutionFor' | 'blockingProfile'
+    'resolveNumber' | 'resolveExtension' | 'blockingResolutionFor' | 'blockingProfile' | 'company'
   >;
-  store: Pick<Store, 'workplaces' | 'pinFailures'>;
+  store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs'>;
   config: ExplainConfig;
 }
 
@@ -111,10 +119,27 @@ export interface Explanation {
   };
   callThrough?: {
     dialled: string;
-    result: 'invalid' | 'blocked' | 'internal' | 'external' | 'not-in-silent-mode' | 'not-admitted';
+    result:
+      | 'invalid'
+      | 'blocked'
+      | 'refused-by-guard'
+      | 'internal'
+      | 'external'
+      | 'not-in-silent-mode'
+      | 'not-admitted';
     e164?: string;
     reason?: string;
     callerId?: string;
+    /** the fraud guard's verdict now (external destinations only) */
+    guard?: {
+      enabled: boolean;
+      destinationClass?: DestinationClass;
+      country?: string;
+      locked?: boolean;
+      /** why it would refuse now (lock, class, or the limit the counters have reached) */
+      refusal?: RefusalReason;
+      usage?: CallThroughUsage;
+    };
   };
   outbound?: { e164: string; blocked: boolean; profileId?: string; prefix?: string };
   steps: ExplainStep[];
@@ -171,6 +196,8 @@ const RULES = {
     'Call-through: national / international numbers go out, short digit strings are extensions of the company; a portal is not a destination.',
   callThroughBlocking:
     'Call-through blocking: the portal’s profile and the workplace’s effective profile both apply to outgoing — the stricter wins.',
+  fraudGuard:
+    'Call-through fraud guard: premium-rate refused, abroad only to allowed countries, per-workplace and per-company limits (per hour, at once, minutes per day), a locked workplace refused until an admin lifts the lock.',
   outgoing:
     'A device calling out: the workplace’s effective profile blocks outgoing prefixes (the caller hears “number blocked”).',
 } as const;
@@ -591,7 +618,7 @@ async function explainPortal(
     });
     return;
   }
-  await explainCallThrough(deps, portal, admitted, req.to, explanation);
+  await explainCallThrough(deps, portal, admitted, req.to, req.at, explanation);
 }
 
 async function explainCallThrough(
@@ -599,6 +626,7 @@ async function explainCallThrough(
   portal: AnywherePortal,
   workplace: Workplace,
   digits: string,
+  at: Date,
   explanation: Explanation,
 ): Promise<void> {
   const { cache, config } = deps;
@@ -651,16 +679,54 @@ async function explainCallThrough(
     return;
   }
   const callerId = callThroughCallerId(workplace);
-  explanation.callThrough = {
-    dialled: digits,
-    result: target.kind,
-    e164: target.e164,
-    ...(callerId ? { callerId } : {}),
-  };
   if (target.kind === 'internal') {
+    explanation.callThrough = {
+      dialled: digits,
+      result: 'internal',
+      e164: target.e164,
+      ...(callerId ? { callerId } : {}),
+    };
     explanation.plan = await workplacePlan(deps, target.workplace, callerId ?? '', steps);
     return;
   }
+  // the fraud guard: the same pure rules, over the counters as they are at `at` (read only)
+  const company = await cache.company(workplace.companyId);
+  const policy = effectiveCallThroughPolicy(company?.callThroughPolicy);
+  let guard: NonNullable<Explanation['callThrough']>['guard'] = { enabled: false };
+  if (policy.enabled) {
+    const destination = classifyDestination(target.e164, policy, config.COUNTRY_CODE);
+    const status = await deps.store.callThroughs.usage(workplace.companyId, workplace.id, at.getTime());
+    const refusal: RefusalReason | undefined = status.lock
+      ? 'locked'
+      : (destination.refusal ?? limitReached(policy, status.usage));
+    guard = {
+      enabled: true,
+      destinationClass: destination.destinationClass,
+      country: destination.country,
+      locked: status.lock !== undefined,
+      ...(refusal ? { refusal } : {}),
+      usage: status.usage,
+    };
+  }
+  steps.push({
+    step: 'fraud-guard',
+    rule: RULES.fraudGuard,
+    outcome: !guard.enabled
+      ? 'the company switched the call-through guard off'
+      : guard.refusal
+        ? `refused (${guard.refusal}): "number blocked", back to the menu`
+        : `admitted now (${guard.destinationClass}, country ${guard.country}); counted against the limits`,
+    detail: { ...guard, limits: { perWorkplace: policy.perWorkplace, perCompany: policy.perCompany } },
+  });
+  explanation.callThrough = {
+    dialled: digits,
+    result: guard.refusal ? 'refused-by-guard' : 'external',
+    e164: target.e164,
+    ...(callerId ? { callerId } : {}),
+    ...(guard.refusal ? { reason: guard.refusal } : {}),
+    guard,
+  };
+  if (guard.refusal) return;
   steps.push({
     step: 'call-through-dial',
     rule: 'Call-through: the destination is dialled with the workplace number as caller ID; busy / no answer returns to the menu.',

@@ -506,6 +506,70 @@ describe('the Anywhere portal, explained and placed', () => {
       await ch.hangup();
     });
 
+    it('refused by the fraud guard (premium-rate): announced, never dialled', async () => {
+      const mobile = mobileNumber();
+      await workplace({ parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false } });
+      const p = await portal({ pinRequired: false });
+      const e = await explain({ from: mobile, via: p.number, to: '09001234567' });
+      expect(e.callThrough).toMatchObject({
+        result: 'refused-by-guard',
+        reason: 'premium-rate',
+        guard: { enabled: true, destinationClass: 'premium-rate', country: '49', locked: false },
+      });
+      const ch = await menu(p, mobile);
+      const start = mark();
+      await ch.pressDigits('09001234567#');
+      await ch.waitForPlayback(sound('number-blocked'));
+      expect(dialledSince(start)).toEqual([]);
+      await ch.hangup();
+    });
+
+    it('refused by the fraud guard while the workplace is at its concurrency limit', async () => {
+      const res = await world.api(
+        'PUT',
+        `/v1/companies/${company.id}/call-through-policy`,
+        { perWorkplace: { concurrent: 1 } },
+        admin,
+      );
+      expect(res.status).toBe(200);
+      await until(
+        async () =>
+          (await world.controller.context.cache.company(company.id))?.callThroughPolicy?.perWorkplace
+            ?.concurrent === 1,
+        'policy applied',
+      );
+      const mobile = mobileNumber();
+      await workplace({ parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false } });
+      const p = await portal({ pinRequired: false });
+      const before = await explain({ from: mobile, via: p.number, to: '030555200124' });
+      expect(before.callThrough).toMatchObject({
+        result: 'external',
+        guard: { usage: { workplace: { active: 0 } } },
+      });
+      // one call-through running …
+      world.driver.setEndpointBehaviour(world.externalEndpoint('+4930555200124'), {
+        kind: 'answer',
+        afterMs: 20,
+      });
+      const first = await menu(p, mobile);
+      await first.pressDigits('030555200124#');
+      await until(() => first.bridgedWith().length > 0, 'first call-through connected');
+      // … so the next one is refused: explained, then placed
+      const e = await explain({ from: mobile, via: p.number, to: '030555200125' });
+      expect(e.callThrough).toMatchObject({
+        result: 'refused-by-guard',
+        reason: 'workplace-concurrent',
+        guard: { usage: { workplace: { active: 1 } } },
+      });
+      const second = await menu(p, mobile);
+      const start = mark();
+      await second.pressDigits('030555200125#');
+      await second.waitForPlayback(sound('number-blocked'));
+      expect(dialledSince(start)).toEqual([]);
+      await second.hangup();
+      await first.hangup();
+    });
+
     it('to an internal extension: the colleague’s ring plan, showing the office number', async () => {
       const mobile = mobileNumber();
       const wp = await workplace({
