@@ -83,7 +83,11 @@ export interface CallThroughGuardOptions {
   countryCode: string;
   /** ended call-throughs wait this long for the next admission to carry them (default 1 s) */
   settleDelayMs?: number;
-  /** a concurrency slot frees itself after this long when its controller never settles it (default 4 h) */
+  /**
+   * a concurrency slot frees itself after this long when its controller never settles it
+   * (default: the workplace's daily minutes plus ringing and a margin — no call-through can
+   * last longer, the flow cuts it when the minutes are used up)
+   */
   leaseSeconds?: number;
   now?: () => number;
 }
@@ -97,13 +101,25 @@ export interface CallThroughTicket {
 }
 
 export type Admission =
-  | { kind: 'admitted'; ticket: CallThroughTicket; destinationClass: DestinationClass; country: string }
+  | {
+      kind: 'admitted';
+      ticket: CallThroughTicket;
+      destinationClass: DestinationClass;
+      country: string;
+      /** talk time left today: the flow cuts the call-through when it is used up */
+      secondsLeft: number;
+    }
   | { kind: 'refused'; reason: RefusalReason; destinationClass: DestinationClass; country: string }
   /** the company switched the guard off */
   | { kind: 'unguarded' };
 
 export const DEFAULT_SETTLE_DELAY_MS = 1000;
-export const DEFAULT_LEASE_SECONDS = 4 * 3600;
+/** ringing (OUTBOUND_RING_SECONDS) and slack on top of the longest possible talk time */
+const LEASE_MARGIN_SECONDS = 600;
+
+export function leaseSecondsFor(policy: CallThroughPolicy): number {
+  return policy.perWorkplace.minutesPerDay * 60 + LEASE_MARGIN_SECONDS;
+}
 
 export class CallThroughGuard {
   private pending: CallThroughSettlement[] = [];
@@ -133,6 +149,11 @@ export class CallThroughGuard {
     const destination = classifyDestination(args.e164, policy, this.opts.countryCode);
     const nowMs = this.now();
     const settle = this.takePending();
+    // a timer-driven settlement is not needed any more: these ride along
+    if (settle.length > 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     let verdict;
     try {
       verdict = await this.opts.store.callThroughs.admit(
@@ -144,7 +165,7 @@ export class CallThroughGuard {
           country: destination.country,
           ...(destination.refusal ? { refusal: destination.refusal } : {}),
           policy,
-          leaseSeconds: this.opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+          leaseSeconds: this.opts.leaseSeconds ?? leaseSecondsFor(policy),
         },
         settle,
       );
@@ -179,6 +200,7 @@ export class CallThroughGuard {
         },
         destinationClass: destination.destinationClass,
         country: destination.country,
+        secondsLeft: verdict.secondsLeft,
       };
     }
     log.info(
@@ -200,7 +222,13 @@ export class CallThroughGuard {
   /** The call-through is over after `talkSeconds`: settled with the next admission, or soon. */
   end(ticket: CallThroughTicket, talkSeconds: number): void {
     this.pending.push({ ...ticket, seconds: Math.max(0, Math.round(talkSeconds)) });
-    this.timer ??= setTimeout(() => {
+    this.schedule();
+  }
+
+  /** Settles the pending ones after settleDelayMs unless an admission carries them first. */
+  private schedule(): void {
+    if (this.timer || this.pending.length === 0) return;
+    this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush().catch((err: unknown) =>
         this.opts.logger.warn({ err }, 'call-through settlement failed; retried with the next one'),
@@ -240,5 +268,6 @@ export class CallThroughGuard {
 
   private requeue(ends: CallThroughSettlement[]): void {
     this.pending.unshift(...ends);
+    this.schedule();
   }
 }

@@ -324,6 +324,7 @@ async function callThrough(
   }
   const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
   let answeredAt: number | undefined;
+  let cut: NodeJS.Timeout | undefined;
   try {
     log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
     await session.ringback();
@@ -336,9 +337,18 @@ async function callThrough(
       return { kind: 'back-to-menu', typedAhead: undefined };
     }
     answeredAt = Date.now();
+    // the day's call-through minutes are a hard limit: the call is cut when they are used up
+    const secondsLeft = admission.kind === 'admitted' ? admission.secondsLeft : undefined;
+    if (secondsLeft !== undefined) {
+      cut = setTimeout(() => {
+        log.info({ workplaceId: workplace.id, secondsLeft }, 'portal: call-through cut, minutes used up');
+        session.hangup().catch(() => {});
+      }, secondsLeft * 1000);
+    }
     await ctx.live.connect(session, result.leg.channelId, {});
     return { kind: 'done' };
   } finally {
+    if (cut) clearTimeout(cut);
     // frees the concurrency slot and counts the talk time (settled with the next admission)
     if (ticket) guard?.end(ticket, answeredAt === undefined ? 0 : (Date.now() - answeredAt) / 1000);
   }

@@ -146,7 +146,8 @@ export interface CallThroughOp {
 }
 
 export type CallThroughAdmitResult =
-  | { kind: 'admitted'; newCountry: boolean }
+  /** secondsLeft: talk time left today (the lesser of workplace and company) */
+  | { kind: 'admitted'; newCountry: boolean; secondsLeft: number }
   | { kind: 'refused'; reason: string; refusalsToday: number; lockedNow: boolean };
 
 export interface CallThroughCounts {

@@ -261,7 +261,11 @@ export class MemoryKv implements Kv {
     const newCountry = !countries.has(a.country);
     countries.add(a.country);
     this.sets.set(k.countries, countries);
-    return { kind: 'admitted', newCountry };
+    const secondsLeft = Math.min(
+      L.wSeconds - this.counter(k.wSeconds, now),
+      L.cSeconds - this.counter(k.cSeconds, now),
+    );
+    return { kind: 'admitted', newCountry, secondsLeft };
   }
 
   async callThroughUsage(keys: CallThroughKeys, nowMs: number): Promise<CallThroughCounts> {

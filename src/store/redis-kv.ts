@@ -169,7 +169,8 @@ redis.call('EXPIRE', KEYS[k.ch], a.ht)
 redis.call('ZADD', KEYS[k.wa], a.lease, a.id)
 redis.call('ZADD', KEYS[k.ca], a.lease, a.id)
 local new = redis.call('SADD', KEYS[k.countries], a.country)
-return cjson.encode({kind = 'admitted', newCountry = new == 1})
+local left = math.min(L.ws - num(k.ws), L.cs - num(k.cs))
+return cjson.encode({kind = 'admitted', newCountry = new == 1, secondsLeft = left})
 `;
 
 /* KEYS = the CallThroughKeys in CALL_THROUGH_KEY_ORDER; ARGV[1] = now (ms). */

@@ -47,7 +47,8 @@ export interface CallThroughSettlement {
 }
 
 export type CallThroughVerdict =
-  | { kind: 'admitted'; newCountry: boolean }
+  /** secondsLeft: talk minutes left today (workplace or company, the lesser), in seconds */
+  | { kind: 'admitted'; newCountry: boolean; secondsLeft: number }
   | { kind: 'refused'; reason: RefusalReason; refusalsToday: number; lockedNow: boolean };
 
 export interface CallThroughLock {

@@ -260,6 +260,31 @@ describe('limits across two controllers sharing Redis', () => {
   });
 });
 
+describe('minutes per day', () => {
+  it('an admitted call-through is cut when the day’s minutes are used up; the next is refused', async () => {
+    const t = await tenant({ perWorkplace: { minutesPerDay: 1 } });
+    // 58 of the 60 seconds were talked earlier today
+    await world.store.callThroughs.settle([
+      {
+        callId: 'earlier',
+        companyId: t.company.id,
+        workplaceId: t.wp.id,
+        startedAtMs: Date.now(),
+        seconds: 58,
+      },
+    ]);
+    const call = await callThrough(t, '040555300041', '+4940555300041');
+    expect(call.result).toBe('connected');
+    // nobody hangs up: the controller cuts it
+    await call.ch.waitForHangup(10_000);
+    await call.far!.waitForHangup();
+    const next = await callThrough(t, '040555300042', '+4940555300042');
+    expect(next.result).toBe('refused');
+    await next.ch.hangup();
+    expect(alertsFor(t).map((a) => a.reason)).toEqual(['workplace-minutes']);
+  });
+});
+
 describe('cost', () => {
   /** Counts the guard's store calls while `run` runs. */
   async function guardCalls(run: () => Promise<void>): Promise<number> {

@@ -604,14 +604,23 @@ describe.each(backends)('$name store', (backend) => {
     it('settling frees the slot and adds talk time; minutes per day are enforced; settle rides along with admit', async () => {
       const p = policy({ perWorkplace: { perHour: 100, concurrent: 1, minutesPerDay: 2 } });
       const first = req({ policy: p });
-      expect(await store.callThroughs.admit(first)).toMatchObject({ kind: 'admitted', newCountry: true });
+      expect(await store.callThroughs.admit(first)).toEqual({
+        kind: 'admitted',
+        newCountry: true,
+        secondsLeft: 120,
+      });
       expect(await store.callThroughs.admit(req({ policy: p }))).toMatchObject({
         reason: 'workplace-concurrent',
       });
       const end = { callId: first.callId, companyId: 'c1', workplaceId: 'w1', startedAtMs: T0, seconds: 90 };
       const before = store.roundTrips();
       const second = req({ policy: p, country: '43' });
-      expect(await store.callThroughs.admit(second, [end])).toEqual({ kind: 'admitted', newCountry: true });
+      // the settlement counts before the admission: 30 of the 120 seconds are left
+      expect(await store.callThroughs.admit(second, [end])).toEqual({
+        kind: 'admitted',
+        newCountry: true,
+        secondsLeft: 30,
+      });
       expect(store.roundTrips() - before).toBe(1);
       await store.callThroughs.settle([{ ...end, callId: second.callId, seconds: 30 }]);
       const status = await store.callThroughs.usage('c1', 'w1', T0);
@@ -627,6 +636,7 @@ describe.each(backends)('$name store', (backend) => {
       expect(await store.callThroughs.admit(req({ policy: p, workplaceId: 'w2', country: '43' }))).toEqual({
         kind: 'admitted',
         newCountry: false,
+        secondsLeft: 120,
       });
       expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 86_400_000 }))).toMatchObject({
         kind: 'admitted',
