@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
+import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
 import { LiveCalls } from './live-calls.js';
 import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
@@ -27,12 +28,16 @@ export interface CallControllerDeps {
   timing?: Partial<Timing>;
   /** flows owned by other modules (the Anywhere portal) */
   flows?: Flows;
+  /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
+  callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
 }
 
 export interface CallController {
   stop(): Promise<void>;
   /** new voicebox messages, for notifications */
   readonly voicebox: VoiceboxEvents;
+  /** call-through fraud alerts (new country, limit hit, refused destination, workplace locked) */
+  readonly callThroughAlerts: CallThroughAlerts;
   /** for tests and metrics */
   readonly context: CallContext;
   readonly router: Router;
@@ -54,6 +59,14 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
   const live = new LiveCalls(ari, store, controllerId, logger);
+  const callThroughAlerts = deps.callThroughGuard?.alerts ?? createCallThroughAlerts(logger);
+  const callThroughGuard = new CallThroughGuard({
+    store,
+    logger,
+    alerts: callThroughAlerts,
+    countryCode: config.COUNTRY_CODE,
+    ...deps.callThroughGuard,
+  });
   const context: CallContext = {
     ari,
     store,
@@ -64,6 +77,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     notifier: voicebox,
     controllerId,
     logger,
+    callThroughGuard,
   };
   const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
   let stopping = false;
@@ -119,6 +133,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   logger.info('call controller started');
   return {
     voicebox,
+    callThroughAlerts,
     context,
     router,
     reconcile,
@@ -127,6 +142,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       stopping = true;
       for (const u of unsubscribe) u();
       await router.drain();
+      await callThroughGuard
+        .stop()
+        .catch((err: unknown) => logger.warn({ err }, 'call-through settlement failed'));
       await cache.stop();
       logger.info('call controller stopped');
     },

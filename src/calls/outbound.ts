@@ -5,6 +5,7 @@
  */
 import { isBlocked } from '../domain/blocking.js';
 import type { Workplace } from '../domain/model.js';
+import { callThroughCallerId } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
 import { promptMedia } from './prompts.js';
@@ -12,10 +13,7 @@ import type { CallSession, PresentedIdentity } from './session.js';
 
 /** A workplace calling out (or through the portal) shows its number, or nothing when anonymous. */
 export function presentedWorkplace(workplace: Workplace): Extract<PresentedIdentity, { kind: 'own' }> {
-  return {
-    kind: 'own',
-    number: workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number,
-  };
+  return { kind: 'own', number: callThroughCallerId(workplace) };
 }
 
 /** How long an outgoing call may ring before it counts as not answered. */
