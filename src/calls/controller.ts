@@ -7,7 +7,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
-import type { RecordingFiles } from '../api/ports.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
@@ -147,28 +146,6 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
         .catch((err: unknown) => logger.warn({ err }, 'call-through settlement failed'));
       await cache.stop();
       logger.info('call controller stopped');
-    },
-  };
-}
-
-/** The API's voicebox audio port, backed by ARI stored recordings. */
-export function createAriRecordingFiles(ari: Pick<CallAri, 'recordings'>): RecordingFiles {
-  return {
-    async getFile(name) {
-      try {
-        const body = await ari.recordings.getStoredFile({ recordingName: name });
-        return { body, contentType: 'audio/wav' };
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    async delete(name) {
-      try {
-        await ari.recordings.deleteStored({ recordingName: name });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
     },
   };
 }

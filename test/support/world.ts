@@ -20,12 +20,12 @@ import { inject } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
 import { buildApp } from '../../src/api/app.js';
 import {
-  createAriRecordingFiles,
   startCallController,
   type CallController,
   type CallControllerDeps,
 } from '../../src/calls/controller.js';
 import type { Flows } from '../../src/calls/context.js';
+import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
 import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
