@@ -11,6 +11,7 @@ import type { RecordingFiles } from '../api/ports.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
+import type { CallEvents } from './call-events.js';
 import type { CallContext, Flows } from './context.js';
 import { LiveCalls } from './live-calls.js';
 import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
@@ -27,6 +28,8 @@ export interface CallControllerDeps {
   timing?: Partial<Timing>;
   /** flows owned by other modules (the Anywhere portal) */
   flows?: Flows;
+  /** call events and call-list records (src/calls/call-events.ts) */
+  events?: CallEvents;
 }
 
 export interface CallController {
@@ -64,6 +67,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     notifier: voicebox,
     controllerId,
     logger,
+    ...(deps.events ? { events: deps.events } : {}),
   };
   const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
   let stopping = false;

@@ -28,6 +28,7 @@ export async function callWorkplace(
   /** E.164 when known, else what the caller presented ('' = anonymous) */
   callerNumber: string,
 ): Promise<void> {
+  ctx.events?.emit(session, { type: 'target', workplace, callerNumber });
   const blocking = await session.guard(ctx.cache.blockingFor(workplace));
   const input: PlanInput = {
     workplace,
@@ -41,9 +42,16 @@ export async function callWorkplace(
     switch (step.action) {
       case 'reject':
       case 'release':
+        ctx.events?.emit(
+          session,
+          step.action === 'reject'
+            ? { type: 'blocked', number: callerNumber }
+            : { type: 'released', reason: step.reason },
+        );
         await session.hangup(step.cause);
         return;
       case 'voicebox':
+        ctx.events?.emit(session, { type: 'voicebox', reason: step.reason });
         await depositMessage(session, ctx, workplace, callerNumber);
         return;
       case 'forward': {
@@ -53,6 +61,7 @@ export async function callWorkplace(
         break;
       }
       case 'ring': {
+        ctx.events?.emit(session, { type: 'ringing', legs: step.legs });
         await session.ringback();
         const result = await session.dialLegs<RingLeg>(step.legs, {
           timeoutSeconds: step.ringSeconds,
@@ -61,6 +70,7 @@ export async function callWorkplace(
         });
         if (result.kind === 'answered') {
           session.log.info({ endpoint: result.leg.spec.endpoint }, 'answered');
+          ctx.events?.emit(session, { type: 'answered', leg: result.leg.spec });
           await ctx.live.connect(session, result.leg.channelId, { workplaceId: workplace.id });
           return;
         }

@@ -26,6 +26,7 @@ import {
 } from '../../src/calls/controller.js';
 import type { Flows } from '../../src/calls/context.js';
 import type { Timing } from '../../src/calls/timing.js';
+import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
 import type { AnywherePortal, Company, Group, Workplace } from '../../src/domain/model.js';
@@ -72,6 +73,8 @@ export interface World {
   logger: Logger;
   /** the platform admin token (ADMIN_TOKEN) */
   adminToken: string;
+  /** events, call records and metrics of this world */
+  telemetry: Telemetry;
   /** JSON request to the API over HTTP; `token` defaults to the platform admin token */
   api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse<T>>;
   /** raw bytes (e.g. the voicebox WAV) */
@@ -116,8 +119,11 @@ export async function until(
 let worldSeq = 0;
 
 /** A fresh store for one test file: real Redis with its own key prefix. */
-export async function createTestStore(url: string = inject('redisUrl')): Promise<PbxStore> {
-  return createRedisStore({ url, prefix: `test-calls-${randomUUID()}:` });
+export async function createTestStore(
+  url: string = inject('redisUrl'),
+  prefix = `test-calls-${randomUUID()}:`,
+): Promise<PbxStore> {
+  return createRedisStore({ url, prefix });
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
@@ -138,7 +144,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     ...opts.env,
   });
   const logger = pino({ level: config.LOG_LEVEL });
-  const store = await createTestStore(config.REDIS_URL!);
+  const prefix = `test-calls-${randomUUID()}:`;
+  const store = await createTestStore(config.REDIS_URL!, prefix);
+  const telemetry = await createTelemetry({ config, logger, store, prefix, defaultMetrics: false });
   const ari = createAriClient({
     url: config.ARI_URL,
     username: 'ari',
@@ -146,6 +154,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     app: config.ARI_APP,
     logger,
   });
+  telemetry.watchAri(ari);
   const controller = await startCallController({
     ari,
     store,
@@ -153,7 +162,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     logger,
     timing: opts.timing,
     flows: opts.flows,
+    events: telemetry.calls,
   });
+  telemetry.watchController(controller);
   await ari.connect();
   const provisioner = createAriProvisioner(ari, { logger });
   const app = await buildApp({
@@ -162,6 +173,8 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     logger,
     provisioner,
     recordings: createAriRecordingFiles(ari),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -216,6 +229,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     config,
     logger,
     adminToken,
+    telemetry,
     api,
     async apiBytes(path, token) {
       const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -319,6 +333,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       await controller.stop().catch(() => {});
       await app.close().catch(() => {});
       await ari.close().catch(() => {});
+      await telemetry.close().catch(() => {});
       await store.close().catch(() => {});
       await sim.close();
     },
