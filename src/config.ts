@@ -31,14 +31,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,2}$/, '1 to 3 digits, no leading 0 or +')
     .default('49'),
-  DIAL_DEVICE: z
-    .string()
-    .includes('{endpoint}', { message: 'must contain {endpoint}' })
-    .default('PJSIP/{endpoint}'),
-  DIAL_EXTERNAL: z
-    .string()
-    .includes('{number}', { message: 'must contain {number}' })
-    .default('PJSIP/{number}@trunk'),
+  DIAL_DEVICE: z.string().includes('{endpoint}', { message: 'must contain {endpoint}' }).default('PJSIP/{endpoint}'),
+  DIAL_EXTERNAL: z.string().includes('{number}', { message: 'must contain {number}' }).default('PJSIP/{number}@trunk'),
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
