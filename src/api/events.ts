@@ -64,7 +64,7 @@ function visible(viewer: Viewer, event: PbxEvent): boolean {
 
 /** One per API instance: the Redis subscription and the sockets it feeds. */
 export class EventHub {
-  private readonly clients = new Set<Client>();
+  private readonly clients = new Set<EventClient>();
   private unsubscribe: (() => Promise<void>) | undefined;
   slowClosed = 0;
 
@@ -91,12 +91,12 @@ export class EventHub {
   }
 
   /** @internal */
-  add(c: Client): void {
+  add(c: EventClient): void {
     this.clients.add(c);
   }
 
   /** @internal */
-  remove(c: Client): void {
+  remove(c: EventClient): void {
     this.clients.delete(c);
   }
 
@@ -107,7 +107,7 @@ export class EventHub {
   }
 }
 
-class Client {
+export class EventClient {
   /** events that arrived while the resume replay was loading */
   private pending: PbxEvent[] | undefined = [];
   private lastSent: string | undefined;
@@ -363,7 +363,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
     wsHandler: async (socket, request) => {
       const viewer = (request as FastifyRequest & { viewer?: Viewer }).viewer;
       if (!viewer || !hub || !backend) return socket.close(1011, 'not available');
-      const client = new Client(socket, viewer, hub);
+      const client = new EventClient(socket, viewer, hub);
       hub.add(client);
       socket.on('close', () => client.detach());
       client.send({
