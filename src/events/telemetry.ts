@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AriClient } from '../ari/index.js';
 import { createCallEvents, type CallEvents } from '../calls/call-events.js';
 import type { CallController } from '../calls/controller.js';
+import { watchDevices } from '../calls/device-events.js';
 import type { Config } from '../config.js';
 import {
   ARI_RESOURCES,
@@ -26,7 +27,7 @@ export interface Telemetry {
   metrics: PbxMetrics;
   /** times ARI REST operations and feeds ARI counters to the metrics */
   watchAri(ari: AriClient): void;
-  /** active calls from the controller */
+  /** active calls from the controller; device registration events from its ARI application */
   watchController(controller: CallController): void;
   close(): Promise<void>;
 }
@@ -69,6 +70,7 @@ export async function createTelemetry(opts: {
     metrics,
     logger,
   });
+  let stopDevices: (() => void) | undefined;
   return {
     backend,
     calls,
@@ -82,7 +84,16 @@ export async function createTelemetry(opts: {
     },
     watchController(controller) {
       metrics.watch({ activeCalls: () => controller.router.sessions.size });
+      stopDevices = watchDevices({
+        ari: controller.context.ari,
+        cache: controller.context.cache,
+        publish: (event) => backend.events.append(event),
+        logger,
+      });
     },
-    close: () => backend.close(),
+    async close() {
+      stopDevices?.();
+      await backend.close();
+    },
   };
 }

@@ -563,3 +563,41 @@ describe('metrics', () => {
     s.ws.close();
   });
 });
+
+describe('device registration', () => {
+  it('a device registering and unregistering in Asterisk is an event of its workplace', async () => {
+    const wp = await workplace();
+    const employee = await world.employeeToken(company.id, admin, wp.id);
+    const s = await openStream({ protocols: ['pbx.events.v1', `bearer.${employee}`] });
+    const resource = wp.devices[0]!.sipUsername;
+    // the controller subscribed its application to the PJSIP endpoints
+    expect(
+      world.driver
+        .restLog()
+        .some(
+          (r) =>
+            r.method === 'POST' &&
+            r.path.endsWith('/subscription') &&
+            r.query?.eventSource === 'endpoint:PJSIP',
+        ),
+    ).toBe(true);
+    world.driver.registerDevice(resource, 'sip:desk@192.0.2.44:5060');
+    await until(() => s.events().some((e) => e.type === 'device.registered'), 'registered');
+    world.driver.unregisterDevice(resource);
+    await until(() => s.events().some((e) => e.type === 'device.unregistered'), 'unregistered');
+    const devices = s.events().filter((e) => e.type.startsWith('device.'));
+    for (const e of devices) pbxEventSchema.parse(e);
+    expect(devices).toMatchObject([
+      {
+        type: 'device.registered',
+        workplaceId: wp.id,
+        endpoint: resource,
+        contact: 'sip:desk@192.0.2.44:5060',
+      },
+      { type: 'device.unregistered', workplaceId: wp.id, endpoint: resource },
+    ]);
+    // the trunk or an endpoint of no workplace: nothing
+    world.driver.registerDevice('trunk');
+    s.ws.close();
+  });
+});
