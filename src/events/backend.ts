@@ -106,21 +106,31 @@ export class Batcher<T> {
     this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run());
   }
 
+  private readonly inFlight = new Set<Promise<void>>();
+
   private async run(): Promise<void> {
     const items = this.queue;
     this.queue = [];
     this.scheduled = undefined;
     if (items.length === 0) return;
-    try {
-      await this.write(items);
-    } catch (err) {
+    const write = this.write(items).catch((err: unknown) => {
       this.errors++;
       this.logger.warn({ err, count: items.length }, `${this.what}: batch write failed`);
+    });
+    this.inFlight.add(write);
+    try {
+      await write;
+    } finally {
+      this.inFlight.delete(write);
     }
   }
 
+  /** resolves once everything queued so far is written (or has failed) */
   async flush(): Promise<void> {
-    while (this.scheduled) await this.scheduled;
+    while (this.scheduled || this.inFlight.size > 0) {
+      if (this.scheduled) await this.scheduled;
+      await Promise.all([...this.inFlight]);
+    }
   }
 }
 
