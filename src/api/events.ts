@@ -189,16 +189,14 @@ const ticketView = z.object({
   url: z.string().describe('the event stream of the company'),
   protocols: z.array(z.string()).describe('the subprotocols to offer, in this order'),
 });
-const ticketBody = z
-  .strictObject({
-    workplaceId: z
-      .string()
-      .min(1)
-      .max(100)
-      .optional()
-      .describe("a company admin's ticket for one workplace's events only"),
-  })
-  .optional();
+const ticketQuery = z.strictObject({
+  workplaceId: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("a company admin's ticket for one workplace's events only"),
+});
 
 const eventsQuery = z.strictObject({
   lastEventId: z
@@ -258,13 +256,13 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
         tags,
         summary: 'A single-use ticket for the event stream (all events of the company, or one workplace)',
         params: cidParams,
-        body: ticketBody,
+        querystring: ticketQuery,
         response: { 201: ticketView, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { cid } = request.params;
-      const wid = request.body?.workplaceId;
+      const wid = request.query.workplaceId;
       await loadCompany(store, cid);
       if (wid !== undefined && !(await store.workplaces.get(cid, wid)))
         throw new ApiError(400, 'validation', 'invalid request: workplaceId', [

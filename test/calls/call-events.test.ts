@@ -63,8 +63,8 @@ async function openStream(opts: {
   };
 }
 
-async function ticket(token: string, path = `/v1/companies/${company.id}/event-tickets`, body?: unknown) {
-  const res = await world.api<{ ticket: string; protocols: string[] }>('POST', path, body ?? {}, token);
+async function ticket(token: string, path = `/v1/companies/${company.id}/event-tickets`) {
+  const res = await world.api<{ ticket: string; protocols: string[] }>('POST', path, undefined, token);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
 }
@@ -186,7 +186,7 @@ describe('event stream', () => {
     const s = await openStream({ protocols: own.protocols });
     expect(s.messages[0]).toMatchObject({ scope: 'workplace', workplaceId: wp.id });
     s.ws.close();
-    const denied = await world.api('POST', `/v1/companies/${company.id}/event-tickets`, {}, employee);
+    const denied = await world.api('POST', `/v1/companies/${company.id}/event-tickets`, undefined, employee);
     expect(denied.status).toBe(403);
   });
 
