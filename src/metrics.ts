@@ -52,7 +52,7 @@ function totalCounter(registry: Registry, name: string, help: string, read: () =
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pbx_process_' });
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pbx_' });
   const sources: MetricSources = {};
   const reg = [registry];
 
