@@ -74,13 +74,21 @@ export class EventHub {
     private readonly onSlow: () => void = () => {},
   ) {}
 
-  async start(): Promise<void> {
+  private pinger: NodeJS.Timeout | undefined;
+
+  async start(pingIntervalMs = 30_000): Promise<void> {
     this.unsubscribe = await this.backend.events.subscribe((event) => {
       for (const c of this.clients) c.offer(event);
     });
+    // a client that vanished without closing (no pong since the last ping) is cut off
+    this.pinger = setInterval(() => {
+      for (const c of this.clients) c.heartbeat();
+    }, pingIntervalMs);
+    this.pinger.unref();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pinger);
     for (const c of this.clients) c.close(CLOSE_SHUTDOWN, 'server shutting down');
     this.clients.clear();
     await this.unsubscribe?.();
@@ -112,6 +120,7 @@ export class EventClient {
   private pending: PbxEvent[] | undefined = [];
   private lastSent: string | undefined;
   private closed = false;
+  private alive = true;
 
   constructor(
     private readonly socket: WebSocket,
@@ -145,6 +154,22 @@ export class EventClient {
       return;
     }
     this.socket.send(JSON.stringify(message));
+  }
+
+  /** @internal the socket answered a ping */
+  pong(): void {
+    this.alive = true;
+  }
+
+  /** @internal no pong since the last ping: gone; else ping again */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.detach();
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
   }
 
   close(code: number, reason: string): void {
@@ -364,6 +389,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
       const client = new EventClient(socket, viewer, hub);
       hub.add(client);
       socket.on('close', () => client.detach());
+      socket.on('pong', () => client.pong());
       client.send({
         type: 'hello',
         v: EVENT_VERSION,

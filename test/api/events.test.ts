@@ -81,7 +81,12 @@ describe('event stream (API)', () => {
     const res = await call(app, 'POST', `${a.base}/event-tickets?workplaceId=nope&extra=1`, a.adminToken);
     expect(res.statusCode).toBe(400);
     // (the shared error handler names it "querystring..extra" today: reported to the lead)
-    expect(res.json().issues.map((i: { path: string }) => i.path).join()).toMatch(/querystring\.+extra/);
+    expect(
+      res
+        .json()
+        .issues.map((i: { path: string }) => i.path)
+        .join(),
+    ).toMatch(/querystring\.+extra/);
     const res2 = await call(app, 'POST', `${a.base}/event-tickets?workplaceId=nope`, a.adminToken);
     expect(res2.statusCode).toBe(400);
     expect(res2.json().issues).toEqual([
@@ -123,7 +128,7 @@ describe('event stream (API)', () => {
 
 describe('slow clients', () => {
   function fakeSocket() {
-    return { bufferedAmount: 0, send: vi.fn(), close: vi.fn(), terminate: vi.fn() };
+    return { bufferedAmount: 0, send: vi.fn(), close: vi.fn(), terminate: vi.fn(), ping: vi.fn() };
   }
   const event = (n: number): PbxEvent => ({
     v: 1,
@@ -150,6 +155,21 @@ describe('slow clients', () => {
     socket.bufferedAmount = 0;
     client.offer(event(3));
     expect(socket.send).toHaveBeenCalledTimes(1);
+  });
+
+  it('a client that does not answer a ping by the next one is cut off', () => {
+    const hub = new EventHub(backend, 1024);
+    const socket = fakeSocket();
+    const client = new EventClient(socket as never, { companyId: 'c1' }, hub);
+    hub.add(client);
+    client.heartbeat();
+    expect(socket.ping).toHaveBeenCalledTimes(1);
+    client.pong();
+    client.heartbeat();
+    expect(socket.terminate).not.toHaveBeenCalled();
+    client.heartbeat(); // no pong since
+    expect(socket.terminate).toHaveBeenCalledTimes(1);
+    expect(hub.size).toBe(0);
   });
 
   it('get events of their company (and workplace) only, each once, in id order', () => {

@@ -160,6 +160,28 @@ describe.each(kinds)('telemetry backend (%s)', (_kind, make) => {
   });
 });
 
+describe('several API instances (Redis)', () => {
+  it('an event stored by one instance reaches the subscribers of another and can be replayed there', async () => {
+    const prefix = `test-events-${randomUUID()}:`;
+    const url = inject('redisUrl');
+    const [controller, api] = await Promise.all([
+      createRedisBackend({ url, prefix, logger }),
+      createRedisBackend({ url, prefix, logger }),
+    ]);
+    opened.push(controller, api);
+    const seen: PbxEvent[] = [];
+    await api.events.subscribe((e) => seen.push(e));
+    controller.events.append({ companyId: 'c1', type: 'pin.unlocked', workplaceId: 'w1' });
+    controller.events.append({ companyId: 'c1', type: 'pin.unlocked', workplaceId: 'w2' });
+    await controller.flush();
+    await until(() => seen.length === 2);
+    expect(await api.events.since('c1', seen[0]!.id)).toEqual([seen[1]]);
+    controller.records.add([record({ id: 'x', startedAt: minutesAgo(1) })]);
+    await controller.flush();
+    expect((await api.records.list({ companyId: 'c1', limit: 5 })).items.map((r) => r.id)).toEqual(['x']);
+  });
+});
+
 describe('cursor', () => {
   it('round-trips and refuses garbage', () => {
     expect(decodeCursor(encodeCursor({ score: 1764486000000, skip: 3 }))).toEqual({
