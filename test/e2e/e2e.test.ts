@@ -15,6 +15,9 @@ import { portalFlow } from '../../src/calls/portal.js';
 import { startCallController } from '../../src/calls/controller.js';
 import { loadConfig } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
+import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
+import type { PbxEvent } from '../../src/events/model.js';
+import { WebSocket } from 'ws';
 import { createMemoryStoreForTests } from '../devices/memory-store.js';
 import type { Store } from '../../src/store/store.js';
 import { resolveTarget, type AriTarget } from './target.js';
@@ -51,6 +54,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
   let cid = '';
   let adminToken = '';
   let groupId = '';
+  let telemetry: Telemetry | undefined;
   const createdWorkplaces: string[] = [];
 
   async function api<T = Record<string, unknown>>(
@@ -154,16 +158,20 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
     });
     store = await createMemoryStoreForTests(`e2e${RUN}:`);
     const provisioner = createAriProvisioner(pbxAri, { logger });
+    telemetry = await createTelemetry({ config, logger, store, defaultMetrics: false });
+    telemetry.watchAri(pbxAri);
     const controller = await startCallController({
       ari: pbxAri,
       store,
       config,
       logger,
       flows: { portal: portalFlow },
+      events: telemetry.calls,
     });
+    telemetry.watchController(controller);
     stopController = () => controller.stop();
     await pbxAri.connect();
-    const app = await buildApp({ store, config, logger, provisioner });
+    const app = await buildApp({ store, config, logger, provisioner, telemetry: telemetry.backend });
     await app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     closeApi = () => app.close();
@@ -188,6 +196,7 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
     }
     await stopController?.();
     await closeApi?.();
+    await telemetry?.close();
     await worldAri?.close();
     await pbxAri?.close();
     await t.close();
@@ -262,12 +271,34 @@ describe.skipIf(target.kind === 'skip')('e2e', () => {
 
   it('a call to a workplace is answered on its desk phone; hanging up ends the desk leg', async () => {
     const wp = await createWorkplace();
+    // an admin watches the company's events over a real WebSocket (token as subprotocol)
+    const events: PbxEvent[] = [];
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/companies/${cid}/events`, [
+      'pbx.events.v1',
+      `bearer.${adminToken}`,
+    ]);
+    ws.on('message', (m) => {
+      const e = JSON.parse(String(m)) as PbxEvent;
+      if (typeof e.id === 'string') events.push(e);
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const { caller } = await establishDeskCall(wp, '+491511000001');
     await caller.waitUp();
     const deskLeg = await world.waitForLeg('device', wp.devices[0]!.sipUsername);
     await caller.hangup();
     await deskLeg.ended;
     expect(deskLeg.isEnded()).toBe(true);
+    for (let i = 0; i < 200 && !events.some((e) => e.type === 'call.ended'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    ws.close();
+    const ofWorkplace = events.filter((e) => e.workplaceId === wp.id && e.type.startsWith('call.'));
+    expect(ofWorkplace.map((e) => e.type)).toEqual(['call.ringing', 'call.answered', 'call.ended']);
+    expect(ofWorkplace[2]).toMatchObject({ outcome: 'answered', direction: 'inbound' });
+    const list = await api<{ items: Array<{ outcome: string; answeredBy?: { kind: string } }> }>(
+      'GET',
+      `/v1/companies/${cid}/workplaces/${wp.id}/calls`,
+    );
+    expect(list.items[0]).toMatchObject({ outcome: 'answered', answeredBy: { kind: 'device' } });
   });
 
   it('no answer → voicebox: greeting, beep, the caller speaks and hangs up, the message is kept as a WAV', async () => {
