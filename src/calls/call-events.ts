@@ -52,7 +52,8 @@ export interface TracedSession {
 /** Counters the bus feeds (src/metrics.ts implements them); all optional. */
 export interface CallMetricsSink {
   setupSeconds?(seconds: number): void;
-  callEnded?(kind: 'inbound' | 'internal', outcome: CallOutcome | 'unrouted'): void;
+  /** outcome 'portal': a portal call that got in; 'other': no workplace's call (voicebox retrieval, *11 from a desk, unknown number) */
+  callEnded?(kind: 'inbound' | 'internal', outcome: CallOutcome | 'portal' | 'other'): void;
   pinFailure?(where: 'voicebox' | 'portal'): void;
   pinLockout?(where: 'voicebox' | 'portal'): void;
   refused?(reason: 'blocked' | 'portal'): void;
@@ -271,7 +272,7 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
       try {
         const endedMs = Date.now();
         const records = buildRecords(trace, endedMs, cause);
-        metrics?.callEnded?.(trace.kind, records[0]?.outcome ?? 'unrouted');
+        metrics?.callEnded?.(trace.kind, records[0]?.outcome ?? (trace.portal ? 'portal' : 'other'));
         if (records.length === 0) return;
         sinks.records(records);
         for (const r of records) {

@@ -170,6 +170,13 @@ export function matches(record: CallRecord, q: CallListQuery): boolean {
 const SCAN_BATCH = 200;
 const MAX_SCAN_ROUNDS = 10;
 
+/** The query with `from` no earlier than the retention horizon (a list not written lately still holds older calls). */
+export function withinRetention(q: CallListQuery, retentionDays: number): CallListQuery {
+  const horizon = Date.now() - retentionDays * 86_400_000;
+  const from = q.from ? Math.max(Date.parse(q.from), horizon) : horizon;
+  return { ...q, from: new Date(from).toISOString() };
+}
+
 /**
  * Newest-first paging over a score-ordered list, filters applied while scanning. `read`
  * returns members with score <= maxScore and >= minScore, newest first, skipping `skip`.
@@ -306,17 +313,20 @@ export function createMemoryBackend(
       add: (records) => records.forEach((r) => recordBatch.push(r)),
       async list(q) {
         const list = lists.get(q.workplaceId ? keyW(q.workplaceId) : keyC(q.companyId)) ?? [];
-        return pageRecords(q, async (max, min, skip, count) => {
-          trips++;
-          const picked: Array<{ member: string; score: number }> = [];
-          for (let i = list.length - 1; i >= 0; i--) {
-            const e = list[i]!;
-            if (e.score > max) continue;
-            if (e.score < min) break;
-            picked.push(e);
-          }
-          return picked.slice(skip, skip + count);
-        });
+        return pageRecords(
+          withinRetention(q, limits.callListRetentionDays),
+          async (max, min, skip, count) => {
+            trips++;
+            const picked: Array<{ member: string; score: number }> = [];
+            for (let i = list.length - 1; i >= 0; i--) {
+              const e = list[i]!;
+              if (e.score > max) continue;
+              if (e.score < min) break;
+              picked.push(e);
+            }
+            return picked.slice(skip, skip + count);
+          },
+        );
       },
       async deleteWorkplace(companyId, workplaceId) {
         trips++;

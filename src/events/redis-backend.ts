@@ -16,6 +16,7 @@ import { createClient } from 'redis';
 import { reconnectDelay } from '../store/redis-kv.js';
 import {
   Batcher,
+  withinRetention,
   DEFAULT_LIMITS,
   pageRecords,
   parseEventId,
@@ -175,24 +176,28 @@ export async function createRedisBackend(opts: {
       add: (records) => records.forEach((r) => recordBatch.push(r)),
       async list(q) {
         const key = q.workplaceId ? keyW(q.workplaceId) : keyC(q.companyId);
-        return pageRecords(q, async (max, min, skip, count) => {
-          trips++;
-          const flat = (await send([
-            'ZRANGE',
-            key,
-            score(max),
-            score(min),
-            'BYSCORE',
-            'REV',
-            'LIMIT',
-            String(skip),
-            String(count),
-            'WITHSCORES',
-          ])) as string[];
-          const out: Array<{ member: string; score: number }> = [];
-          for (let i = 0; i < flat.length; i += 2) out.push({ member: flat[i]!, score: Number(flat[i + 1]) });
-          return out;
-        });
+        return pageRecords(
+          withinRetention(q, limits.callListRetentionDays),
+          async (max, min, skip, count) => {
+            trips++;
+            const flat = (await send([
+              'ZRANGE',
+              key,
+              score(max),
+              score(min),
+              'BYSCORE',
+              'REV',
+              'LIMIT',
+              String(skip),
+              String(count),
+              'WITHSCORES',
+            ])) as string[];
+            const out: Array<{ member: string; score: number }> = [];
+            for (let i = 0; i < flat.length; i += 2)
+              out.push({ member: flat[i]!, score: Number(flat[i + 1]) });
+            return out;
+          },
+        );
       },
       async deleteWorkplace(companyId, workplaceId) {
         trips++;

@@ -12,6 +12,7 @@ import {
   encodeCursor,
   type TelemetryBackend,
   type TelemetryLimits,
+  withinRetention,
 } from '../../src/events/backend.js';
 import type { CallRecord, PbxEvent } from '../../src/events/model.js';
 import { createRedisBackend } from '../../src/events/redis-backend.js';
@@ -179,6 +180,19 @@ describe('several API instances (Redis)', () => {
     controller.records.add([record({ id: 'x', startedAt: minutesAgo(1) })]);
     await controller.flush();
     expect((await api.records.list({ companyId: 'c1', limit: 5 })).items.map((r) => r.id)).toEqual(['x']);
+  });
+});
+
+describe('retention on read', () => {
+  it('a list not written lately never shows a call older than the retention', () => {
+    const q = { companyId: 'c1', limit: 10 };
+    const horizon = Date.parse(withinRetention(q, 1).from!);
+    expect(Math.abs(horizon - (Date.now() - 86_400_000))).toBeLessThan(60_000);
+    expect(withinRetention({ ...q, from: '2000-01-01T00:00:00Z' }, 1).from).not.toBe(
+      '2000-01-01T00:00:00.000Z',
+    );
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    expect(withinRetention({ ...q, from: recent }, 1).from).toBe(recent);
   });
 });
 
