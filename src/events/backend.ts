@@ -114,8 +114,12 @@ export class Batcher<T> {
     this.scheduled = undefined;
     if (items.length === 0) return;
     const write = this.write(items).catch((err: unknown) => {
-      this.errors++;
-      this.logger.warn({ err, count: items.length }, `${this.what}: batch write failed`);
+      // during an outage every tick fails: say so once per 100 failures, not per tick
+      if (this.errors++ % 100 === 0)
+        this.logger.warn(
+          { err, count: items.length, failures: this.errors },
+          `${this.what}: batch write failed (dropped)`,
+        );
     });
     this.inFlight.add(write);
     try {

@@ -69,9 +69,14 @@ export async function createRedisBackend(opts: {
   let subscriber: Promise<Client> | undefined;
   let trips = 0;
   const send = (args: string[]): Promise<unknown> => client.sendCommand(args);
+  /** while Redis is away, batches are dropped (and counted), not queued without bound */
+  const ready = () => {
+    if (!client.isReady) throw new Error('redis is not connected');
+  };
 
   const eventBatch = new Batcher<NewEvent>(
     async (items) => {
+      ready();
       trips++;
       // commands issued in one tick leave as one pipeline (node-redis writes them together)
       await Promise.all(
@@ -104,6 +109,7 @@ export async function createRedisBackend(opts: {
 
   const recordBatch = new Batcher<CallRecord>(
     async (records) => {
+      ready();
       trips++;
       const caps = new Map<string, number>();
       const writes: Array<Promise<unknown>> = [];

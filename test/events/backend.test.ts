@@ -16,6 +16,7 @@ import {
 } from '../../src/events/backend.js';
 import type { CallRecord, PbxEvent } from '../../src/events/model.js';
 import { createRedisBackend } from '../../src/events/redis-backend.js';
+import { startRedisServer } from '../../tools/redis-server.js';
 
 const logger = pino({ level: 'silent' });
 const opened: TelemetryBackend[] = [];
@@ -180,6 +181,23 @@ describe('several API instances (Redis)', () => {
     controller.records.add([record({ id: 'x', startedAt: minutesAgo(1) })]);
     await controller.flush();
     expect((await api.records.list({ companyId: 'c1', limit: 5 })).items.map((r) => r.id)).toEqual(['x']);
+  });
+});
+
+describe('Redis away', () => {
+  it('batches are dropped and counted, never queued without bound; writes resume after', async () => {
+    const redis = await startRedisServer();
+    const b = await createRedisBackend({ url: redis.url, prefix: 'away:', logger });
+    try {
+      await redis.stop();
+      await until(() => b.writeErrors() === 0); // nothing failed yet
+      for (let i = 0; i < 50; i++) b.records.add([record({ id: `r${i}`, startedAt: minutesAgo(1) })]);
+      b.events.append({ companyId: 'c1', type: 'pin.unlocked' });
+      await b.flush(); // returns: nothing waits for a Redis that is not there
+      expect(b.writeErrors()).toBeGreaterThanOrEqual(2);
+    } finally {
+      await b.close();
+    }
   });
 });
 
