@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
+import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import {
@@ -181,6 +182,25 @@ describe('several API instances (Redis)', () => {
     controller.records.add([record({ id: 'x', startedAt: minutesAgo(1) })]);
     await controller.flush();
     expect((await api.records.list({ companyId: 'c1', limit: 5 })).items.map((r) => r.id)).toEqual(['x']);
+  });
+});
+
+describe('tickets in Redis', () => {
+  it('are stored only as the given hash, with the TTL', async () => {
+    const prefix = `test-events-${randomUUID()}:`;
+    const b = await createRedisBackend({ url: inject('redisUrl'), prefix, logger });
+    opened.push(b);
+    const raw = createClient({ url: inject('redisUrl') });
+    await raw.connect();
+    try {
+      await b.tickets.put('abc123', '{"companyId":"c1"}', 30);
+      const ttl = await raw.pTTL(`${prefix}evticket:abc123`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(30_000);
+      expect(await raw.keys(`${prefix}*`)).toEqual([`${prefix}evticket:abc123`]);
+    } finally {
+      await raw.close();
+    }
   });
 });
 
