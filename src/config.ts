@@ -44,6 +44,26 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** identifies this controller in the live-call registry (several may share Redis) */
   CONTROLLER_ID: z.string().min(1).optional(),
+  /** call lists: how long a call is kept, and at most how many per workplace / per company */
+  CALL_LIST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  CALL_LIST_MAX_PER_WORKPLACE: z.coerce.number().int().min(10).max(1_000_000).default(5000),
+  CALL_LIST_MAX_PER_COMPANY: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
+  /** event stream: resume window, events kept per company for it, ticket lifetime, slow-client limit */
+  EVENTS_RESUME_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  EVENTS_MAX_PER_COMPANY: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+  EVENT_TICKET_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  EVENTS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** /metrics: bearer token for it on the API port, and/or a separate listen address host:port */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  METRICS_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):[0-9]{1,5}$/, 'host:port, e.g. 127.0.0.1:9464')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

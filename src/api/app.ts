@@ -13,11 +13,15 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
+import type { TelemetryBackend } from '../events/backend.js';
+import { metricsPlugin, type PbxMetrics } from '../metrics.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
 import { callThroughPlugin } from './call-through.js';
+import { callsPlugin } from './calls.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandler } from './errors.js';
+import { eventHooks, eventsPlugin } from './events.js';
 import { JSON_BODY_LIMIT_BYTES } from './limits.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
@@ -54,6 +58,10 @@ export function requireDeclaredScope(route: {
 export interface BuildAppOptions extends ApiDeps {
   /** failed authentications per client IP and window before 429 (default 10 per minute) */
   authFailures?: { maxFailures: number; windowMs: number };
+  /** event stream, call lists (src/events) */
+  telemetry?: TelemetryBackend;
+  /** Prometheus metrics (src/metrics.ts): API latency, /metrics with METRICS_TOKEN */
+  metrics?: PbxMetrics;
 }
 
 export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> {
@@ -95,6 +103,26 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await app.register(healthPlugin, deps);
+  if (deps.metrics)
+    await app.register(metricsPlugin, {
+      metrics: deps.metrics,
+      ...(deps.config.METRICS_TOKEN ? { token: deps.config.METRICS_TOKEN } : {}),
+    });
+  await app.register(eventHooks, deps);
+  const metrics = deps.metrics;
+  const telemetryDeps = {
+    ...deps,
+    ...(deps.telemetry ? { callRecords: deps.telemetry.records } : {}),
+    ...(metrics
+      ? {
+          onSlowClient: () => metrics.slowEventClients.inc(),
+          hubReady: (hub: { size: number }) => metrics.watch({ eventSockets: () => hub.size }),
+        }
+      : {}),
+    prefix: '/v1',
+  };
+  await app.register(eventsPlugin, telemetryDeps);
+  await app.register(callsPlugin, telemetryDeps);
   for (const plugin of [
     companiesPlugin,
     tokensPlugin,

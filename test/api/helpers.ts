@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { RecordingFiles } from '../../src/calls/recording-files.js';
 import { loadConfig } from '../../src/config.js';
+import { createMemoryBackend } from '../../src/events/backend.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
 import type { Workplace } from '../../src/domain/model.js';
 import type { Store } from '../../src/store/store.js';
@@ -74,6 +75,7 @@ export async function makeApp(
     logger: pino({ level: 'silent' }),
     ...(opts.withProvisioner === false ? {} : { provisioner }),
     recordings,
+    telemetry: createMemoryBackend(pino({ level: 'silent' })),
     authFailures: opts.authFailures ?? { maxFailures: 100_000, windowMs: 60_000 },
   });
   return {
