@@ -2,6 +2,7 @@
  * The environment, parsed once. A bad value stops the process with a message naming the
  * variable (see loadConfig). Every variable is optional with a sensible default.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -36,6 +37,26 @@ export const configSchema = z.object({
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs).
+   * Unset → the socket address is the client: a forged X-Forwarded-For changes nothing.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [addr, bits, extra] = entry.split('/');
+          const family = isIP(addr ?? '');
+          if (family === 0 || extra !== undefined) return false;
+          if (bits === undefined) return true;
+          const n = Number(bits);
+          return /^[0-9]+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+        }, 'a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.1,172.16.0.0/12'),
+      ),
+    )
+    .optional(),
   /** identifies this controller in the live-call registry (several may share Redis) */
   CONTROLLER_ID: z.string().min(1).optional(),
 });

@@ -58,6 +58,9 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   const base = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT_BYTES,
+    // request.ip is the client behind the configured proxies only; with none configured a
+    // forged X-Forwarded-For cannot move a client into another limiter bucket
+    trustProxy: deps.config.TRUST_PROXY ?? false,
     // one route per method: every route below declares its own scope
     exposeHeadRoutes: false,
   });

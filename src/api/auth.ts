@@ -7,7 +7,9 @@
  * - 'company'   the platform admin, or an admin token of the company in `:cid`
  * - 'workplace' as 'company', plus an employee token bound to the workplace in `:wid`
  * A token of another company gets 404 (its objects do not exist for it), an employee outside
- * its workplace features gets 403. Repeated bad tokens from one IP are answered with 429.
+ * its workplace features gets 403. Repeated bad tokens from one client IP are answered with 429;
+ * a valid token is never refused by that limit (the IP is the socket's, or the client named by
+ * X-Forwarded-For when the socket is a proxy listed in TRUST_PROXY).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -136,16 +138,18 @@ const authPluginImpl: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     // unmatched URLs have no scope and fall through to the 404 handler
     if (scope === undefined || scope === 'public') return;
     const ip = request.ip;
-    if (limiter.isBlocked(ip)) {
-      throw new ApiError(
-        429,
-        'rate_limited',
-        'too many requests with invalid tokens from this address; try again later',
-      );
-    }
+    // the token is checked first: a valid token always passes, whoever else shares the
+    // address (NAT, reverse proxy); only failures count and only failures are refused
     const token = bearer(request);
     const principal = token === undefined ? undefined : await principalFor(token);
     if (!principal) {
+      if (limiter.isBlocked(ip)) {
+        throw new ApiError(
+          429,
+          'rate_limited',
+          'too many requests with invalid tokens from this address; try again later',
+        );
+      }
       if (token !== undefined) limiter.recordFailure(ip);
       throw unauthorized(token === undefined ? 'missing bearer token' : 'invalid token');
     }
