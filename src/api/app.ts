@@ -16,7 +16,7 @@ import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
-import { installErrorHandler } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandler } from './errors.js';
 import { JSON_BODY_LIMIT_BYTES } from './limits.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
@@ -63,7 +63,12 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     trustProxy: deps.config.TRUST_PROXY ?? false,
     // one route per method: every route below declares its own scope
     exposeHeadRoutes: false,
+    // errors raised before any route runs answer in the documented shape too
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
+  // JSON routes take JSON: a text/plain body is 415, not a string that fails validation
+  base.removeContentTypeParser('text/plain');
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -3,7 +3,8 @@
  * SPEC shape `{ error, message, issues? }`. Bad input is always a 4xx, never a 500:
  * zod validation, domain rule failures, malformed JSON, wrong content type, oversized bodies.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ConflictError, StaleWriteError } from '../store/store.js';
 
@@ -80,7 +81,59 @@ const fastifyClientErrors: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+  FST_ERR_BAD_URL: 'bad_request',
 };
+
+/**
+ * Errors fastify raises before a route runs (a path parameter over maxParamLength → 414, a
+ * malformed URL → 400): the documented shape, and never the offending path echoed back.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return reply
+      .code(414)
+      .send({ error: 'uri_too_long', message: 'a path parameter is longer than any valid id' });
+  }
+  return reply.code(400).send({ error: 'bad_request', message: 'the URL is malformed' });
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; reason: string; error: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    error: 'headers_too_large',
+    message: 'the request line or headers are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    error: 'timeout',
+    message: 'the request was not received in time',
+  },
+};
+
+/**
+ * Errors of the HTTP parser itself (headers too large, request timeout, garbage): answered on
+ * the raw socket, as node does, but in the documented shape. Fastify's clientErrorHandler.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = (err.code && CLIENT_ERRORS[err.code]) || {
+    status: 400,
+    reason: 'Bad Request',
+    error: 'bad_request',
+    message: 'the request is not valid HTTP',
+  };
+  const body = JSON.stringify({ error: known.error, message: known.message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.status} ${known.reason}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
