@@ -17,6 +17,7 @@ import { blockingProfilesPlugin } from './blocking-profiles.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandler } from './errors.js';
+import { requestLogView } from '../logging.js';
 import { JSON_BODY_LIMIT_BYTES } from './limits.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
@@ -56,7 +57,8 @@ export interface BuildAppOptions extends ApiDeps {
 
 export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> {
   const base = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    // request lines carry the URL with the values of secret-looking query parameters redacted
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     // request.ip is the client behind the configured proxies only; with none configured a
     // forged X-Forwarded-For cannot move a client into another limiter bucket
