@@ -8,17 +8,17 @@ import type { Company } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
 import { assertNoIssues, forbidden } from './errors.js';
-import { cidParams, companyView, errorResponses, idSchema } from './schemas.js';
+import { cidParams, companyView, errorResponses, idSchema, nameSchema } from './schemas.js';
 
 const createBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: nameSchema,
   mobileIntegration: z
     .boolean()
     .default(false)
     .describe('mobile integration forbids two-digit extensions and extensions starting with 0'),
 });
 const patchBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: nameSchema.optional(),
   defaultBlockingProfileId: idSchema.nullable().optional().describe('null clears it'),
   mobileIntegration: z.boolean().optional(),
 });

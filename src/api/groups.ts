@@ -17,13 +17,13 @@ import {
   errorResponses,
   groupView,
   idSchema,
+  nameSchema,
   numberRangesInput,
   timezoneSchema,
 } from './schemas.js';
 
 const gidParams = cidParams.extend({ gid: idSchema });
 const aidParams = gidParams.extend({ aid: idSchema });
-const nameSchema = z.string().trim().min(1).max(100);
 
 const createBody = z.strictObject({
   name: nameSchema,
