@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ConflictError, StaleWriteError } from '../store/store.js';
+import { CompanyGoneError, ConflictError, RangeOverlapError, StaleWriteError } from '../store/store.js';
 
 export interface FieldIssue {
   path: string;
@@ -166,6 +166,17 @@ export function installErrorHandler(app: FastifyInstance): void {
         message: err.message,
         issues: [{ path: err.field, message: err.message }],
       });
+    }
+    if (err instanceof CompanyGoneError) {
+      // deleted while the request ran: the same answer as if it had been gone before
+      return reply.code(404).send({ error: 'not_found', message: 'company not found' });
+    }
+    if (err instanceof RangeOverlapError) {
+      // never which group or company holds the range: it may be another tenant's
+      const e = validationError(
+        err.indexes.map((i) => ({ path: `numberRanges.${i}`, message: 'overlaps a range in use; numbers are global' })),
+      );
+      return reply.code(400).send({ error: e.error, message: e.message, issues: e.issues });
     }
     if (err instanceof StaleWriteError) {
       return reply.code(409).send({ error: 'conflict', message: `${err.message}; please retry` });

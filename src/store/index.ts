@@ -6,7 +6,7 @@ import pino from 'pino';
 import type { PbxStore } from './call-lookup.js';
 import { MemoryKv } from './memory-kv.js';
 import { RedisKv } from './redis-kv.js';
-import { createKvStore } from './repositories.js';
+import { createKvStore, type KvStoreOptions } from './repositories.js';
 
 export type { BlockingContext, CallLookup, CallTarget, PbxStore } from './call-lookup.js';
 export { callLookupOf, hasCallLookup } from './call-lookup.js';
@@ -14,19 +14,23 @@ export * from './store.js';
 
 export const DEFAULT_PREFIX = 'pbx:';
 
-export function createMemoryStore(opts: { prefix?: string; logger?: pino.Logger } = {}): PbxStore {
-  return createKvStore(new MemoryKv(), opts.prefix ?? DEFAULT_PREFIX, opts.logger);
+export function createMemoryStore(
+  opts: { prefix?: string; logger?: pino.Logger } & KvStoreOptions = {},
+): PbxStore {
+  return createKvStore(new MemoryKv(), opts.prefix ?? DEFAULT_PREFIX, opts.logger, opts);
 }
 
-export async function createRedisStore(opts: {
-  url: string;
-  prefix?: string;
-  logger?: pino.Logger;
-}): Promise<PbxStore> {
+export async function createRedisStore(
+  opts: {
+    url: string;
+    prefix?: string;
+    logger?: pino.Logger;
+  } & KvStoreOptions,
+): Promise<PbxStore> {
   // connection errors must reach a log even when the caller passed no logger
   const logger = opts.logger ?? pino({ name: 'store', level: 'warn' });
   const kv = await RedisKv.connect({ url: opts.url, logger });
-  return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, logger);
+  return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, logger, opts);
 }
 
 /** Redis when REDIS_URL is set, else the in-memory store with a loud warning. */

@@ -3,7 +3,7 @@
  * atomic by construction. Nothing is persisted.
  */
 import { EventEmitter } from 'node:events';
-import type { AtomicResult, AtomicWrite, Guard, Kv } from './kv.js';
+import { parseRangeMember, type AtomicResult, type AtomicWrite, type Guard, type Kv } from './kv.js';
 
 function fieldOf(json: string, field: string): unknown {
   try {
@@ -18,6 +18,7 @@ export class MemoryKv implements Kv {
   private readonly strings = new Map<string, string>();
   private readonly sets = new Map<string, Set<string>>();
   private readonly hashes = new Map<string, Map<string, string>>();
+  private readonly zsets = new Map<string, Map<string, number>>();
   private readonly bus = new EventEmitter();
   private trips = 0;
 
@@ -100,6 +101,19 @@ export class MemoryKv implements Kv {
     this.strings.delete(key);
     this.sets.delete(key);
     this.hashes.delete(key);
+    this.zsets.delete(key);
+  }
+
+  /** The indexes of `ranges` overlapping a range of another owner (brute force: a dev store). */
+  private overlapping(key: string, owner: string, ranges: Array<{ first: string; last: string }>): number[] {
+    const others = [...(this.zsets.get(key)?.keys() ?? [])]
+      .map(parseRangeMember)
+      .filter((r) => r.owner !== owner);
+    return ranges.flatMap((r, i) => {
+      const first = Number(r.first);
+      const last = Number(r.last);
+      return others.some((o) => o.first <= last && first <= o.last) ? [i] : [];
+    });
   }
 
   private guardHolds(guard: Guard): boolean {
@@ -117,12 +131,31 @@ export class MemoryKv implements Kv {
         return current === undefined || fieldOf(current, guard.field) === guard.value;
       case 'hashFieldExists':
         return this.hashes.get(guard.key)?.has(guard.field) ?? false;
+      case 'exists':
+        return [this.strings, this.sets, this.hashes, this.zsets].some((m) => m.has(guard.key));
+      case 'setEmpty':
+        return (this.sets.get(guard.key)?.size ?? 0) === 0;
+      case 'setSizeAtMost':
+        return (this.sets.get(guard.key)?.size ?? 0) <= guard.max;
+      case 'rangesFree':
+        return true; // checked in failedLabel, which names the overlapping ranges
     }
+  }
+
+  private failedLabel(guard: Guard): string | undefined {
+    if (guard.type === 'rangesFree') {
+      const hits = this.overlapping(guard.key, guard.owner, guard.ranges);
+      return hits.length > 0 ? guard.label + hits.join(',') : undefined;
+    }
+    return this.guardHolds(guard) ? undefined : guard.label;
   }
 
   async atomic(write: AtomicWrite): Promise<AtomicResult> {
     this.trips++;
-    for (const guard of write.guards) if (!this.guardHolds(guard)) return guard.label;
+    for (const guard of write.guards) {
+      const failed = this.failedLabel(guard);
+      if (failed !== undefined) return failed;
+    }
     for (const op of write.ops) {
       switch (op.op) {
         case 'set':
@@ -153,6 +186,18 @@ export class MemoryKv implements Kv {
           const hash = this.hashes.get(op.key);
           hash?.delete(op.field);
           if (hash?.size === 0) this.hashes.delete(op.key);
+          break;
+        }
+        case 'zadd': {
+          const zset = this.zsets.get(op.key) ?? new Map<string, number>();
+          zset.set(op.member, op.score);
+          this.zsets.set(op.key, zset);
+          break;
+        }
+        case 'zrem': {
+          const zset = this.zsets.get(op.key);
+          zset?.delete(op.member);
+          if (zset?.size === 0) this.zsets.delete(op.key);
           break;
         }
       }

@@ -24,7 +24,7 @@ end
 for _, g in ipairs(p.g) do
   local t, k, label = g[1], KEYS[g[2]], g[3]
   local cur = false
-  if t ~= 'h' then cur = redis.call('GET', k) end
+  if t == 'n' or t == 'e' or t == 'ae' or t == 'f' or t == 'af' then cur = redis.call('GET', k) end
   if t == 'h' then
     if redis.call('HEXISTS', k, g[5]) == 0 then return label end
   elseif t == 'n' then
@@ -37,6 +37,31 @@ for _, g in ipairs(p.g) do
     if not cur or field_of(cur, g[5]) ~= g[4] then return label end
   elseif t == 'af' then
     if cur and field_of(cur, g[5]) ~= g[4] then return label end
+  elseif t == 'x' then
+    if redis.call('EXISTS', k) == 0 then return label end
+  elseif t == 'se' then
+    if redis.call('SCARD', k) > 0 then return label end
+  elseif t == 'sm' then
+    if redis.call('SCARD', k) > tonumber(g[4]) then return label end
+  elseif t == 'rf' then
+    -- ranges of other owners are disjoint and sorted by start, so the one with the greatest
+    -- start <= last also has the greatest end: only it can overlap (O(log n), not O(groups))
+    local hits = {}
+    for i, r in ipairs(g[5]) do
+      local first, last = tonumber(r[1]), tonumber(r[2])
+      local offset = 0
+      while true do
+        local m = redis.call('ZREVRANGEBYSCORE', k, last, '-inf', 'LIMIT', offset, 1)
+        if #m == 0 then break end
+        local _, b, owner = string.match(m[1], '^(%d+)|(%d+)|(.*)$')
+        if owner ~= g[4] then
+          if tonumber(b) >= first then hits[#hits + 1] = tostring(i - 1) end
+          break
+        end
+        offset = offset + 1
+      end
+    end
+    if #hits > 0 then return label .. table.concat(hits, ',') end
   else
     return redis.error_reply('unknown guard ' .. tostring(t))
   end
@@ -49,6 +74,8 @@ for _, o in ipairs(p.o) do
   elseif t == 'sr' then redis.call('SREM', k, o[3])
   elseif t == 'hs' then redis.call('HSET', k, o[3], o[4])
   elseif t == 'hd' then redis.call('HDEL', k, o[3])
+  elseif t == 'za' then redis.call('ZADD', k, o[3], o[4])
+  elseif t == 'zr' then redis.call('ZREM', k, o[3])
   end
 end
 if p.p then for _, m in ipairs(p.p) do redis.call('PUBLISH', m[1], m[2]) end end
@@ -114,6 +141,10 @@ const GUARD_CODES: Record<Guard['type'], string> = {
   fieldEquals: 'f',
   absentOrFieldEquals: 'af',
   hashFieldExists: 'h',
+  exists: 'x',
+  setEmpty: 'se',
+  setSizeAtMost: 'sm',
+  rangesFree: 'rf',
 };
 const OP_CODES: Record<WriteOp['op'], string> = {
   set: 's',
@@ -122,6 +153,8 @@ const OP_CODES: Record<WriteOp['op'], string> = {
   srem: 'sr',
   hset: 'hs',
   hdel: 'hd',
+  zadd: 'za',
+  zrem: 'zr',
 };
 
 class Script {
@@ -268,6 +301,8 @@ export class RedisKv implements Kv {
       if (g.type === 'equals' || g.type === 'absentOrEquals') return [...base, g.value];
       if (g.type === 'fieldEquals' || g.type === 'absentOrFieldEquals') return [...base, g.value, g.field];
       if (g.type === 'hashFieldExists') return [...base, '', g.field];
+      if (g.type === 'setSizeAtMost') return [...base, String(g.max)];
+      if (g.type === 'rangesFree') return [...base, g.owner, g.ranges.map((r) => [r.first, r.last])];
       return base;
     });
     const ops = write.ops.map((o) => {
@@ -282,6 +317,10 @@ export class RedisKv implements Kv {
           return [...base, o.field, o.value];
         case 'hdel':
           return [...base, o.field];
+        case 'zadd':
+          return [...base, String(o.score), o.member];
+        case 'zrem':
+          return [...base, o.member];
         case 'del':
           return base;
       }

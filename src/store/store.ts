@@ -41,6 +41,28 @@ export class ConflictError extends Error {
   }
 }
 
+/** The company was deleted (or is being deleted): nothing may be written under it any more. */
+export class CompanyGoneError extends Error {
+  constructor(readonly companyId: string) {
+    super('company not found');
+    this.name = 'CompanyGoneError';
+  }
+}
+
+/**
+ * Number ranges of a group overlap ranges of another group (of any company). Which group is
+ * deliberately not said: it may be another tenant's.
+ */
+export class RangeOverlapError extends Error {
+  constructor(
+    /** indexes into the written group's numberRanges */
+    readonly indexes: number[],
+  ) {
+    super(`number ranges ${indexes.join(', ')} overlap a range in use`);
+    this.name = 'RangeOverlapError';
+  }
+}
+
 /** Optimistic concurrency: the object changed between read and write. Retry. */
 export class StaleWriteError extends Error {
   constructor(message = 'object was changed concurrently') {
@@ -61,13 +83,37 @@ export interface CompanyScopedRepo<T extends { id: string; companyId: string }> 
 export interface Store {
   readonly kind: 'redis' | 'memory';
 
+  /**
+   * Referential integrity (unless the store was opened with checkReferences: false): every
+   * company-scoped write requires its company (CompanyGoneError), and the group, area and
+   * blocking profile it names (ConflictError naming the field); a group, area or blocking
+   * profile cannot be deleted while anything names it (ConflictError 'id'). Checked inside the
+   * same atomic write, so a concurrent delete and create cannot leave an orphan.
+   */
   companies: {
     get(id: string): Promise<Company | undefined>;
     list(): Promise<Company[]>;
-    put(company: Company): Promise<void>;
+    /** With `previous`: compare-and-set, StaleWriteError when the company changed meanwhile. */
+    put(company: Company, previous?: Company): Promise<void>;
+    /**
+     * Removes the company and leaves a tombstone: from now on nothing can be written under it,
+     * and its objects can be removed at leisure (finishDelete when none are left).
+     */
     delete(id: string): Promise<void>;
+    /** Deleted, but its objects may not all be removed yet (a cascade was interrupted). */
+    isDeleting(id: string): Promise<boolean>;
+    finishDelete(id: string): Promise<void>;
   };
-  groups: CompanyScopedRepo<Group>;
+  /**
+   * put() keeps two invariants atomically: the number ranges of all groups of all companies
+   * never overlap (RangeOverlapError; an index sorted by range start makes the check cost
+   * independent of the number of groups), and a company with groups has exactly one default
+   * group (making one the default clears the old one in the same write; the first group is
+   * the default). It returns the group as stored.
+   */
+  groups: Omit<CompanyScopedRepo<Group>, 'put'> & {
+    put(group: Group, previous?: Group): Promise<Group>;
+  };
   areas: CompanyScopedRepo<Area>;
   blockingProfiles: CompanyScopedRepo<BlockingProfile>;
   templates: CompanyScopedRepo<Template>;

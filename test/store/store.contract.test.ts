@@ -14,7 +14,9 @@ import type {
   VoiceboxMessage,
 } from '../../src/domain/model.js';
 import {
+  CompanyGoneError,
   ConflictError,
+  RangeOverlapError,
   StaleWriteError,
   callLookupOf,
   createMemoryStore,
@@ -29,11 +31,19 @@ const redisUrl = inject('redisUrl');
 
 interface Backend {
   name: 'memory' | 'redis';
-  open(prefix: string): Promise<PbxStore>;
+  open(prefix: string, options?: { checkReferences?: boolean }): Promise<PbxStore>;
 }
+// the per-entity rules below are tested on loose objects (a workplace without its company):
+// referential integrity has its own block (store.integrity.test.ts)
 const backends: Backend[] = [
-  { name: 'memory', open: async (prefix) => createMemoryStore({ prefix }) },
-  { name: 'redis', open: (prefix) => createRedisStore({ url: redisUrl, prefix }) },
+  {
+    name: 'memory',
+    open: async (prefix, options) => createMemoryStore({ prefix, checkReferences: false, ...options }),
+  },
+  {
+    name: 'redis',
+    open: (prefix, options) => createRedisStore({ url: redisUrl, prefix, checkReferences: false, ...options }),
+  },
 ];
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -663,3 +673,222 @@ describe('createStore', () => {
     expect(lines.join('')).not.toMatch(/password/i);
   });
 });
+
+/**
+ * Referential integrity and the group invariants, checked inside the atomic write: parallel
+ * writers (Promise.all against the real Redis, several trials) never leave an orphan, two
+ * groups with overlapping ranges, or a company with zero or two default groups.
+ */
+describe.each(backends)('$name store: integrity under concurrency', (backend) => {
+  let store: PbxStore;
+  const TRIALS = 5;
+  const company = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    name: id,
+    mobileIntegration: false,
+    createdAt: 't',
+    updatedAt: 't',
+    ...extra,
+  });
+  const profile = (companyId: string, id = randomUUID()): BlockingProfile => ({
+    id,
+    companyId,
+    name: 'p',
+    incoming: [],
+    outgoing: [],
+    forwarded: [],
+    createdAt: 't',
+    updatedAt: 't',
+  });
+  const range = (first: string, last: string) => [{ first, last }];
+
+  beforeEach(async () => {
+    store = await backend.open(`test-integrity-${randomUUID()}:`, { checkReferences: true });
+  });
+  afterEach(async () => store.close());
+
+  async function newCompany() {
+    const c = company(`c-${randomUUID()}`);
+    await store.companies.put(c);
+    return c;
+  }
+
+  it('writes under a missing or deleted company are refused; a deleted company stays deleted', async () => {
+    await expectError(store.groups.put(group('nobody')), CompanyGoneError);
+    const c = await newCompany();
+    const g = await store.groups.put(group(c.id));
+    await store.companies.delete(c.id);
+    expect(await store.companies.isDeleting(c.id)).toBe(true);
+    await expectError(store.workplaces.put(workplace(c.id, { groupId: g.id })), CompanyGoneError);
+    await expectError(store.blockingProfiles.put(profile(c.id)), CompanyGoneError);
+    await expectError(store.companies.put(c), CompanyGoneError);
+    await store.groups.delete(g);
+    await store.companies.finishDelete(c.id);
+    expect(await store.companies.isDeleting(c.id)).toBe(false);
+  });
+
+  it('a workplace must name an existing group, area and profile of its own company', async () => {
+    const c = await newCompany();
+    const other = await newCompany();
+    const g = await store.groups.put(group(c.id));
+    const foreign = await store.groups.put(group(other.id));
+    await expectConflict(store.workplaces.put(workplace(c.id, { groupId: 'missing' })), 'groupId');
+    await expectConflict(store.workplaces.put(workplace(c.id, { groupId: foreign.id })), 'groupId');
+    await expectConflict(store.workplaces.put(workplace(c.id, { groupId: g.id, blockingProfileId: 'x' })), 'blockingProfileId');
+    const w = workplace(c.id, { groupId: g.id });
+    await store.workplaces.put(w);
+    expect(await store.workplaces.get(c.id, w.id)).toEqual(w);
+  });
+
+  it('a referenced group, area or profile cannot be deleted; once released it can', async () => {
+    const c = await newCompany();
+    const bp = profile(c.id);
+    await store.blockingProfiles.put(bp);
+    const g = await store.groups.put(group(c.id, { blockingProfileId: bp.id }));
+    const w = workplace(c.id, { groupId: g.id });
+    await store.workplaces.put(w);
+    await expectConflict(store.groups.delete(g), 'id');
+    await expectConflict(store.blockingProfiles.delete(bp), 'id');
+    await store.workplaces.delete(w);
+    await expectConflict(store.blockingProfiles.delete(bp), 'id'); // the group still names it
+    const { blockingProfileId: _bp, ...plain } = g;
+    await store.groups.put({ ...plain }, g);
+    await store.blockingProfiles.delete(bp);
+    await store.groups.delete((await store.groups.get(c.id, g.id))!);
+    expect(await store.groups.list(c.id)).toEqual([]);
+  });
+
+  it('group delete racing workplace creates in it: never a workplace in a deleted group', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      await store.groups.put(group(c.id)); // the default, so the raced group may be deleted
+      const g = await store.groups.put(group(c.id, { isDefault: false }));
+      const creates = Array.from({ length: 10 }, () => store.workplaces.put(workplace(c.id, { groupId: g.id })));
+      const results = await Promise.allSettled([store.groups.delete(g), ...creates]);
+      const groupGone = (await store.groups.get(c.id, g.id)) === undefined;
+      const inGroup = (await store.workplaces.list(c.id)).filter((w) => w.groupId === g.id);
+      if (groupGone) expect(inGroup, `trial ${trial}`).toEqual([]);
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(groupGone ? 1 + 0 : inGroup.length);
+    }
+  });
+
+  it('profile delete racing a company default naming it: never a dangling default', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const bp = profile(c.id);
+      await store.blockingProfiles.put(bp);
+      await Promise.allSettled([
+        store.blockingProfiles.delete(bp),
+        store.companies.put({ ...c, defaultBlockingProfileId: bp.id }, c),
+      ]);
+      const stored = (await store.companies.get(c.id))!;
+      const profileLeft = await store.blockingProfiles.get(c.id, bp.id);
+      if (stored.defaultBlockingProfileId !== undefined) expect(profileLeft, `trial ${trial}`).toBeDefined();
+    }
+  });
+
+  it('company put with a stale previous is refused (compare-and-set)', async () => {
+    const c = await newCompany();
+    await store.companies.put({ ...c, name: 'first' }, c);
+    await expectError(store.companies.put({ ...c, name: 'second' }, c), StaleWriteError);
+    expect((await store.companies.get(c.id))?.name).toBe('first');
+  });
+
+  it('10 parallel groups of one range, in one or several companies: exactly one wins', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const companies = await Promise.all(Array.from({ length: 4 }, () => newCompany()));
+      const first = `+4950${String(trial).padStart(2, '0')}000000`;
+      const last = `+4950${String(trial).padStart(2, '0')}000099`;
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.groups.put(group(companies[i % 4]!.id, { numberRanges: range(first, last), isDefault: false })),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled'), `trial ${trial}`).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RangeOverlapError);
+      const all = (await Promise.all(companies.map((c) => store.groups.list(c.id)))).flat();
+      expect(all).toHaveLength(1);
+    }
+  });
+
+  it('ranges: partial overlaps are found whatever the number of groups; own ranges and freed ranges are reusable', async () => {
+    const c = await newCompany();
+    const groups = [];
+    for (let i = 0; i < 30; i++) {
+      const base = `+4960${String(i).padStart(4, '0')}`;
+      groups.push(await store.groups.put(group(c.id, { numberRanges: range(`${base}000`, `${base}099`), isDefault: false })));
+    }
+    const err = await rejection(
+      store.groups.put(group(c.id, { numberRanges: [...range('+49700000000', '+49700000001'), ...range('+49600010050', '+49600010150')] })),
+    );
+    expect(err).toBeInstanceOf(RangeOverlapError);
+    expect((err as RangeOverlapError).indexes).toEqual([1]);
+    // spanning several stored ranges
+    await expectError(store.groups.put(group(c.id, { numberRanges: range('+49600000500', '+49600020500') })), RangeOverlapError);
+    // other lengths never overlap
+    await store.groups.put(group(c.id, { numberRanges: range('+496000100500', '+496000100599') }));
+    // a group may move inside its own range
+    const g = groups[5]!;
+    const moved = await store.groups.put({ ...g, numberRanges: range('+49600005050', '+49600005199') }, g);
+    await expectError(store.groups.put(group(c.id, { numberRanges: range('+49600005150', '+49600005150') })), RangeOverlapError);
+    // the freed part and a deleted group's range can be taken
+    await store.groups.put(group(c.id, { numberRanges: range('+49600005000', '+49600005049') }));
+    await store.groups.delete(groups[7]!);
+    await store.groups.put(group(c.id, { numberRanges: range('+49600007000', '+49600007099') }));
+    expect(moved.numberRanges).toEqual(range('+49600005050', '+49600005199'));
+  });
+
+  it('isDefault: parallel creates asking to be the default leave exactly one default; a refused one stores nothing', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: true }))),
+      );
+      const stored = await store.groups.list(c.id);
+      expect(stored.filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      expect(stored).toHaveLength(results.filter((r) => r.status === 'fulfilled').length);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StaleWriteError);
+    }
+  });
+
+  it('isDefault: parallel first groups (none asking) — exactly one becomes the default', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      await Promise.allSettled(Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: false }))));
+      const stored = await store.groups.list(c.id);
+      expect(stored.length).toBeGreaterThan(0);
+      expect(stored.filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+    }
+  });
+
+  it('isDefault: parallel switches of the default to different groups leave exactly one', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const groups: Awaited<ReturnType<PbxStore['groups']['put']>>[] = [];
+      for (let i = 0; i < 8; i++) groups.push(await store.groups.put(group(c.id, { isDefault: false })));
+      await Promise.allSettled(groups.map((g) => store.groups.put({ ...g, isDefault: true, name: 'x' }, g)));
+      expect((await store.groups.list(c.id)).filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+    }
+  });
+
+  it('the default group goes only with the last group; deleting it racing a create keeps one default', async () => {
+    const c = await newCompany();
+    const first = await store.groups.put(group(c.id));
+    const second = await store.groups.put(group(c.id, { isDefault: false }));
+    expect(first.isDefault).toBe(true);
+    expect(second.isDefault).toBe(false);
+    await expectConflict(store.groups.delete(first), 'isDefault');
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c2 = await newCompany();
+      const only = await store.groups.put(group(c2.id));
+      await Promise.allSettled([store.groups.delete(only), store.groups.put(group(c2.id, { isDefault: false }))]);
+      const left = await store.groups.list(c2.id);
+      if (left.length > 0) expect(left.filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+    }
+  });
+});
+
+async function expectError(promise: Promise<unknown>, type: new (...args: never[]) => Error) {
+  const err = await rejection(promise);
+  expect(err).toBeInstanceOf(type);
+}
