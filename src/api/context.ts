@@ -18,7 +18,14 @@ export interface ApiDeps {
   logger: Logger;
   provisioner?: DeviceProvisioner;
   recordings?: RecordingFiles;
+  /**
+   * PIN changes per workplace and window (default 5 per 15 minutes): each costs up to three
+   * scrypt runs, and a 4-digit PIN needs no more changes than that.
+   */
+  pinChangeLimit?: { max: number; windowMs: number };
 }
+
+export const DEFAULT_PIN_CHANGE_LIMIT = { max: 5, windowMs: 15 * 60_000 };
 
 export const nowIso = (): string => new Date().toISOString();
 export const newId = (): string => randomUUID();

@@ -14,6 +14,9 @@ export interface FieldIssue {
 }
 
 export class ApiError extends Error {
+  /** sent as Retry-After (429, 503) */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly statusCode: number,
     readonly error: string,
@@ -25,13 +28,41 @@ export class ApiError extends Error {
   }
 }
 
+export function tooManyRequests(message: string, retryAfterMs: number): ApiError {
+  const err = new ApiError(429, 'rate_limited', message);
+  err.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return err;
+}
+
+/**
+ * An error answer is bounded whatever the request: at most MAX_ISSUES issues (the last one
+ * says how many more there were), paths and messages cut to a few hundred characters. A body
+ * of 0.87 MB of unknown keys must not come back as megabytes naming each of them.
+ */
+export const MAX_ISSUES = 50;
+const MAX_PATH = 200;
+const MAX_MESSAGE = 500;
+const MESSAGE_PATHS = 10;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function boundedIssues(issues: readonly FieldIssue[]): FieldIssue[] {
+  const shown = issues
+    .slice(0, MAX_ISSUES)
+    .map((i) => ({ path: cut(i.path, MAX_PATH), message: cut(i.message, MAX_MESSAGE) }));
+  if (issues.length > MAX_ISSUES) {
+    shown.push({ path: '', message: `and ${issues.length - MAX_ISSUES} more problems` });
+  }
+  return shown;
+}
+
 export function validationError(issues: FieldIssue[], message?: string): ApiError {
-  return new ApiError(
-    400,
-    'validation',
-    message ?? `invalid request: ${issues.map((i) => i.path || '(body)').join(', ')}`,
-    issues,
-  );
+  const paths = [...new Set(issues.map((i) => cut(i.path || '(body)', MAX_PATH)))];
+  const listed = paths.slice(0, MESSAGE_PATHS).join(', ');
+  const more = paths.length > MESSAGE_PATHS ? ` and ${paths.length - MESSAGE_PATHS} more` : '';
+  return new ApiError(400, 'validation', message ?? `invalid request: ${listed}${more}`, issues);
 }
 
 /** Throws one 400 naming every issue, when there are any. */
@@ -138,9 +169,12 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     if (err instanceof ApiError) {
-      return reply
-        .code(err.statusCode)
-        .send({ error: err.error, message: err.message, ...(err.issues ? { issues: err.issues } : {}) });
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.code(err.statusCode).send({
+        error: err.error,
+        message: cut(err.message, MAX_MESSAGE),
+        ...(err.issues ? { issues: boundedIssues(err.issues) } : {}),
+      });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const context = (err as FastifyError).validationContext;
@@ -158,13 +192,13 @@ export function installErrorHandler(app: FastifyInstance): void {
         return [{ path, message: v.message ?? 'invalid' }];
       });
       const e = validationError(issues);
-      return reply.code(400).send({ error: e.error, message: e.message, issues });
+      return reply.code(400).send({ error: e.error, message: e.message, issues: boundedIssues(issues) });
     }
     if (err instanceof ConflictError) {
       return reply.code(409).send({
         error: 'conflict',
-        message: err.message,
-        issues: [{ path: err.field, message: err.message }],
+        message: cut(err.message, MAX_MESSAGE),
+        issues: boundedIssues([{ path: err.field, message: err.message }]),
       });
     }
     if (err instanceof CompanyGoneError) {
@@ -186,7 +220,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       // fastify's own client errors (bad JSON, 413, 415, ...): keep their status, our shape
       const error = (fe.code && fastifyClientErrors[fe.code]) ?? 'bad_request';
-      return reply.code(status).send({ error, message: fe.message });
+      return reply.code(status).send({ error, message: cut(fe.message, MAX_MESSAGE) });
     }
     request.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: 'internal', message: 'internal server error' });

@@ -368,4 +368,6 @@ export const errorResponses = {
   403: errorSchema,
   404: errorSchema,
   409: errorSchema,
+  429: errorSchema,
+  503: errorSchema,
 } as const;

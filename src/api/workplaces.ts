@@ -623,13 +623,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       const companyWorkplaces = await store.workplaces.list(ctx.company.id);
       const portals = await store.portals.list(ctx.company.id);
       const extensions = new Set([...companyWorkplaces, ...portals].map((x) => x.extension));
-      // usernames are global; the import is rare, so one pass over all companies is acceptable
-      const usernames = new Set<string>();
-      for (const company of await store.companies.list()) {
-        const list =
-          company.id === ctx.company.id ? companyWorkplaces : await store.workplaces.list(company.id);
-        for (const w of list) usernames.add(w.username);
-      }
+      // usernames are global: asked of the username index for the file's names only, so the
+      // cost follows the file, not the number of companies on the platform
+      const usernames = await store.workplaces.usernamesTaken(
+        keys.flatMap((k) => (k.username !== undefined ? [k.username] : [])),
+      );
       for (const { line, number, extension, username } of keys) {
         if (number !== undefined && taken.has(number))
           issues.push({ path: `rows[${line}].number`, message: `${number} is already taken` });

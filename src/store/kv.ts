@@ -82,6 +82,11 @@ export interface Kv {
   hget(key: string, field: string): Promise<string | undefined>;
   hvals(key: string): Promise<string[]>;
   incr(key: string): Promise<number>;
+  /**
+   * Fixed-window counter: increments key, starting a window of `windowMs` when the key is new;
+   * returns the count in the window and the time left of it. One round trip.
+   */
+  incrWindow(key: string, windowMs: number): Promise<{ count: number; remainingMs: number }>;
   del(key: string): Promise<void>;
   atomic(write: AtomicWrite): Promise<AtomicResult>;
   publish(channel: string, message: string): Promise<void>;

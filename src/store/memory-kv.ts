@@ -19,6 +19,7 @@ export class MemoryKv implements Kv {
   private readonly sets = new Map<string, Set<string>>();
   private readonly hashes = new Map<string, Map<string, string>>();
   private readonly zsets = new Map<string, Map<string, number>>();
+  private readonly windows = new Map<string, { count: number; endsAt: number }>();
   private readonly bus = new EventEmitter();
   private trips = 0;
 
@@ -92,6 +93,20 @@ export class MemoryKv implements Kv {
     return current + 1;
   }
 
+  async incrWindow(key: string, windowMs: number) {
+    this.trips++;
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || window.endsAt <= now) {
+      // expired windows of other keys go too (bounded memory under many keys)
+      for (const [k, w] of this.windows) if (w.endsAt <= now) this.windows.delete(k);
+      window = { count: 0, endsAt: now + windowMs };
+      this.windows.set(key, window);
+    }
+    window.count++;
+    return { count: window.count, remainingMs: window.endsAt - now };
+  }
+
   async del(key: string) {
     this.trips++;
     this.deleteKey(key);
@@ -102,6 +117,7 @@ export class MemoryKv implements Kv {
     this.sets.delete(key);
     this.hashes.delete(key);
     this.zsets.delete(key);
+    this.windows.delete(key);
   }
 
   /** The indexes of `ranges` overlapping a range of another owner (brute force: a dev store). */

@@ -82,6 +82,15 @@ if p.p then for _, m in ipairs(p.p) do redis.call('PUBLISH', m[1], m[2]) end end
 return ''
 `;
 
+/* KEYS[1] = counter; ARGV[1] = window in ms. Returns {count, ms left of the window}. */
+const INCR_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+`;
+
 /* KEYS[1] = index key; ARGV[1] = value prefix. Returns {index, value|false} or nil. */
 const GET_INDIRECT = `
 local index = redis.call('GET', KEYS[1])
@@ -182,6 +191,7 @@ export class RedisKv implements Kv {
   private readonly indirectScript = new Script(GET_INDIRECT);
   private readonly loadSetScript = new Script(LOAD_SET);
   private readonly withRefsScript = new Script(GET_WITH_REFS);
+  private readonly incrWindowScript = new Script(INCR_WINDOW);
 
   private constructor(
     private readonly client: Client,
@@ -193,7 +203,13 @@ export class RedisKv implements Kv {
     await client.connect();
     const kv = new RedisKv(client, options);
     // load the scripts up front so the first call on the hot path is a single EVALSHA
-    for (const script of [kv.atomicScript, kv.indirectScript, kv.loadSetScript, kv.withRefsScript]) {
+    for (const script of [
+      kv.atomicScript,
+      kv.indirectScript,
+      kv.loadSetScript,
+      kv.withRefsScript,
+      kv.incrWindowScript,
+    ]) {
       await client.scriptLoad(script.source);
     }
     return kv;
@@ -277,6 +293,14 @@ export class RedisKv implements Kv {
   async incr(key: string) {
     this.trips++;
     return this.client.incr(key);
+  }
+
+  async incrWindow(key: string, windowMs: number) {
+    const [count, remainingMs] = (await this.evalScript(this.incrWindowScript, [key], [String(windowMs)])) as [
+      number,
+      number,
+    ];
+    return { count, remainingMs };
   }
 
   async del(key: string) {

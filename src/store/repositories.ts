@@ -710,6 +710,10 @@ export function createKvStore(
         const target = toCallTarget(await kv.getIndirect(extensionKey(companyId, extension), p));
         return target?.kind === 'workplace' ? target.workplace : undefined;
       },
+      async usernamesTaken(usernames) {
+        const values = await kv.mget(usernames.map(usernameKey));
+        return new Set(usernames.filter((_, i) => values[i] !== undefined));
+      },
       async byParallelNumber(number) {
         const rows = await kv.loadSet(parallelKey(number), `${p}workplace:`);
         return rows
@@ -852,6 +856,13 @@ export function createKvStore(
       },
       increment: (workplaceId) => kv.incr(pinFailKey(workplaceId)),
       reset: (workplaceId) => kv.del(pinFailKey(workplaceId)),
+    },
+
+    rateLimits: {
+      async hit(key, max, windowMs) {
+        const { count, remainingMs } = await kv.incrWindow(`${p}rate:${key}`, windowMs);
+        return { allowed: count <= max, retryAfterMs: count <= max ? 0 : remainingMs };
+      },
     },
 
     liveCalls: {

@@ -127,6 +127,8 @@ export interface Store {
     getById(id: string): Promise<Workplace | undefined>;
     getMany(ids: string[]): Promise<Array<Workplace | undefined>>;
     byExtension(companyId: string, extension: string): Promise<Workplace | undefined>;
+    /** Which of these usernames are taken (usernames are global), in one round trip. */
+    usernamesTaken(usernames: string[]): Promise<Set<string>>;
     /** Workplaces whose parallel-ringing list contains this E.164 number (portal auth). */
     byParallelNumber(number: string): Promise<Workplace[]>;
   };
@@ -163,6 +165,14 @@ export interface Store {
     /** increments and returns the new count, in one round trip */
     increment(workplaceId: string): Promise<number>;
     reset(workplaceId: string): Promise<void>;
+  };
+
+  /**
+   * Shared fixed-window rate limits (every API process sees the same counts): `hit` counts one
+   * attempt for the key and says whether it is within `max` per `windowMs`.
+   */
+  rateLimits: {
+    hit(key: string, max: number, windowMs: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
   };
 
   /** Running calls of workplaces, for `*11`. */

@@ -66,6 +66,7 @@ export async function makeApp(
     env?: Record<string, string>;
     /** a pino logger to capture the app's log lines (default: silent) */
     logger?: pino.Logger;
+    pinChangeLimit?: { max: number; windowMs: number };
   } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(opts.storeKind);
@@ -79,6 +80,7 @@ export async function makeApp(
     ...(opts.withProvisioner === false ? {} : { provisioner }),
     recordings,
     authFailures: opts.authFailures ?? { maxFailures: 100_000, windowMs: 60_000 },
+    ...(opts.pinChangeLimit ? { pinChangeLimit: opts.pinChangeLimit } : {}),
   });
   return {
     app,

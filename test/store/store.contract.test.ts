@@ -97,6 +97,26 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.ping()).toBe(true);
   });
 
+  it('rate limits: a fixed window per key, shared by every user of the store', async () => {
+    const verdicts = [];
+    for (let i = 0; i < 4; i++) verdicts.push(await store.rateLimits.hit('pin:w1', 3, 60_000));
+    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, false]);
+    expect(verdicts[3]!.retryAfterMs).toBeGreaterThan(0);
+    expect(verdicts[3]!.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect((await store.rateLimits.hit('pin:w2', 3, 60_000)).allowed).toBe(true);
+    // parallel hits are all counted
+    const parallel = await Promise.all(Array.from({ length: 10 }, () => store.rateLimits.hit('pin:w3', 5, 60_000)));
+    expect(parallel.filter((v) => v.allowed)).toHaveLength(5);
+  });
+
+  it('usernamesTaken asks the username index only', async () => {
+    const w = workplace('c1');
+    await store.workplaces.put(w);
+    const before = store.roundTrips();
+    expect(await store.workplaces.usernamesTaken([w.username, 'free.name'])).toEqual(new Set([w.username]));
+    expect(store.roundTrips() - before).toBe(1);
+  });
+
   it('companies: put, get, list, delete', async () => {
     const company = { id: 'c1', name: 'ACME', mobileIntegration: false, createdAt: 't', updatedAt: 't' };
     await store.companies.put(company);
