@@ -6,7 +6,13 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { CompanyGoneError, ConflictError, RangeOverlapError, StaleWriteError } from '../store/store.js';
+import {
+  CompanyGoneError,
+  ConflictError,
+  RangeOverlapError,
+  StaleWriteError,
+  StoreUnavailableError,
+} from '../store/store.js';
 
 export interface FieldIssue {
   path: string;
@@ -200,6 +206,15 @@ export function installErrorHandler(app: FastifyInstance): void {
         message: cut(err.message, MAX_MESSAGE),
         issues: boundedIssues([{ path: err.field, message: err.message }]),
       });
+    }
+    if (err instanceof StoreUnavailableError) {
+      // Redis is down or not answering: a retryable 503 within the command timeout, never a
+      // 500 and never a hang (the store fails fast while disconnected)
+      request.log.warn({ err: { message: err.message } }, 'store unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'unavailable', message: 'the configuration store is unavailable; retry shortly' });
     }
     if (err instanceof CompanyGoneError) {
       // deleted while the request ran: the same answer as if it had been gone before

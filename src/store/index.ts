@@ -25,11 +25,17 @@ export async function createRedisStore(
     url: string;
     prefix?: string;
     logger?: pino.Logger;
+    /** see RedisKvOptions.commandTimeoutMs */
+    commandTimeoutMs?: number;
   } & KvStoreOptions,
 ): Promise<PbxStore> {
   // connection errors must reach a log even when the caller passed no logger
   const logger = opts.logger ?? pino({ name: 'store', level: 'warn' });
-  const kv = await RedisKv.connect({ url: opts.url, logger });
+  const kv = await RedisKv.connect({
+    url: opts.url,
+    logger,
+    ...(opts.commandTimeoutMs !== undefined ? { commandTimeoutMs: opts.commandTimeoutMs } : {}),
+  });
   return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, logger, opts);
 }
 

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import type { AtomicResult, AtomicWrite, Guard, Kv, WriteOp } from './kv.js';
+import { StoreUnavailableError } from './store.js';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -176,7 +177,14 @@ class Script {
 export interface RedisKvOptions {
   url: string;
   logger?: pino.Logger;
+  /**
+   * A command without an answer after this long fails with StoreUnavailableError (default
+   * 1000 ms): a request or a call must not hang on a Redis that stopped answering.
+   */
+  commandTimeoutMs?: number;
 }
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 
 /** Exponential backoff capped at 5 s; node-redis keeps retrying forever. */
 export function reconnectDelay(retries: number): number {
@@ -219,6 +227,10 @@ export class RedisKv implements Kv {
     const client = createClient({
       url: options.url,
       socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5_000 },
+      // while disconnected, commands fail at once instead of queueing until Redis is back: the
+      // caller answers 503 (API) or uses its cache (calls), and no stale write lands minutes
+      // later. The subscriber keeps its queue: it re-subscribes by itself on reconnect.
+      disableOfflineQueue: role === 'commands',
     });
     // without a listener node-redis would throw connection errors as unhandled 'error' events
     client.on('error', (err: Error) => {
@@ -228,26 +240,50 @@ export class RedisKv implements Kv {
     return client;
   }
 
+  /**
+   * Every command goes through here: no answer within the timeout, or no connection, is a
+   * StoreUnavailableError (an error Redis itself replied with stays what it is). The timeout
+   * also covers a command already sent when Redis stopped answering, which node-redis would
+   * otherwise wait for until the socket dies.
+   */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
+    });
+    try {
+      return await Promise.race([command(), timeout]);
+    } catch (err) {
+      if (err instanceof ErrorReply || err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async evalScript(script: Script, keys: string[], args: string[]): Promise<unknown> {
     this.trips++;
-    try {
-      return await this.client.evalSha(script.sha, { keys, arguments: args });
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      this.trips++;
-      return this.client.eval(script.source, { keys, arguments: args });
-    }
+    return this.run(async () => {
+      try {
+        return await this.client.evalSha(script.sha, { keys, arguments: args });
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        this.trips++;
+        return this.client.eval(script.source, { keys, arguments: args });
+      }
+    });
   }
 
   async get(key: string) {
     this.trips++;
-    return (await this.client.get(key)) ?? undefined;
+    return (await this.run(() => this.client.get(key))) ?? undefined;
   }
 
   async mget(keys: string[]) {
     if (keys.length === 0) return [];
     this.trips++;
-    return (await this.client.mGet(keys)).map((v) => v ?? undefined);
+    return (await this.run(() => this.client.mGet(keys))).map((v) => v ?? undefined);
   }
 
   async loadSet(setKey: string, valuePrefix: string) {
@@ -282,17 +318,17 @@ export class RedisKv implements Kv {
 
   async hget(key: string, field: string) {
     this.trips++;
-    return (await this.client.hGet(key, field)) ?? undefined;
+    return (await this.run(() => this.client.hGet(key, field))) ?? undefined;
   }
 
   async hvals(key: string) {
     this.trips++;
-    return this.client.hVals(key);
+    return this.run(() => this.client.hVals(key));
   }
 
   async incr(key: string) {
     this.trips++;
-    return this.client.incr(key);
+    return this.run(() => this.client.incr(key));
   }
 
   async incrWindow(key: string, windowMs: number) {
@@ -305,7 +341,7 @@ export class RedisKv implements Kv {
 
   async del(key: string) {
     this.trips++;
-    await this.client.del(key);
+    await this.run(() => this.client.del(key));
   }
 
   async atomic(write: AtomicWrite): Promise<AtomicResult> {
@@ -361,7 +397,7 @@ export class RedisKv implements Kv {
 
   async publish(channel: string, message: string) {
     this.trips++;
-    await this.client.publish(channel, message);
+    await this.run(() => this.client.publish(channel, message));
   }
 
   async subscribe(channel: string, listener: (message: string) => void) {

@@ -63,6 +63,17 @@ export class RangeOverlapError extends Error {
   }
 }
 
+/**
+ * The backend did not answer (Redis down, restarting, or slower than the command timeout).
+ * Nothing is queued for later: the caller may retry (the API answers 503 + Retry-After).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('the store is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /** Optimistic concurrency: the object changed between read and write. Retry. */
 export class StaleWriteError extends Error {
   constructor(message = 'object was changed concurrently') {
