@@ -18,7 +18,8 @@ import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandler } from './errors.js';
 import { requestLogView } from '../logging.js';
-import { JSON_BODY_LIMIT_BYTES } from './limits.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, JSON_BODY_LIMIT_BYTES } from './limits.js';
+import { capConnectionsPerClient } from './connections.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
 import { portalsPlugin } from './portals.js';
@@ -53,10 +54,20 @@ export function requireDeclaredScope(route: {
 export interface BuildAppOptions extends ApiDeps {
   /** failed authentications per client IP and window before 429 (default 10 per minute) */
   authFailures?: { maxFailures: number; windowMs: number };
+  /** socket timeouts and the per-client connection cap (defaults in limits.ts) */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> {
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, ...deps.connectionLimits };
   const base = Fastify({
+    connectionTimeout: connections.idleSocketTimeoutMs,
+    keepAliveTimeout: connections.keepAliveTimeoutMs,
+    requestTimeout: connections.requestTimeoutMs,
+    http: {
+      headersTimeout: connections.headersTimeoutMs,
+      connectionsCheckingInterval: connections.checkIntervalMs,
+    },
     // request lines carry the URL with the values of secret-looking query parameters redacted
     loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT_BYTES,
@@ -77,6 +88,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   installErrorHandler(base);
 
   app.addHook('onRoute', requireDeclaredScope);
+  capConnectionsPerClient(base.server, connections.maxConnectionsPerClient, deps.config.TRUST_PROXY ?? [], deps.logger);
 
   await app.register(fastifySwagger, {
     openapi: {
