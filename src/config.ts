@@ -57,6 +57,16 @@ export const configSchema = z.object({
       ),
     )
     .optional(),
+  /**
+   * 32-byte key (64 hex digits or base64) that encrypts SIP passwords at rest in Redis;
+   * unset → they are stored in clear (logged as a warning at start)
+   */
+  SECRET_KEY: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)')
+    .optional(),
+  /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
+  SECRET_KEY_FILE: z.string().min(1).optional(),
   /** identifies this controller in the live-call registry (several may share Redis) */
   CONTROLLER_ID: z.string().min(1).optional(),
 });

@@ -7,10 +7,12 @@ import type { PbxStore } from './call-lookup.js';
 import { MemoryKv } from './memory-kv.js';
 import { RedisKv } from './redis-kv.js';
 import { createKvStore, type KvStoreOptions } from './repositories.js';
+import { loadSecretKey } from './sip-secrets.js';
 
 export type { BlockingContext, CallLookup, CallTarget, PbxStore } from './call-lookup.js';
 export { callLookupOf, hasCallLookup } from './call-lookup.js';
 export * from './store.js';
+export { loadSecretKey, parseSecretKey, SecretKeyError } from './sip-secrets.js';
 
 export const DEFAULT_PREFIX = 'pbx:';
 
@@ -39,9 +41,22 @@ export async function createRedisStore(
   return createKvStore(kv, opts.prefix ?? DEFAULT_PREFIX, logger, opts);
 }
 
-/** Redis when REDIS_URL is set, else the in-memory store with a loud warning. */
-export async function createStore(config: { REDIS_URL?: string }, logger: pino.Logger): Promise<PbxStore> {
-  if (config.REDIS_URL) return createRedisStore({ url: config.REDIS_URL, logger });
+/**
+ * Redis when REDIS_URL is set, else the in-memory store with a loud warning. With SECRET_KEY
+ * (or SECRET_KEY_FILE) SIP passwords are encrypted at rest; without, a warning says they are not.
+ */
+export async function createStore(
+  config: { REDIS_URL?: string; SECRET_KEY?: string; SECRET_KEY_FILE?: string },
+  logger: pino.Logger,
+): Promise<PbxStore> {
+  const secretKey = loadSecretKey(config);
+  if (!secretKey) {
+    logger.warn(
+      'SECRET_KEY is not set: SIP passwords are stored in CLEAR in the store (set SECRET_KEY or SECRET_KEY_FILE)',
+    );
+  }
+  const options = secretKey ? { secretKey } : {};
+  if (config.REDIS_URL) return createRedisStore({ url: config.REDIS_URL, logger, ...options });
   logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING is persisted across restarts');
-  return createMemoryStore({ logger });
+  return createMemoryStore({ logger, ...options });
 }

@@ -36,6 +36,7 @@ import type {
   Workplace,
 } from '../domain/model.js';
 import type { CallTarget, PbxStore } from './call-lookup.js';
+import { sipPasswordCipher } from './sip-secrets.js';
 import { canonicalJson, rangeMember, type AtomicWrite, type Guard, type Kv, type WriteOp } from './kv.js';
 import {
   CompanyGoneError,
@@ -100,6 +101,8 @@ export interface KvStoreOptions {
    * store loose objects (a workplace without its company) turn it off.
    */
   checkReferences?: boolean;
+  /** SECRET_KEY: SIP passwords are stored encrypted with it (sip-secrets.ts); unset → in clear */
+  secretKey?: Buffer;
 }
 
 type Scoped = { id: string; companyId: string };
@@ -117,6 +120,17 @@ export function createKvStore(
 ): PbxStore {
   const p = prefix;
   const checkReferences = options.checkReferences ?? true;
+  const sip = sipPasswordCipher(options.secretKey);
+  /** An entity as the callers see it: SIP passwords of workplaces decrypted. */
+  function decode<T>(kind: EntityKind, json: string): T {
+    const value = JSON.parse(json) as T;
+    return kind === 'workplace' ? (sip.open(value as Workplace) as T) : value;
+  }
+  const decodeOpt = <T>(kind: EntityKind, json: string | undefined): T | undefined =>
+    json === undefined ? undefined : decode<T>(kind, json);
+  /** An entity as stored: SIP passwords of workplaces encrypted (when a key is configured). */
+  const storedJson = (kind: EntityKind, entity: object) =>
+    canonicalJson(kind === 'workplace' ? sip.seal(entity as Workplace) : entity);
   const entityKey = (kind: EntityKind, id: string) => `${p}${kind}:${id}`;
   const membersKey = (kind: EntityKind, companyId: string) => `${p}${kind}s-of:${companyId}`;
   const companiesKey = `${p}companies`;
@@ -185,9 +199,21 @@ export function createKvStore(
     key: string,
     previous: unknown,
     attempt: (baseJson: string | undefined) => Promise<string | undefined>,
+    kind?: EntityKind,
   ): Promise<void> {
+    // a stored form that differs from the caller's (encrypted SIP passwords, or plain ones from
+    // before the key) is compared decoded, and the guard then holds the stored string
+    const compareDecoded = kind === 'workplace' && options.secretKey !== undefined;
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const baseJson = previous !== undefined ? canonicalJson(previous) : await kv.get(key);
+      let baseJson: string | undefined;
+      if (previous === undefined) baseJson = await kv.get(key);
+      else if (!compareDecoded) baseJson = canonicalJson(previous);
+      else {
+        baseJson = await kv.get(key);
+        if (baseJson === undefined || canonicalJson(decode(kind, baseJson)) !== canonicalJson(previous)) {
+          throw new StaleWriteError();
+        }
+      }
       const failed = await attempt(baseJson);
       if (failed !== CHANGED) return;
       if (previous !== undefined) throw new StaleWriteError();
@@ -264,12 +290,12 @@ export function createKvStore(
   ): CompanyScopedRepo<T> {
     return {
       async get(companyId, id) {
-        const entity = parse<T>(await kv.get(entityKey(kind, id)));
+        const entity = decodeOpt<T>(kind, await kv.get(entityKey(kind, id)));
         return entity?.companyId === companyId ? entity : undefined;
       },
       async list(companyId) {
         const rows = await kv.loadSet(membersKey(kind, companyId), `${p}${kind}:`);
-        return rows.map((r) => JSON.parse(r.value) as T).filter((e) => e.companyId === companyId);
+        return rows.map((r) => decode<T>(kind, r.value)).filter((e) => e.companyId === companyId);
       },
       async put(entity, previous) {
         const key = entityKey(kind, entity.id);
@@ -370,7 +396,7 @@ export function createKvStore(
     guards.push(...companyGuards(entity.companyId), ...refs.guards);
     ops.push(
       ...refs.ops,
-      { op: 'set', key, value: canonicalJson(entity) },
+      { op: 'set', key, value: storedJson(kind, entity) },
       { op: 'sadd', key: membersKey(kind, entity.companyId), member: entity.id },
     );
     return { guards, ops };
@@ -382,15 +408,19 @@ export function createKvStore(
       get: base.get,
       list: base.list,
       async getById(id: string): Promise<T | undefined> {
-        return parse<T>(await kv.get(entityKey(kind, id)));
+        return decodeOpt<T>(kind, await kv.get(entityKey(kind, id)));
       },
       async put(entity: T, previous?: T): Promise<void> {
         const key = entityKey(kind, entity.id);
-        await casLoop(key, previous, (baseJson) =>
-          write({
-            ...indexedWrite(kind, entity, baseJson),
-            publish: changeMessage({ kind, id: entity.id, companyId: entity.companyId }),
-          }),
+        await casLoop(
+          key,
+          previous,
+          (baseJson) =>
+            write({
+              ...indexedWrite(kind, entity, baseJson),
+              publish: changeMessage({ kind, id: entity.id, companyId: entity.companyId }),
+            }),
+          kind,
         );
       },
       async delete(entity: T): Promise<void> {
@@ -604,7 +634,7 @@ export function createKvStore(
     if (!reply || reply[1] === undefined) return undefined;
     const target = JSON.parse(reply[0]) as NumberTarget;
     return target.kind === 'workplace'
-      ? { kind: 'workplace', id: target.id, workplace: JSON.parse(reply[1]) as Workplace }
+      ? { kind: 'workplace', id: target.id, workplace: decode<Workplace>('workplace', reply[1]) }
       : { kind: 'portal', id: target.id, portal: JSON.parse(reply[1]) as AnywherePortal };
   }
 
@@ -704,7 +734,7 @@ export function createKvStore(
       },
       async getMany(ids) {
         const values = await kv.mget(ids.map((id) => entityKey('workplace', id)));
-        return values.map((v) => parse<Workplace>(v));
+        return values.map((v) => decodeOpt<Workplace>('workplace', v));
       },
       async byExtension(companyId, extension) {
         const target = toCallTarget(await kv.getIndirect(extensionKey(companyId, extension), p));
@@ -717,7 +747,7 @@ export function createKvStore(
       async byParallelNumber(number) {
         const rows = await kv.loadSet(parallelKey(number), `${p}workplace:`);
         return rows
-          .map((r) => JSON.parse(r.value) as Workplace)
+          .map((r) => decode<Workplace>('workplace', r.value))
           .filter((w) => w.parallelRinging.numbers.includes(number));
       },
     },

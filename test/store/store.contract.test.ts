@@ -13,10 +13,12 @@ import type {
   Template,
   VoiceboxMessage,
 } from '../../src/domain/model.js';
+import { createClient } from 'redis';
 import {
   CompanyGoneError,
   ConflictError,
   RangeOverlapError,
+  SecretKeyError,
   StaleWriteError,
   callLookupOf,
   createMemoryStore,
@@ -31,7 +33,7 @@ const redisUrl = inject('redisUrl');
 
 interface Backend {
   name: 'memory' | 'redis';
-  open(prefix: string, options?: { checkReferences?: boolean }): Promise<PbxStore>;
+  open(prefix: string, options?: { checkReferences?: boolean; secretKey?: Buffer }): Promise<PbxStore>;
 }
 // the per-entity rules below are tested on loose objects (a workplace without its company):
 // referential integrity has its own block (store.integrity.test.ts)
@@ -912,3 +914,88 @@ async function expectError(promise: Promise<unknown>, type: new (...args: never[
   const err = await rejection(promise);
   expect(err).toBeInstanceOf(type);
 }
+
+/** SIP passwords encrypted at rest with SECRET_KEY; plain values from before stay readable. */
+describe.each(backends)('$name store: SIP passwords at rest', (backend) => {
+  const key = Buffer.alloc(32, 7);
+  const device = (id: string, sipPassword: string) => ({
+    id,
+    type: 'deskphone' as const,
+    sipUsername: `sip-${id}`,
+    sipPassword,
+    createdAt: 't',
+  });
+
+  it('round-trips encrypted; compare-and-set still works on the decrypted object', async () => {
+    const store = await backend.open(`test-sip-${randomUUID()}:`, { secretKey: key });
+    try {
+      const w = workplace('c1', { devices: [device('d1', 'S3cret-pass-1'), device('d2', 'S3cret-pass-2')] });
+      await store.workplaces.put(w);
+      expect(await store.workplaces.get('c1', w.id)).toEqual(w);
+      expect(await store.lookupNumber(w.number)).toMatchObject({ workplace: w });
+      const next = { ...w, firstName: 'Changed' };
+      await store.workplaces.put(next, w);
+      await expectError(store.workplaces.put({ ...w, firstName: 'Stale' }, w), StaleWriteError);
+      expect((await store.workplaces.getById(w.id))?.devices[1]?.sipPassword).toBe('S3cret-pass-2');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SIP passwords at rest in Redis', () => {
+  const key = Buffer.alloc(32, 9);
+  const device = (id: string, sipPassword: string) => ({
+    id,
+    type: 'mobile' as const,
+    sipUsername: `sip-${id}`,
+    sipPassword,
+    createdAt: 't',
+  });
+
+  it('are not in Redis in clear; plain values from before are read and encrypted on the next write; no key or another key is refused loudly', async () => {
+    const prefix = `test-sip-raw-${randomUUID()}:`;
+    const plain = await createRedisStore({ url: redisUrl, prefix, checkReferences: false });
+    const sealed = await createRedisStore({ url: redisUrl, prefix, checkReferences: false, secretKey: key });
+    const wrong = await createRedisStore({ url: redisUrl, prefix, checkReferences: false, secretKey: Buffer.alloc(32, 1) });
+    const raw = createClient({ url: redisUrl });
+    await raw.connect();
+    try {
+      const legacy = workplace('c1', { devices: [device('d1', 'Legacy-Pass-123')] });
+      await plain.workplaces.put(legacy);
+      expect(await raw.get(`${prefix}workplace:${legacy.id}`)).toContain('Legacy-Pass-123');
+      // read with the key, updated with compare-and-set, stored encrypted
+      expect(await sealed.workplaces.get('c1', legacy.id)).toEqual(legacy);
+      await sealed.workplaces.put({ ...legacy, lastName: 'Neu' }, legacy);
+      const stored = (await raw.get(`${prefix}workplace:${legacy.id}`))!;
+      expect(stored).not.toContain('Legacy-Pass-123');
+      expect(stored).toContain('enc:v1:');
+      expect((await sealed.workplaces.get('c1', legacy.id))?.devices[0]?.sipPassword).toBe('Legacy-Pass-123');
+      await expectError(plain.workplaces.get('c1', legacy.id), SecretKeyError);
+      await expectError(wrong.workplaces.get('c1', legacy.id), SecretKeyError);
+    } finally {
+      await raw.close();
+      await Promise.all([plain.close(), sealed.close(), wrong.close()]);
+    }
+  });
+
+  it('createStore says loudly when SECRET_KEY is unset, and refuses a malformed key', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          lines.push(chunk.toString());
+          cb();
+        },
+      }),
+    );
+    const store = await createStore({}, logger);
+    expect(lines.join('')).toMatch(/SECRET_KEY is not set: SIP passwords are stored in CLEAR/);
+    await store.close();
+    await expectError(createStore({ SECRET_KEY: 'short' }, logger), SecretKeyError);
+    lines.length = 0;
+    const keyed = await createStore({ SECRET_KEY: key.toString('base64') }, logger);
+    expect(lines.join('')).not.toMatch(/SECRET_KEY/);
+    await keyed.close();
+  });
+});
