@@ -27,7 +27,13 @@ async function main() {
     logger: pino({ level: 'silent' }),
     authFailures: { maxFailures: 1e9, windowMs: 60_000 },
   });
-  const inject = (method: 'GET' | 'POST', url: string, token: string, payload?: unknown, contentType?: string) =>
+  const inject = (
+    method: 'GET' | 'POST',
+    url: string,
+    token: string,
+    payload?: unknown,
+    contentType?: string,
+  ) =>
     app.inject({
       method,
       url,
@@ -44,7 +50,13 @@ async function main() {
         const i = start + j;
         const cid = `bench-c${i}`;
         const base = `+4930${String(i).padStart(6, '0')}`;
-        await store.companies.put({ id: cid, name: `C${i}`, mobileIntegration: false, createdAt: now, updatedAt: now });
+        await store.companies.put({
+          id: cid,
+          name: `C${i}`,
+          mobileIntegration: false,
+          createdAt: now,
+          updatedAt: now,
+        });
         await store.groups.put({
           id: `bench-g${i}`,
           companyId: cid,
@@ -96,7 +108,8 @@ async function main() {
     const start = process.hrtime.bigint();
     const res = await fn();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (res.statusCode !== expected) throw new Error(`expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
+    if (res.statusCode !== expected)
+      throw new Error(`expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
     return { ms, trips: store.roundTrips() - trips, bytes: res.body.length, body: res.body };
   };
 
@@ -108,7 +121,9 @@ async function main() {
         inject('POST', `${base}/groups`, token, {
           name: `G${i}`,
           timezone: 'Europe/Berlin',
-          numberRanges: [{ first: `+4989${String(i).padStart(6, '0')}00`, last: `+4989${String(i).padStart(6, '0')}99` }],
+          numberRanges: [
+            { first: `+4989${String(i).padStart(6, '0')}00`, last: `+4989${String(i).padStart(6, '0')}99` },
+          ],
         }),
       201,
     );
@@ -129,12 +144,21 @@ async function main() {
     size += key.length + 5;
   }
   const payload = JSON.stringify(body);
-  const error = await timed(() => inject('POST', '/v1/companies', ADMIN_TOKEN, payload, 'application/json'), 400);
+  const error = await timed(
+    () => inject('POST', '/v1/companies', ADMIN_TOKEN, payload, 'application/json'),
+    400,
+  );
 
   const report = {
     companies: COMPANIES,
-    groupCreate: { medianMs: +median(groupRuns.map((r) => r.ms)).toFixed(1), roundTrips: median(groupRuns.map((r) => r.trips)) },
-    csvImport1Row: { medianMs: +median(csvRuns.map((r) => r.ms)).toFixed(1), roundTrips: median(csvRuns.map((r) => r.trips)) },
+    groupCreate: {
+      medianMs: +median(groupRuns.map((r) => r.ms)).toFixed(1),
+      roundTrips: median(groupRuns.map((r) => r.trips)),
+    },
+    csvImport1Row: {
+      medianMs: +median(csvRuns.map((r) => r.ms)).toFixed(1),
+      roundTrips: median(csvRuns.map((r) => r.trips)),
+    },
     unknownKeys400: {
       requestBytes: payload.length,
       responseBytes: error.bytes,

@@ -88,7 +88,12 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   installErrorHandler(base);
 
   app.addHook('onRoute', requireDeclaredScope);
-  capConnectionsPerClient(base.server, connections.maxConnectionsPerClient, deps.config.TRUST_PROXY ?? [], deps.logger);
+  capConnectionsPerClient(
+    base.server,
+    connections.maxConnectionsPerClient,
+    deps.config.TRUST_PROXY ?? [],
+    deps.logger,
+  );
 
   await app.register(fastifySwagger, {
     openapi: {

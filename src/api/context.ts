@@ -111,9 +111,14 @@ export async function provisionWorkplace(
   } catch (err) {
     // deleted (with its company) while its devices were pushed: take the devices back out
     if ((err instanceof ApiError && err.statusCode === 404) || err instanceof CompanyGoneError) {
-      await provisioner.remove(workplace).catch((e: unknown) =>
-        logger.warn({ err: e, workplaceId: workplace.id }, 'removing the devices of a deleted workplace failed'),
-      );
+      await provisioner
+        .remove(workplace)
+        .catch((e: unknown) =>
+          logger.warn(
+            { err: e, workplaceId: workplace.id },
+            'removing the devices of a deleted workplace failed',
+          ),
+        );
     }
     throw err;
   }

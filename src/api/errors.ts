@@ -223,7 +223,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof RangeOverlapError) {
       // never which group or company holds the range: it may be another tenant's
       const e = validationError(
-        err.indexes.map((i) => ({ path: `numberRanges.${i}`, message: 'overlaps a range in use; numbers are global' })),
+        err.indexes.map((i) => ({
+          path: `numberRanges.${i}`,
+          message: 'overlaps a range in use; numbers are global',
+        })),
       );
       return reply.code(400).send({ error: e.error, message: e.message, issues: e.issues });
     }

@@ -108,7 +108,10 @@ export function textSchema(max: number) {
 export const nameSchema = textSchema(100);
 /** A secret typed by a person (SIP password): no control or invisible characters either. */
 export const secretTextSchema = (max: number) =>
-  z.string().max(max).superRefine(rule((v) => (v === '' ? [] : textProblems(v).filter((m) => m !== 'is required'))));
+  z
+    .string()
+    .max(max)
+    .superRefine(rule((v) => (v === '' ? [] : textProblems(v).filter((m) => m !== 'is required'))));
 
 export const idSchema = z
   .string()

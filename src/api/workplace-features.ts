@@ -174,7 +174,10 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
         const limit = deps.pinChangeLimit ?? DEFAULT_PIN_CHANGE_LIMIT;
         const verdict = await store.rateLimits.hit(`pin-change:${before.id}`, limit.max, limit.windowMs);
         if (!verdict.allowed) {
-          throw tooManyRequests('too many PIN changes for this workplace; try again later', verdict.retryAfterMs);
+          throw tooManyRequests(
+            'too many PIN changes for this workplace; try again later',
+            verdict.retryAfterMs,
+          );
         }
         const problems = validatePinStrength(pin, { extension: before.extension, number: before.number });
         const previous = await previousPinProblem(pin, pinHistory(before.voicebox));

@@ -250,7 +250,10 @@ export class RedisKv implements Kv {
     let timer: NodeJS.Timeout | undefined;
     const timeoutMs = this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(new Error(`no answer within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([command(), timeout]);
@@ -332,10 +335,11 @@ export class RedisKv implements Kv {
   }
 
   async incrWindow(key: string, windowMs: number) {
-    const [count, remainingMs] = (await this.evalScript(this.incrWindowScript, [key], [String(windowMs)])) as [
-      number,
-      number,
-    ];
+    const [count, remainingMs] = (await this.evalScript(
+      this.incrWindowScript,
+      [key],
+      [String(windowMs)],
+    )) as [number, number];
     return { count, remainingMs };
   }
 

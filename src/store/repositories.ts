@@ -165,7 +165,10 @@ export function createKvStore(
       throw new CompanyGoneError(companyGuard?.key.slice(`${p}company:`.length) ?? '');
     }
     if (failed === DEFAULT_IN_USE) {
-      throw new ConflictError('isDefault', 'make another group the default before deleting the default group');
+      throw new ConflictError(
+        'isDefault',
+        'make another group the default before deleting the default group',
+      );
     }
     if (failed.startsWith(MISSING)) {
       const field = failed.slice(MISSING.length);
@@ -173,7 +176,10 @@ export function createKvStore(
     }
     if (failed.startsWith(IN_USE)) {
       const kind = failed.slice(IN_USE.length);
-      throw new ConflictError('id', `the ${kind === 'blockingProfile' ? 'blocking profile' : kind} is still in use`);
+      throw new ConflictError(
+        'id',
+        `the ${kind === 'blockingProfile' ? 'blocking profile' : kind} is still in use`,
+      );
     }
     if (failed.startsWith(RANGES)) {
       throw new RangeOverlapError(failed.slice(RANGES.length).split(',').map(Number));
@@ -254,7 +260,8 @@ export function createKvStore(
     for (const [field, refKind] of REFERENCES[kind] ?? []) {
       const next = (entity as Record<string, unknown>)[field] as string | undefined;
       const prev = base ? ((base as Record<string, unknown>)[field] as string | undefined) : undefined;
-      if (prev !== undefined && prev !== next) ops.push({ op: 'srem', key: refsKey(refKind, prev), member: me });
+      if (prev !== undefined && prev !== next)
+        ops.push({ op: 'srem', key: refsKey(refKind, prev), member: me });
       if (next === undefined) continue;
       if (checkReferences && next !== prev) {
         guards.push({
@@ -275,7 +282,9 @@ export function createKvStore(
     if (!stored) return [];
     return (REFERENCES[kind] ?? []).flatMap(([field, refKind]) => {
       const id = (stored as Record<string, unknown>)[field];
-      return typeof id === 'string' ? [{ op: 'srem', key: refsKey(refKind, id), member: `${kind}:${stored.id}` } as WriteOp] : [];
+      return typeof id === 'string'
+        ? [{ op: 'srem', key: refsKey(refKind, id), member: `${kind}:${stored.id}` } as WriteOp]
+        : [];
     });
   }
 
@@ -544,7 +553,8 @@ export function createKvStore(
           }
           const refs = referenceWrite('group', next, baseGroup);
           guards.push(...refs.guards);
-          const rangesChanged = canonicalJson(baseGroup?.numberRanges ?? []) !== canonicalJson(next.numberRanges);
+          const rangesChanged =
+            canonicalJson(baseGroup?.numberRanges ?? []) !== canonicalJson(next.numberRanges);
           if (rangesChanged) {
             guards.push({ type: 'exists', key: rangeIndexBuiltKey, label: NO_RANGE_INDEX });
             guards.push({
@@ -657,7 +667,9 @@ export function createKvStore(
             guards: [
               unchangedGuard(key, baseJson),
               // a deleted company's id is never brought back by a late write
-              ...(checkReferences ? [{ type: 'absent', key: deletingKey(company.id), label: COMPANY_GONE } as Guard] : []),
+              ...(checkReferences
+                ? [{ type: 'absent', key: deletingKey(company.id), label: COMPANY_GONE } as Guard]
+                : []),
               ...refs.guards,
             ],
             ops: [

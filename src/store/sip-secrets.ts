@@ -62,7 +62,10 @@ export function sipPasswordCipher(masterKey: Buffer | undefined): SipPasswordCip
       seal: (w) => w,
       open(w) {
         if (w.devices.some((d) => d.sipPassword.startsWith(PREFIX))) {
-          throw new SecretKeyError('SECRET_KEY', 'SIP passwords are stored encrypted: the key is needed to read them');
+          throw new SecretKeyError(
+            'SECRET_KEY',
+            'SIP passwords are stored encrypted: the key is needed to read them',
+          );
         }
         return w;
       },
@@ -75,7 +78,10 @@ export function sipPasswordCipher(masterKey: Buffer | undefined): SipPasswordCip
 
   const encrypt = (w: Workplace, deviceId: string, password: string) => {
     if (password.startsWith(PREFIX)) return password;
-    const iv = createHmac('sha256', ivKey).update(`${w.id}/${deviceId}\0${password}`).digest().subarray(0, 12);
+    const iv = createHmac('sha256', ivKey)
+      .update(`${w.id}/${deviceId}\0${password}`)
+      .digest()
+      .subarray(0, 12);
     const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
     cipher.setAAD(aad(w, deviceId));
     const body = Buffer.concat([cipher.update(password, 'utf8'), cipher.final()]);
@@ -90,10 +96,15 @@ export function sipPasswordCipher(masterKey: Buffer | undefined): SipPasswordCip
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
     } catch {
-      throw new SecretKeyError('SECRET_KEY', `the SIP password of device ${deviceId} does not decrypt: another key?`);
+      throw new SecretKeyError(
+        'SECRET_KEY',
+        `the SIP password of device ${deviceId} does not decrypt: another key?`,
+      );
     }
   };
   const map = (w: Workplace, f: (w: Workplace, id: string, p: string) => string): Workplace =>
-    w.devices.length === 0 ? w : { ...w, devices: w.devices.map((d) => ({ ...d, sipPassword: f(w, d.id, d.sipPassword) })) };
+    w.devices.length === 0
+      ? w
+      : { ...w, devices: w.devices.map((d) => ({ ...d, sipPassword: f(w, d.id, d.sipPassword) })) };
   return { seal: (w) => map(w, encrypt), open: (w) => map(w, decrypt) };
 }

@@ -6,7 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ISSUES } from '../../src/api/errors.js';
-import { ADMIN_TOKEN, call, expectStatus, makeApp, seedCompany, type TestApp, workplaceBody } from './helpers.js';
+import {
+  ADMIN_TOKEN,
+  call,
+  expectStatus,
+  makeApp,
+  seedCompany,
+  type TestApp,
+  workplaceBody,
+} from './helpers.js';
 
 describe('cost amplification', () => {
   let t: TestApp;
@@ -22,7 +30,13 @@ describe('cost amplification', () => {
     for (let i = 0; i < count; i++) {
       const c = await seedCompany(t.app, `Filler ${seq}`, range());
       await expectStatus(
-        call(t.app, 'POST', `${c.base}/workplaces`, c.adminToken, workplaceBody(c.group.numberRanges[0].first.replace(/00$/, '55'))),
+        call(
+          t.app,
+          'POST',
+          `${c.base}/workplaces`,
+          c.adminToken,
+          workplaceBody(c.group.numberRanges[0].first.replace(/00$/, '55')),
+        ),
         201,
       );
     }
@@ -91,7 +105,10 @@ describe('cost amplification', () => {
   });
 
   it('a long value is not echoed back whole', async () => {
-    const res = await call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: 'x', ['k'.repeat(100_000)]: 1 });
+    const res = await call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, {
+      name: 'x',
+      ['k'.repeat(100_000)]: 1,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.body.length).toBeLessThan(2_000);
   });
@@ -99,7 +116,10 @@ describe('cost amplification', () => {
   it('PIN changes are rate limited per workplace (429 with Retry-After), before any hashing', async () => {
     const c = await seedCompany(t.app, 'Pins', range());
     const first = c.group.numberRanges[0].first.replace(/00$/, '55');
-    const w = await expectStatus(call(t.app, 'POST', `${c.base}/workplaces`, c.adminToken, workplaceBody(first)), 201);
+    const w = await expectStatus(
+      call(t.app, 'POST', `${c.base}/workplaces`, c.adminToken, workplaceBody(first)),
+      201,
+    );
     const other = await expectStatus(
       call(t.app, 'POST', `${c.base}/workplaces`, c.adminToken, workplaceBody(first.replace(/55$/, '56'))),
       201,
@@ -120,7 +140,10 @@ describe('cost amplification', () => {
     expect((await change(w.id, pins[3]!, c.adminToken)).statusCode).toBe(429);
     await expectStatus(change(other.id, pins[0]!, c.adminToken), 200);
     // switching the voicebox on and off without a PIN is not limited
-    await expectStatus(call(t.app, 'PUT', `${c.base}/workplaces/${w.id}/voicebox`, token, { enabled: false }), 200);
+    await expectStatus(
+      call(t.app, 'PUT', `${c.base}/workplaces/${w.id}/voicebox`, token, { enabled: false }),
+      200,
+    );
   });
 
   it("the overlap error does not reveal another tenant's range", async () => {
@@ -135,6 +158,8 @@ describe('cost amplification', () => {
     expect(res.body).not.toContain('+4973000000');
     expect(res.body).not.toContain('+4973000099');
     expect(res.body).not.toContain(a.group.id);
-    expect(res.json().issues).toEqual([{ path: 'numberRanges.0', message: 'overlaps a range in use; numbers are global' }]);
+    expect(res.json().issues).toEqual([
+      { path: 'numberRanges.0', message: 'overlaps a range in use; numbers are global' },
+    ]);
   });
 });

@@ -122,8 +122,12 @@ describe('decodeCsv and the delimiter', () => {
 
   it('valid UTF-8 stays UTF-8, with or without BOM; UTF-16 with BOM', () => {
     expect(decodeCsv(Buffer.from('Müller', 'utf8'))).toBe('Müller');
-    expect(decodeCsv(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Müller', 'utf8')]))).toBe('Müller');
-    expect(decodeCsv(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Müller', 'utf16le')]))).toBe('Müller');
+    expect(decodeCsv(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Müller', 'utf8')]))).toBe(
+      'Müller',
+    );
+    expect(decodeCsv(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Müller', 'utf16le')]))).toBe(
+      'Müller',
+    );
   });
 
   it('a declared legacy charset is used', () => {

@@ -53,7 +53,9 @@ describe('framework and parser errors in the documented shape', () => {
 
   it('a path id longer than any id → 414 without echoing it', async () => {
     const id = 'a'.repeat(500);
-    const res = await fetch(`${base}/v1/companies/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const res = await fetch(`${base}/v1/companies/${id}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(res.status).toBe(414);
     const text = await res.text();
     expect(documented(text).error).toBe('uri_too_long');
@@ -79,7 +81,10 @@ describe('framework and parser errors in the documented shape', () => {
     for (const url of ['/v1/companies', `${s.base}/groups`]) {
       const res = await fetch(base + url, {
         method: 'POST',
-        headers: { authorization: `Bearer ${url === '/v1/companies' ? ADMIN_TOKEN : s.adminToken}`, 'content-type': 'text/plain' },
+        headers: {
+          authorization: `Bearer ${url === '/v1/companies' ? ADMIN_TOKEN : s.adminToken}`,
+          'content-type': 'text/plain',
+        },
         body: '{"name":"x"}',
       });
       expect(res.status).toBe(415);

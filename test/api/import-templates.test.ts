@@ -129,10 +129,9 @@ describe('CSV import and templates', () => {
       payload: Buffer.from(csv, 'latin1'),
     });
     const body = await expectStatus(res, 201);
-    expect(body.workplaces.map((w: { firstName: string; lastName: string }) => `${w.firstName} ${w.lastName}`)).toEqual([
-      'Jürgen Müller',
-      'Ändrea Weiß',
-    ]);
+    expect(
+      body.workplaces.map((w: { firstName: string; lastName: string }) => `${w.firstName} ${w.lastName}`),
+    ).toEqual(['Jürgen Müller', 'Ändrea Weiß']);
     const stored = await t.store.workplaces.list(s.company.id);
     expect(JSON.stringify(stored)).not.toContain('\uFFFD');
     expect(stored.map((w) => w.lastName)).toContain('Müller');

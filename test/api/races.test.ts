@@ -50,7 +50,9 @@ describe('races (real Redis)', () => {
       expect(codes, `trial ${trial}`).toEqual([201, 400, 400, 400, 400, 400, 400, 400]);
       for (const r of results.filter((r) => r.statusCode === 400)) {
         // never names the other tenant's range or group
-        expect(r.json().issues).toEqual([{ path: 'numberRanges.0', message: 'overlaps a range in use; numbers are global' }]);
+        expect(r.json().issues).toEqual([
+          { path: 'numberRanges.0', message: 'overlaps a range in use; numbers are global' },
+        ]);
       }
     }
   });
@@ -68,7 +70,10 @@ describe('races (real Redis)', () => {
           }),
         ),
       );
-      expect(results.filter((r) => r.statusCode === 201), `trial ${trial}`).toHaveLength(1);
+      expect(
+        results.filter((r) => r.statusCode === 201),
+        `trial ${trial}`,
+      ).toHaveLength(1);
       expect(results.every((r) => r.statusCode === 201 || r.statusCode === 400)).toBe(true);
     }
   });
@@ -87,7 +92,13 @@ describe('races (real Redis)', () => {
       );
       const base = range.first.slice(0, -2);
       const creates = Array.from({ length: 10 }, (_, i) =>
-        call(t.app, 'POST', `${c.base}/workplaces`, c.adminToken, workplaceBody(`${base}${10 + i}`, { groupId: g.id })),
+        call(
+          t.app,
+          'POST',
+          `${c.base}/workplaces`,
+          c.adminToken,
+          workplaceBody(`${base}${10 + i}`, { groupId: g.id }),
+        ),
       );
       const del = call(t.app, 'DELETE', `${c.base}/groups/${g.id}`, c.adminToken);
       const [delRes, ...createRes] = await Promise.all([del, ...creates]);
@@ -104,13 +115,16 @@ describe('races (real Redis)', () => {
       for (const r of createRes) expect([201, 400, 409]).toContain(r.statusCode);
       // whatever was created stays editable and deletable
       for (const w of inGroup) {
-        await expectStatus(call(t.app, 'PATCH', `${c.base}/workplaces/${w.id}`, c.adminToken, { firstName: 'Ok' }), 200);
+        await expectStatus(
+          call(t.app, 'PATCH', `${c.base}/workplaces/${w.id}`, c.adminToken, { firstName: 'Ok' }),
+          200,
+        );
         await expectStatus(call(t.app, 'DELETE', `${c.base}/workplaces/${w.id}`, c.adminToken), 204);
       }
     }
   });
 
-  it("deleting a company while its admin creates workplaces leaves nothing claimed", async () => {
+  it('deleting a company while its admin creates workplaces leaves nothing claimed', async () => {
     for (let trial = 0; trial < 10; trial++) {
       const c = await company();
       const base = c.group.numberRanges[0].first.slice(0, -2);
@@ -122,7 +136,10 @@ describe('races (real Redis)', () => {
       for (const r of createRes) expect([201, 404]).toContain(r.statusCode);
       expect(await t.store.workplaces.list(c.company.id)).toEqual([]);
       for (const b of bodies) {
-        expect(await t.store.numbers.resolve(b.number), `trial ${trial}: ${b.number} still claimed`).toBeUndefined();
+        expect(
+          await t.store.numbers.resolve(b.number),
+          `trial ${trial}: ${b.number} still claimed`,
+        ).toBeUndefined();
       }
       // the numbers and usernames are free again: another company can take them
       const next = await seedCompany(t.app, 'Next', c.group.numberRanges[0]);
@@ -143,7 +160,10 @@ describe('races (real Redis)', () => {
         ),
       );
       const groups = await expectStatus(call(t.app, 'GET', `${c.base}/groups`, c.adminToken), 200);
-      expect(groups.filter((g: { isDefault: boolean }) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      expect(
+        groups.filter((g: { isDefault: boolean }) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
       const created = results.filter((r) => r.statusCode === 201).length;
       expect(groups).toHaveLength(1 + created);
       for (const r of results) expect([201, 409]).toContain(r.statusCode);
@@ -158,7 +178,10 @@ describe('races (real Redis)', () => {
         ids.push(
           (
             await expectStatus(
-              call(t.app, 'POST', `${c.base}/groups`, c.adminToken, { name: `P${i}`, timezone: 'Europe/Berlin' }),
+              call(t.app, 'POST', `${c.base}/groups`, c.adminToken, {
+                name: `P${i}`,
+                timezone: 'Europe/Berlin',
+              }),
               201,
             )
           ).id,
@@ -169,7 +192,10 @@ describe('races (real Redis)', () => {
       );
       for (const r of results) expect(r.statusCode).toBe(200);
       const groups = await expectStatus(call(t.app, 'GET', `${c.base}/groups`, c.adminToken), 200);
-      expect(groups.filter((g: { isDefault: boolean }) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      expect(
+        groups.filter((g: { isDefault: boolean }) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
     }
   });
 
@@ -177,7 +203,10 @@ describe('races (real Redis)', () => {
     for (let trial = 0; trial < 10; trial++) {
       const c = await company();
       const bp = await expectStatus(
-        call(t.app, 'POST', `${c.base}/blocking-profiles`, c.adminToken, { name: 'premium', outgoing: ['+49900'] }),
+        call(t.app, 'POST', `${c.base}/blocking-profiles`, c.adminToken, {
+          name: 'premium',
+          outgoing: ['+49900'],
+        }),
         201,
       );
       const [del, patch] = await Promise.all([

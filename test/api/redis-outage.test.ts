@@ -42,9 +42,14 @@ describe('Redis outage', () => {
       logger: pino({ level: 'silent' }),
       authFailures: { maxFailures: 100_000, windowMs: 60_000 },
     });
-    const company = await expectStatus(call(app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: 'Outage' }), 201);
+    const company = await expectStatus(
+      call(app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: 'Outage' }),
+      201,
+    );
     base = `/v1/companies/${company.id}`;
-    adminToken = (await expectStatus(call(app, 'POST', `${base}/tokens`, ADMIN_TOKEN, { role: 'admin' }), 201)).token;
+    adminToken = (
+      await expectStatus(call(app, 'POST', `${base}/tokens`, ADMIN_TOKEN, { role: 'admin' }), 201)
+    ).token;
   }, 30_000);
   afterAll(async () => {
     await app.close();
@@ -52,7 +57,11 @@ describe('Redis outage', () => {
     await redis.stop();
   });
 
-  const expect503 = async (res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) => {
+  const expect503 = async (res: {
+    statusCode: number;
+    headers: Record<string, unknown>;
+    json(): unknown;
+  }) => {
     expect(res.statusCode).toBe(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     expect(res.json()).toEqual({ error: 'unavailable', message: expect.any(String) });

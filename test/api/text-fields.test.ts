@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textProblems } from '../../src/api/schemas.js';
-import { ADMIN_TOKEN, call, expectStatus, makeApp, seedCompany, workplaceBody, type TestApp } from './helpers.js';
+import {
+  ADMIN_TOKEN,
+  call,
+  expectStatus,
+  makeApp,
+  seedCompany,
+  workplaceBody,
+  type TestApp,
+} from './helpers.js';
 
 const BAD = {
   nul: 'Ann\u0000a',
@@ -33,7 +41,11 @@ describe('control and invisible characters in free-text fields', () => {
 
   /** Each request must answer 400 with an issue on exactly `field`, and store nothing. */
   const cases: Array<{ name: string; field: string; send: (bad: string) => Promise<unknown> }> = [
-    { name: 'company name', field: 'name', send: (v) => call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: v }) },
+    {
+      name: 'company name',
+      field: 'name',
+      send: (v) => call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: v }),
+    },
     {
       name: 'company name (PATCH)',
       field: 'name',
@@ -42,7 +54,8 @@ describe('control and invisible characters in free-text fields', () => {
     {
       name: 'group name',
       field: 'name',
-      send: (v) => call(t.app, 'POST', `${s.base}/groups`, s.adminToken, { name: v, timezone: 'Europe/Berlin' }),
+      send: (v) =>
+        call(t.app, 'POST', `${s.base}/groups`, s.adminToken, { name: v, timezone: 'Europe/Berlin' }),
     },
     {
       name: 'area name',
@@ -62,13 +75,26 @@ describe('control and invisible characters in free-text fields', () => {
     {
       name: 'workplace first name',
       field: 'firstName',
-      send: (v) => call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody(nextNumber(), { firstName: v })),
+      send: (v) =>
+        call(
+          t.app,
+          'POST',
+          `${s.base}/workplaces`,
+          s.adminToken,
+          workplaceBody(nextNumber(), { firstName: v }),
+        ),
     },
     {
       name: 'workplace e-mail',
       field: 'email',
       send: (v) =>
-        call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody(nextNumber(), { email: `a${v}@example.com` })),
+        call(
+          t.app,
+          'POST',
+          `${s.base}/workplaces`,
+          s.adminToken,
+          workplaceBody(nextNumber(), { email: `a${v}@example.com` }),
+        ),
     },
     {
       name: 'device model',
@@ -110,7 +136,10 @@ describe('control and invisible characters in free-text fields', () => {
 
   it('a name of only zero-width or bidi characters is "required"', async () => {
     for (const invisible of ['\u200B', '\u200B\u200C\u200D', ' \u202E ', '\uFEFF']) {
-      const body = await expectStatus(call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: invisible }), 400);
+      const body = await expectStatus(
+        call(t.app, 'POST', '/v1/companies', ADMIN_TOKEN, { name: invisible }),
+        400,
+      );
       expect(body.issues).toEqual([{ path: 'name', message: 'is required' }]);
     }
   });
@@ -119,7 +148,13 @@ describe('control and invisible characters in free-text fields', () => {
     const companies = await expectStatus(call(t.app, 'GET', '/v1/companies', ADMIN_TOKEN), 200);
     expect(companies).toHaveLength(1);
     const ok = await expectStatus(
-      call(t.app, 'POST', `${s.base}/workplaces`, s.adminToken, workplaceBody(nextNumber(), { firstName: 'Zoë-Renée', lastName: "O'Brien Müller" })),
+      call(
+        t.app,
+        'POST',
+        `${s.base}/workplaces`,
+        s.adminToken,
+        workplaceBody(nextNumber(), { firstName: 'Zoë-Renée', lastName: "O'Brien Müller" }),
+      ),
       201,
     );
     expect(ok.firstName).toBe('Zoë-Renée');

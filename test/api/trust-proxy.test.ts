@@ -33,7 +33,8 @@ describe('TRUST_PROXY and the bad-token limiter', () => {
 
   it('without TRUST_PROXY a forged X-Forwarded-For does not escape the lock-out', async () => {
     t = await makeApp({ storeKind: 'memory', authFailures: { maxFailures: 3, windowMs: 3_600_000 } });
-    for (let i = 0; i < 3; i++) expect((await junk(t.app, '198.51.100.1', `203.0.113.${i}`)).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await junk(t.app, '198.51.100.1', `203.0.113.${i}`)).statusCode).toBe(401);
     expect((await junk(t.app, '198.51.100.1', '203.0.113.99')).statusCode).toBe(429);
   });
 
@@ -43,7 +44,8 @@ describe('TRUST_PROXY and the bad-token limiter', () => {
       authFailures: { maxFailures: 3, windowMs: 3_600_000 },
       env: { TRUST_PROXY: '10.1.0.0/16' },
     });
-    for (let i = 0; i < 3; i++) expect((await junk(t.app, '198.51.100.2', `203.0.113.${i}`)).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await junk(t.app, '198.51.100.2', `203.0.113.${i}`)).statusCode).toBe(401);
     expect((await junk(t.app, '198.51.100.2', '203.0.113.50')).statusCode).toBe(429);
   });
 

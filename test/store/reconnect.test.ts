@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createRedisStore, StoreUnavailableError, type ConfigChange, type PbxStore } from '../../src/store/index.js';
+import {
+  createRedisStore,
+  StoreUnavailableError,
+  type ConfigChange,
+  type PbxStore,
+} from '../../src/store/index.js';
 import { freePort } from '../support/redis-global-setup.js';
 import { workplace } from './fixtures.js';
 

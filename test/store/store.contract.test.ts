@@ -44,7 +44,8 @@ const backends: Backend[] = [
   },
   {
     name: 'redis',
-    open: (prefix, options) => createRedisStore({ url: redisUrl, prefix, checkReferences: false, ...options }),
+    open: (prefix, options) =>
+      createRedisStore({ url: redisUrl, prefix, checkReferences: false, ...options }),
   },
 ];
 
@@ -107,7 +108,9 @@ describe.each(backends)('$name store', (backend) => {
     expect(verdicts[3]!.retryAfterMs).toBeLessThanOrEqual(60_000);
     expect((await store.rateLimits.hit('pin:w2', 3, 60_000)).allowed).toBe(true);
     // parallel hits are all counted
-    const parallel = await Promise.all(Array.from({ length: 10 }, () => store.rateLimits.hit('pin:w3', 5, 60_000)));
+    const parallel = await Promise.all(
+      Array.from({ length: 10 }, () => store.rateLimits.hit('pin:w3', 5, 60_000)),
+    );
     expect(parallel.filter((v) => v.allowed)).toHaveLength(5);
   });
 
@@ -756,7 +759,10 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
     const foreign = await store.groups.put(group(other.id));
     await expectConflict(store.workplaces.put(workplace(c.id, { groupId: 'missing' })), 'groupId');
     await expectConflict(store.workplaces.put(workplace(c.id, { groupId: foreign.id })), 'groupId');
-    await expectConflict(store.workplaces.put(workplace(c.id, { groupId: g.id, blockingProfileId: 'x' })), 'blockingProfileId');
+    await expectConflict(
+      store.workplaces.put(workplace(c.id, { groupId: g.id, blockingProfileId: 'x' })),
+      'blockingProfileId',
+    );
     const w = workplace(c.id, { groupId: g.id });
     await store.workplaces.put(w);
     expect(await store.workplaces.get(c.id, w.id)).toEqual(w);
@@ -785,7 +791,9 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
       const c = await newCompany();
       await store.groups.put(group(c.id)); // the default, so the raced group may be deleted
       const g = await store.groups.put(group(c.id, { isDefault: false }));
-      const creates = Array.from({ length: 10 }, () => store.workplaces.put(workplace(c.id, { groupId: g.id })));
+      const creates = Array.from({ length: 10 }, () =>
+        store.workplaces.put(workplace(c.id, { groupId: g.id })),
+      );
       const results = await Promise.allSettled([store.groups.delete(g), ...creates]);
       const groupGone = (await store.groups.get(c.id, g.id)) === undefined;
       const inGroup = (await store.workplaces.list(c.id)).filter((w) => w.groupId === g.id);
@@ -823,11 +831,17 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
       const last = `+4950${String(trial).padStart(2, '0')}000099`;
       const results = await Promise.allSettled(
         Array.from({ length: 10 }, (_, i) =>
-          store.groups.put(group(companies[i % 4]!.id, { numberRanges: range(first, last), isDefault: false })),
+          store.groups.put(
+            group(companies[i % 4]!.id, { numberRanges: range(first, last), isDefault: false }),
+          ),
         ),
       );
-      expect(results.filter((r) => r.status === 'fulfilled'), `trial ${trial}`).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RangeOverlapError);
+      expect(
+        results.filter((r) => r.status === 'fulfilled'),
+        `trial ${trial}`,
+      ).toHaveLength(1);
+      for (const r of results)
+        if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RangeOverlapError);
       const all = (await Promise.all(companies.map((c) => store.groups.list(c.id)))).flat();
       expect(all).toHaveLength(1);
     }
@@ -838,21 +852,35 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
     const groups = [];
     for (let i = 0; i < 30; i++) {
       const base = `+4960${String(i).padStart(4, '0')}`;
-      groups.push(await store.groups.put(group(c.id, { numberRanges: range(`${base}000`, `${base}099`), isDefault: false })));
+      groups.push(
+        await store.groups.put(
+          group(c.id, { numberRanges: range(`${base}000`, `${base}099`), isDefault: false }),
+        ),
+      );
     }
     const err = await rejection(
-      store.groups.put(group(c.id, { numberRanges: [...range('+49700000000', '+49700000001'), ...range('+49600010050', '+49600010150')] })),
+      store.groups.put(
+        group(c.id, {
+          numberRanges: [...range('+49700000000', '+49700000001'), ...range('+49600010050', '+49600010150')],
+        }),
+      ),
     );
     expect(err).toBeInstanceOf(RangeOverlapError);
     expect((err as RangeOverlapError).indexes).toEqual([1]);
     // spanning several stored ranges
-    await expectError(store.groups.put(group(c.id, { numberRanges: range('+49600000500', '+49600020500') })), RangeOverlapError);
+    await expectError(
+      store.groups.put(group(c.id, { numberRanges: range('+49600000500', '+49600020500') })),
+      RangeOverlapError,
+    );
     // other lengths never overlap
     await store.groups.put(group(c.id, { numberRanges: range('+496000100500', '+496000100599') }));
     // a group may move inside its own range
     const g = groups[5]!;
     const moved = await store.groups.put({ ...g, numberRanges: range('+49600005050', '+49600005199') }, g);
-    await expectError(store.groups.put(group(c.id, { numberRanges: range('+49600005150', '+49600005150') })), RangeOverlapError);
+    await expectError(
+      store.groups.put(group(c.id, { numberRanges: range('+49600005150', '+49600005150') })),
+      RangeOverlapError,
+    );
     // the freed part and a deleted group's range can be taken
     await store.groups.put(group(c.id, { numberRanges: range('+49600005000', '+49600005049') }));
     await store.groups.delete(groups[7]!);
@@ -867,7 +895,10 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
         Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: true }))),
       );
       const stored = await store.groups.list(c.id);
-      expect(stored.filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      expect(
+        stored.filter((g) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
       expect(stored).toHaveLength(results.filter((r) => r.status === 'fulfilled').length);
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StaleWriteError);
     }
@@ -876,10 +907,15 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
   it('isDefault: parallel first groups (none asking) — exactly one becomes the default', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
       const c = await newCompany();
-      await Promise.allSettled(Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: false }))));
+      await Promise.allSettled(
+        Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: false }))),
+      );
       const stored = await store.groups.list(c.id);
       expect(stored.length).toBeGreaterThan(0);
-      expect(stored.filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      expect(
+        stored.filter((g) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
     }
   });
 
@@ -889,7 +925,10 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
       const groups: Awaited<ReturnType<PbxStore['groups']['put']>>[] = [];
       for (let i = 0; i < 8; i++) groups.push(await store.groups.put(group(c.id, { isDefault: false })));
       await Promise.allSettled(groups.map((g) => store.groups.put({ ...g, isDefault: true, name: 'x' }, g)));
-      expect((await store.groups.list(c.id)).filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      expect(
+        (await store.groups.list(c.id)).filter((g) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
     }
   });
 
@@ -903,9 +942,16 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
     for (let trial = 0; trial < TRIALS; trial++) {
       const c2 = await newCompany();
       const only = await store.groups.put(group(c2.id));
-      await Promise.allSettled([store.groups.delete(only), store.groups.put(group(c2.id, { isDefault: false }))]);
+      await Promise.allSettled([
+        store.groups.delete(only),
+        store.groups.put(group(c2.id, { isDefault: false })),
+      ]);
       const left = await store.groups.list(c2.id);
-      if (left.length > 0) expect(left.filter((g) => g.isDefault), `trial ${trial}`).toHaveLength(1);
+      if (left.length > 0)
+        expect(
+          left.filter((g) => g.isDefault),
+          `trial ${trial}`,
+        ).toHaveLength(1);
     }
   });
 });
@@ -957,7 +1003,12 @@ describe('SIP passwords at rest in Redis', () => {
     const prefix = `test-sip-raw-${randomUUID()}:`;
     const plain = await createRedisStore({ url: redisUrl, prefix, checkReferences: false });
     const sealed = await createRedisStore({ url: redisUrl, prefix, checkReferences: false, secretKey: key });
-    const wrong = await createRedisStore({ url: redisUrl, prefix, checkReferences: false, secretKey: Buffer.alloc(32, 1) });
+    const wrong = await createRedisStore({
+      url: redisUrl,
+      prefix,
+      checkReferences: false,
+      secretKey: Buffer.alloc(32, 1),
+    });
     const raw = createClient({ url: redisUrl });
     await raw.connect();
     try {
