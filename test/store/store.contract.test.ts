@@ -1050,3 +1050,34 @@ describe('SIP passwords at rest in Redis', () => {
     await keyed.close();
   });
 });
+
+describe('data from before the range index and the default pointer (Redis)', () => {
+  it('the first group write builds the index from the stored groups; a legacy default stays the default', async () => {
+    const prefix = `test-legacy-${randomUUID()}:`;
+    const store = await createRedisStore({ url: redisUrl, prefix });
+    const raw = createClient({ url: redisUrl });
+    await raw.connect();
+    try {
+      const c = { id: 'c-legacy', name: 'L', mobileIntegration: false, createdAt: 't', updatedAt: 't' };
+      await store.companies.put(c);
+      const old = await store.groups.put(
+        group(c.id, { numberRanges: [{ first: '+4980000000', last: '+4980000099' }] }),
+      );
+      // as an older version left it: no index, no pointer
+      await raw.del([`${prefix}ranges`, `${prefix}ranges-built`, `${prefix}default-group:${c.id}`]);
+      const err = await rejection(
+        store.groups.put(group(c.id, { numberRanges: [{ first: '+4980000050', last: '+4980000150' }] })),
+      );
+      expect(err).toBeInstanceOf(RangeOverlapError);
+      const next = await store.groups.put(
+        group(c.id, { isDefault: false, numberRanges: [{ first: '+4980000100', last: '+4980000199' }] }),
+      );
+      expect(next.isDefault).toBe(false);
+      expect((await store.groups.get(c.id, old.id))?.isDefault).toBe(true);
+      expect(await raw.get(`${prefix}default-group:${c.id}`)).toBe(old.id);
+    } finally {
+      await raw.close();
+      await store.close();
+    }
+  });
+});
