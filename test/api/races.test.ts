@@ -4,6 +4,7 @@
  * exactly one default group, no dangling blocking-profile reference, no lost company update.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Workplace } from '../../src/domain/model.js';
 import {
   ADMIN_TOKEN,
   call,
@@ -125,12 +126,32 @@ describe('races (real Redis)', () => {
   });
 
   it('deleting a company while its admin creates workplaces leaves nothing claimed', async () => {
+    // the order of device pushes and removals as Asterisk would see them
+    const events: Array<['sync' | 'remove', Workplace]> = [];
+    const { sync, remove } = t.provisioner;
+    let syncStarted = () => {};
+    t.provisioner.sync = async (w, previous) => {
+      syncStarted();
+      // as a real push, it takes a moment: the delete may overtake it
+      await new Promise((r) => setTimeout(r, 15));
+      events.push(['sync', w]);
+      return sync.call(t.provisioner, w, previous);
+    };
+    t.provisioner.remove = async (w) => {
+      events.push(['remove', w]);
+      return remove.call(t.provisioner, w);
+    };
     for (let trial = 0; trial < 10; trial++) {
       const c = await company();
       const base = c.group.numberRanges[0].first.slice(0, -2);
       const bodies = Array.from({ length: 10 }, (_, i) => workplaceBody(`${base}${20 + i}`));
+      const firstSync = new Promise<void>((resolve) => (syncStarted = resolve));
       const creates = bodies.map((b) => call(t.app, 'POST', `${c.base}/workplaces`, c.adminToken, b));
-      const del = call(t.app, 'DELETE', c.base, ADMIN_TOKEN);
+      // at once, or right when the first workplace's devices are being pushed to Asterisk
+      const del =
+        trial % 2 === 0
+          ? call(t.app, 'DELETE', c.base, ADMIN_TOKEN)
+          : firstSync.then(() => call(t.app, 'DELETE', c.base, ADMIN_TOKEN));
       const [delRes, ...createRes] = await Promise.all([del, ...creates]);
       expect(delRes.statusCode, `trial ${trial}`).toBe(204);
       for (const r of createRes) expect([201, 404]).toContain(r.statusCode);
@@ -141,10 +162,17 @@ describe('races (real Redis)', () => {
           `trial ${trial}: ${b.number} still claimed`,
         ).toBeUndefined();
       }
+      // nothing of it is left in Asterisk either: for every device push, the last word was a removal
+      const last = new Map<string, string>();
+      for (const [op, w] of events) if (w.companyId === c.company.id) last.set(w.id, op);
+      for (const [id, op] of last)
+        expect(op, `trial ${trial}: devices of ${id} left in Asterisk`).toBe('remove');
       // the numbers and usernames are free again: another company can take them
       const next = await seedCompany(t.app, 'Next', c.group.numberRanges[0]);
       await expectStatus(call(t.app, 'POST', `${next.base}/workplaces`, next.adminToken, bodies[0]), 201);
     }
+    t.provisioner.sync = sync;
+    t.provisioner.remove = remove;
   });
 
   it('parallel group creates with isDefault: exactly one default, a 409 stores nothing', async () => {
