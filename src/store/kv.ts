@@ -26,6 +26,19 @@ export type Guard =
   | { type: 'setEmpty'; key: string; label: string }
   /** the set at key must have at most `max` members */
   | { type: 'setSizeAtMost'; key: string; max: number; label: string }
+  /** the JSON at key (a group) has a numberRanges entry holding `number` (E.164) */
+  | { type: 'numberInRanges'; key: string; number: string; label: string }
+  /**
+   * Every workplace or portal named in the set at key ("workplace:<id>", the reference set of a
+   * group) has its `number` (the JSON at `<valuePrefix><member>`) inside `ranges` (E.164).
+   */
+  | {
+      type: 'referrersInRanges';
+      key: string;
+      valuePrefix: string;
+      ranges: Array<{ first: string; last: string }>;
+      label: string;
+    }
   /**
    * No range of the range index at key (a sorted set, see RangeIndexOp) other than `owner`'s
    * overlaps any of `ranges` (digit strings, inclusive). Fails with `label` + the indexes of
@@ -94,6 +107,11 @@ export interface Kv {
   roundTrips(): number;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** `number` lies in one of `ranges` (E.164 strings: same length, then string order). */
+export function inAnyRange(number: string, ranges: ReadonlyArray<{ first: string; last: string }>): boolean {
+  return ranges.some((r) => r.first.length === number.length && r.first <= number && number <= r.last);
 }
 
 /**

@@ -3,7 +3,14 @@
  * atomic by construction. Nothing is persisted.
  */
 import { EventEmitter } from 'node:events';
-import { parseRangeMember, type AtomicResult, type AtomicWrite, type Guard, type Kv } from './kv.js';
+import {
+  inAnyRange,
+  parseRangeMember,
+  type AtomicResult,
+  type AtomicWrite,
+  type Guard,
+  type Kv,
+} from './kv.js';
 
 function fieldOf(json: string, field: string): unknown {
   try {
@@ -155,6 +162,19 @@ export class MemoryKv implements Kv {
         return (this.sets.get(guard.key)?.size ?? 0) <= guard.max;
       case 'rangesFree':
         return true; // checked in failedLabel, which names the overlapping ranges
+      case 'numberInRanges': {
+        const ranges = current === undefined ? undefined : (fieldOf(current, 'numberRanges') as unknown);
+        return (
+          Array.isArray(ranges) && inAnyRange(guard.number, ranges as Array<{ first: string; last: string }>)
+        );
+      }
+      case 'referrersInRanges':
+        return [...(this.sets.get(guard.key) ?? [])].every((member) => {
+          if (!member.startsWith('workplace:') && !member.startsWith('portal:')) return true;
+          const json = this.strings.get(guard.valuePrefix + member);
+          const number = json === undefined ? undefined : fieldOf(json, 'number');
+          return typeof number !== 'string' || inAnyRange(number, guard.ranges);
+        });
     }
   }
 

@@ -22,6 +22,15 @@ local function field_of(json, field)
   if not ok or type(obj) ~= 'table' then return nil end
   return obj[field]
 end
+-- E.164 strings: a number is in a range of the same length when first <= number <= last
+local function in_ranges(number, ranges, a, b)
+  if type(ranges) ~= 'table' then return false end
+  for _, r in ipairs(ranges) do
+    local first, last = r[a], r[b]
+    if type(first) == 'string' and #first == #number and first <= number and number <= last then return true end
+  end
+  return false
+end
 for _, g in ipairs(p.g) do
   local t, k, label = g[1], KEYS[g[2]], g[3]
   local cur = false
@@ -44,6 +53,27 @@ for _, g in ipairs(p.g) do
     if redis.call('SCARD', k) > 0 then return label end
   elseif t == 'sm' then
     if redis.call('SCARD', k) > tonumber(g[4]) then return label end
+  elseif t == 'nr' then
+    local obj = false
+    local raw = redis.call('GET', k)
+    if raw then
+      local ok, decoded = pcall(cjson.decode, raw)
+      if ok and type(decoded) == 'table' then obj = decoded end
+    end
+    if not obj or not in_ranges(g[4], obj.numberRanges, 'first', 'last') then return label end
+  elseif t == 'rr' then
+    for _, m in ipairs(redis.call('SMEMBERS', k)) do
+      if string.sub(m, 1, 10) == 'workplace:' or string.sub(m, 1, 7) == 'portal:' then
+        local raw = redis.call('GET', g[4] .. m)
+        if raw then
+          local ok, obj = pcall(cjson.decode, raw)
+          if ok and type(obj) == 'table' and type(obj.number) == 'string'
+            and not in_ranges(obj.number, g[5], 1, 2) then
+            return label
+          end
+        end
+      end
+    end
   elseif t == 'rf' then
     -- ranges of other owners are disjoint and sorted by start, so the one with the greatest
     -- start <= last also has the greatest end: only it can overlap (O(log n), not O(groups))
@@ -155,6 +185,8 @@ const GUARD_CODES: Record<Guard['type'], string> = {
   setEmpty: 'se',
   setSizeAtMost: 'sm',
   rangesFree: 'rf',
+  numberInRanges: 'nr',
+  referrersInRanges: 'rr',
 };
 const OP_CODES: Record<WriteOp['op'], string> = {
   set: 's',
@@ -367,6 +399,9 @@ export class RedisKv implements Kv {
       if (g.type === 'hashFieldExists') return [...base, '', g.field];
       if (g.type === 'setSizeAtMost') return [...base, String(g.max)];
       if (g.type === 'rangesFree') return [...base, g.owner, g.ranges.map((r) => [r.first, r.last])];
+      if (g.type === 'numberInRanges') return [...base, g.number];
+      if (g.type === 'referrersInRanges')
+        return [...base, g.valuePrefix, g.ranges.map((r) => [r.first, r.last])];
       return base;
     });
     const ops = write.ops.map((o) => {

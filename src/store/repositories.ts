@@ -60,6 +60,10 @@ const MISSING = '#missing:';
 const IN_USE = '#in-use:';
 /** guard label: the default group cannot go while the company has other groups */
 const DEFAULT_IN_USE = '#default-in-use';
+/** guard label: the number is not (any more) inside its group's ranges */
+const OUTSIDE_GROUP = '#outside-group';
+/** guard label: new group ranges would leave a workplace's or portal's number outside */
+const RANGES_IN_USE = '#ranges-in-use';
 /** guard label prefix: ranges overlap the range index ("#ranges:0,2") */
 const RANGES = '#ranges:';
 /** guard label: the range index is not built yet */
@@ -169,6 +173,15 @@ export function createKvStore(
         'isDefault',
         'make another group the default before deleting the default group',
       );
+    }
+    if (failed === OUTSIDE_GROUP) {
+      throw new ConflictError(
+        'number',
+        'the number is not inside the ranges of its group (changed meanwhile)',
+      );
+    }
+    if (failed === RANGES_IN_USE) {
+      throw new ConflictError('numberRanges', 'the new ranges would leave numbers in use outside them');
     }
     if (failed.startsWith(MISSING)) {
       const field = failed.slice(MISSING.length);
@@ -403,6 +416,16 @@ export function createKvStore(
     }
     const refs = referenceWrite(kind, entity, base);
     guards.push(...companyGuards(entity.companyId), ...refs.guards);
+    // the number lies in its group's ranges as they are at this write (a racing group PATCH
+    // that shrinks them either sees this number or makes this write fail)
+    if (checkReferences && (!base || base.number !== entity.number || base.groupId !== entity.groupId)) {
+      guards.push({
+        type: 'numberInRanges',
+        key: entityKey('group', entity.groupId),
+        number: entity.number,
+        label: OUTSIDE_GROUP,
+      });
+    }
     ops.push(
       ...refs.ops,
       { op: 'set', key, value: storedJson(kind, entity) },
@@ -565,6 +588,15 @@ export function createKvStore(
               label: RANGES,
             });
             ops.push(...rangeOps(baseGroup, 'zrem'), ...rangeOps(next, 'zadd'));
+            if (checkReferences && baseGroup) {
+              guards.push({
+                type: 'referrersInRanges',
+                key: refsKey('group', next.id),
+                valuePrefix: p,
+                ranges: next.numberRanges,
+                label: RANGES_IN_USE,
+              });
+            }
           }
           ops.push(
             { op: 'set', key, value: canonicalJson(next) },

@@ -732,6 +732,15 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
   });
   afterEach(async () => store.close());
 
+  let seq = 0;
+  /** a workplace of group g with a number inside its first range */
+  const member = (g: { id: string; companyId: string; numberRanges: Array<{ first: string }> }, extra = {}) =>
+    workplace(g.companyId, {
+      groupId: g.id,
+      number: `${g.numberRanges[0]!.first.slice(0, -2)}${String(seq++ % 100).padStart(2, '0')}`,
+      ...extra,
+    });
+
   async function newCompany() {
     const c = company(`c-${randomUUID()}`);
     await store.companies.put(c);
@@ -744,7 +753,7 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
     const g = await store.groups.put(group(c.id));
     await store.companies.delete(c.id);
     expect(await store.companies.isDeleting(c.id)).toBe(true);
-    await expectError(store.workplaces.put(workplace(c.id, { groupId: g.id })), CompanyGoneError);
+    await expectError(store.workplaces.put(member(g)), CompanyGoneError);
     await expectError(store.blockingProfiles.put(profile(c.id)), CompanyGoneError);
     await expectError(store.companies.put(c), CompanyGoneError);
     await store.groups.delete(g);
@@ -759,13 +768,17 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
     const foreign = await store.groups.put(group(other.id));
     await expectConflict(store.workplaces.put(workplace(c.id, { groupId: 'missing' })), 'groupId');
     await expectConflict(store.workplaces.put(workplace(c.id, { groupId: foreign.id })), 'groupId');
+    await expectConflict(store.workplaces.put(member(g, { blockingProfileId: 'x' })), 'blockingProfileId');
+    // a number outside the group's ranges
     await expectConflict(
-      store.workplaces.put(workplace(c.id, { groupId: g.id, blockingProfileId: 'x' })),
-      'blockingProfileId',
+      store.workplaces.put(workplace(c.id, { groupId: g.id, number: '+4999999999' })),
+      'number',
     );
-    const w = workplace(c.id, { groupId: g.id });
+    const w = member(g);
     await store.workplaces.put(w);
     expect(await store.workplaces.get(c.id, w.id)).toEqual(w);
+    // and the group's ranges cannot shrink away from it
+    await expectConflict(store.groups.put({ ...g, numberRanges: [] }, g), 'numberRanges');
   });
 
   it('a referenced group, area or profile cannot be deleted; once released it can', async () => {
@@ -773,7 +786,7 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
     const bp = profile(c.id);
     await store.blockingProfiles.put(bp);
     const g = await store.groups.put(group(c.id, { blockingProfileId: bp.id }));
-    const w = workplace(c.id, { groupId: g.id });
+    const w = member(g);
     await store.workplaces.put(w);
     await expectConflict(store.groups.delete(g), 'id');
     await expectConflict(store.blockingProfiles.delete(bp), 'id');
@@ -799,6 +812,26 @@ describe.each(backends)('$name store: integrity under concurrency', (backend) =>
       const inGroup = (await store.workplaces.list(c.id)).filter((w) => w.groupId === g.id);
       if (groupGone) expect(inGroup, `trial ${trial}`).toEqual([]);
       expect(results.filter((r) => r.status === 'fulfilled').length).toBe(groupGone ? 1 + 0 : inGroup.length);
+    }
+  });
+
+  it('group ranges shrinking racing workplace creates in the removed part: never a number outside its group', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const g = await store.groups.put(group(c.id));
+      const first = g.numberRanges[0]!.first;
+      const lower = { first, last: `${first.slice(0, -2)}49` };
+      const creates = Array.from({ length: 10 }, (_, i) =>
+        store.workplaces.put(workplace(c.id, { groupId: g.id, number: `${first.slice(0, -2)}${50 + i}` })),
+      );
+      await Promise.allSettled([store.groups.put({ ...g, numberRanges: [lower] }, g), ...creates]);
+      const stored = (await store.groups.get(c.id, g.id))!;
+      for (const w of await store.workplaces.list(c.id)) {
+        expect(
+          stored.numberRanges.some((r) => r.first <= w.number && w.number <= r.last),
+          `trial ${trial}: ${w.number} outside ${JSON.stringify(stored.numberRanges)}`,
+        ).toBe(true);
+      }
     }
   });
 
