@@ -2,6 +2,7 @@
  * The environment, parsed once. A bad value stops the process with a message naming the
  * variable (see loadConfig). Every variable is optional with a sensible default.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -42,6 +43,36 @@ export const configSchema = z.object({
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs).
+   * Unset → the socket address is the client: a forged X-Forwarded-For changes nothing.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [addr, bits, extra] = entry.split('/');
+          const family = isIP(addr ?? '');
+          if (family === 0 || extra !== undefined) return false;
+          if (bits === undefined) return true;
+          const n = Number(bits);
+          return /^[0-9]+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+        }, 'a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.1,172.16.0.0/12'),
+      ),
+    )
+    .optional(),
+  /**
+   * 32-byte key (64 hex digits or base64) that encrypts SIP passwords at rest in Redis;
+   * unset → they are stored in clear (logged as a warning at start)
+   */
+  SECRET_KEY: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)')
+    .optional(),
+  /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
+  SECRET_KEY_FILE: z.string().min(1).optional(),
   /** identifies this controller in the live-call registry (several may share Redis) */
   CONTROLLER_ID: z.string().min(1).optional(),
   /** call lists: how long a call is kept, and at most how many per workplace / per company */
