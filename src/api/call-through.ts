@@ -11,6 +11,7 @@ import {
   effectiveCallThroughPolicy,
   type CallThroughPolicySettings,
 } from '../domain/fraud.js';
+import type { PbxMetrics } from '../metrics.js';
 import { type ApiDeps, loadCompany, loadWorkplace, nowIso } from './context.js';
 import { cidParams, errorResponses, rule, widParams } from './schemas.js';
 
@@ -103,7 +104,10 @@ const lockView = z.object({
   company: usageView,
 });
 
-export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps & { metrics?: PbxMetrics }> = async (
+  app,
+  deps,
+) => {
   const { store } = deps;
   const tags = ['call-through fraud guard'];
 
@@ -186,6 +190,8 @@ export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       const lock = await store.callThroughs.lock(wid);
       await store.callThroughs.unlock(wid);
       request.log.info({ workplaceId: wid, wasLocked: lock !== undefined }, 'call-through lock lifted');
+      // counted only when there was a lock: a DELETE on an open workplace changes nothing
+      if (lock) deps.metrics?.callThroughLock('lifted');
       return reply.code(204).send(null);
     },
   );

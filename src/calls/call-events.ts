@@ -13,6 +13,7 @@ import { PIN_LOCK_AFTER } from '../domain/pin.js';
 import type { RingLeg } from '../domain/ring-plan.js';
 import type { AnsweredBy, CallDirection, CallOutcome, CallRecord, NewEvent } from '../events/model.js';
 import { buildRecords, type CallTrace } from './call-records.js';
+import type { CallThroughAlert } from './fraud-guard.js';
 
 /** What a flow reports. */
 export type CallFact =
@@ -76,6 +77,31 @@ export interface CallEvents {
   onEvent(listener: (event: NewEvent) => void): () => void;
   /** traces held now (calls running) */
   readonly size: number;
+}
+
+/**
+ * A fraud-guard alert as public events: every alert is a `callthrough.alert` of the
+ * workplace; the one that locks it is also a `callthrough.locked` (the state change, as
+ * `pin.locked` is for a PIN; `callthrough.unlocked` comes from the API when an admin lifts it).
+ */
+export function callThroughAlertEvents(alert: CallThroughAlert): NewEvent[] {
+  const at = { companyId: alert.companyId, workplaceId: alert.workplaceId, at: alert.at };
+  const events: NewEvent[] = [
+    {
+      ...at,
+      callId: alert.callId,
+      type: 'callthrough.alert',
+      kind: alert.kind,
+      country: alert.country,
+      destinationClass: alert.destinationClass,
+      ...(alert.reason !== undefined ? { reason: alert.reason } : {}),
+      ...(alert.limit !== undefined ? { limit: alert.limit } : {}),
+      ...(alert.refusalsToday !== undefined ? { refusalsToday: alert.refusalsToday } : {}),
+    },
+  ];
+  if (alert.kind === 'locked')
+    events.push({ ...at, type: 'callthrough.locked', reason: alert.reason ?? 'locked' });
+  return events;
 }
 
 const answeredByOf = (leg: RingLeg): AnsweredBy =>

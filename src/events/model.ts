@@ -107,6 +107,41 @@ export const pbxEventSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('pin.unlocked') }),
   z.object({
     ...base,
+    workplaceId: z.string(),
+    callId: z.string().describe('the portal call whose call-through raised it'),
+    type: z.literal('callthrough.alert'),
+    kind: z
+      .enum(['new-country', 'limit', 'destination-refused', 'locked'])
+      .describe(
+        'new-country: first call-through to a country; limit: a call-through limit was hit; ' +
+          "destination-refused: premium-rate or a country the company does not allow; locked: the workplace's " +
+          'call-through is locked now (an admin lifts it: DELETE .../call-through-lock)',
+      ),
+    country: z.string().describe('country calling code of the destination, e.g. "44"'),
+    destinationClass: z.enum(['national', 'international', 'premium-rate']),
+    reason: z
+      .string()
+      .optional()
+      .describe(
+        'the refusal: locked, premium-rate, country-not-allowed or the limit, e.g. workplace-per-hour',
+      ),
+    limit: z
+      .number()
+      .optional()
+      .describe(
+        'the configured value that was hit (per hour, concurrent, minutes per day; kind locked: the refusals that lock)',
+      ),
+    refusalsToday: z.number().optional(),
+  }),
+  z.object({
+    ...base,
+    workplaceId: z.string(),
+    type: z.literal('callthrough.locked'),
+    reason: z.string().describe('the refusal that locked it'),
+  }),
+  z.object({ ...base, workplaceId: z.string(), type: z.literal('callthrough.unlocked') }),
+  z.object({
+    ...base,
     type: z.literal('device.registered'),
     endpoint: z.string(),
     contact: z.string().optional(),

@@ -564,6 +564,104 @@ describe('metrics', () => {
   });
 });
 
+describe('call-through fraud guard', () => {
+  it('a refused call-through is an alert event on the stream (admin and employee) and counted; lock and lift too', async () => {
+    const mobile = mobileNumber();
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const portal = await world.createPortal(company.id, admin, {
+      groupId,
+      number: '+4930123481',
+      pinRequired: false,
+    });
+    // the first refusal locks: one call shows alert, lock, and (below) the lift
+    const policy = await world.api(
+      'PUT',
+      `/v1/companies/${company.id}/call-through-policy`,
+      { lockAfterRefusals: 1 },
+      admin,
+    );
+    expect(policy.status).toBe(200);
+    await until(
+      async () => (await world.controller.context.cache.company(company.id))?.callThroughPolicy !== undefined,
+      'policy seen by the controller',
+    );
+    const adminStream = await openStream({ protocols: (await ticket(admin)).protocols });
+    const employee = await world.employeeToken(company.id, admin, wp.id);
+    const employeeStream = await openStream({ protocols: ['pbx.events.v1', `bearer.${employee}`] });
+    const before = await metrics();
+
+    const ch = await world.driver.placeCall({ from: mobile, to: portal.number });
+    await ch.waitForPlayback(sound('portal-welcome'));
+    await ch.pressDigits('09001234567#');
+    await until(
+      () => adminStream.events().some((e) => e.type === 'callthrough.locked' && e.workplaceId === wp.id),
+      'locked event',
+    );
+    await ch.hangup();
+    expect(
+      world.driver
+        .restLog()
+        .some(
+          (r) =>
+            r.path === '/channels/create' && r.query?.endpoint === world.externalEndpoint('+499001234567'),
+        ),
+    ).toBe(false);
+    const ofWp = (s: Socket) =>
+      s.events().filter((e) => e.type.startsWith('callthrough.') && e.workplaceId === wp.id);
+    for (const e of ofWp(adminStream)) pbxEventSchema.parse(e);
+    expect(ofWp(adminStream)).toMatchObject([
+      {
+        type: 'callthrough.alert',
+        companyId: company.id,
+        workplaceId: wp.id,
+        callId: ch.id,
+        kind: 'destination-refused',
+        reason: 'premium-rate',
+        destinationClass: 'premium-rate',
+        country: '49',
+      },
+      { type: 'callthrough.alert', kind: 'locked', reason: 'premium-rate', limit: 1, refusalsToday: 1 },
+      { type: 'callthrough.locked', workplaceId: wp.id, reason: 'premium-rate' },
+    ]);
+    // the employee's own workplace: it sees the same (it is told why its call-through failed)
+    await until(() => ofWp(employeeStream).length === 3, 'employee sees the alerts');
+
+    const lift = await world.api(
+      'DELETE',
+      `/v1/companies/${company.id}/workplaces/${wp.id}/call-through-lock`,
+      undefined,
+      admin,
+    );
+    expect(lift.status).toBe(204);
+    await until(
+      () => adminStream.events().some((e) => e.type === 'callthrough.unlocked' && e.workplaceId === wp.id),
+      'unlocked event',
+    );
+    // lifting an open workplace again is no lift
+    await world.api(
+      'DELETE',
+      `/v1/companies/${company.id}/workplaces/${wp.id}/call-through-lock`,
+      undefined,
+      admin,
+    );
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string>) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    expect(after.get('pbx_callthrough_alerts_total')?.type).toBe('counter');
+    expect(delta('pbx_callthrough_alerts_total', { kind: 'destination-refused' })).toBe(1);
+    expect(delta('pbx_callthrough_alerts_total', { kind: 'locked' })).toBe(1);
+    expect(delta('pbx_callthrough_alerts_total', { kind: 'limit' })).toBe(0);
+    expect(delta('pbx_callthrough_lock_changes_total', { change: 'locked' })).toBe(1);
+    expect(delta('pbx_callthrough_lock_changes_total', { change: 'lifted' })).toBe(1);
+    // back to the defaults for the other tests of this company
+    await world.api('PUT', `/v1/companies/${company.id}/call-through-policy`, {}, admin);
+    adminStream.ws.close();
+    employeeStream.ws.close();
+  });
+});
+
 describe('device registration', () => {
   it('a device registering and unregistering in Asterisk is an event of its workplace', async () => {
     const wp = await workplace();

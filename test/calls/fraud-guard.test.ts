@@ -236,6 +236,8 @@ describe('limits across two controllers sharing Redis', () => {
       ['limit', 'workplace-per-hour'],
       ['locked', 'workplace-per-hour'],
     ]);
+    // the configured value that was hit: perHour 2, then lockAfterRefusals 2
+    expect(alertsFor(t).map((a) => a.limit)).toEqual([2, 2, 2]);
     const lockUrl = `/v1/companies/${t.company.id}/workplaces/${t.wp.id}/call-through-lock`;
     const status = await world.api<Record<string, unknown>>('GET', lockUrl, undefined, t.admin);
     expect(status.body).toMatchObject({ locked: true, reason: 'workplace-per-hour', refusalsToday: 2 });
