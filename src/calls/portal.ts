@@ -329,7 +329,8 @@ async function callThrough(
       )
     : ({ kind: 'unguarded' } as const);
   if (admission.kind === 'refused') {
-    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
+    // its own prompt: the number is not blocked, the guard may let it through later
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'call-through-refused', lang) };
   }
   const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
   let answeredAt: number | undefined;
