@@ -12,7 +12,7 @@ import {
   type CallThroughPolicySettings,
 } from '../domain/fraud.js';
 import type { PbxMetrics } from '../metrics.js';
-import { type ApiDeps, loadCompany, loadWorkplace, nowIso } from './context.js';
+import { type ApiDeps, loadCompany, loadWorkplace, nowIso, retryOnStale } from './context.js';
 import { cidParams, errorResponses, rule, widParams } from './schemas.js';
 
 const d = DEFAULT_CALL_THROUGH_POLICY;
@@ -139,11 +139,15 @@ export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps & { metrics?: PbxM
       },
     },
     async (request) => {
-      const company = await loadCompany(store, request.params.cid);
       const settings = request.body as CallThroughPolicySettings;
       if (settings.allowedCountries) settings.allowedCountries = [...new Set(settings.allowedCountries)];
-      // the company change is published: running controllers apply it on the next call-through
-      await store.companies.put({ ...company, callThroughPolicy: settings, updatedAt: nowIso() });
+      // compare-and-set on the company, re-applied on a race: a company PATCH of another field
+      // (or another policy PUT) landing meanwhile is kept, not overwritten with a stale copy.
+      // The company change is published: running controllers apply it on the next call-through.
+      await retryOnStale(async () => {
+        const company = await loadCompany(store, request.params.cid);
+        await store.companies.put({ ...company, callThroughPolicy: settings, updatedAt: nowIso() }, company);
+      });
       return effectiveCallThroughPolicy(settings);
     },
   );
