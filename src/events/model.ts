@@ -14,12 +14,24 @@ export const callDirection = z.enum(['inbound', 'outbound', 'internal']);
 export type CallDirection = z.infer<typeof callDirection>;
 
 export const callOutcome = z
-  .enum(['answered', 'missed', 'busy', 'forwarded', 'voicebox', 'pulled', 'blocked', 'refused'])
+  .enum([
+    'answered',
+    'missed',
+    'busy',
+    'forwarded',
+    'voicebox',
+    'pulled',
+    'blocked',
+    'refused',
+    'call-through',
+  ])
   .describe(
     'answered: a device or parallel number took it; missed: nobody did (or the caller gave up); busy; ' +
       'forwarded: connected to the forward target (forwardedTo); voicebox: went to the voicebox; ' +
       'pulled: taken over by *11 (pulledTo); blocked: a blocking profile refused it; refused: an ' +
-      'Anywhere portal did not let the caller in',
+      'Anywhere portal did not let the caller in; call-through: an employee called out through an Anywhere ' +
+      "portal (its workplace's record; to: the destination, answeredAt when it answered). The portal call of " +
+      'an employee who pulled a call with *11 is a record of that workplace with outcome pulled',
   );
 export type CallOutcome = z.infer<typeof callOutcome>;
 

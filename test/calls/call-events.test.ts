@@ -384,6 +384,16 @@ describe('call lists', () => {
       () => s.events().some((e) => e.type === 'call.pulled' && e.callId === remote.id),
       'pulled event',
     );
+    // the portal call that pulled it is a line of the employee's list too
+    expect(await recordOf(wp, onMobile.id)).toMatchObject({
+      workplaceId: wp.id,
+      portalId: portal.id,
+      direction: 'inbound',
+      outcome: 'pulled',
+      from: mobile,
+      to: CALLER,
+      toDialled: portal.number,
+    });
 
     const stranger = await world.driver.placeCall({ from: '+4971100000001', to: portal.number });
     await stranger.waitForHangup();
@@ -401,6 +411,132 @@ describe('call lists', () => {
       'refused event',
     );
     s.ws.close();
+  });
+
+  it("a call-through through the portal is a line of the employee's list, with the destination", async () => {
+    const mobile = mobileNumber();
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const portal = await world.createPortal(company.id, admin, {
+      groupId,
+      number: '+4930123482',
+      pinRequired: false,
+    });
+    const s = await openStream({ protocols: (await ticket(admin)).protocols });
+    const destination = '+4940555000888';
+    world.driver.setEndpointBehaviour(world.externalEndpoint(destination), { kind: 'answer', afterMs: 20 });
+    const ch = await world.driver.placeCall({ from: mobile, to: portal.number });
+    await ch.waitForPlayback(sound('portal-welcome'));
+    await ch.pressDigits('040555000888#');
+    await until(() => ch.bridgedWith().length > 0, 'connected');
+    await ch.hangup();
+    const r = await recordOf(wp, ch.id);
+    expect(r).toMatchObject({
+      companyId: company.id,
+      workplaceId: wp.id,
+      portalId: portal.id,
+      direction: 'outbound',
+      outcome: 'call-through',
+      from: wp.number,
+      fromDialled: mobile,
+      to: destination,
+      toDialled: portal.number,
+      answeredBy: { kind: 'number', id: destination },
+    });
+    expect(r.answeredAt! >= r.startedAt && r.endedAt >= r.answeredAt!).toBe(true);
+    await until(
+      () => s.events().some((e) => e.type === 'call.ended' && e.callId === ch.id),
+      'call.ended of the call-through',
+    );
+    const ofCall = s.events().filter((e) => 'callId' in e && e.callId === ch.id);
+    for (const e of ofCall) pbxEventSchema.parse(e);
+    expect(ofCall).toMatchObject([
+      { type: 'call.answered', workplaceId: wp.id, answeredBy: { kind: 'number', id: destination } },
+      { type: 'call.ended', workplaceId: wp.id, direction: 'outbound', outcome: 'call-through' },
+    ]);
+    s.ws.close();
+  });
+
+  describe('*11 is recorded as pulled only once the call was moved', () => {
+    /** a desk call of a fresh workplace, answered, and its employee on a silent portal */
+    async function deskCallAndPortal(portalNumber: string) {
+      const mobile = mobileNumber();
+      const wp = await workplace({
+        parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      });
+      const portal = await world.createPortal(company.id, admin, {
+        groupId,
+        number: portalNumber,
+        silentMode: true,
+        pinRequired: false,
+      });
+      world.driver.setEndpointBehaviour(device(wp), { kind: 'answer', afterMs: 20 });
+      const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
+      await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'live call');
+      const onMobile = await world.driver.placeCall({ from: mobile, to: portal.number });
+      await onMobile.waitForState('Up');
+      return { wp, remote, onMobile };
+    }
+
+    it('a move that fails: the call is not pulled, the portal call leaves no line', async () => {
+      const { wp, remote, onMobile } = await deskCallAndPortal('+4930123483');
+      const s = await openStream({ protocols: (await ticket(admin)).protocols });
+      const bridges = world.ari.bridges;
+      const addChannel = bridges.addChannel;
+      bridges.addChannel = async (...args: Parameters<typeof addChannel>) => {
+        const channels = [args[0].channel].flat();
+        if (channels.includes(onMobile.id)) throw new Error('injected: the move fails');
+        return addChannel.apply(bridges, args);
+      };
+      try {
+        await onMobile.pressDigits('*11');
+        await onMobile.waitForHangup();
+      } finally {
+        bridges.addChannel = addChannel;
+      }
+      expect(remote.bridgedWith()).not.toContain(onMobile.id);
+      await remote.hangup();
+      const r = await recordOf(wp, remote.id);
+      expect(r).toMatchObject({ outcome: 'answered', answeredBy: { kind: 'device', id: wp.devices[0]!.id } });
+      expect(r.pulledTo).toBeUndefined();
+      await until(() => s.events().some((e) => e.type === 'call.ended' && e.callId === remote.id), 'ended');
+      expect(s.events().some((e) => e.type === 'call.pulled')).toBe(false);
+      await world.telemetry.backend.flush();
+      expect(
+        (await callList(`/v1/companies/${company.id}/workplaces/${wp.id}/calls`)).map((x) => x.id),
+      ).toEqual([remote.id]);
+      s.ws.close();
+    });
+
+    it('the caller hanging up before the move is finished: recorded as pulled once it is', async () => {
+      const { wp, remote, onMobile } = await deskCallAndPortal('+4930123484');
+      const oldBridge = world.driver.bridges().find((b) => b.channelIds.includes(remote.id))!.id;
+      const bridges = world.ari.bridges;
+      const destroy = bridges.destroy;
+      let held = false;
+      // the last step of the move (the old bridge goes) waits until the caller's call is over
+      bridges.destroy = async (...args: Parameters<typeof destroy>) => {
+        if (!held && args[0].bridgeId === oldBridge) {
+          held = true;
+          await remote.hangup();
+          await until(() => !world.controller.router.sessions.has(remote.id), 'caller call over');
+        }
+        return destroy.apply(bridges, args);
+      };
+      try {
+        await onMobile.pressDigits('*11');
+        await onMobile.waitForHangup();
+      } finally {
+        bridges.destroy = destroy;
+      }
+      expect(held).toBe(true);
+      expect(await recordOf(wp, remote.id)).toMatchObject({
+        outcome: 'pulled',
+        pulledTo: onMobile.callerNumber(),
+      });
+      expect(await recordOf(wp, onMobile.id)).toMatchObject({ outcome: 'pulled', to: CALLER });
+    });
   });
 
   it('paging, filters, CSV, bad input named, and the list goes with its workplace', async () => {
