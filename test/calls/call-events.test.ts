@@ -456,6 +456,22 @@ describe('call lists', () => {
       { type: 'call.ended', workplaceId: wp.id, direction: 'outbound', outcome: 'call-through' },
     ]);
     s.ws.close();
+
+    // to a colleague's extension: an internal call-through, in both lists
+    const colleague = await workplace();
+    world.driver.setEndpointBehaviour(device(colleague), { kind: 'answer', afterMs: 20 });
+    const internal = await world.driver.placeCall({ from: mobile, to: portal.number });
+    await internal.waitForPlayback(sound('portal-welcome'));
+    await internal.pressDigits(`${colleague.extension}#`);
+    await until(() => internal.bridgedWith().length > 0, 'colleague answered');
+    await internal.hangup();
+    expect(await recordOf(wp, internal.id)).toMatchObject({
+      direction: 'internal',
+      outcome: 'call-through',
+      to: colleague.number,
+      answeredBy: { kind: 'device', id: colleague.devices[0]!.id },
+    });
+    expect(await recordOf(colleague, internal.id)).toMatchObject({ outcome: 'answered', from: wp.number });
   });
 
   describe('*11 is recorded as pulled only once the call was moved', () => {
