@@ -112,9 +112,10 @@ export class ConnectedCall {
   /**
    * Moves the caller (remote party) into a new bridge with `newPeerChannelId`, then releases
    * the old peer and its bridge. The remote party is never hung up: adding a channel that is
-   * in bridge A to bridge B moves it.
+   * in bridge A to bridge B moves it. False: the call ended during the move (nothing was
+   * moved; the new peer is released).
    */
-  async moveTo(newPeerChannelId: string): Promise<void> {
+  async moveTo(newPeerChannelId: string): Promise<boolean> {
     const { session, registry } = this;
     const { ari } = registry;
     if (this.over) throw new Error('the call is over');
@@ -128,7 +129,7 @@ export class ConnectedCall {
       session.log.info({ to: newPeerChannelId }, 'call ended during the move; new peer released');
       await ari.channels.hangup({ channelId: newPeerChannelId }).catch(() => {});
       await session.destroyBridge(bridgeId);
-      return;
+      return false;
     }
     const oldPeer = this.peerChannelId;
     const oldBridge = this.bridgeId;
@@ -143,6 +144,7 @@ export class ConnectedCall {
       }),
     ]);
     await session.destroyBridge(oldBridge);
+    return true;
   }
 }
 
