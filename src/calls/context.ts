@@ -8,6 +8,7 @@ import type { AnywherePortal, Workplace } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import type { ConfigCache } from './config-cache.js';
 import type { LiveCalls } from './live-calls.js';
+import type { StoreWriteQueue } from './store-writes.js';
 import type { VoiceboxNotifier } from './notifier.js';
 import type { CallAri, CallSession } from './session.js';
 import type { Timing } from './timing.js';
@@ -22,6 +23,8 @@ export interface CallContext {
   notifier: VoiceboxNotifier;
   controllerId: string;
   logger: Logger;
+  /** store writes that must land even when Redis is away (voicebox messages) */
+  writes: StoreWriteQueue;
 }
 
 /** Who is calling the portal, as the router knows it (optional: flows may ignore it). */

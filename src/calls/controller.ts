@@ -1,12 +1,14 @@
 /**
  * The call controller: wires the ARI event socket to the router, keeps the config cache in
  * step with the store, and reconciles after every (re)connect — channels and bridges the
- * application still owns in Asterisk that no session knows are released, and this
+ * application still owns in Asterisk that no session knows are re-adopted (answered calls,
+ * voicebox recordings) or released (calls in set-up, strays; see adoption.ts), and this
  * controller's stale live-call entries are removed.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
+import { adoptOrphans, type AdoptionResult } from './adoption.js';
 import type { RecordingFiles } from '../api/ports.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
@@ -17,6 +19,7 @@ import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
 import { createRouter, type Router, type StasisStartEvent } from './router.js';
 import type { CallAri } from './session.js';
+import { StoreWriteQueue } from './store-writes.js';
 import { resolveTiming, type Timing } from './timing.js';
 
 export interface CallControllerDeps {
@@ -37,7 +40,12 @@ export interface CallController {
   readonly context: CallContext;
   readonly router: Router;
   /** runs the reconcile now (also runs after every event-socket connect) */
-  reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }>;
+  reconcile(): Promise<ReconcileResult>;
+}
+
+export interface ReconcileResult extends AdoptionResult {
+  /** this controller's registry entries of calls that no longer run */
+  liveCalls: number;
 }
 
 /**
@@ -54,6 +62,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
   const live = new LiveCalls(ari, store, controllerId, logger);
+  const writes = new StoreWriteQueue({ logger });
   const context: CallContext = {
     ari,
     store,
@@ -64,11 +73,12 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     notifier: voicebox,
     controllerId,
     logger,
+    writes,
   };
   const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
   let stopping = false;
 
-  async function reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }> {
+  async function reconcile(): Promise<ReconcileResult> {
     // events in flight when we ask (a call entering Stasis right now) get a moment to arrive
     await new Promise((r) => setTimeout(r, timing.reconcileGraceMs));
     // only what existed before we ask can be judged by the answer
@@ -79,24 +89,17 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     // calls that ended while the socket was down: nobody will tell their sessions any more
     for (const session of sessionsBefore) if (!present.has(session.channelId)) session.channelGone();
     live.endCallsWithout(present, peersBefore);
-    const strayChannels = app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id));
-    const strayBridges = app.bridge_ids.filter((id) => !ownership.has(id));
-    await Promise.all([
-      ...strayChannels.map((channelId) =>
-        ari.channels.hangup({ channelId }).catch((err: unknown) => {
-          if (!isNotFound(err)) logger.warn({ err, channelId }, 'reconcile: hangup failed');
-        }),
-      ),
-      ...strayBridges.map((bridgeId) =>
-        ari.bridges.destroy({ bridgeId }).catch((err: unknown) => {
-          if (!isNotFound(err)) logger.warn({ err, bridgeId }, 'reconcile: bridge destroy failed');
-        }),
-      ),
-    ]);
-    const liveCalls = await live.removeStale();
-    const result = { channels: strayChannels.length, bridges: strayBridges.length, liveCalls };
-    if (result.channels + result.bridges + result.liveCalls > 0)
-      logger.warn(result, 'reconcile released leftovers');
+    const orphans = {
+      channelIds: app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id)),
+      bridgeIds: app.bridge_ids.filter((id) => !ownership.has(id)),
+    };
+    const adopted = await adoptOrphans(context, router, orphans, logger);
+    const liveCalls = await live.removeStale().catch((err: unknown) => {
+      logger.warn({ err }, 'reconcile: stale live-call entries not removed (store away)');
+      return 0;
+    });
+    const result = { ...adopted, liveCalls };
+    if (Object.values(result).some((n) => n > 0)) logger.warn(result, 'reconcile: calls adopted, leftovers released');
     else logger.info('reconcile: nothing left over');
     return result;
   }

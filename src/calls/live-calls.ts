@@ -19,6 +19,27 @@ function isEndingEvent(event: AriEvent): boolean {
   );
 }
 
+/**
+ * Bridges of connected calls carry their call in their name, so a controller that restarts
+ * (or lost its event socket) can tell from Asterisk alone which party is the remote one and
+ * which workplace the call belongs to: `pbx-call:<remoteChannelId>:<workplaceId or empty>`.
+ */
+const BRIDGE_NAME_PREFIX = 'pbx-call:';
+
+export function callBridgeName(call: { remoteChannelId: string; workplaceId: string | undefined }): string {
+  return `${BRIDGE_NAME_PREFIX}${call.remoteChannelId}:${call.workplaceId ?? ''}`;
+}
+
+export function parseCallBridgeName(
+  name: string | undefined,
+): { remoteChannelId: string; workplaceId: string | undefined } | undefined {
+  if (!name?.startsWith(BRIDGE_NAME_PREFIX)) return undefined;
+  const rest = name.slice(BRIDGE_NAME_PREFIX.length);
+  const cut = rest.lastIndexOf(':');
+  if (cut <= 0) return undefined;
+  return { remoteChannelId: rest.slice(0, cut), workplaceId: rest.slice(cut + 1) || undefined };
+}
+
 /** A caller talking to a peer through a bridge; the peer can be swapped by a pull. */
 export class ConnectedCall {
   peerChannelId = '';
@@ -79,15 +100,41 @@ export class ConnectedCall {
 
   /** Bridges caller and peer and holds the call until either side hangs up. */
   async run(peerChannelId: string): Promise<void> {
-    const { session } = this;
     this.watchPeer(peerChannelId);
-    try {
-      const bridge = await session.bridgeWith(peerChannelId);
+    await this.hold(async () => {
+      const bridge = await this.session.bridgeWith(peerChannelId, { name: callBridgeName(this) });
       this.bridgeId = bridge.id;
+    });
+  }
+
+  /**
+   * Takes over a call that is already bridged in Asterisk (found after a restart or an
+   * event-socket reconnect, see adoption.ts) and holds it like run() does.
+   */
+  async resume(peerChannelId: string, bridgeId: string): Promise<void> {
+    this.watchPeer(peerChannelId);
+    this.session.adoptBridge(bridgeId);
+    this.session.markAnswered();
+    this.bridgeId = bridgeId;
+    // known at once, so a reconcile running now keeps its registry entry
+    this.registry.add(this);
+    await this.hold(async () => {
+      // the peer may have gone between the listing and watchPeer: ask once more
+      await this.registry.ari.channels.get({ channelId: peerChannelId }).catch((err: unknown) => {
+        if (isNotFound(err)) this.peerGone();
+        else throw err;
+      });
+    });
+  }
+
+  private async hold(connect: () => Promise<void>): Promise<void> {
+    const { session } = this;
+    try {
+      await connect();
       this.registry.add(this);
       const registered = this.toLiveCall();
       if (this.workplaceId) await this.writeRegistry(() => this.registry.store.liveCalls.put(registered));
-      session.log.info({ bridgeId: this.bridgeId, peer: peerChannelId }, 'call connected');
+      session.log.info({ bridgeId: this.bridgeId, peer: this.peerChannelId }, 'call connected');
       await session.guard(this.peerEnded);
       session.log.info({ peer: this.peerChannelId }, 'peer hung up');
     } catch (err) {
@@ -120,7 +167,7 @@ export class ConnectedCall {
     if (this.over) throw new Error('the call is over');
     const bridgeId = randomUUID();
     session.adoptBridge(bridgeId);
-    await ari.bridges.create({ type: 'mixing', bridgeId });
+    await ari.bridges.create({ type: 'mixing', bridgeId, name: callBridgeName(this) });
     await ari.bridges.addChannel({ bridgeId, channel: [newPeerChannelId, this.remoteChannelId] });
     if (this.over) {
       // the remote party hung up while it was being moved: run() has already released the old
@@ -159,6 +206,14 @@ export class LiveCalls {
   /** Bridges the session's caller with the leg and holds the call (registered for `*11`). */
   connect(session: CallSession, peerChannelId: string, opts: { workplaceId?: string }): Promise<void> {
     return new ConnectedCall(session, opts.workplaceId, this).run(peerChannelId);
+  }
+
+  /** Holds a call found already bridged in Asterisk (re-adoption), registered like connect(). */
+  resume(
+    session: CallSession,
+    found: { peerChannelId: string; bridgeId: string; workplaceId?: string },
+  ): Promise<void> {
+    return new ConnectedCall(session, found.workplaceId, this).resume(found.peerChannelId, found.bridgeId);
   }
 
   /** The in-process call whose remote party is this channel. */

@@ -35,6 +35,12 @@ export interface Router {
   onStasisStart(event: StasisStartEvent): void;
   /** sessions running now */
   readonly sessions: ReadonlyMap<string, CallSession>;
+  /**
+   * Runs `flow` on a new session for a channel this controller found in Asterisk without a
+   * StasisStart (re-adoption after a restart or a lost event socket); undefined when a
+   * session already has it.
+   */
+  adopt(channel: CallerChannel, kind: string, flow: (session: CallSession) => Promise<void>): CallSession | undefined;
   /** resolves when every running call has finished (after hanging them up on stop) */
   drain(): Promise<void>;
 }
@@ -51,7 +57,15 @@ export function createRouter(
     const kind = event.args?.[0];
     if (kind !== 'inbound' && kind !== 'internal') return;
     const channel = event.channel;
-    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return;
+    start(channel, kind, (session) => decide(session, kind, channel));
+  }
+
+  function start(
+    channel: CallerChannel,
+    kind: string,
+    flow: (session: CallSession) => Promise<void>,
+  ): CallSession | undefined {
+    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return undefined;
     // the session routes the channel's events from here on, so no DTMF is lost while we look up
     const session = new CallSession(channel, {
       ari: ctx.ari,
@@ -60,21 +74,22 @@ export function createRouter(
       ownership: deps.ownership,
     });
     sessions.set(channel.id, session);
-    const run = runCall(session, kind, channel).finally(() => {
+    const run = runCall(session, kind, flow).finally(() => {
       sessions.delete(channel.id);
       running.delete(run);
     });
     running.add(run);
+    return session;
   }
 
   async function runCall(
     session: CallSession,
-    kind: 'inbound' | 'internal',
-    channel: StasisStartEvent['channel'],
+    kind: string,
+    flow: (session: CallSession) => Promise<void>,
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
     try {
-      await decide(session, kind, channel);
+      await flow(session);
     } catch (err) {
       if (!isCallEnded(err)) session.log.error({ err }, 'call flow failed');
     } finally {
@@ -214,7 +229,7 @@ export function createRouter(
   }
 
   log.debug('router ready');
-  return { onStasisStart, sessions, drain };
+  return { onStasisStart, sessions, drain, adopt: start };
 }
 
 function isVoiceboxAccess(exten: string, ctx: CallContext): boolean {

@@ -307,6 +307,11 @@ export class CallSession {
     this.answered = true;
   }
 
+  /** The caller was answered before this session existed (a re-adopted call). */
+  markAnswered(): void {
+    this.answered = true;
+  }
+
   /** The caller hears ringing (before answer). */
   async ringback(): Promise<void> {
     await this.onCaller(() => this.ari.channels.ring({ channelId: this.channelId }));
@@ -452,11 +457,11 @@ export class CallSession {
   }
 
   /** Answers the caller (if needed) and bridges it with `channelId` in a new mixing bridge. */
-  async bridgeWith(channelId: string): Promise<{ id: string }> {
+  async bridgeWith(channelId: string, opts: { name?: string } = {}): Promise<{ id: string }> {
     await this.answer();
     const bridgeId = randomUUID();
     this.adoptBridge(bridgeId);
-    await this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId }));
+    await this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId, name: opts.name }));
     await this.onCaller(() =>
       this.ari.bridges.addChannel({ bridgeId, channel: [this.channelId, channelId] }),
     );

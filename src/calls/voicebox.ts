@@ -11,6 +11,7 @@
  * 1 listen (per message: 1 repeat, 2 save, 3 delete, # next), 2 record a greeting.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, verifyPinAsync } from '../domain/pin.js';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
 import { StaleWriteError } from '../store/store.js';
@@ -58,9 +59,23 @@ export async function depositMessage(
   session.clearDigits();
   await session.play(p('beep'), { lang });
   session.clearDigits();
-  const receivedAt = new Date().toISOString();
+  const pending: VoiceboxMessage = {
+    id: randomUUID(),
+    companyId: workplace.companyId,
+    workplaceId: workplace.id,
+    callerNumber,
+    receivedAt: new Date().toISOString(),
+    durationSeconds: 0,
+    recordingName: newRecordingName('vm', workplace.id),
+    status: 'new',
+  };
+  // should this controller stop mid-recording, the next one finds the message and stores it
+  // (adoption.ts); not awaited: the caller's tone does not wait for the store
+  void ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
+    ctx.store.recordingsInProgress.put(ctx.controllerId, { message: pending, channelId: session.channelId }),
+  );
   const recording = await session.record({
-    name: newRecordingName('vm', workplace.id),
+    name: pending.recordingName,
     maxSeconds: VOICEBOX_MAX_SECONDS,
     maxSilenceSeconds: VOICEBOX_MAX_SILENCE_SECONDS,
     terminateOn: '#',
@@ -68,22 +83,15 @@ export async function depositMessage(
   });
   if (!recording.ok) {
     session.log.warn({ recording: recording.name }, 'voicebox recording failed');
+    void ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
+      ctx.store.recordingsInProgress.remove(ctx.controllerId, pending.id),
+    );
     await session.hangup();
     return;
   }
-  const message: VoiceboxMessage = {
-    id: randomUUID(),
-    companyId: workplace.companyId,
-    workplaceId: workplace.id,
-    callerNumber,
-    receivedAt,
-    durationSeconds: recording.durationSeconds,
-    recordingName: recording.name,
-    status: 'new',
-  };
+  const message: VoiceboxMessage = { ...pending, durationSeconds: recording.durationSeconds };
   // stored whether or not the caller is still there: the message is what the caller came for
-  await ctx.store.voicebox.add(message);
-  ctx.notifier.messageDeposited(message);
+  await storeMessage(ctx, message, session.log);
   session.log.info(
     { messageId: message.id, durationSeconds: message.durationSeconds, callerHungUp: recording.callerHungUp },
     'voicebox message stored',
@@ -91,6 +99,24 @@ export async function depositMessage(
   if (recording.callerHungUp) return;
   await session.play(p('goodbye'), { lang });
   await session.hangup();
+}
+
+/**
+ * Stores a recorded message and tells the owner; when the store is away the message is kept
+ * and written once it is back (the caller does not wait), then the in-progress record goes.
+ */
+export async function storeMessage(ctx: CallContext, message: VoiceboxMessage, log: Logger): Promise<void> {
+  const fields = { messageId: message.id, workplaceId: message.workplaceId, recording: message.recordingName };
+  const { written } = await ctx.writes.write('voicebox message', { ...fields, message }, () =>
+    ctx.store.voicebox.add(message),
+  );
+  void written.then(() => {
+    ctx.notifier.messageDeposited(message);
+    log.debug(fields, 'voicebox message written');
+    void ctx.writes.write('voicebox recording in progress', { messageId: message.id }, () =>
+      ctx.store.recordingsInProgress.remove(ctx.controllerId, message.id),
+    );
+  });
 }
 
 /** PIN check: true when the owner may listen. Plays what the caller needs to hear. */

@@ -13,6 +13,7 @@
  *   pvbm:<workplaceId>        hash message id → message JSON
  *   ppinfail:<workplaceId>    counter
  *   plive:<workplaceId>       LiveCall JSON; plive-by-ctl:<controllerId> set of workplace ids
+ *   pvbrec:<controllerId>     hash message id → VoiceboxMessage JSON of recordings in progress
  *   pchanged                  pub/sub channel of ConfigChange JSON
  *
  * Entities are stored as canonical JSON (sorted keys), so "the stored object still equals the
@@ -38,6 +39,7 @@ import {
   type CompanyScopedRepo,
   type ConfigChange,
   type EntityKind,
+  type RecordingInProgress,
 } from './store.js';
 
 /** guard label: the entity itself changed between our read and our write */
@@ -70,6 +72,7 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
   const pinFailKey = (workplaceId: string) => `${p}pinfail:${workplaceId}`;
   const liveKey = (workplaceId: string) => `${p}live:${workplaceId}`;
   const liveByControllerKey = (controllerId: string) => `${p}live-by-ctl:${controllerId}`;
+  const recordingKey = (controllerId: string) => `${p}vbrec:${controllerId}`;
   const changeChannel = `${p}changed`;
 
   const changeMessage = (change: ConfigChange) => [
@@ -556,6 +559,23 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
           });
         }
         return owned;
+      },
+    },
+
+    recordingsInProgress: {
+      async put(controllerId, record) {
+        await write({
+          guards: [],
+          ops: [
+            { op: 'hset', key: recordingKey(controllerId), field: record.message.id, value: canonicalJson(record) },
+          ],
+        });
+      },
+      async remove(controllerId, messageId) {
+        await write({ guards: [], ops: [{ op: 'hdel', key: recordingKey(controllerId), field: messageId }] });
+      },
+      async list(controllerId) {
+        return (await kv.hvals(recordingKey(controllerId))).map((v) => JSON.parse(v) as RecordingInProgress);
       },
     },
 

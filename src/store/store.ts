@@ -29,6 +29,12 @@ export interface ConfigChange {
   companyId?: string;
 }
 
+/** A voicebox message being recorded on the caller channel `channelId`. */
+export interface RecordingInProgress {
+  message: VoiceboxMessage;
+  channelId: string;
+}
+
 /** A uniqueness clash: which index refused the write. */
 export class ConflictError extends Error {
   constructor(
@@ -126,6 +132,16 @@ export interface Store {
     /** removes only if the registered call is still this bridge (a newer call is kept) */
     remove(workplaceId: string, bridgeId: string): Promise<void>;
     listByController(controllerId: string): Promise<LiveCall[]>;
+  };
+
+  /**
+   * Voicebox messages being recorded right now, per controller: a controller that restarts
+   * mid-recording finds them and stores the message once Asterisk has the recording.
+   */
+  recordingsInProgress: {
+    put(controllerId: string, record: RecordingInProgress): Promise<void>;
+    remove(controllerId: string, messageId: string): Promise<void>;
+    list(controllerId: string): Promise<RecordingInProgress[]>;
   };
 
   /** Pub/sub of configuration changes; returns an unsubscribe function. */
