@@ -36,8 +36,13 @@ export const configSchema = z.object({
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** identifies this controller in the live-call registry (several may share Redis) */
+  /**
+   * identifies this controller in the live-call registry (several may share Redis); keep it
+   * stable across restarts of the controller of one Asterisk, so the next one re-adopts its calls
+   */
   CONTROLLER_ID: z.string().min(1).optional(),
+  /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */
+  CALL_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export type Config = z.infer<typeof configSchema>;

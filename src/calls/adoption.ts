@@ -177,14 +177,18 @@ async function finishRecording(session: CallSession, ctx: CallContext, message: 
     });
     if (live && (live as { state?: string }).state !== 'done') {
       session.log.info({ recording: name }, 'adoption: voicebox recording goes on');
+      session.keepOnHandOver = true;
       const ended = session
         .untilEnded()
         .then(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), ctx.timing.recordingGraceMs)));
       await Promise.race([done, ended]);
     }
   } finally {
+    session.keepOnHandOver = false;
     unroute();
   }
+  // handed over again meanwhile: the next controller finishes it
+  if (session.isDetached) return;
   await storeFinishedRecording(ctx, message, session.log);
   if (!session.isEnded) await session.play(['sound:pbx/goodbye']).catch(() => undefined);
 }

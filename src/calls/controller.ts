@@ -19,7 +19,7 @@ import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
 import { createRouter, type Router, type StasisStartEvent } from './router.js';
 import type { CallAri } from './session.js';
-import { StoreWriteQueue } from './store-writes.js';
+import { bounded, boundedStore, StoreWriteQueue } from './store-writes.js';
 import { resolveTiming, type Timing } from './timing.js';
 
 export interface CallControllerDeps {
@@ -32,8 +32,19 @@ export interface CallControllerDeps {
   flows?: Flows;
 }
 
+export interface StopOptions {
+  /**
+   * Graceful shutdown of the process: leave answered calls and voicebox recordings to
+   * Asterisk for the next controller to re-adopt, end calls in set-up, refuse new calls
+   * (cause 34) until the event socket is closed. Without it every call is hung up.
+   */
+  handOver?: boolean;
+  /** how long queued store writes (voicebox messages) may take to land (default 2000 ms) */
+  flushMs?: number;
+}
+
 export interface CallController {
-  stop(): Promise<void>;
+  stop(opts?: StopOptions): Promise<void>;
   /** new voicebox messages, for notifications */
   readonly voicebox: VoiceboxEvents;
   /** for tests and metrics */
@@ -53,12 +64,14 @@ export interface ReconcileResult extends AdoptionResult {
  * the socket is already up). Resolves once the config cache listens to store changes.
  */
 export async function startCallController(deps: CallControllerDeps): Promise<CallController> {
-  const { ari, store, config } = deps;
+  const { ari, config } = deps;
+  // no call waits on Redis longer than this (calls go on on the cached configuration)
+  const store = boundedStore(deps.store, config.CALL_STORE_TIMEOUT_MS);
   const controllerId = config.CONTROLLER_ID ?? hostname();
   const logger = deps.logger.child({ component: 'calls', controllerId });
   const timing = resolveTiming(deps.timing);
   const cache = new ConfigCache(store);
-  await cache.start();
+  await startCache(cache, logger);
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
   const live = new LiveCalls(ari, store, controllerId, logger);
@@ -106,8 +119,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
 
   const unsubscribe = [
     ari.events.on('StasisStart', (event) => {
-      if (stopping) return;
-      router.onStasisStart(event as unknown as StasisStartEvent);
+      const start = event as unknown as StasisStartEvent;
+      if (stopping) return refuseWhileStopping(start);
+      router.onStasisStart(start);
     }),
     ari.events.onConnected(async ({ reconnect }) => {
       if (stopping) return;
@@ -119,21 +133,63 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     }),
   ];
 
+  let refuseNew = false;
+  /** a new call while this controller shuts down: congestion, so the caller may retry */
+  function refuseWhileStopping(event: StasisStartEvent): void {
+    const kind = event.args?.[0];
+    if (!refuseNew || (kind !== 'inbound' && kind !== 'internal')) return;
+    void ari.channels.hangup({ channelId: event.channel.id, reason_code: '34' }).catch(() => {});
+  }
+
   logger.info('call controller started');
   return {
     voicebox,
     context,
     router,
     reconcile,
-    async stop() {
+    async stop(opts: StopOptions = {}) {
       if (stopping) return;
       stopping = true;
+      if (opts.handOver) {
+        refuseNew = true;
+        const handed = await router.handOver();
+        unsubscribe[1]!();
+        const lost = await writes.flush(opts.flushMs ?? 2000);
+        await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
+        logger.info({ ...handed, storeWritesLost: lost }, 'call controller stopped; calls left to the next controller');
+        return;
+      }
       for (const u of unsubscribe) u();
       await router.drain();
-      await cache.stop();
+      await writes.flush(opts.flushMs ?? 2000);
+      await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
       logger.info('call controller stopped');
     },
   };
+}
+
+/**
+ * Listens to configuration changes. With Redis away at start the controller starts all the
+ * same (calls then fail fast on cold lookups instead of hanging) and subscribes once it can;
+ * whatever was cached meanwhile is dropped then.
+ */
+async function startCache(cache: ConfigCache, logger: Logger): Promise<void> {
+  try {
+    await bounded(cache.start(), 2000, 'config change subscription');
+    return;
+  } catch (err) {
+    logger.warn({ err }, 'config changes not subscribed (store away); retrying in the background');
+  }
+  const retry = async (): Promise<void> => {
+    try {
+      await bounded(cache.start(), 2000, 'config change subscription');
+      cache.clear();
+      logger.info('config changes subscribed');
+    } catch {
+      setTimeout(() => void retry(), 2000).unref();
+    }
+  };
+  setTimeout(() => void retry(), 2000).unref();
 }
 
 /** The API's voicebox audio port, backed by ARI stored recordings. */

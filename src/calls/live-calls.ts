@@ -135,15 +135,19 @@ export class ConnectedCall {
       const registered = this.toLiveCall();
       if (this.workplaceId) await this.writeRegistry(() => this.registry.store.liveCalls.put(registered));
       session.log.info({ bridgeId: this.bridgeId, peer: this.peerChannelId }, 'call connected');
+      session.keepOnHandOver = true;
       await session.guard(this.peerEnded);
       session.log.info({ peer: this.peerChannelId }, 'peer hung up');
     } catch (err) {
       if (!isCallEnded(err)) throw err;
       session.log.info('caller hung up while connected');
     } finally {
+      session.keepOnHandOver = false;
       this.over = true;
       this.unroutePeer?.();
       this.registry.remove(this);
+      // handed over to the next controller: the call and its registry entry stay as they are
+      if (session.isDetached) return;
       const peer = this.peerChannelId;
       const workplaceId = this.workplaceId;
       const bridgeId = this.bridgeId;

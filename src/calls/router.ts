@@ -43,6 +43,12 @@ export interface Router {
   adopt(channel: CallerChannel, kind: string, flow: (session: CallSession) => Promise<void>): CallSession | undefined;
   /** resolves when every running call has finished (after hanging them up on stop) */
   drain(): Promise<void>;
+  /**
+   * Graceful shutdown: calls the next controller can re-adopt (answered, recording) are left
+   * to Asterisk untouched; calls in set-up are hung up (they could not be resumed). Resolves
+   * once the hung-up ones have finished.
+   */
+  handOver(): Promise<{ left: number; ended: number }>;
 }
 
 export function createRouter(
@@ -51,6 +57,7 @@ export function createRouter(
 ): Router {
   const sessions = new Map<string, CallSession>();
   const running = new Set<Promise<void>>();
+  const runs = new Map<CallSession, Promise<void>>();
   const log: Logger = ctx.logger;
 
   function onStasisStart(event: StasisStartEvent): void {
@@ -77,8 +84,10 @@ export function createRouter(
     const run = runCall(session, kind, flow).finally(() => {
       sessions.delete(channel.id);
       running.delete(run);
+      runs.delete(session);
     });
     running.add(run);
+    runs.set(session, run);
     return session;
   }
 
@@ -224,12 +233,43 @@ export function createRouter(
   }
 
   async function drain(): Promise<void> {
-    await Promise.all([...sessions.values()].map((s) => s.hangup().catch(() => {})));
+    // a session whose hang-up cannot be sent (Asterisk gone) is given up all the same
+    await Promise.all(
+      [...sessions.values()].map((s) =>
+        s
+          .hangup()
+          .catch(() => {})
+          .finally(() => s.channelGone()),
+      ),
+    );
     await Promise.allSettled([...running]);
   }
 
+  async function handOver(): Promise<{ left: number; ended: number }> {
+    const ending: Array<Promise<unknown>> = [];
+    let left = 0;
+    for (const session of sessions.values()) {
+      if (session.keepOnHandOver) {
+        session.detach();
+        left += 1;
+      } else {
+        const run = runs.get(session);
+        ending.push(
+          session
+            .hangup()
+            .catch(() => {})
+            .finally(() => session.channelGone())
+            // the flow releases its legs and bridges on the way out
+            .then(() => run),
+        );
+      }
+    }
+    await Promise.all(ending);
+    return { left, ended: ending.length };
+  }
+
   log.debug('router ready');
-  return { onStasisStart, sessions, drain, adopt: start };
+  return { onStasisStart, sessions, drain, handOver, adopt: start };
 }
 
 function isVoiceboxAccess(exten: string, ctx: CallContext): boolean {

@@ -161,6 +161,12 @@ export class CallSession {
   private endCause: number | undefined;
   private answered = false;
   private closed = false;
+  private detached = false;
+  /**
+   * Set while the call is in a state the next controller re-adopts (talking through a bridge,
+   * recording a voicebox message): a graceful shutdown leaves such a call to Asterisk.
+   */
+  keepOnHandOver = false;
   /** channels (legs) and bridges this session created and must release */
   private readonly ownedChannels = new Set<string>();
   private readonly ownedBridges = new Set<string>();
@@ -539,12 +545,29 @@ export class CallSession {
   // ---------------------------------------------------------------- end of session
 
   /**
+   * Graceful shutdown: this process lets go of the call without touching it — the caller, its
+   * legs and bridges stay up in Asterisk for the next controller to re-adopt. The flow never
+   * resumes; close() releases nothing.
+   */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.unrouteCaller();
+    this.log.info('left to the next controller');
+  }
+
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  /**
    * Releases everything: hangs up the caller (when still there) and every leg this session
    * created, destroys its bridges, stops routing. Called once by the router after the flow.
    */
   async close(cause: number = CAUSE.normal): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.detached) return;
     const work: Array<Promise<void>> = [];
     if (!this.abort.signal.aborted) work.push(this.hangup(cause).catch(() => {}));
     for (const id of this.ownedChannels) work.push(this.hangupChannel(id));

@@ -154,3 +154,38 @@ export class StoreWriteQueue {
     return lost;
   }
 }
+
+/** Store members that are not call-path operations: never bounded. */
+const UNBOUNDED = new Set(['onChange', 'close', 'roundTrips', 'kind', 'ping']);
+
+/**
+ * The store as the call path sees it: every operation answers within `ms` or rejects with a
+ * StoreTimeoutError (node-redis queues commands while it reconnects: without a bound, a call
+ * would wait in silence for as long as Redis is away). Repositories are wrapped once, lazily.
+ */
+export function boundedStore<S extends object>(store: S, ms: number): S {
+  const wrap = <T extends object>(target: T, path: string): T => {
+    const cache = new Map<PropertyKey, unknown>();
+    return new Proxy(target, {
+      get(obj, prop, receiver) {
+        const hit = cache.get(prop);
+        if (hit !== undefined) return hit;
+        const value = Reflect.get(obj, prop, receiver) as unknown;
+        if (typeof prop !== 'string' || (path === '' && UNBOUNDED.has(prop))) return value;
+        let wrapped: unknown = value;
+        if (typeof value === 'function') {
+          const what = `${path}${prop}`;
+          wrapped = (...args: unknown[]) => {
+            const result = (value as (...a: unknown[]) => unknown).apply(obj, args);
+            return result instanceof Promise ? bounded(result, ms, what) : result;
+          };
+        } else if (value && typeof value === 'object') {
+          wrapped = wrap(value, `${path}${prop}.`);
+        }
+        cache.set(prop, wrapped);
+        return wrapped;
+      },
+    });
+  };
+  return wrap(store, '');
+}

@@ -74,13 +74,16 @@ export async function depositMessage(
   void ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
     ctx.store.recordingsInProgress.put(ctx.controllerId, { message: pending, channelId: session.channelId }),
   );
-  const recording = await session.record({
-    name: pending.recordingName,
-    maxSeconds: VOICEBOX_MAX_SECONDS,
-    maxSilenceSeconds: VOICEBOX_MAX_SILENCE_SECONDS,
-    terminateOn: '#',
-    beep: false,
-  });
+  session.keepOnHandOver = true;
+  const recording = await session
+    .record({
+      name: pending.recordingName,
+      maxSeconds: VOICEBOX_MAX_SECONDS,
+      maxSilenceSeconds: VOICEBOX_MAX_SILENCE_SECONDS,
+      terminateOn: '#',
+      beep: false,
+    })
+    .finally(() => (session.keepOnHandOver = false));
   if (!recording.ok) {
     session.log.warn({ recording: recording.name }, 'voicebox recording failed');
     void ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
