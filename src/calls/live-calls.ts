@@ -147,17 +147,20 @@ export class ConnectedCall {
       this.unroutePeer?.();
       this.registry.remove(this);
       // handed over to the next controller: the call and its registry entry stay as they are
-      if (session.isDetached) return;
-      const peer = this.peerChannelId;
-      const workplaceId = this.workplaceId;
-      const bridgeId = this.bridgeId;
-      await Promise.all([
-        this.registry.ari.channels.hangup({ channelId: peer }).catch(() => {}),
-        workplaceId && bridgeId
-          ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
-          : Promise.resolve(),
-      ]);
+      if (!session.isDetached) await this.release();
     }
+  }
+
+  private async release(): Promise<void> {
+    const peer = this.peerChannelId;
+    const workplaceId = this.workplaceId;
+    const bridgeId = this.bridgeId;
+    await Promise.all([
+      this.registry.ari.channels.hangup({ channelId: peer }).catch(() => {}),
+      workplaceId && bridgeId
+        ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
+        : Promise.resolve(),
+    ]);
   }
 
   /**
