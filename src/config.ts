@@ -31,8 +31,14 @@ export const configSchema = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,2}$/, '1 to 3 digits, no leading 0 or +')
     .default('49'),
-  DIAL_DEVICE: z.string().includes('{endpoint}', { message: 'must contain {endpoint}' }).default('PJSIP/{endpoint}'),
-  DIAL_EXTERNAL: z.string().includes('{number}', { message: 'must contain {number}' }).default('PJSIP/{number}@trunk'),
+  DIAL_DEVICE: z
+    .string()
+    .includes('{endpoint}', { message: 'must contain {endpoint}' })
+    .default('PJSIP/{endpoint}'),
+  DIAL_EXTERNAL: z
+    .string()
+    .includes('{number}', { message: 'must contain {number}' })
+    .default('PJSIP/{number}@trunk'),
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -41,6 +47,8 @@ export const configSchema = z.object({
    * stable across restarts of the controller of one Asterisk, so the next one re-adopts its calls
    */
   CONTROLLER_ID: z.string().min(1).optional(),
+  /** SIGTERM → exit within this, whatever is down (keep below the orchestrator's grace period) */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(9000),
   /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */
   CALL_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });

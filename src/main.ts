@@ -1,6 +1,8 @@
 /**
  * Composition root: configuration, logger, store, the ARI call controller with device
- * provisioning, and the provisioning API; stops cleanly on SIGTERM/SIGINT.
+ * provisioning, and the provisioning API. Starts (serving /healthz, not ready on /readyz) while
+ * Redis is away; on SIGTERM/SIGINT stops taking calls, leaves answered calls to Asterisk for the
+ * next controller, and exits within 10 s whatever is down (src/lifecycle.ts).
  */
 import { readFileSync } from 'node:fs';
 import { buildApp } from './api/app.js';
@@ -13,7 +15,8 @@ import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
 import { resyncDevices } from './devices/resync.js';
 import { createLogger } from './logging.js';
-import { createStore } from './store/index.js';
+import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
+import { createMemoryStore, createRedisStore, type PbxStore } from './store/index.js';
 
 /**
  * ARI credentials come only from the environment or a secrets file (compose), never a default.
@@ -59,7 +62,15 @@ async function main(): Promise<void> {
   if (!config.ADMIN_TOKEN)
     logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
-  const store = await createStore(config, logger);
+  let store: PbxStore;
+  if (config.REDIS_URL) {
+    const url = config.REDIS_URL;
+    // not awaited: the process serves /healthz (and says not ready) while Redis is away
+    store = storeWhenReachable(() => createRedisStore({ url, logger }), { kind: 'redis' }, logger).store;
+  } else {
+    logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING is persisted across restarts');
+    store = createMemoryStore({ logger });
+  }
 
   let ari: AriClient | undefined;
   let controller: CallController | undefined;
@@ -93,29 +104,25 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.HOST, port: config.PORT });
 
-  let stopping = false;
-  async function shutdown(signal: string, code = 0): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    try {
-      await app.close();
-      await controller?.stop();
-      await ari?.close();
-      await store.close();
-      process.exit(code);
-    } catch (err) {
-      logger.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-  }
+  const shutdown = gracefulShutdown(
+    () => [
+      // new calls are refused (34) and calls in set-up ended; answered calls stay up in Asterisk
+      {
+        name: 'calls',
+        run: async () => controller?.stop({ handOver: true, flushMs: 2500 }),
+        timeoutMs: 4000,
+      },
+      { name: 'api', run: () => app.close(), timeoutMs: 2000 },
+      { name: 'ari', run: async () => ari?.close(), timeoutMs: 1500 },
+      { name: 'store', run: () => store.close(), timeoutMs: 1000 },
+    ],
+    { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
+  );
   // connect() retries with backoff until Asterisk answers; wrong credentials end the process
   ari?.connect().catch((err: unknown) => {
     logger.fatal({ err }, 'cannot connect to ARI');
-    void shutdown('ari-connect', 1);
+    void shutdown.trigger('ari-connect', 1);
   });
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -66,10 +66,14 @@ export async function adoptOrphans(
     STORE_LIST_TIMEOUT_MS,
     'recordings in progress',
   ).catch((err: unknown) => {
-    logger.warn({ err }, 'adoption: recordings in progress unknown (store away); retried on the next reconcile');
+    logger.warn(
+      { err },
+      'adoption: recordings in progress unknown (store away); retried on the next reconcile',
+    );
     return undefined;
   });
-  if (orphans.channelIds.length === 0 && orphans.bridgeIds.length === 0 && !inRecordings?.length) return result;
+  if (orphans.channelIds.length === 0 && orphans.bridgeIds.length === 0 && !inRecordings?.length)
+    return result;
 
   const [channels, bridges] = await Promise.all([
     orphans.channelIds.length > 0 ? ari.channels.list() : Promise.resolve([]),
@@ -160,7 +164,11 @@ function isUp(channel: ChannelJson | undefined): boolean {
 }
 
 /** The caller is still recording: let it finish, then store the message. */
-async function finishRecording(session: CallSession, ctx: CallContext, message: VoiceboxMessage): Promise<void> {
+async function finishRecording(
+  session: CallSession,
+  ctx: CallContext,
+  message: VoiceboxMessage,
+): Promise<void> {
   const { ari } = ctx;
   const name = message.recordingName;
   let finished: (e: { recording?: { duration?: number } } | undefined) => void = () => {};
@@ -180,7 +188,9 @@ async function finishRecording(session: CallSession, ctx: CallContext, message: 
       session.keepOnHandOver = true;
       const ended = session
         .untilEnded()
-        .then(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), ctx.timing.recordingGraceMs)));
+        .then(
+          () => new Promise<undefined>((r) => setTimeout(() => r(undefined), ctx.timing.recordingGraceMs)),
+        );
       await Promise.race([done, ended]);
     }
   } finally {
@@ -194,7 +204,11 @@ async function finishRecording(session: CallSession, ctx: CallContext, message: 
 }
 
 /** The recording is over: store the message when Asterisk has the recording. */
-async function storeFinishedRecording(ctx: CallContext, message: VoiceboxMessage, log: Logger): Promise<void> {
+async function storeFinishedRecording(
+  ctx: CallContext,
+  message: VoiceboxMessage,
+  log: Logger,
+): Promise<void> {
   const name = message.recordingName;
   let bytes: number | undefined;
   try {
@@ -202,7 +216,10 @@ async function storeFinishedRecording(ctx: CallContext, message: VoiceboxMessage
     bytes = (file as unknown as { byteLength?: number; length?: number }).byteLength ?? undefined;
   } catch (err) {
     if (!isNotFound(err)) {
-      log.warn({ err, recording: name }, 'adoption: stored recording not readable; retried on the next reconcile');
+      log.warn(
+        { err, recording: name },
+        'adoption: stored recording not readable; retried on the next reconcile',
+      );
       return;
     }
   }

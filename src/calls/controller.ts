@@ -112,7 +112,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       return 0;
     });
     const result = { ...adopted, liveCalls };
-    if (Object.values(result).some((n) => n > 0)) logger.warn(result, 'reconcile: calls adopted, leftovers released');
+    if (Object.values(result).some((n) => n > 0))
+      logger.warn(result, 'reconcile: calls adopted, leftovers released');
     else logger.info('reconcile: nothing left over');
     return result;
   }
@@ -156,7 +157,10 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
         unsubscribe[1]!();
         const lost = await writes.flush(opts.flushMs ?? 2000);
         await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
-        logger.info({ ...handed, storeWritesLost: lost }, 'call controller stopped; calls left to the next controller');
+        logger.info(
+          { ...handed, storeWritesLost: lost },
+          'call controller stopped; calls left to the next controller',
+        );
         return;
       }
       for (const u of unsubscribe) u();

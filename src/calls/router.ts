@@ -40,7 +40,11 @@ export interface Router {
    * StasisStart (re-adoption after a restart or a lost event socket); undefined when a
    * session already has it.
    */
-  adopt(channel: CallerChannel, kind: string, flow: (session: CallSession) => Promise<void>): CallSession | undefined;
+  adopt(
+    channel: CallerChannel,
+    kind: string,
+    flow: (session: CallSession) => Promise<void>,
+  ): CallSession | undefined;
   /** resolves when every running call has finished (after hanging them up on stop) */
   drain(): Promise<void>;
   /**

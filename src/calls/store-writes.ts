@@ -83,7 +83,10 @@ export class StoreWriteQueue {
         await bounded(op(), this.attemptTimeoutMs, what);
         return { stored: true, written: Promise.resolve() };
       } catch (err) {
-        this.opts.logger.warn({ err, what, ...fields }, 'store write failed; kept and retried until it lands');
+        this.opts.logger.warn(
+          { err, what, ...fields },
+          'store write failed; kept and retried until it lands',
+        );
       }
     }
     let done!: () => void;
@@ -164,28 +167,24 @@ const UNBOUNDED = new Set(['onChange', 'close', 'roundTrips', 'kind', 'ping']);
  * would wait in silence for as long as Redis is away). Repositories are wrapped once, lazily.
  */
 export function boundedStore<S extends object>(store: S, ms: number): S {
-  const wrap = <T extends object>(target: T, path: string): T => {
+  const wrap = <T extends object>(target: T, owner: unknown, path: string): T => {
     const cache = new Map<PropertyKey, unknown>();
     return new Proxy(target, {
-      get(obj, prop, receiver) {
+      get(obj, prop) {
         const hit = cache.get(prop);
         if (hit !== undefined) return hit;
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        if (typeof prop !== 'string' || (path === '' && UNBOUNDED.has(prop))) return value;
-        let wrapped: unknown = value;
-        if (typeof value === 'function') {
-          const what = `${path}${prop}`;
-          wrapped = (...args: unknown[]) => {
-            const result = (value as (...a: unknown[]) => unknown).apply(obj, args);
-            return result instanceof Promise ? bounded(result, ms, what) : result;
-          };
-        } else if (value && typeof value === 'object') {
-          wrapped = wrap(value, `${path}${prop}.`);
-        }
+        const value = Reflect.get(obj, prop) as unknown;
+        if (typeof prop !== 'string' || prop === 'then' || (path === '' && UNBOUNDED.has(prop))) return value;
+        if (!value || (typeof value !== 'object' && typeof value !== 'function')) return value;
+        const wrapped = wrap(value, obj, `${path}${prop}.`);
         cache.set(prop, wrapped);
         return wrapped;
       },
+      apply(fn, _this, args: unknown[]) {
+        const result = (fn as (...a: unknown[]) => unknown).apply(owner, args);
+        return result instanceof Promise ? bounded(result, ms, path.slice(0, -1)) : result;
+      },
     });
   };
-  return wrap(store, '');
+  return wrap(store, undefined, '');
 }

@@ -109,7 +109,11 @@ export async function depositMessage(
  * and written once it is back (the caller does not wait), then the in-progress record goes.
  */
 export async function storeMessage(ctx: CallContext, message: VoiceboxMessage, log: Logger): Promise<void> {
-  const fields = { messageId: message.id, workplaceId: message.workplaceId, recording: message.recordingName };
+  const fields = {
+    messageId: message.id,
+    workplaceId: message.workplaceId,
+    recording: message.recordingName,
+  };
   const { written } = await ctx.writes.write('voicebox message', { ...fields, message }, () =>
     ctx.store.voicebox.add(message),
   );

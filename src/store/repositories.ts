@@ -567,7 +567,12 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
         await write({
           guards: [],
           ops: [
-            { op: 'hset', key: recordingKey(controllerId), field: record.message.id, value: canonicalJson(record) },
+            {
+              op: 'hset',
+              key: recordingKey(controllerId),
+              field: record.message.id,
+              value: canonicalJson(record),
+            },
           ],
         });
       },

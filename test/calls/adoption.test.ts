@@ -20,7 +20,7 @@ let nextNumber = 10;
 const CALLER = '+4989111444';
 
 async function workplace(body: Record<string, unknown> = {}): Promise<WorkplaceView> {
-  const number = `+49301234${String(nextNumber++).padStart(2, "0")}`;
+  const number = `+49301234${String(nextNumber++).padStart(2, '0')}`;
   return world.createWorkplace(company.id, admin, { groupId, number, ...body });
 }
 
@@ -194,7 +194,8 @@ describe('a restarted controller re-adopts', () => {
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
     await caller.waitForPlayback('sound:pbx/beep');
     await until(
-      () => world.driver.restLog().some((r) => r.method === 'POST' && r.path === `/channels/${caller.id}/record`),
+      () =>
+        world.driver.restLog().some((r) => r.method === 'POST' && r.path === `/channels/${caller.id}/record`),
       'the recording started',
     );
     await until(
@@ -229,7 +230,8 @@ describe('a restarted controller re-adopts', () => {
       'the recording is on record',
     );
     await until(
-      () => world.driver.restLog().some((r) => r.method === 'POST' && r.path === `/channels/${caller.id}/record`),
+      () =>
+        world.driver.restLog().some((r) => r.method === 'POST' && r.path === `/channels/${caller.id}/record`),
       'the recording started',
     );
 
