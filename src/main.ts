@@ -65,8 +65,11 @@ async function main(): Promise<void> {
   let store: PbxStore;
   if (config.REDIS_URL) {
     const url = config.REDIS_URL;
-    // not awaited: the process serves /healthz (and says not ready) while Redis is away
-    store = storeWhenReachable(() => createRedisStore({ url, logger }), { kind: 'redis' }, logger).store;
+    // the process serves /healthz (and says not ready) while Redis is away: a store that is
+    // not there within a moment is connected in the background
+    const lazy = storeWhenReachable(() => createRedisStore({ url, logger }), { kind: 'redis' }, logger);
+    store = lazy.store;
+    await Promise.race([lazy.ready.catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
   } else {
     logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING is persisted across restarts');
     store = createMemoryStore({ logger });
