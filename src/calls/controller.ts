@@ -74,8 +74,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   await startCache(cache, logger);
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
-  const live = new LiveCalls(ari, store, controllerId, logger);
   const writes = new StoreWriteQueue({ logger });
+  const live = new LiveCalls(ari, store, controllerId, logger, writes);
   const context: CallContext = {
     ari,
     store,

@@ -10,6 +10,7 @@ import { isNotFound, type Unsubscribe } from '../ari/index.js';
 import type { LiveCall } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { isCallEnded, type CallAri, type CallSession } from './session.js';
+import type { StoreWriteQueue } from './store-writes.js';
 
 type AriEvent = { type: string } & Record<string, unknown>;
 
@@ -74,8 +75,11 @@ export class ConnectedCall {
     });
   }
 
+  /** in order per call; when Redis is away, kept and written once it is back (store-writes.ts) */
   private writeRegistry(op: () => Promise<void>): Promise<void> {
-    const next = this.writes.then(op).catch((err: unknown) => {
+    const fields = { workplaceId: this.workplaceId, bridgeId: this.bridgeId };
+    const durable = () => this.registry.writes.write('live-call registry', fields, op).then(() => {});
+    const next = this.writes.then(durable).catch((err: unknown) => {
       this.session.log.warn({ err }, 'live-call registry write failed');
     });
     this.writes = next;
@@ -208,6 +212,7 @@ export class LiveCalls {
     readonly store: Store,
     readonly controllerId: string,
     readonly logger: Logger,
+    readonly writes: StoreWriteQueue,
   ) {}
 
   /** Bridges the session's caller with the leg and holds the call (registered for `*11`). */

@@ -70,8 +70,9 @@ export async function depositMessage(
     status: 'new',
   };
   // should this controller stop mid-recording, the next one finds the message and stores it
-  // (adoption.ts); not awaited: the caller's tone does not wait for the store
-  void ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
+  // (adoption.ts). One attempt is awaited (bounded): then the message and the record's removal
+  // can never overtake it; when Redis is away it is queued and the recording starts anyway
+  await ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
     ctx.store.recordingsInProgress.put(ctx.controllerId, { message: pending, channelId: session.channelId }),
   );
   session.keepOnHandOver = true;
