@@ -8,6 +8,13 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
+import {
+  Admission,
+  CAUSE_CONGESTION,
+  timedAri,
+  type AdmissionLimits,
+  type AdmissionStats,
+} from './admission.js';
 import { adoptOrphans, type AdoptionResult } from './adoption.js';
 import type { RecordingFiles } from '../api/ports.js';
 import type { Config } from '../config.js';
@@ -30,6 +37,8 @@ export interface CallControllerDeps {
   timing?: Partial<Timing>;
   /** flows owned by other modules (the Anywhere portal) */
   flows?: Flows;
+  /** set-up capacity (default: from config, ADMISSION_*) */
+  admission?: Partial<AdmissionLimits>;
 }
 
 export interface StopOptions {
@@ -52,6 +61,8 @@ export interface CallController {
   readonly router: Router;
   /** runs the reconcile now (also runs after every event-socket connect) */
   reconcile(): Promise<ReconcileResult>;
+  /** admission control: calls admitted and refused (cause 34), set-ups in flight, load figures */
+  admission(): AdmissionStats;
 }
 
 export interface ReconcileResult extends AdoptionResult {
@@ -64,7 +75,18 @@ export interface ReconcileResult extends AdoptionResult {
  * the socket is already up). Resolves once the config cache listens to store changes.
  */
 export async function startCallController(deps: CallControllerDeps): Promise<CallController> {
-  const { ari, config } = deps;
+  const { config } = deps;
+  const admission = new Admission(
+    {
+      maxSetups: config.ADMISSION_MAX_SETUPS,
+      maxRestLatencyMs: config.ADMISSION_MAX_REST_LATENCY_MS,
+      maxEventLoopDelayMs: config.ADMISSION_MAX_EVENT_LOOP_DELAY_MS,
+      ...deps.admission,
+    },
+    deps.logger.child({ component: 'admission' }),
+  );
+  // the call path's REST requests are timed for admission control
+  const ari = timedAri(deps.ari, admission);
   // no call waits on Redis longer than this (calls go on on the cached configuration)
   const store = boundedStore(deps.store, config.CALL_STORE_TIMEOUT_MS);
   const controllerId = config.CONTROLLER_ID ?? hostname();
@@ -88,7 +110,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     logger,
     writes,
   };
-  const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
+  const router = createRouter(context, { ownership, flows: deps.flows ?? {}, admission });
   let stopping = false;
 
   async function reconcile(): Promise<ReconcileResult> {
@@ -139,7 +161,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   function refuseWhileStopping(event: StasisStartEvent): void {
     const kind = event.args?.[0];
     if (!refuseNew || (kind !== 'inbound' && kind !== 'internal')) return;
-    void ari.channels.hangup({ channelId: event.channel.id, reason_code: '34' }).catch(() => {});
+    void ari.channels
+      .hangup({ channelId: event.channel.id, reason_code: String(CAUSE_CONGESTION) })
+      .catch(() => {});
   }
 
   logger.info('call controller started');
@@ -148,9 +172,11 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     context,
     router,
     reconcile,
+    admission: () => admission.stats(),
     async stop(opts: StopOptions = {}) {
       if (stopping) return;
       stopping = true;
+      admission.stop();
       if (opts.handOver) {
         refuseNew = true;
         const handed = await router.handOver();

@@ -15,6 +15,7 @@ import { isNotFound } from '../ari/index.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import type { Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
+import { CAUSE_CONGESTION, type Admission } from './admission.js';
 import type { ResolvedTarget } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
 import { PULL_CODE } from '../domain/portal-auth.js';
@@ -57,7 +58,7 @@ export interface Router {
 
 export function createRouter(
   ctx: CallContext,
-  deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows },
+  deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows; admission?: Admission },
 ): Router {
   const sessions = new Map<string, CallSession>();
   const running = new Set<Promise<void>>();
@@ -68,21 +69,35 @@ export function createRouter(
     const kind = event.args?.[0];
     if (kind !== 'inbound' && kind !== 'internal') return;
     const channel = event.channel;
-    start(channel, kind, (session) => decide(session, kind, channel));
+    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return;
+    const { admission } = deps;
+    if (admission?.tryAdmit()) {
+      // beyond capacity: refused at once, never queued (no session, one REST request)
+      void ctx.ari.channels
+        .hangup({ channelId: channel.id, reason_code: String(CAUSE_CONGESTION) })
+        .catch(() => {});
+      return;
+    }
+    start(channel, kind, (session) => decide(session, kind, channel), admission && (() => admission.done()));
   }
 
   function start(
     channel: CallerChannel,
     kind: string,
     flow: (session: CallSession) => Promise<void>,
+    onSetUp?: () => void,
   ): CallSession | undefined {
-    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return undefined;
+    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) {
+      onSetUp?.();
+      return undefined;
+    }
     // the session routes the channel's events from here on, so no DTMF is lost while we look up
     const session = new CallSession(channel, {
       ari: ctx.ari,
       logger: ctx.logger,
       timing: ctx.timing,
       ownership: deps.ownership,
+      onSetUp,
     });
     sessions.set(channel.id, session);
     const run = runCall(session, kind, flow).finally(() => {
@@ -273,7 +288,13 @@ export function createRouter(
   }
 
   log.debug('router ready');
-  return { onStasisStart, sessions, drain, handOver, adopt: start };
+  return {
+    onStasisStart,
+    sessions,
+    drain,
+    handOver,
+    adopt: (channel, kind, flow) => start(channel, kind, flow),
+  };
 }
 
 function isVoiceboxAccess(exten: string, ctx: CallContext): boolean {

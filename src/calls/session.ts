@@ -68,6 +68,8 @@ export interface SessionDeps {
   logger: Logger;
   timing: Timing;
   ownership?: Ownership;
+  /** called once when the call's set-up is over: answered, every leg dialled, or ended (admission) */
+  onSetUp?: () => void;
 }
 
 export interface PlayOptions {
@@ -171,6 +173,7 @@ export class CallSession {
   private readonly ownedChannels = new Set<string>();
   private readonly ownedBridges = new Set<string>();
   private readonly endedWaiters = new Set<() => void>();
+  private onSetUp: (() => void) | undefined;
 
   constructor(channel: CallerChannel, deps: SessionDeps) {
     this.channelId = channel.id;
@@ -180,6 +183,7 @@ export class CallSession {
     this.ari = deps.ari;
     this.timing = deps.timing;
     this.ownership = deps.ownership;
+    this.onSetUp = deps.onSetUp;
     this.log = deps.logger.child({ call: channel.id });
     this.ownership?.claim(this.channelId);
     this.unrouteCaller = this.ari.events.route(this.channelId, (event) =>
@@ -311,6 +315,14 @@ export class CallSession {
     if (this.answered) return;
     await this.onCaller(() => this.ari.channels.answer({ channelId: this.channelId }));
     this.answered = true;
+    this.markSetUp();
+  }
+
+  /** The set-up of this call is over (admission control counts set-ups in flight). */
+  markSetUp(): void {
+    const done = this.onSetUp;
+    this.onSetUp = undefined;
+    done?.();
   }
 
   /** The caller was answered before this session existed (a re-adopted call). */
@@ -567,6 +579,7 @@ export class CallSession {
   async close(cause: number = CAUSE.normal): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.markSetUp();
     if (this.detached) return;
     const work: Array<Promise<void>> = [];
     if (!this.abort.signal.aborted) work.push(this.hangup(cause).catch(() => {}));
@@ -586,6 +599,7 @@ type LegState = 'creating' | 'ringing' | 'confirming' | 'won' | 'failed';
 class DialAttempt<T extends DialLegSpec> {
   private winner: LegRun<T> | undefined;
   private readonly runs: Array<LegRun<T>> = [];
+  private readonly dialled = new Set<LegRun<T>>();
 
   constructor(
     readonly session: CallSession,
@@ -632,6 +646,12 @@ class DialAttempt<T extends DialLegSpec> {
       // the winner keeps a reference to this attempt for the whole call: let the losers go
       this.runs.length = 0;
     }
+  }
+
+  /** A leg was dialled (or failed before): once every leg is, the call's set-up is over. */
+  legDialled(run: LegRun<T>): void {
+    this.dialled.add(run);
+    if (this.runs.length > 0 && this.dialled.size >= this.runs.length) this.session.markSetUp();
   }
 
   /** A leg answered (and confirmed): the first one wins, the others stop at once. */
@@ -698,6 +718,7 @@ class LegRun<T extends DialLegSpec> {
   private finish(cause: number): void {
     if (this.cause !== undefined) return;
     this.cause = cause;
+    this.attempt.legDialled(this);
     this.unroute?.();
     this.attempt.session.disown(this.channelId);
     if (this.state !== 'won') {
@@ -746,6 +767,7 @@ class LegRun<T extends DialLegSpec> {
       await this.hangup('normal');
       return;
     }
+    this.attempt.legDialled(this);
     if ((await Promise.race([this.answer, gone])) === 'gone') return;
     if (this.attempt.settled) return this.hangup(this.cancelled ?? 'answered_elsewhere');
     if (this.spec.confirm && !(await this.confirm())) {
