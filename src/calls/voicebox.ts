@@ -70,9 +70,9 @@ export async function depositMessage(
     status: 'new',
   };
   // should this controller stop mid-recording, the next one finds the message and stores it
-  // (adoption.ts). One attempt is awaited (bounded): then the message and the record's removal
-  // can never overtake it; when Redis is away it is queued and the recording starts anyway
-  await ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
+  // (adoption.ts). Not awaited — the tone does not wait for the store — but the message is
+  // written only after this attempt (landed or queued), so nothing can overtake it
+  const onRecord = ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
     ctx.store.recordingsInProgress.put(ctx.controllerId, { message: pending, channelId: session.channelId }),
   );
   session.keepOnHandOver = true;
@@ -84,12 +84,17 @@ export async function depositMessage(
       terminateOn: '#',
       beep: false,
     })
+    .catch(async (err: unknown) => {
+      // the caller left before the recording started: nothing to keep
+      await onRecord;
+      void forgetRecording(ctx, pending.id);
+      throw err;
+    })
     .finally(() => (session.keepOnHandOver = false));
+  await onRecord;
   if (!recording.ok) {
     session.log.warn({ recording: recording.name }, 'voicebox recording failed');
-    void ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
-      ctx.store.recordingsInProgress.remove(ctx.controllerId, pending.id),
-    );
+    void forgetRecording(ctx, pending.id);
     await session.hangup();
     return;
   }
@@ -125,6 +130,12 @@ export async function storeMessage(ctx: CallContext, message: VoiceboxMessage, l
       ctx.store.recordingsInProgress.remove(ctx.controllerId, message.id),
     );
   });
+}
+
+function forgetRecording(ctx: CallContext, messageId: string): Promise<unknown> {
+  return ctx.writes.write('voicebox recording in progress', { messageId }, () =>
+    ctx.store.recordingsInProgress.remove(ctx.controllerId, messageId),
+  );
 }
 
 /** PIN check: true when the owner may listen. Plays what the caller needs to hear. */
