@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildApp } from './api/app.js';
-import type { RecordingFiles } from './api/ports.js';
+import { createAriRecordingFiles, type RecordingFiles } from './calls/recording-files.js';
 import { createAriClient, type AriClient } from './ari/index.js';
-import { createAriRecordingFiles, startCallController, type CallController } from './calls/controller.js';
+import { startCallController, type CallController } from './calls/controller.js';
 import { portalFlow } from './calls/portal.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';

@@ -14,6 +14,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
+import { callThroughPlugin } from './call-through.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
 import { installErrorHandler } from './errors.js';
@@ -21,13 +22,14 @@ import { JSON_BODY_LIMIT_BYTES } from './limits.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
 import { portalsPlugin } from './portals.js';
+import { routingPlugin } from './routing.js';
 import { templatesPlugin } from './templates.js';
 import { tokensPlugin } from './tokens.js';
 import { workplaceFeaturesPlugin } from './workplace-features.js';
 import { workplacesPlugin } from './workplaces.js';
 
 export type { ApiDeps } from './context.js';
-export type { RecordingFiles } from './ports.js';
+export type { RecordingFiles } from '../calls/recording-files.js';
 
 export const DOCS_PREFIX = '/docs';
 
@@ -102,6 +104,8 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     workplacesPlugin,
     workplaceFeaturesPlugin,
     portalsPlugin,
+    routingPlugin,
+    callThroughPlugin,
   ]) {
     await app.register(plugin, { ...deps, prefix: '/v1' });
   }

@@ -6,6 +6,8 @@
  * - 'platform'  the platform admin (ADMIN_TOKEN) only
  * - 'company'   the platform admin, or an admin token of the company in `:cid`
  * - 'workplace' as 'company', plus an employee token bound to the workplace in `:wid`
+ * - 'employee'  as 'company', plus any employee token of the company; the route itself limits
+ *               an employee to their own workplace (e.g. routing explain of calls to it)
  * A token of another company gets 404 (its objects do not exist for it), an employee outside
  * its workplace features gets 403. Repeated bad tokens from one IP are answered with 429.
  */
@@ -15,7 +17,7 @@ import type { Principal } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
 
-export type Scope = 'public' | 'platform' | 'company' | 'workplace';
+export type Scope = 'public' | 'platform' | 'company' | 'workplace' | 'employee';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -108,6 +110,7 @@ export function authorize(
   if (cid === undefined || principal.companyId !== cid) throw notFound('company');
   if (principal.role === 'admin') return;
   // employee
+  if (scope === 'employee') return;
   if (scope !== 'workplace') throw forbidden('an employee token may only use its own workplace features');
   if (params.wid !== principal.workplaceId)
     throw forbidden('an employee token may only use its own workplace');

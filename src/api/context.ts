@@ -10,7 +10,7 @@ import type { DeviceProvisioner } from '../devices/contract.js';
 import type { Company, Workplace } from '../domain/model.js';
 import { StaleWriteError, type Store } from '../store/store.js';
 import { notFound } from './errors.js';
-import type { RecordingFiles } from './ports.js';
+import type { RecordingFiles } from '../calls/recording-files.js';
 
 export interface ApiDeps {
   store: Store;

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { AnywherePortal, Workplace } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import type { ConfigCache } from './config-cache.js';
+import type { CallThroughGuard } from './fraud-guard.js';
 import type { LiveCalls } from './live-calls.js';
 import type { StoreWriteQueue } from './store-writes.js';
 import type { VoiceboxNotifier } from './notifier.js';
@@ -23,8 +24,10 @@ export interface CallContext {
   notifier: VoiceboxNotifier;
   controllerId: string;
   logger: Logger;
-  /** store writes that must land even when Redis is away (voicebox messages) */
+  /** store writes that must land even when Redis is away (voicebox messages, live-call registry) */
   writes: StoreWriteQueue;
+  /** the Anywhere portal's call-through fraud guard (absent: call-throughs are not guarded) */
+  callThroughGuard?: CallThroughGuard;
 }
 
 /** Who is calling the portal, as the router knows it (optional: flows may ignore it). */
@@ -51,7 +54,7 @@ export interface PortalCaller {
  *     }
  *   };
  *
- * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, callerId: workplace.number })
+ * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, present: presentedWorkplace(workplace) })
  * then ctx.live.connect(session, leg.channelId, {}) holds the call until either side hangs up.
  * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
  */

@@ -7,7 +7,6 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { isNotFound } from '../ari/index.js';
 import {
   Admission,
   CAUSE_CONGESTION,
@@ -16,11 +15,11 @@ import {
   type AdmissionStats,
 } from './admission.js';
 import { adoptOrphans, type AdoptionResult } from './adoption.js';
-import type { RecordingFiles } from '../api/ports.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
+import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
 import { LiveCalls } from './live-calls.js';
 import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
@@ -37,6 +36,8 @@ export interface CallControllerDeps {
   timing?: Partial<Timing>;
   /** flows owned by other modules (the Anywhere portal) */
   flows?: Flows;
+  /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
+  callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
   /** set-up capacity (default: from config, ADMISSION_*) */
   admission?: Partial<AdmissionLimits>;
 }
@@ -56,6 +57,8 @@ export interface CallController {
   stop(opts?: StopOptions): Promise<void>;
   /** new voicebox messages, for notifications */
   readonly voicebox: VoiceboxEvents;
+  /** call-through fraud alerts (new country, limit hit, refused destination, workplace locked) */
+  readonly callThroughAlerts: CallThroughAlerts;
   /** for tests and metrics */
   readonly context: CallContext;
   readonly router: Router;
@@ -98,6 +101,14 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   const ownership = new OwnershipBook();
   const writes = new StoreWriteQueue({ logger });
   const live = new LiveCalls(ari, store, controllerId, logger, writes);
+  const callThroughAlerts = deps.callThroughGuard?.alerts ?? createCallThroughAlerts(logger);
+  const callThroughGuard = new CallThroughGuard({
+    store,
+    logger,
+    alerts: callThroughAlerts,
+    countryCode: config.COUNTRY_CODE,
+    ...deps.callThroughGuard,
+  });
   const context: CallContext = {
     ari,
     store,
@@ -109,6 +120,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     controllerId,
     logger,
     writes,
+    callThroughGuard,
   };
   const router = createRouter(context, { ownership, flows: deps.flows ?? {}, admission });
   let stopping = false;
@@ -169,6 +181,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   logger.info('call controller started');
   return {
     voicebox,
+    callThroughAlerts,
     context,
     router,
     reconcile,
@@ -182,6 +195,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
         const handed = await router.handOver();
         unsubscribe[1]!();
         const lost = await writes.flush(opts.flushMs ?? 2000);
+        await bounded(callThroughGuard.stop(), 1000, 'call-through settlement').catch((err: unknown) =>
+          logger.warn({ err }, 'call-through settlement failed'),
+        );
         await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
         logger.info(
           { ...handed, storeWritesLost: lost },
@@ -192,6 +208,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       for (const u of unsubscribe) u();
       await router.drain();
       await writes.flush(opts.flushMs ?? 2000);
+      await bounded(callThroughGuard.stop(), 1000, 'call-through settlement').catch((err: unknown) =>
+        logger.warn({ err }, 'call-through settlement failed'),
+      );
       await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
       logger.info('call controller stopped');
     },
@@ -220,26 +239,4 @@ async function startCache(cache: ConfigCache, logger: Logger): Promise<void> {
     }
   };
   setTimeout(() => void retry(), 2000).unref();
-}
-
-/** The API's voicebox audio port, backed by ARI stored recordings. */
-export function createAriRecordingFiles(ari: Pick<CallAri, 'recordings'>): RecordingFiles {
-  return {
-    async getFile(name) {
-      try {
-        const body = await ari.recordings.getStoredFile({ recordingName: name });
-        return { body, contentType: 'audio/wav' };
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    async delete(name) {
-      try {
-        await ari.recordings.deleteStored({ recordingName: name });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    },
-  };
 }

@@ -9,10 +9,12 @@
  * Every decision is logged on the call's child logger (call id + portal id) — never the PIN.
  */
 import type { Logger } from 'pino';
+import { effectiveCallThroughPolicy } from '../domain/fraud.js';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import { PIN_ATTEMPTS_PER_CALL, verifyPinAsync } from '../domain/pin.js';
 import {
+  callThroughTarget,
   checkCallThrough,
   checkPin,
   inPortalScope,
@@ -23,7 +25,7 @@ import {
 } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext, PortalCaller, PortalFlow } from './context.js';
-import { OUTBOUND_RING_SECONDS } from './outbound.js';
+import { OUTBOUND_RING_SECONDS, presentedWorkplace } from './outbound.js';
 import { promptMedia, type PromptId } from './prompts.js';
 import { pullCall } from './pull.js';
 import { callWorkplace } from './ringing.js';
@@ -279,10 +281,9 @@ async function callThrough(
       ? ctx.cache.resolveExtension(workplace.companyId, destination.extension)
       : ctx.cache.resolveNumber(destination.e164),
   );
-  if (ours?.kind === 'portal') return invalid('an Anywhere portal');
-  if (!ours && destination.kind === 'extension') return invalid('no such extension');
-  const internal = ours?.workplace;
-  const e164 = internal?.number ?? (destination.kind === 'number' ? destination.e164 : '');
+  const target = callThroughTarget(destination, ours);
+  if (target.kind === 'invalid') return invalid(target.reason);
+  const e164 = target.e164;
   const [portalProfile, workplaceProfile] = await session.guard(
     Promise.all([
       ctx.cache.blockingProfile(portal.companyId, portal.blockingProfileId),
@@ -294,22 +295,60 @@ async function callThrough(
     log.info({ destination: e164, profile: check.profile?.id }, 'portal: call-through blocked');
     return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
-  const callerId = workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number;
-  if (internal) {
-    log.info({ destination: e164, targetWorkplaceId: internal.id }, 'portal: call-through to a workplace');
-    await callWorkplace(session, ctx, internal, callerId ?? '');
+  const present = presentedWorkplace(workplace);
+  if (target.kind === 'internal') {
+    log.info(
+      { destination: e164, targetWorkplaceId: target.workplace.id },
+      'portal: call-through to a workplace',
+    );
+    await callWorkplace(session, ctx, target.workplace, present.number ?? '', present);
     return { kind: 'done' };
   }
-  log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
-  await session.ringback();
-  const result = await session.dialLegs(
-    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
-    { timeoutSeconds: OUTBOUND_RING_SECONDS, ...(callerId ? { callerId } : {}) },
-  );
-  if (result.kind !== 'answered') {
-    log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
-    return { kind: 'back-to-menu', typedAhead: undefined };
+  // the fraud guard: the destination's class, then the counters (one round trip)
+  const guard = ctx.callThroughGuard;
+  const company = guard ? await session.guard(ctx.cache.company(workplace.companyId)) : undefined;
+  const admission = guard
+    ? await session.guard(
+        guard.admit({
+          callId: session.channelId,
+          workplace,
+          e164,
+          policy: effectiveCallThroughPolicy(company?.callThroughPolicy),
+          log,
+        }),
+      )
+    : ({ kind: 'unguarded' } as const);
+  if (admission.kind === 'refused') {
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
-  await ctx.live.connect(session, result.leg.channelId, {});
-  return { kind: 'done' };
+  const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
+  let answeredAt: number | undefined;
+  let cut: NodeJS.Timeout | undefined;
+  try {
+    log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
+    await session.ringback();
+    const result = await session.dialLegs(
+      [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
+      { timeoutSeconds: OUTBOUND_RING_SECONDS, present },
+    );
+    if (result.kind !== 'answered') {
+      log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
+      return { kind: 'back-to-menu', typedAhead: undefined };
+    }
+    answeredAt = Date.now();
+    // the day's call-through minutes are a hard limit: the call is cut when they are used up
+    const secondsLeft = admission.kind === 'admitted' ? admission.secondsLeft : undefined;
+    if (secondsLeft !== undefined) {
+      cut = setTimeout(() => {
+        log.info({ workplaceId: workplace.id, secondsLeft }, 'portal: call-through cut, minutes used up');
+        session.hangup().catch(() => {});
+      }, secondsLeft * 1000);
+    }
+    await ctx.live.connect(session, result.leg.channelId, {});
+    return { kind: 'done' };
+  } finally {
+    if (cut) clearTimeout(cut);
+    // frees the concurrency slot and counts the talk time (settled with the next admission)
+    if (ticket) guard?.end(ticket, answeredAt === undefined ? 0 : (Date.now() - answeredAt) / 1000);
+  }
 }

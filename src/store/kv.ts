@@ -65,6 +65,13 @@ export interface Kv {
   atomic(write: AtomicWrite): Promise<AtomicResult>;
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * The call-through fraud guard's counters, in ONE atomic step: settles the finished
+   * call-throughs in `ends`, then (when `admit` is given) admits a new one or refuses it.
+   */
+  callThroughs(op: CallThroughOp): Promise<CallThroughAdmitResult | undefined>;
+  /** the counters of one workplace and its company now (expired windows and leases count 0) */
+  callThroughUsage(keys: CallThroughKeys, nowMs: number): Promise<CallThroughCounts>;
   roundTrips(): number;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -80,4 +87,76 @@ export function canonicalJson(value: unknown): string {
     }
     return v;
   });
+}
+
+/** The counter keys of one call-through (workplace w, company c). */
+export interface CallThroughKeys {
+  /** lock of the workplace (JSON; no expiry: an admin lifts it) */
+  lock: string;
+  /** refusals of the workplace today */
+  hits: string;
+  /** call-throughs started this hour: workplace, company */
+  wHour: string;
+  cHour: string;
+  /** running call-throughs (sorted set: call id → lease expiry ms): workplace, company */
+  wActive: string;
+  cActive: string;
+  /** talk seconds today: workplace, company */
+  wSeconds: string;
+  cSeconds: string;
+  /** countries the company has called through to (set) */
+  countries: string;
+}
+
+export interface CallThroughAdmit {
+  keys: CallThroughKeys;
+  callId: string;
+  nowMs: number;
+  nowIso: string;
+  /** the lease ends here even when nobody settles the call (a controller that died) */
+  leaseUntilMs: number;
+  country: string;
+  /** refused by its destination class before any counter: counted as a refusal only */
+  refusal?: string;
+  /** hour / day counters expire after these */
+  hourTtlSeconds: number;
+  dayTtlSeconds: number;
+  limits: {
+    wPerHour: number;
+    wConcurrent: number;
+    wSeconds: number;
+    cPerHour: number;
+    cConcurrent: number;
+    cSeconds: number;
+  };
+  /** refusals today after which the workplace is locked; 0: never */
+  lockAfter: number;
+}
+
+export interface CallThroughEnd {
+  keys: Pick<CallThroughKeys, 'wActive' | 'cActive' | 'wSeconds' | 'cSeconds'>;
+  callId: string;
+  seconds: number;
+  dayTtlSeconds: number;
+}
+
+export interface CallThroughOp {
+  admit?: CallThroughAdmit;
+  ends: CallThroughEnd[];
+}
+
+export type CallThroughAdmitResult =
+  /** secondsLeft: talk time left today (the lesser of workplace and company) */
+  | { kind: 'admitted'; newCountry: boolean; secondsLeft: number }
+  | { kind: 'refused'; reason: string; refusalsToday: number; lockedNow: boolean };
+
+export interface CallThroughCounts {
+  wHour: number;
+  cHour: number;
+  wActive: number;
+  cActive: number;
+  wSeconds: number;
+  cSeconds: number;
+  hits: number;
+  lock: string | undefined;
 }

@@ -3,7 +3,16 @@
  * atomic by construction. Nothing is persisted.
  */
 import { EventEmitter } from 'node:events';
-import type { AtomicResult, AtomicWrite, Guard, Kv } from './kv.js';
+import type {
+  AtomicResult,
+  AtomicWrite,
+  CallThroughAdmitResult,
+  CallThroughCounts,
+  CallThroughKeys,
+  CallThroughOp,
+  Guard,
+  Kv,
+} from './kv.js';
 
 function fieldOf(json: string, field: string): unknown {
   try {
@@ -19,6 +28,10 @@ export class MemoryKv implements Kv {
   private readonly sets = new Map<string, Set<string>>();
   private readonly hashes = new Map<string, Map<string, string>>();
   private readonly bus = new EventEmitter();
+  /** expiring counters of the call-through guard: key → value and expiry (ms, the op's clock) */
+  private readonly counters = new Map<string, { value: number; expiresAt: number }>();
+  /** sorted sets of the call-through guard: key → member → score (lease expiry ms) */
+  private readonly leases = new Map<string, Map<string, number>>();
   private trips = 0;
 
   constructor() {
@@ -97,6 +110,8 @@ export class MemoryKv implements Kv {
   }
 
   private deleteKey(key: string) {
+    this.counters.delete(key);
+    this.leases.delete(key);
     this.strings.delete(key);
     this.sets.delete(key);
     this.hashes.delete(key);
@@ -175,6 +190,95 @@ export class MemoryKv implements Kv {
     this.bus.on(channel, listener);
     return async () => {
       this.bus.off(channel, listener);
+    };
+  }
+
+  private counter(key: string, nowMs: number): number {
+    const entry = this.counters.get(key);
+    if (!entry) return 0;
+    if (entry.expiresAt <= nowMs) {
+      this.counters.delete(key);
+      return 0;
+    }
+    return entry.value;
+  }
+
+  private addTo(key: string, by: number, nowMs: number, ttlSeconds: number): number {
+    const value = this.counter(key, nowMs) + by;
+    this.counters.set(key, { value, expiresAt: nowMs + ttlSeconds * 1000 });
+    return value;
+  }
+
+  private activeIn(key: string, nowMs: number): Map<string, number> {
+    const set = this.leases.get(key) ?? new Map<string, number>();
+    for (const [member, until] of set) if (until <= nowMs) set.delete(member);
+    this.leases.set(key, set);
+    return set;
+  }
+
+  /** The same steps as the Redis script (redis-kv.ts CALL_THROUGHS), synchronously, so atomic. */
+  async callThroughs(op: CallThroughOp): Promise<CallThroughAdmitResult | undefined> {
+    this.trips++;
+    const now = op.admit?.nowMs ?? Date.now();
+    for (const e of op.ends) {
+      this.leases.get(e.keys.wActive)?.delete(e.callId);
+      this.leases.get(e.keys.cActive)?.delete(e.callId);
+      const seconds = Math.max(0, Math.round(e.seconds));
+      if (seconds > 0) {
+        this.addTo(e.keys.wSeconds, seconds, now, e.dayTtlSeconds);
+        this.addTo(e.keys.cSeconds, seconds, now, e.dayTtlSeconds);
+      }
+    }
+    const a = op.admit;
+    if (!a) return undefined;
+    const k = a.keys;
+    if (this.strings.has(k.lock))
+      return { kind: 'refused', reason: 'locked', refusalsToday: 0, lockedNow: false };
+    const refuse = (reason: string): CallThroughAdmitResult => {
+      const hits = this.addTo(k.hits, 1, now, a.dayTtlSeconds);
+      let lockedNow = false;
+      if (a.lockAfter > 0 && hits >= a.lockAfter) {
+        this.strings.set(k.lock, JSON.stringify({ since: a.nowIso, reason, refusals: hits }));
+        lockedNow = true;
+      }
+      return { kind: 'refused', reason, refusalsToday: hits, lockedNow };
+    };
+    if (a.refusal) return refuse(a.refusal);
+    const wActive = this.activeIn(k.wActive, now);
+    const cActive = this.activeIn(k.cActive, now);
+    const L = a.limits;
+    if (this.counter(k.wHour, now) >= L.wPerHour) return refuse('workplace-per-hour');
+    if (wActive.size >= L.wConcurrent) return refuse('workplace-concurrent');
+    if (this.counter(k.wSeconds, now) >= L.wSeconds) return refuse('workplace-minutes');
+    if (this.counter(k.cHour, now) >= L.cPerHour) return refuse('company-per-hour');
+    if (cActive.size >= L.cConcurrent) return refuse('company-concurrent');
+    if (this.counter(k.cSeconds, now) >= L.cSeconds) return refuse('company-minutes');
+    this.addTo(k.wHour, 1, now, a.hourTtlSeconds);
+    this.addTo(k.cHour, 1, now, a.hourTtlSeconds);
+    wActive.set(a.callId, a.leaseUntilMs);
+    cActive.set(a.callId, a.leaseUntilMs);
+    const countries = this.sets.get(k.countries) ?? new Set<string>();
+    const newCountry = !countries.has(a.country);
+    countries.add(a.country);
+    this.sets.set(k.countries, countries);
+    const secondsLeft = Math.min(
+      L.wSeconds - this.counter(k.wSeconds, now),
+      L.cSeconds - this.counter(k.cSeconds, now),
+    );
+    return { kind: 'admitted', newCountry, secondsLeft };
+  }
+
+  async callThroughUsage(keys: CallThroughKeys, nowMs: number): Promise<CallThroughCounts> {
+    this.trips++;
+    return {
+      wHour: this.counter(keys.wHour, nowMs),
+      cHour: this.counter(keys.cHour, nowMs),
+      wActive: this.activeIn(keys.wActive, nowMs).size,
+      cActive: this.activeIn(keys.cActive, nowMs).size,
+      wSeconds: this.counter(keys.wSeconds, nowMs),
+      cSeconds: this.counter(keys.cSeconds, nowMs),
+      hits: this.counter(keys.hits, nowMs),
+      lock: this.strings.get(keys.lock),
     };
   }
 

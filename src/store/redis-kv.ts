@@ -6,7 +6,17 @@
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import { createClient } from 'redis';
-import type { AtomicResult, AtomicWrite, Guard, Kv, WriteOp } from './kv.js';
+import type {
+  AtomicResult,
+  AtomicWrite,
+  CallThroughAdmitResult,
+  CallThroughCounts,
+  CallThroughKeys,
+  CallThroughOp,
+  Guard,
+  Kv,
+  WriteOp,
+} from './kv.js';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -107,6 +117,85 @@ end
 return out
 `;
 
+/*
+ * The call-through fraud guard (ARGV[1] = JSON {a?: admit, e: ends}; key fields are indexes
+ * into KEYS). Settles the ended call-throughs, then admits or refuses a new one — all in one
+ * atomic step, so parallel call-throughs on any number of controllers never exceed a limit.
+ * Returns '' without `a`, else a JSON verdict.
+ */
+const CALL_THROUGHS = `
+local p = cjson.decode(ARGV[1])
+for _, e in ipairs(p.e) do
+  redis.call('ZREM', KEYS[e.wa], e.id)
+  redis.call('ZREM', KEYS[e.ca], e.id)
+  if e.s > 0 then
+    redis.call('INCRBY', KEYS[e.ws], e.s)
+    redis.call('EXPIRE', KEYS[e.ws], e.dt)
+    redis.call('INCRBY', KEYS[e.cs], e.s)
+    redis.call('EXPIRE', KEYS[e.cs], e.dt)
+  end
+end
+local a = p.a
+if not a then return '' end
+local k = a.k
+if redis.call('EXISTS', KEYS[k.lock]) == 1 then
+  return cjson.encode({kind = 'refused', reason = 'locked', refusalsToday = 0, lockedNow = false})
+end
+local function refuse(reason)
+  local hits = redis.call('INCR', KEYS[k.hits])
+  redis.call('EXPIRE', KEYS[k.hits], a.dt)
+  local lockedNow = false
+  if a.lockAfter > 0 and hits >= a.lockAfter then
+    redis.call('SET', KEYS[k.lock], cjson.encode({since = a.nowIso, reason = reason, refusals = hits}))
+    lockedNow = true
+  end
+  return cjson.encode({kind = 'refused', reason = reason, refusalsToday = hits, lockedNow = lockedNow})
+end
+if a.refusal then return refuse(a.refusal) end
+redis.call('ZREMRANGEBYSCORE', KEYS[k.wa], '-inf', a.now)
+redis.call('ZREMRANGEBYSCORE', KEYS[k.ca], '-inf', a.now)
+local L = a.l
+local function num(key) return tonumber(redis.call('GET', KEYS[key]) or '0') end
+if num(k.wh) >= L.wh then return refuse('workplace-per-hour') end
+if redis.call('ZCARD', KEYS[k.wa]) >= L.wc then return refuse('workplace-concurrent') end
+if num(k.ws) >= L.ws then return refuse('workplace-minutes') end
+if num(k.ch) >= L.ch then return refuse('company-per-hour') end
+if redis.call('ZCARD', KEYS[k.ca]) >= L.cc then return refuse('company-concurrent') end
+if num(k.cs) >= L.cs then return refuse('company-minutes') end
+redis.call('INCR', KEYS[k.wh])
+redis.call('EXPIRE', KEYS[k.wh], a.ht)
+redis.call('INCR', KEYS[k.ch])
+redis.call('EXPIRE', KEYS[k.ch], a.ht)
+redis.call('ZADD', KEYS[k.wa], a.lease, a.id)
+redis.call('ZADD', KEYS[k.ca], a.lease, a.id)
+local new = redis.call('SADD', KEYS[k.countries], a.country)
+local left = math.min(L.ws - num(k.ws), L.cs - num(k.cs))
+return cjson.encode({kind = 'admitted', newCountry = new == 1, secondsLeft = left})
+`;
+
+/* KEYS = the CallThroughKeys in CALL_THROUGH_KEY_ORDER; ARGV[1] = now (ms). */
+const CALL_THROUGH_USAGE = `
+local now = ARGV[1]
+local function num(i) return tonumber(redis.call('GET', KEYS[i]) or '0') end
+return {
+  num(3), num(4),
+  redis.call('ZCOUNT', KEYS[5], '(' .. now, '+inf'), redis.call('ZCOUNT', KEYS[6], '(' .. now, '+inf'),
+  num(7), num(8), num(2), redis.call('GET', KEYS[1]) or ''
+}
+`;
+
+const CALL_THROUGH_KEY_ORDER = [
+  'lock',
+  'hits',
+  'wHour',
+  'cHour',
+  'wActive',
+  'cActive',
+  'wSeconds',
+  'cSeconds',
+  'countries',
+] as const;
+
 const GUARD_CODES: Record<Guard['type'], string> = {
   absent: 'n',
   equals: 'e',
@@ -149,6 +238,8 @@ export class RedisKv implements Kv {
   private readonly indirectScript = new Script(GET_INDIRECT);
   private readonly loadSetScript = new Script(LOAD_SET);
   private readonly withRefsScript = new Script(GET_WITH_REFS);
+  private readonly callThroughsScript = new Script(CALL_THROUGHS);
+  private readonly callThroughUsageScript = new Script(CALL_THROUGH_USAGE);
 
   private constructor(
     private readonly client: Client,
@@ -160,7 +251,14 @@ export class RedisKv implements Kv {
     await client.connect();
     const kv = new RedisKv(client, options);
     // load the scripts up front so the first call on the hot path is a single EVALSHA
-    for (const script of [kv.atomicScript, kv.indirectScript, kv.loadSetScript, kv.withRefsScript]) {
+    for (const script of [
+      kv.atomicScript,
+      kv.indirectScript,
+      kv.loadSetScript,
+      kv.withRefsScript,
+      kv.callThroughsScript,
+      kv.callThroughUsageScript,
+    ]) {
       await client.scriptLoad(script.source);
     }
     return kv;
@@ -312,6 +410,83 @@ export class RedisKv implements Kv {
     await subscriber.subscribe(channel, listener);
     return async () => {
       if (subscriber.isOpen) await subscriber.unsubscribe(channel, listener);
+    };
+  }
+
+  async callThroughs(op: CallThroughOp): Promise<CallThroughAdmitResult | undefined> {
+    const keys: string[] = [];
+    const keyIndex = new Map<string, number>();
+    const indexOf = (key: string) => {
+      let i = keyIndex.get(key);
+      if (i === undefined) {
+        keys.push(key);
+        i = keys.length;
+        keyIndex.set(key, i);
+      }
+      return i;
+    };
+    const ends = op.ends.map((e) => ({
+      id: e.callId,
+      s: Math.max(0, Math.round(e.seconds)),
+      dt: e.dayTtlSeconds,
+      wa: indexOf(e.keys.wActive),
+      ca: indexOf(e.keys.cActive),
+      ws: indexOf(e.keys.wSeconds),
+      cs: indexOf(e.keys.cSeconds),
+    }));
+    const a = op.admit;
+    const admit = a && {
+      id: a.callId,
+      now: String(a.nowMs),
+      nowIso: a.nowIso,
+      lease: String(a.leaseUntilMs),
+      country: a.country,
+      ...(a.refusal ? { refusal: a.refusal } : {}),
+      ht: a.hourTtlSeconds,
+      dt: a.dayTtlSeconds,
+      lockAfter: a.lockAfter,
+      l: {
+        wh: a.limits.wPerHour,
+        wc: a.limits.wConcurrent,
+        ws: a.limits.wSeconds,
+        ch: a.limits.cPerHour,
+        cc: a.limits.cConcurrent,
+        cs: a.limits.cSeconds,
+      },
+      k: {
+        lock: indexOf(a.keys.lock),
+        hits: indexOf(a.keys.hits),
+        wh: indexOf(a.keys.wHour),
+        ch: indexOf(a.keys.cHour),
+        wa: indexOf(a.keys.wActive),
+        ca: indexOf(a.keys.cActive),
+        ws: indexOf(a.keys.wSeconds),
+        cs: indexOf(a.keys.cSeconds),
+        countries: indexOf(a.keys.countries),
+      },
+    };
+    // cjson decodes [] and {} alike as an empty table, which ipairs handles
+    const payload = JSON.stringify({ e: ends, ...(admit ? { a: admit } : {}) });
+    const reply = (await this.evalScript(this.callThroughsScript, keys, [payload])) as string;
+    return reply === '' ? undefined : (JSON.parse(reply) as CallThroughAdmitResult);
+  }
+
+  async callThroughUsage(keys: CallThroughKeys, nowMs: number): Promise<CallThroughCounts> {
+    const reply = (await this.evalScript(
+      this.callThroughUsageScript,
+      CALL_THROUGH_KEY_ORDER.map((k) => keys[k]),
+      [String(nowMs)],
+    )) as Array<number | string>;
+    const n = (i: number) => Number(reply[i] ?? 0);
+    return {
+      wHour: n(0),
+      cHour: n(1),
+      wActive: n(2),
+      cActive: n(3),
+      wSeconds: n(4),
+      cSeconds: n(5),
+      hits: n(6),
+      lock: (reply[7] as string) || undefined,
     };
   }
 

@@ -14,6 +14,7 @@
  *   ppinfail:<workplaceId>    counter
  *   plive:<workplaceId>       LiveCall JSON; plive-by-ctl:<controllerId> set of workplace ids
  *   pvbrec:<controllerId>     hash message id → VoiceboxMessage JSON of recordings in progress
+ *   pct:<…>                   call-through fraud guard counters (see callThroughKeys)
  *   pchanged                  pub/sub channel of ConfigChange JSON
  *
  * Entities are stored as canonical JSON (sorted keys), so "the stored object still equals the
@@ -32,8 +33,19 @@ import type {
   Workplace,
 } from '../domain/model.js';
 import type { CallTarget, PbxStore } from './call-lookup.js';
-import { canonicalJson, type AtomicWrite, type Guard, type Kv, type WriteOp } from './kv.js';
+import { dayBucket, hourBucket, type RefusalReason } from '../domain/fraud.js';
 import {
+  canonicalJson,
+  type AtomicWrite,
+  type CallThroughEnd,
+  type CallThroughKeys,
+  type Guard,
+  type Kv,
+  type WriteOp,
+} from './kv.js';
+import {
+  type CallThroughLock,
+  type CallThroughSettlement,
   ConflictError,
   StaleWriteError,
   type CompanyScopedRepo,
@@ -46,6 +58,9 @@ import {
 const CHANGED = '#changed';
 /** guard label: the object belongs to another company (or is gone) — the write is a no-op */
 const NOT_OURS = '#not-ours';
+/** call-through counter windows live a little longer than the window itself */
+const HOUR_TTL_SECONDS = 2 * 3600;
+const DAY_TTL_SECONDS = 2 * 86_400;
 /** a write without `previous` re-reads and retries this often when it keeps racing */
 const MAX_ATTEMPTS = 8;
 
@@ -74,6 +89,28 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
   const liveByControllerKey = (controllerId: string) => `${p}live-by-ctl:${controllerId}`;
   const recordingKey = (controllerId: string) => `${p}vbrec:${controllerId}`;
   const changeChannel = `${p}changed`;
+  /** the call-through guard's counters: hour / day windows expire, the lock never does */
+  const callThroughKeys = (companyId: string, workplaceId: string, nowMs: number): CallThroughKeys => {
+    const hour = hourBucket(nowMs);
+    const day = dayBucket(nowMs);
+    return {
+      lock: `${p}ct:lock:${workplaceId}`,
+      hits: `${p}ct:hits:${workplaceId}:${day}`,
+      wHour: `${p}ct:wh:${workplaceId}:${hour}`,
+      cHour: `${p}ct:ch:${companyId}:${hour}`,
+      wActive: `${p}ct:wa:${workplaceId}`,
+      cActive: `${p}ct:ca:${companyId}`,
+      wSeconds: `${p}ct:ws:${workplaceId}:${day}`,
+      cSeconds: `${p}ct:cs:${companyId}:${day}`,
+      countries: `${p}ct:countries:${companyId}`,
+    };
+  };
+  const settlement = (e: CallThroughSettlement): CallThroughEnd => ({
+    keys: callThroughKeys(e.companyId, e.workplaceId, e.startedAtMs),
+    callId: e.callId,
+    seconds: e.seconds,
+    dayTtlSeconds: DAY_TTL_SECONDS,
+  });
 
   const changeMessage = (change: ConfigChange) => [
     { channel: changeChannel, message: JSON.stringify(change) },
@@ -581,6 +618,65 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
       },
       async list(controllerId) {
         return (await kv.hvals(recordingKey(controllerId))).map((v) => JSON.parse(v) as RecordingInProgress);
+      },
+    },
+
+    callThroughs: {
+      async admit(request, settle = []) {
+        const { policy } = request;
+        const result = await kv.callThroughs({
+          ends: settle.map(settlement),
+          admit: {
+            keys: callThroughKeys(request.companyId, request.workplaceId, request.nowMs),
+            callId: request.callId,
+            nowMs: request.nowMs,
+            nowIso: new Date(request.nowMs).toISOString(),
+            leaseUntilMs: request.nowMs + request.leaseSeconds * 1000,
+            country: request.country,
+            ...(request.refusal ? { refusal: request.refusal } : {}),
+            hourTtlSeconds: HOUR_TTL_SECONDS,
+            dayTtlSeconds: DAY_TTL_SECONDS,
+            limits: {
+              wPerHour: policy.perWorkplace.perHour,
+              wConcurrent: policy.perWorkplace.concurrent,
+              wSeconds: policy.perWorkplace.minutesPerDay * 60,
+              cPerHour: policy.perCompany.perHour,
+              cConcurrent: policy.perCompany.concurrent,
+              cSeconds: policy.perCompany.minutesPerDay * 60,
+            },
+            lockAfter: policy.lockAfterRefusals,
+          },
+        });
+        if (!result) throw new Error('call-through admission returned no verdict');
+        return result.kind === 'admitted' ? result : { ...result, reason: result.reason as RefusalReason };
+      },
+      async settle(ends) {
+        if (ends.length === 0) return;
+        await kv.callThroughs({ ends: ends.map(settlement) });
+      },
+      async usage(companyId, workplaceId, nowMs) {
+        const c = await kv.callThroughUsage(callThroughKeys(companyId, workplaceId, nowMs), nowMs);
+        return {
+          usage: {
+            workplace: { thisHour: c.wHour, active: c.wActive, secondsToday: c.wSeconds },
+            company: { thisHour: c.cHour, active: c.cActive, secondsToday: c.cSeconds },
+            refusalsToday: c.hits,
+          },
+          lock: parse<CallThroughLock>(c.lock),
+        };
+      },
+      async lock(workplaceId) {
+        return parse<CallThroughLock>(await kv.get(callThroughKeys('', workplaceId, 0).lock));
+      },
+      async unlock(workplaceId) {
+        const keys = callThroughKeys('', workplaceId, Date.now());
+        await write({
+          guards: [],
+          ops: [
+            { op: 'del', key: keys.lock },
+            { op: 'del', key: keys.hits },
+          ],
+        });
       },
     },
 

@@ -19,6 +19,48 @@ import type {
   VoiceboxMessage,
   Workplace,
 } from '../domain/model.js';
+import type { CallThroughPolicy, CallThroughUsage, RefusalReason } from '../domain/fraud.js';
+
+export interface CallThroughRequest {
+  /** unique per call-through (the session's channel id) */
+  callId: string;
+  companyId: string;
+  workplaceId: string;
+  nowMs: number;
+  /** country calling code of the destination */
+  country: string;
+  /** refused by its destination class: counted as a refusal, never admitted */
+  refusal?: 'premium-rate' | 'country-not-allowed';
+  policy: CallThroughPolicy;
+  /** the concurrency slot frees itself after this long even when the call is never settled */
+  leaseSeconds: number;
+}
+
+export interface CallThroughSettlement {
+  callId: string;
+  companyId: string;
+  workplaceId: string;
+  /** the instant it was admitted (its talk time counts on that day) */
+  startedAtMs: number;
+  /** talk time */
+  seconds: number;
+}
+
+export type CallThroughVerdict =
+  /** secondsLeft: talk minutes left today (workplace or company, the lesser), in seconds */
+  | { kind: 'admitted'; newCountry: boolean; secondsLeft: number }
+  | { kind: 'refused'; reason: RefusalReason; refusalsToday: number; lockedNow: boolean };
+
+export interface CallThroughLock {
+  since: string;
+  reason: string;
+  refusals: number;
+}
+
+export interface CallThroughStatus {
+  usage: CallThroughUsage;
+  lock: CallThroughLock | undefined;
+}
 
 export type EntityKind =
   'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
@@ -132,6 +174,21 @@ export interface Store {
     /** removes only if the registered call is still this bridge (a newer call is kept) */
     remove(workplaceId: string, bridgeId: string): Promise<void>;
     listByController(controllerId: string): Promise<LiveCall[]>;
+  };
+
+  /**
+   * The call-through fraud guard's counters, atomic across controllers. `admit` is ONE round
+   * trip: it settles the given ended call-throughs and admits (or refuses) a new one.
+   */
+  callThroughs: {
+    admit(request: CallThroughRequest, settle?: CallThroughSettlement[]): Promise<CallThroughVerdict>;
+    /** settles ended call-throughs (frees their concurrency slot, adds their talk time) */
+    settle(ends: CallThroughSettlement[]): Promise<void>;
+    /** the counters of a workplace and its company now (API, routing explain) */
+    usage(companyId: string, workplaceId: string, nowMs: number): Promise<CallThroughStatus>;
+    lock(workplaceId: string): Promise<CallThroughLock | undefined>;
+    /** lifts the lock and forgets today's refusals */
+    unlock(workplaceId: string): Promise<void>;
   };
 
   /**

@@ -8,7 +8,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import type { RecordingFiles } from '../../src/api/ports.js';
+import type { RecordingFiles } from '../../src/calls/recording-files.js';
 import { loadConfig } from '../../src/config.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
 import type { Workplace } from '../../src/domain/model.js';

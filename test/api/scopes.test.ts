@@ -16,7 +16,7 @@ import {
   workplaceBody,
 } from './helpers.js';
 
-type Scope = 'platform' | 'company' | 'workplace';
+type Scope = 'platform' | 'company' | 'workplace' | 'employee';
 type Caller = 'none' | 'bad' | 'platform' | 'adminSame' | 'adminOther' | 'employeeOwn' | 'employeeOther';
 const CALLERS: Caller[] = [
   'none',
@@ -99,6 +99,11 @@ const ROWS: Row[] = [
   { method: 'GET', path: `${c}/anywhere-portals/{pid}`, scope: 'company' },
   { method: 'PATCH', path: `${c}/anywhere-portals/{pid}`, scope: 'company' },
   { method: 'DELETE', path: `${c}/anywhere-portals/{pid}`, scope: 'company' },
+  { method: 'POST', path: `${c}/routing/explain`, scope: 'employee' },
+  { method: 'GET', path: `${c}/call-through-policy`, scope: 'company' },
+  { method: 'PUT', path: `${c}/call-through-policy`, scope: 'company' },
+  { method: 'GET', path: `${w}/call-through-lock`, scope: 'company' },
+  { method: 'DELETE', path: `${w}/call-through-lock`, scope: 'company' },
 ];
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
 
@@ -110,6 +115,8 @@ function expected(scope: Scope, caller: Caller): number | 'allowed' {
   if (caller === 'adminOther') return 404;
   if (caller === 'adminSame') return 'allowed';
   if (scope === 'company') return 403;
+  // 'employee': every employee of the company passes auth; the route limits it to its workplace
+  if (scope === 'employee') return 'allowed';
   return caller === 'employeeOwn' ? 'allowed' : 403;
 }
 

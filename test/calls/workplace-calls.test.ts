@@ -15,7 +15,6 @@ let nextNumber = 10;
 
 const CALLER = '+4989111222';
 const sound = (id: string) => `sound:pbx/${id}`;
-const digits = (n: string) => [...n].map((d) => (d === '+' ? sound('digit-plus') : sound(`digit-${d}`)));
 
 /** A workplace with a fresh number in the group's range (+49301234xx). */
 async function workplace(body: Record<string, unknown> = {}): Promise<WorkplaceView> {
@@ -171,13 +170,7 @@ describe('voicebox deposit', () => {
     await caller.pressDigits('#');
     await caller.waitForPlayback(sound('goodbye'));
     expect(await caller.waitForHangup()).toBe(16);
-    expect(caller.heard()).toEqual([
-      sound('vb-unavailable-number'),
-      ...digits(wp.number),
-      sound('vb-unavailable-end'),
-      sound('beep'),
-      sound('goodbye'),
-    ]);
+    expect(caller.heard()).toEqual([sound('vb-unavailable'), sound('beep'), sound('goodbye')]);
     expect(caller.bridgedWith()).toEqual([]);
 
     const employee = await world.employeeToken(company.id, admin, wp.id);
@@ -259,11 +252,13 @@ describe('forwarding', () => {
     expect(caller.bridgedWith()).toEqual([forwarded.id]);
     expect(forwarded.callerNumber()).toBe(CALLER);
     expect(world.driver.channels().some((c) => c.endpoint === device(wp))).toBe(false);
-    expect(
+    // no request ever named the desk phone; the same matcher finds the forward target's leg
+    const created = (endpoint: string) =>
       world.driver
         .restLog()
-        .some((r) => r.path === '/ari/channels/create' && r.query?.endpoint === device(wp)),
-    ).toBe(false);
+        .some((r) => r.path.endsWith('/channels/create') && r.query?.endpoint === endpoint);
+    expect(created(world.externalEndpoint(target))).toBe(true);
+    expect(created(device(wp))).toBe(false);
     await caller.hangup();
     await forwarded.waitForHangup();
   });
@@ -284,7 +279,7 @@ describe('forwarding', () => {
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
     await caller.waitForPlayback(sound('beep'));
     await caller.hangup();
-    expect(caller.heard().slice(0, 1)).toEqual([sound('vb-unavailable-number')]);
+    expect(caller.heard().slice(0, 1)).toEqual([sound('vb-unavailable')]);
     expect(world.driver.restLog().some((r) => String(r.query?.endpoint ?? '').includes(target))).toBe(false);
     expect(caller.bridgedWith()).toEqual([]);
   });
@@ -315,7 +310,9 @@ describe('blocking and routing', () => {
     const desk = await world.driver.waitForChannel(device(wp));
     await until(() => national.bridgedWith().length > 0, 'bridge');
     expect(national.bridgedWith()).toEqual([desk.id]);
-    expect(desk.callerNumber()).toBe('+4989111222');
+    // the desk sees the caller as the carrier presented it: the dial names the caller, and
+    // Asterisk copies that channel's caller ID into the leg's connected line
+    expect(desk.callerNumber()).toBe('089111222');
     await national.hangup();
   });
 
@@ -332,8 +329,8 @@ describe('blocking and routing', () => {
     const desk = await world.driver.waitForChannel(device(to));
     await until(() => caller.bridgedWith().length > 0, 'bridge');
     expect(caller.bridgedWith()).toEqual([desk.id]);
-    // the callee sees the caller's workplace number
-    expect(desk.callerNumber()).toBe(from.number);
+    // the callee sees what the calling device presents (its extension)
+    expect(desk.callerNumber()).toBe(from.extension);
     await desk.hangup();
     await caller.waitForHangup();
   });
@@ -371,7 +368,7 @@ describe('blocking and routing', () => {
     world.driver.setEndpointBehaviour(device(wp), { kind: 'busy', afterMs: 20 });
     world.driver.setEndpointBehaviour(world.externalEndpoint(target), { kind: 'answer', afterMs: 20 });
     const first = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    await first.waitForPlayback(sound('vb-unavailable-number'));
+    await first.waitForPlayback(sound('vb-unavailable'));
     await first.hangup();
 
     const res = await world.api(

@@ -31,6 +31,8 @@ export interface WorldLeg {
   target: string;
   channelId: string;
   name: string;
+  /** every caller number this phone was shown, in order: at ringing, then any update (e.g. on answer) */
+  callerNumbers: string[];
   ended: Promise<void>;
   isEnded(): boolean;
 }
@@ -124,6 +126,12 @@ export class OutsideWorld {
       this.callers.get(id)?.markEnded();
       this.legEnds.get(id)?.();
     };
+    // a connected-line update reaches the ;2 half of a Local leg as a caller ID change
+    ari.events.on('ChannelCallerId', (e) => {
+      const ch = e.channel as ChannelJson | undefined;
+      const leg = this.legs.find((l) => l.channelId === ch?.id);
+      if (leg && ch?.caller) leg.callerNumbers.push(ch.caller.number);
+    });
     ari.events.on('StasisEnd', end);
     ari.events.on('ChannelDestroyed', end);
     ari.events.on('ChannelHangupRequest', end);
@@ -182,6 +190,7 @@ export class OutsideWorld {
       target: args[1] ?? '',
       channelId: channel.id,
       name: channel.name,
+      callerNumbers: [channel.caller?.number ?? ''],
       ended: endedSignal.promise,
       isEnded: () => ended,
     };
@@ -221,6 +230,7 @@ export class PbxObserver {
   private readonly played = new Map<string, string[]>();
   /** every playback that ended, with how: `done`, or `failed` (e.g. a prompt file missing) */
   private readonly finished: Array<{ media: string; state: string; target: string }> = [];
+  private readonly hungUp = new Set<string>();
   private readonly watchers: Array<() => void> = [];
 
   constructor(private readonly ari: AriClient) {
@@ -235,16 +245,27 @@ export class PbxObserver {
       this.played.set(target, [...(this.played.get(target) ?? []), playback.media_uri]);
       this.notify();
     });
+    ari.events.on('ChannelHangupRequest', (e) => {
+      this.hungUp.add((e.channel as ChannelJson).id);
+    });
     ari.events.on('PlaybackFinished', (e) => {
       const playback = e.playback as { target_uri: string; media_uri: string; state: string };
-      this.finished.push({ media: playback.media_uri, state: playback.state, target: playback.target_uri });
+      const channelId = playback.target_uri.replace(/^channel:/, '');
+      // Asterisk ends a playback `failed` when the file is missing — and also when the caller
+      // hangs up while it plays (res_stasis_playback): only the first kind is a defect
+      const interrupted = playback.state === 'failed' && this.hungUp.has(channelId);
+      this.finished.push({
+        media: playback.media_uri,
+        state: interrupted ? 'interrupted by hangup' : playback.state,
+        target: playback.target_uri,
+      });
       this.notify();
     });
   }
 
-  /** playbacks that ended in another state than `done` (a missing prompt ends `failed`) */
+  /** playbacks that failed on a channel that was still up (a missing prompt ends `failed`) */
   failedPlaybacks(): Array<{ media: string; state: string; target: string }> {
-    return this.finished.filter((p) => p.state !== 'done');
+    return this.finished.filter((p) => p.state !== 'done' && p.state !== 'interrupted by hangup');
   }
 
   /** media URIs of every playback the controller started, over all channels */

@@ -16,11 +16,8 @@ import pino from 'pino';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
 import { buildApp } from '../../src/api/app.js';
 import { portalFlow } from '../../src/calls/portal.js';
-import {
-  createAriRecordingFiles,
-  startCallController,
-  type CallController,
-} from '../../src/calls/controller.js';
+import { startCallController, type CallController } from '../../src/calls/controller.js';
+import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
 import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';

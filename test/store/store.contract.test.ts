@@ -23,6 +23,8 @@ import {
   type ConfigChange,
   type PbxStore,
 } from '../../src/store/index.js';
+import { DEFAULT_CALL_THROUGH_POLICY, type CallThroughPolicy } from '../../src/domain/fraud.js';
+import type { CallThroughRequest } from '../../src/store/store.js';
 import { group, portal, workplace } from './fixtures.js';
 
 const redisUrl = inject('redisUrl');
@@ -534,6 +536,164 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.pinFailures.get('w2')).toBe(0);
     await store.pinFailures.reset('w1');
     expect(await store.pinFailures.get('w1')).toBe(0);
+  });
+
+  describe('callThroughs (fraud guard counters)', () => {
+    const T0 = Date.UTC(2026, 10, 30, 9, 15); // 09:15 UTC
+    const policy = (over: Partial<CallThroughPolicy> = {}): CallThroughPolicy => ({
+      ...DEFAULT_CALL_THROUGH_POLICY,
+      perWorkplace: { perHour: 100, concurrent: 100, minutesPerDay: 1000 },
+      perCompany: { perHour: 100, concurrent: 100, minutesPerDay: 1000 },
+      ...over,
+    });
+    let seq = 0;
+    const req = (over: Partial<CallThroughRequest> = {}): CallThroughRequest => ({
+      callId: `call-${++seq}`,
+      companyId: 'c1',
+      workplaceId: 'w1',
+      nowMs: T0,
+      country: '49',
+      policy: policy(),
+      leaseSeconds: 3600,
+      ...over,
+    });
+
+    it('parallel admissions never exceed the concurrency limit; one round trip each', async () => {
+      const p = policy({
+        perWorkplace: { perHour: 100, concurrent: 3, minutesPerDay: 1000 },
+        lockAfterRefusals: 0,
+      });
+      const before = store.roundTrips();
+      const verdicts = await Promise.all(
+        Array.from({ length: 10 }, () => store.callThroughs.admit(req({ policy: p }))),
+      );
+      expect(store.roundTrips() - before).toBe(10);
+      expect(verdicts.filter((v) => v.kind === 'admitted')).toHaveLength(3);
+      const refused = verdicts.filter((v) => v.kind === 'refused');
+      expect(refused.map((v) => v.kind === 'refused' && v.reason)).toEqual(
+        Array(7).fill('workplace-concurrent'),
+      );
+      // each refusal counted once, in order
+      expect(
+        refused.map((v) => v.kind === 'refused' && v.refusalsToday).sort((a, b) => Number(a) - Number(b)),
+      ).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    });
+
+    it('two store instances (two controllers) share the counters', async () => {
+      const other = await open();
+      const p = policy({
+        perCompany: { perHour: 3, concurrent: 100, minutesPerDay: 1000 },
+        lockAfterRefusals: 0,
+      });
+      const verdicts = await Promise.all([
+        store.callThroughs.admit(req({ policy: p, workplaceId: 'w1' })),
+        other.callThroughs.admit(req({ policy: p, workplaceId: 'w2' })),
+        store.callThroughs.admit(req({ policy: p, workplaceId: 'w3' })),
+        other.callThroughs.admit(req({ policy: p, workplaceId: 'w4' })),
+      ]);
+      if (backend.name === 'redis') {
+        expect(verdicts.filter((v) => v.kind === 'admitted')).toHaveLength(3);
+        expect(verdicts.find((v) => v.kind === 'refused')).toMatchObject({ reason: 'company-per-hour' });
+      }
+      // the next hour starts afresh
+      expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 3_600_000 }))).toMatchObject({
+        kind: 'admitted',
+      });
+    });
+
+    it('settling frees the slot and adds talk time; minutes per day are enforced; settle rides along with admit', async () => {
+      const p = policy({ perWorkplace: { perHour: 100, concurrent: 1, minutesPerDay: 2 } });
+      const first = req({ policy: p });
+      expect(await store.callThroughs.admit(first)).toEqual({
+        kind: 'admitted',
+        newCountry: true,
+        secondsLeft: 120,
+      });
+      expect(await store.callThroughs.admit(req({ policy: p }))).toMatchObject({
+        reason: 'workplace-concurrent',
+      });
+      const end = { callId: first.callId, companyId: 'c1', workplaceId: 'w1', startedAtMs: T0, seconds: 90 };
+      const before = store.roundTrips();
+      const second = req({ policy: p, country: '43' });
+      // the settlement counts before the admission: 30 of the 120 seconds are left
+      expect(await store.callThroughs.admit(second, [end])).toEqual({
+        kind: 'admitted',
+        newCountry: true,
+        secondsLeft: 30,
+      });
+      expect(store.roundTrips() - before).toBe(1);
+      await store.callThroughs.settle([{ ...end, callId: second.callId, seconds: 30 }]);
+      const status = await store.callThroughs.usage('c1', 'w1', T0);
+      expect(status.usage).toEqual({
+        workplace: { thisHour: 2, active: 0, secondsToday: 120 },
+        company: { thisHour: 2, active: 0, secondsToday: 120 },
+        refusalsToday: 1,
+      });
+      expect(await store.callThroughs.admit(req({ policy: p }))).toMatchObject({
+        reason: 'workplace-minutes',
+      });
+      // another workplace of the company still may; the next day starts afresh
+      expect(await store.callThroughs.admit(req({ policy: p, workplaceId: 'w2', country: '43' }))).toEqual({
+        kind: 'admitted',
+        newCountry: false,
+        secondsLeft: 120,
+      });
+      expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 86_400_000 }))).toMatchObject({
+        kind: 'admitted',
+      });
+    });
+
+    it('a lease that is never settled (controller died) frees its slot when it runs out', async () => {
+      const p = policy({ perWorkplace: { perHour: 100, concurrent: 1, minutesPerDay: 1000 } });
+      expect(await store.callThroughs.admit(req({ policy: p, leaseSeconds: 60 }))).toMatchObject({
+        kind: 'admitted',
+      });
+      expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 30_000 }))).toMatchObject({
+        kind: 'refused',
+      });
+      expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 61_000 }))).toMatchObject({
+        kind: 'admitted',
+      });
+    });
+
+    it('refusals lock the workplace after the threshold until unlocked; class refusals count too', async () => {
+      const p = policy({
+        perWorkplace: { perHour: 1, concurrent: 100, minutesPerDay: 1000 },
+        lockAfterRefusals: 3,
+      });
+      expect(await store.callThroughs.admit(req({ policy: p }))).toMatchObject({ kind: 'admitted' });
+      expect(await store.callThroughs.admit(req({ policy: p }))).toMatchObject({
+        reason: 'workplace-per-hour',
+        lockedNow: false,
+      });
+      expect(await store.callThroughs.admit(req({ policy: p, refusal: 'premium-rate' }))).toMatchObject({
+        reason: 'premium-rate',
+        refusalsToday: 2,
+        lockedNow: false,
+      });
+      expect(await store.callThroughs.admit(req({ policy: p }))).toMatchObject({
+        refusalsToday: 3,
+        lockedNow: true,
+      });
+      expect(await store.callThroughs.lock('w1')).toMatchObject({
+        reason: 'workplace-per-hour',
+        refusals: 3,
+      });
+      expect(await store.callThroughs.lock('w2')).toBeUndefined();
+      // locked: refused whatever the counters say (the next hour too), nothing more counted
+      expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 3_600_000 }))).toEqual({
+        kind: 'refused',
+        reason: 'locked',
+        refusalsToday: 0,
+        lockedNow: false,
+      });
+      await store.callThroughs.unlock('w1');
+      expect(await store.callThroughs.lock('w1')).toBeUndefined();
+      expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 3_600_000 }))).toMatchObject({
+        kind: 'admitted',
+      });
+      expect((await store.callThroughs.usage('c1', 'w1', T0)).usage.refusalsToday).toBe(0);
+    });
   });
 
   it('liveCalls: remove is compare-and-delete on the bridge; listed per controller', async () => {

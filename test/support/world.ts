@@ -20,11 +20,12 @@ import { inject } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
 import { buildApp } from '../../src/api/app.js';
 import {
-  createAriRecordingFiles,
   startCallController,
   type CallController,
+  type CallControllerDeps,
 } from '../../src/calls/controller.js';
 import type { Flows } from '../../src/calls/context.js';
+import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
 import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
@@ -49,6 +50,10 @@ export interface WorldOptions {
   flows?: Flows;
   /** LOG_LEVEL for the controller and API (default silent; 'debug' when debugging a test) */
   logLevel?: string;
+  /** the Redis key prefix: another world's `storePrefix` makes two controllers share one store */
+  storePrefix?: string;
+  /** options of the call-through fraud guard (e.g. settleDelayMs) */
+  callThroughGuard?: CallControllerDeps['callThroughGuard'];
 }
 
 export type WorkplaceView = Workplace & { devices: Array<Workplace['devices'][number]> };
@@ -64,6 +69,8 @@ export interface World {
   driver: ScenarioDriver;
   ari: AriClient;
   store: PbxStore;
+  /** the store's key prefix (pass it to another world to share the store) */
+  storePrefix: string;
   app: FastifyInstance;
   /** base URL of the API, e.g. http://127.0.0.1:41234 */
   apiUrl: string;
@@ -116,8 +123,11 @@ export async function until(
 let worldSeq = 0;
 
 /** A fresh store for one test file: real Redis with its own key prefix. */
-export async function createTestStore(url: string = inject('redisUrl')): Promise<PbxStore> {
-  return createRedisStore({ url, prefix: `test-calls-${randomUUID()}:` });
+export async function createTestStore(
+  url: string = inject('redisUrl'),
+  prefix = `test-calls-${randomUUID()}:`,
+): Promise<PbxStore> {
+  return createRedisStore({ url, prefix });
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
@@ -138,7 +148,8 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     ...opts.env,
   });
   const logger = pino({ level: config.LOG_LEVEL });
-  const store = await createTestStore(config.REDIS_URL!);
+  const storePrefix = opts.storePrefix ?? `test-calls-${randomUUID()}:`;
+  const store = await createTestStore(config.REDIS_URL!, storePrefix);
   const ari = createAriClient({
     url: config.ARI_URL,
     username: 'ari',
@@ -153,6 +164,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     logger,
     timing: opts.timing,
     flows: opts.flows,
+    ...(opts.callThroughGuard ? { callThroughGuard: opts.callThroughGuard } : {}),
   });
   await ari.connect();
   const provisioner = createAriProvisioner(ari, { logger });
@@ -210,6 +222,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     driver: sim.driver,
     ari,
     store,
+    storePrefix,
     app,
     apiUrl,
     controller,
