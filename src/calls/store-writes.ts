@@ -167,17 +167,19 @@ const UNBOUNDED = new Set(['onChange', 'close', 'roundTrips', 'kind', 'ping']);
  * would wait in silence for as long as Redis is away). Repositories are wrapped once, lazily.
  */
 export function boundedStore<S extends object>(store: S, ms: number): S {
-  const wrap = <T extends object>(target: T, owner: unknown, path: string): T => {
-    const cache = new Map<PropertyKey, unknown>();
-    return new Proxy(target, {
+  // one wrapper per wrapped object or function: a member replaced later (tests do) is seen
+  const wrappers = new WeakMap<object, unknown>();
+  const wrap = <T extends object>(target: T, owner: unknown, path: string): T =>
+    new Proxy(target, {
       get(obj, prop) {
-        const hit = cache.get(prop);
-        if (hit !== undefined) return hit;
         const value = Reflect.get(obj, prop) as unknown;
         if (typeof prop !== 'string' || prop === 'then' || (path === '' && UNBOUNDED.has(prop))) return value;
         if (!value || (typeof value !== 'object' && typeof value !== 'function')) return value;
-        const wrapped = wrap(value, obj, `${path}${prop}.`);
-        cache.set(prop, wrapped);
+        let wrapped = wrappers.get(value);
+        if (!wrapped) {
+          wrapped = wrap(value, obj, `${path}${prop}.`);
+          wrappers.set(value, wrapped);
+        }
         return wrapped;
       },
       apply(fn, _this, args: unknown[]) {
@@ -185,6 +187,5 @@ export function boundedStore<S extends object>(store: S, ms: number): S {
         return result instanceof Promise ? bounded(result, ms, path.slice(0, -1)) : result;
       },
     });
-  };
   return wrap(store, undefined, '');
 }
