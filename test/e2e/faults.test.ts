@@ -319,6 +319,38 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     expect(await store.recordingsInProgress.list(CONTROLLER_ID)).toEqual([]);
   });
 
+  it('SIGTERM (a rolling deploy): answered calls stay up for the next process, a ringing call is ended, exit within 10 s', async () => {
+    const talking = await createWorkplace();
+    const ringing = await createWorkplace({ forwarding: { noAnswer: { enabled: false, ringSeconds: 60 } } });
+    const call = await deskCall(talking, '+491511000111');
+    world.setBehaviour('device', ringing.devices[0]!.sipUsername, { kind: 'ring' });
+    const before = new Set(world.allLegs());
+    const ringCaller = await world.call('+491511000112', ringing.number);
+    const ringLeg = await newLeg(ringing.devices[0]!.sipUsername, before);
+
+    const stopping = ctl;
+    stopping.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      stopping.exited,
+      new Promise<'still running'>((r) => (timer = setTimeout(() => r('still running'), 10_000))),
+    ]);
+    clearTimeout(timer);
+    expect(code).toBe(0);
+    expect(stopping.out()).toContain('calls left to the next controller');
+    await ringCaller.waitEnded(5000);
+    await ringLeg.ended;
+    expect(call.caller.isEnded()).toBe(false);
+    expect(await bridged(call.caller, call.leg)).toBe(true);
+
+    await controllerUp();
+    expect(ctl.out()).toContain('adoption: answered call taken over');
+    expect(await bridged(call.caller, call.leg)).toBe(true);
+    await call.caller.hangup();
+    await call.leg.ended;
+    await nothingLeftBehind();
+  });
+
   it('the event socket is cut: calls go on, and end with either side once it is back', async () => {
     const wp = await createWorkplace();
     const call = await deskCall(wp, '+491511000081');
