@@ -123,11 +123,17 @@ export class ConnectedCall {
     // known at once, so a reconcile running now keeps its registry entry
     this.registry.add(this);
     await this.hold(async () => {
-      // the peer may have gone between the listing and watchPeer: ask once more
-      await this.registry.ari.channels.get({ channelId: peerChannelId }).catch((err: unknown) => {
-        if (isNotFound(err)) this.peerGone();
-        else throw err;
-      });
+      // either side may have gone between the listing and the routing of its events: ask once more
+      const gone = (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      };
+      const [peer, remote] = await Promise.all([
+        this.registry.ari.channels.get({ channelId: peerChannelId }).then(() => true, gone),
+        this.registry.ari.channels.get({ channelId: this.remoteChannelId }).then(() => true, gone),
+      ]);
+      if (!peer) this.peerGone();
+      if (!remote) this.session.channelGone();
     });
   }
 
