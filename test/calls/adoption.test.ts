@@ -59,7 +59,7 @@ beforeAll(async () => {
   world = await startWorld({ logLevel: process.env.CALLS_LOG ?? 'silent' });
   ({ company, admin } = await world.createCompany());
   groupId = (await world.createGroup(company.id, admin)).id;
-  for (const body of [{}, {}, {}, TWO_DEVICES, TWO_DEVICES, { devices: [] }, { devices: [] }]) {
+  for (const body of [{}, {}, {}, TWO_DEVICES, TWO_DEVICES, { devices: [] }, { devices: [] }, TWO_DEVICES]) {
     workplaces.push(await workplace(body));
   }
 });
@@ -242,5 +242,42 @@ describe('a restarted controller re-adopts', () => {
     await until(async () => (await world.store.voicebox.list(wp.id)).length === 1, 'message stored');
     const [message] = await world.store.voicebox.list(wp.id);
     expect(world.driver.storedRecordings().map((r) => r.name)).toContain(message!.recordingName);
+  });
+
+  it('a graceful hand-over leaves the answered call up, ends the ringing one, refuses new calls with 34', async () => {
+    const wp = workplaces.shift()!;
+    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [
+      string,
+      string,
+    ];
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const talking = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => talking.bridgedWith().length > 0, 'bridge');
+    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    world.driver.setEndpointBehaviour(desk, { kind: 'manual' });
+    world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
+    const ringing = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const ringingLeg = await world.driver.waitForChannel(mobileClient);
+
+    const stopping = current!;
+    await stopping.controller.stop({ handOver: true });
+    // the answered call is left to Asterisk (and its registry entry to the next controller)
+    expect(talking.isAlive()).toBe(true);
+    expect(deskLeg.isAlive()).toBe(true);
+    expect(await world.store.liveCalls.get(wp.id)).toMatchObject({ remoteChannelId: talking.id });
+    // the call in set-up is ended with its legs
+    await ringing.waitForHangup();
+    await ringingLeg.waitForHangup();
+    // until the socket closes, a new call is refused: congestion, the caller may retry
+    const late = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    expect(await late.waitForHangup()).toBe(34);
+
+    await crash();
+    const next = await restart();
+    await until(() => next.router.sessions.has(talking.id), 'the next controller holds the call');
+    await talking.hangup();
+    await deskLeg.waitForHangup();
+    await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
   });
 });
