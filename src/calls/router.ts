@@ -16,6 +16,7 @@ import { normaliseNumber } from '../domain/numbers.js';
 import type { Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
 import { CAUSE_CONGESTION, type Admission } from './admission.js';
+import { CAUSE_TEMPORARY_FAILURE, isStoreAway } from './store-writes.js';
 import type { ConfigCache } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
 import {
@@ -135,12 +136,17 @@ export function createRouter(
     flow: (session: CallSession) => Promise<void>,
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
+    let cause: number | undefined;
     try {
       await flow(session);
     } catch (err) {
-      if (!isCallEnded(err)) session.log.error({ err }, 'call flow failed');
+      if (isStoreAway(err)) {
+        // Redis is away and this call needed it: "temporary failure", the caller may retry
+        cause = CAUSE_TEMPORARY_FAILURE;
+        session.log.warn({ err }, 'call ended: the store is away');
+      } else if (!isCallEnded(err)) session.log.error({ err }, 'call flow failed');
     } finally {
-      await session.close().catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
+      await session.close(cause).catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
       session.log.info('call over');
     }
   }

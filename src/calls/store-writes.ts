@@ -14,6 +14,14 @@ export class StoreTimeoutError extends Error {
   }
 }
 
+/** Q.850 cause 41: temporary failure (a call that needed the store while it was away) */
+export const CAUSE_TEMPORARY_FAILURE = 41;
+
+/** The store did not answer in time, or was never reached (src/lifecycle.ts). */
+export function isStoreAway(err: unknown): boolean {
+  return err instanceof StoreTimeoutError || (err as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE';
+}
+
 /** `op` or a StoreTimeoutError after `ms`; the operation itself is not cancelled. */
 export function bounded<T>(op: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

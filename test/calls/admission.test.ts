@@ -109,4 +109,31 @@ describe('a controller at its set-up capacity', () => {
     await first.hangup();
     await later.hangup();
   });
+
+  it('a call that needs Redis while it does not answer ends with cause 41 instead of waiting in silence', async () => {
+    await controller.stop();
+    await ari.close();
+    const store = new Proxy(world.store, {
+      get(target, prop, receiver) {
+        if (prop === 'lookupNumber') return () => new Promise(() => {}); // Redis away: never answers
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    }) as PbxStore;
+    ari = createAriClient({
+      url: world.config.ARI_URL,
+      username: 'ari',
+      password: 'ari',
+      app: world.config.ARI_APP,
+      logger,
+    });
+    controller = await startCallController({
+      ari,
+      store,
+      config: { ...world.config, CALL_STORE_TIMEOUT_MS: 100 },
+      logger,
+    });
+    await ari.connect();
+    const caller = await world.driver.placeCall({ from: '+4989111558', to: wp.number });
+    expect(await caller.waitForHangup()).toBe(41);
+  });
 });
