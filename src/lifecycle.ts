@@ -34,6 +34,7 @@ export function storeWhenReachable<S extends object>(
 ): { store: S; ready: Promise<S> } {
   let real: S | undefined;
   let abandoned = false;
+  const overrides = new Map<string, unknown>();
   const ready = connect().then((store) => {
     real = store;
     logger.info('store connected');
@@ -54,8 +55,15 @@ export function storeWhenReachable<S extends object>(
 
   const member = (path: string[]): unknown =>
     new Proxy(function placeholder() {}, {
+      set(_target, prop, value) {
+        // wrappers installed on the store (metrics timing) are kept and used from then on
+        if (typeof prop === 'string') overrides.set([...path, prop].join('.'), value);
+        return true;
+      },
       get(_target, prop) {
         if (typeof prop !== 'string' || prop === 'then') return undefined;
+        const override = overrides.get([...path, prop].join('.'));
+        if (override !== undefined) return override;
         if (real) {
           const { value } = resolve([...path, prop]);
           if (typeof value !== 'function' && (typeof value !== 'object' || value === null)) return value;
@@ -79,8 +87,14 @@ export function storeWhenReachable<S extends object>(
     });
 
   const store = new Proxy({} as S, {
+    set(_target, prop, value) {
+      if (typeof prop === 'string') overrides.set(prop, value);
+      return true;
+    },
     get(_target, prop) {
       if (typeof prop !== 'string' || prop === 'then') return undefined;
+      const override = overrides.get(prop);
+      if (override !== undefined) return override;
       if (prop === 'kind') return real ? (real as unknown as Placeholders).kind : placeholders.kind;
       if (real) {
         const value = (real as Record<string, unknown>)[prop];

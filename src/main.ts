@@ -14,8 +14,10 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
 import { resyncDevices } from './devices/resync.js';
+import { createTelemetry } from './events/telemetry.js';
 import { createLogger } from './logging.js';
 import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
+import { startMetricsServer } from './metrics.js';
 import { createMemoryStore, createRedisStore, type PbxStore } from './store/index.js';
 
 /**
@@ -63,17 +65,33 @@ async function main(): Promise<void> {
     logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
   let store: PbxStore;
+  let redisReachable = true;
   if (config.REDIS_URL) {
     const url = config.REDIS_URL;
     // the process serves /healthz (and says not ready) while Redis is away: a store that is
     // not there within a moment is connected in the background
     const lazy = storeWhenReachable(() => createRedisStore({ url, logger }), { kind: 'redis' }, logger);
     store = lazy.store;
-    await Promise.race([lazy.ready.catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    redisReachable = await Promise.race([
+      lazy.ready.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+    ]);
   } else {
     logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING is persisted across restarts');
     store = createMemoryStore({ logger });
   }
+  // events, call lists and metrics (before anything uses the store: it times its operations).
+  // Its Redis backend connects at once: with Redis away at start it keeps them in memory
+  if (!redisReachable)
+    logger.error('Redis is not reachable at start: events and call lists are kept in memory until the next start');
+  const telemetry = await createTelemetry({
+    config: redisReachable ? config : { ...config, REDIS_URL: undefined },
+    logger,
+    store,
+  });
 
   let ari: AriClient | undefined;
   let controller: CallController | undefined;
@@ -85,7 +103,16 @@ async function main(): Promise<void> {
         'CONTROLLER_ID is not set: the host name is used; a controller restarted on another host does not find the voicebox recordings left in progress',
       );
     ari = createAriClient({ url: config.ARI_URL, ...credentials, app: config.ARI_APP, logger });
-    controller = await startCallController({ ari, store, config, logger, flows: { portal: portalFlow } });
+    telemetry.watchAri(ari);
+    controller = await startCallController({
+      ari,
+      store,
+      config,
+      logger,
+      flows: { portal: portalFlow },
+      events: telemetry.calls,
+    });
+    telemetry.watchController(controller);
     const devices = createAriProvisioner(ari, { logger });
     provisioner = devices;
     recordings = createAriRecordingFiles(ari);
@@ -107,9 +134,16 @@ async function main(): Promise<void> {
     logger,
     ...(provisioner ? { provisioner } : {}),
     ...(recordings ? { recordings } : {}),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
 
   await app.listen({ host: config.HOST, port: config.PORT });
+  const metricsServer = config.METRICS_LISTEN
+    ? await startMetricsServer(telemetry.metrics, config.METRICS_LISTEN)
+    : undefined;
+  if (!config.METRICS_LISTEN && !config.METRICS_TOKEN)
+    logger.info('neither METRICS_TOKEN nor METRICS_LISTEN is set: /metrics is not served');
 
   const shutdown = gracefulShutdown(
     () => [
@@ -119,9 +153,11 @@ async function main(): Promise<void> {
         run: async () => controller?.stop({ handOver: true, flushMs: 2500 }),
         timeoutMs: 4000,
       },
-      { name: 'api', run: () => app.close(), timeoutMs: 2000 },
-      { name: 'ari', run: async () => ari?.close(), timeoutMs: 1500 },
-      { name: 'store', run: () => store.close(), timeoutMs: 1000 },
+      { name: 'api', run: () => app.close(), timeoutMs: 1500 },
+      { name: 'metrics', run: async () => metricsServer?.close(), timeoutMs: 200 },
+      { name: 'ari', run: async () => ari?.close(), timeoutMs: 1200 },
+      { name: 'telemetry', run: () => telemetry.close(), timeoutMs: 800 },
+      { name: 'store', run: () => store.close(), timeoutMs: 800 },
     ],
     { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
   );

@@ -41,9 +41,11 @@ export async function startRedisServer(
     timeoutMs?: number;
     /** keep every write in an append-only file (fsync always), so restart() finds the data again */
     persistent?: boolean;
+    /** start on this port (a restart of an earlier server), else a free one */
+    port?: number;
   } = {},
 ): Promise<OwnRedis> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'pbx-redis-'));
   const args = [
     '--port',

@@ -136,6 +136,7 @@ export function createRouter(
     flow: (session: CallSession) => Promise<void>,
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
+    if (kind === 'inbound' || kind === 'internal') ctx.events?.started(session, kind);
     let cause: number | undefined;
     try {
       await flow(session);
@@ -148,6 +149,7 @@ export function createRouter(
     } finally {
       await session.close(cause).catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
       session.log.info('call over');
+      ctx.events?.ended(session, session.hangupCause);
     }
   }
 
@@ -159,6 +161,7 @@ export function createRouter(
     const countryCode = ctx.config.COUNTRY_CODE;
     const exten = session.calledExten;
     const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
+    if (callerWorkplace) ctx.events?.emit(session, { type: 'caller', workplace: callerWorkplace });
     const callerNumber = callerWorkplace
       ? callerWorkplace.number
       : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);

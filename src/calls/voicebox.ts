@@ -97,6 +97,7 @@ export async function depositMessage(
   const message: VoiceboxMessage = { ...pending, durationSeconds: recording.durationSeconds };
   // stored whether or not the caller is still there: the message is what the caller came for
   await storeMessage(ctx, message, session.log);
+  ctx.events?.emit(session, { type: 'message', message });
   session.log.info(
     { messageId: message.id, durationSeconds: message.durationSeconds, callerHungUp: recording.callerHungUp },
     'voicebox message stored',
@@ -170,6 +171,13 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
       }
       // never the PIN itself in a log line
       session.log.info({ workplaceId: workplace.id, attempt, failures }, 'voicebox PIN wrong');
+      ctx.events?.emit(session, {
+        type: 'pin.wrong',
+        companyId: workplace.companyId,
+        workplaceId: workplace.id,
+        failures,
+        where: 'voicebox',
+      });
       if (failures >= PIN_LOCK_AFTER) return locked();
     }
     await session.play(p('pin-wrong'), { lang });
