@@ -9,14 +9,9 @@
  *   exits within the overall deadline whatever is down; a second signal exits at once.
  */
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from './store/store.js';
 
-export class StoreUnavailableError extends Error {
-  readonly code = 'STORE_UNAVAILABLE';
-  constructor(message = 'the store is not reachable yet') {
-    super(message);
-    this.name = 'StoreUnavailableError';
-  }
-}
+export { StoreUnavailableError };
 
 /** Members of the store that are answered locally until the real store exists. */
 interface Placeholders {
@@ -78,7 +73,7 @@ export function storeWhenReachable<S extends object>(
             abandoned = true;
             return Promise.resolve();
           }
-          return Promise.reject(new StoreUnavailableError());
+          return Promise.reject(new StoreUnavailableError(new Error('not connected yet')));
         }
         const { owner, value } = resolve(path);
         if (typeof value !== 'function') throw new TypeError(`store has no operation ${path.join('.')}`);

@@ -6,6 +6,7 @@
  * back, without a restart.
  */
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../store/store.js';
 
 export class StoreTimeoutError extends Error {
   constructor(what: string, ms: number) {
@@ -17,9 +18,9 @@ export class StoreTimeoutError extends Error {
 /** Q.850 cause 41: temporary failure (a call that needed the store while it was away) */
 export const CAUSE_TEMPORARY_FAILURE = 41;
 
-/** The store did not answer in time, or was never reached (src/lifecycle.ts). */
+/** The store did not answer in time, or said it is unavailable (Redis away, or not reached yet). */
 export function isStoreAway(err: unknown): boolean {
-  return err instanceof StoreTimeoutError || (err as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE';
+  return err instanceof StoreTimeoutError || err instanceof StoreUnavailableError;
 }
 
 /** `op` or a StoreTimeoutError after `ms`; the operation itself is not cancelled. */
