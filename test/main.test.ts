@@ -151,6 +151,26 @@ describe('main.ts: Redis away', () => {
   });
 });
 
+describe('main.ts: Asterisk and Redis both away', () => {
+  it('serves /healthz, says not ready, and SIGTERM still exits within 10 s', async () => {
+    const p = start({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: ADMIN,
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}/0`,
+      ARI_URL: `http://127.0.0.1:${await closedPort()}`,
+      ARI_USERNAME: 'ari',
+      ARI_PASSWORD: 'ari',
+      LOG_LEVEL: 'info',
+    });
+    const base = await p.listening;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    p.child.kill('SIGTERM');
+    expect(await within(p.exited, 10_000, 'exit after SIGTERM')).toBe(0);
+  });
+});
+
 describe('main.ts: with Asterisk (simulator) and Redis', () => {
   let sim: AriSimulator;
   let env: Record<string, string>;
