@@ -13,6 +13,7 @@
  *   pvbm:<workplaceId>        hash message id → message JSON
  *   ppinfail:<workplaceId>    counter
  *   plive:<workplaceId>       LiveCall JSON; plive-by-ctl:<controllerId> set of workplace ids
+ *   pvbrec:<controllerId>     hash message id → VoiceboxMessage JSON of recordings in progress
  *   pct:<…>                   call-through fraud guard counters (see callThroughKeys)
  *   pchanged                  pub/sub channel of ConfigChange JSON
  *   prefs:<kind>:<id>         set of "<kind>:<id>" of the objects naming a group, area or blocking profile
@@ -59,6 +60,7 @@ import {
   type CompanyScopedRepo,
   type ConfigChange,
   type EntityKind,
+  type RecordingInProgress,
 } from './store.js';
 
 /** guard label: the entity itself changed between our read and our write */
@@ -165,6 +167,7 @@ export function createKvStore(
   const pinFailKey = (workplaceId: string) => `${p}pinfail:${workplaceId}`;
   const liveKey = (workplaceId: string) => `${p}live:${workplaceId}`;
   const liveByControllerKey = (controllerId: string) => `${p}live-by-ctl:${controllerId}`;
+  const recordingKey = (controllerId: string) => `${p}vbrec:${controllerId}`;
   const changeChannel = `${p}changed`;
   /** the call-through guard's counters: hour / day windows expire, the lock never does */
   const callThroughKeys = (companyId: string, workplaceId: string, nowMs: number): CallThroughKeys => {
@@ -1020,6 +1023,28 @@ export function createKvStore(
           });
         }
         return owned;
+      },
+    },
+
+    recordingsInProgress: {
+      async put(controllerId, record) {
+        await write({
+          guards: [],
+          ops: [
+            {
+              op: 'hset',
+              key: recordingKey(controllerId),
+              field: record.message.id,
+              value: canonicalJson(record),
+            },
+          ],
+        });
+      },
+      async remove(controllerId, messageId) {
+        await write({ guards: [], ops: [{ op: 'hdel', key: recordingKey(controllerId), field: messageId }] });
+      },
+      async list(controllerId) {
+        return (await kv.hvals(recordingKey(controllerId))).map((v) => JSON.parse(v) as RecordingInProgress);
       },
     },
 
