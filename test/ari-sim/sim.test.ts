@@ -297,11 +297,10 @@ describe('recordings', () => {
     expect(wav.readUInt16LE(34)).toBe(16);
     expect(Math.abs((wav.length - 44) / 16 - stored.durationMs)).toBeLessThan(2);
     expect(readFileSync(stored.file).equals(wav)).toBe(true);
-    // ifExists=fail: accepted, then RecordingFailed once Asterisk finds the file; the stored one stays
-    expect((await record(call.id)).status).toBe(201);
-    expect((await pbx.waitFor((e) => e.type === 'RecordingFailed')).recording).toMatchObject({
-      name: 'vm/one',
-      state: 'failed',
+    // ifExists=fail on a stored name: refused at once (test/ari-sim/traces/rest-errors-controller.jsonl); the stored one stays
+    expect(await record(call.id)).toEqual({
+      status: 409,
+      body: { message: "Recording 'vm/one' already exists and can not be overwritten" },
     });
     expect(sim.driver.storedRecordings()[0]!.durationMs).toBe(stored.durationMs);
     expect((await pbx.req('GET', '/recordings/stored/nope')).body).toEqual({

@@ -22,6 +22,8 @@ interface ChannelJson {
 export type LegBehaviour =
   | { kind: 'answer'; afterMs?: number }
   | { kind: 'busy'; afterMs?: number }
+  /** the phone is switched off / not registered: hangs up with cause 20 (subscriber absent) */
+  | { kind: 'unreachable' }
   | { kind: 'ring' }
   | { kind: 'script'; run: (leg: WorldLeg) => Promise<void> };
 
@@ -31,8 +33,16 @@ export interface WorldLeg {
   target: string;
   channelId: string;
   name: string;
+  /** the caller number this phone shows (the ;2 half's caller ID: what a SIP INVITE would carry) */
+  callerNumber: string;
+  /** the cause this phone was hung up with (the first real one; undefined while it lasts) */
+  cause(): number | undefined;
   ended: Promise<void>;
   isEnded(): boolean;
+  /** the phone answers */
+  answer(): Promise<void>;
+  /** DTMF from this phone into the call */
+  press(digits: string): Promise<void>;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,8 +106,8 @@ export class Caller {
     return within(this.hungUp.promise, ms, `caller ${this.name} hung up`).finally(() => clearInterval(poll));
   }
   /** DTMF from the caller's phone, one digit after the other */
-  async press(digits: string): Promise<void> {
-    await this.world.ari.channels.sendDTMF({ channelId: this.id, dtmf: digits, between: 150, duration: 100 });
+  press(digits: string): Promise<void> {
+    return this.world.sendDigits(this.id, digits);
   }
   /** the caller talks: a prompt played into the call, heard (and recorded) by the other side */
   async speak(media = 'sound:pbx/vb-message-from'): Promise<void> {
@@ -114,7 +124,7 @@ export class OutsideWorld {
   private readonly legWaiters: Array<{ match: (l: WorldLeg) => boolean; resolve: (l: WorldLeg) => void }> =
     [];
   private readonly callers = new Map<string, Caller>();
-  private readonly legEnds = new Map<string, () => void>();
+  private readonly legEnds = new Map<string, (cause: number | undefined) => void>();
 
   constructor(readonly ari: AriClient) {
     ari.events.on('StasisStart', (e) => void this.onStasisStart(e as unknown as AnyEvent));
@@ -122,7 +132,8 @@ export class OutsideWorld {
       const id = (e.channel as ChannelJson | undefined)?.id;
       if (!id) return;
       this.callers.get(id)?.markEnded();
-      this.legEnds.get(id)?.();
+      // a soft request (a DELETE, the Local partner going) carries 32, not the cause
+      this.legEnds.get(id)?.(e.soft || typeof e.cause !== 'number' ? undefined : e.cause);
     };
     ari.events.on('StasisEnd', end);
     ari.events.on('ChannelDestroyed', end);
@@ -149,14 +160,40 @@ export class OutsideWorld {
     );
   }
 
+  /** DTMF into a call from one of our channels, one digit after the other */
+  async sendDigits(channelId: string, digits: string): Promise<void> {
+    await this.ari.channels.sendDTMF({ channelId, dtmf: digits, between: 150, duration: 100 });
+  }
+
   /** an inbound call from `from` to `to`, entering the controller like a trunk call */
-  async call(from: string, to: string, context = 'e2e-trunk'): Promise<Caller> {
+  call(from: string, to: string, context = 'e2e-trunk'): Promise<Caller> {
+    return this.originate(to, context, { callerId: from });
+  }
+
+  /**
+   * A desk phone of workplace `workplaceId` dials `dialled` (e.g. `*11`): through e2e-internal,
+   * which makes the workplace id the channel's accountcode, as a provisioned PJSIP endpoint's
+   * accountcode does (src/devices/pjsip-objects.ts); the controller tells devices by it.
+   */
+  deviceCall(workplaceId: string, dialled: string, callerId = ''): Promise<Caller> {
+    return this.originate(dialled, 'e2e-internal', {
+      callerId,
+      variables: { E2E_ACCOUNTCODE: workplaceId },
+    });
+  }
+
+  private async originate(
+    exten: string,
+    context: string,
+    opts: { callerId: string; variables?: Record<string, string> },
+  ): Promise<Caller> {
     const channel = (await this.ari.channels.originate({
-      endpoint: `Local/${to}@${context}`,
+      endpoint: `Local/${exten}@${context}`,
       app: this.ari.app,
       appArgs: 'caller',
-      callerId: from,
+      callerId: opts.callerId,
       timeout: 60,
+      ...(opts.variables ? { variables: opts.variables } : {}),
     })) as unknown as ChannelJson;
     const caller = new Caller(this, channel.id, channel.name);
     this.callers.set(channel.id, caller);
@@ -172,9 +209,11 @@ export class OutsideWorld {
     }
     if (args[0] !== 'device' && args[0] !== 'pstn') return;
     let ended = false;
+    let cause: number | undefined;
     const endedSignal = deferred<void>();
-    this.legEnds.set(channel.id, () => {
+    this.legEnds.set(channel.id, (c) => {
       ended = true;
+      cause ??= c;
       endedSignal.resolve();
     });
     const leg: WorldLeg = {
@@ -182,8 +221,12 @@ export class OutsideWorld {
       target: args[1] ?? '',
       channelId: channel.id,
       name: channel.name,
+      callerNumber: channel.caller?.number ?? '',
+      cause: () => cause,
       ended: endedSignal.promise,
       isEnded: () => ended,
+      answer: () => this.ari.channels.answer({ channelId: channel.id }).then(() => undefined),
+      press: (digits) => this.sendDigits(channel.id, digits),
     };
     this.legs.push(leg);
     for (let i = this.legWaiters.length - 1; i >= 0; i--) {
@@ -208,6 +251,10 @@ export class OutsideWorld {
         if (behaviour.afterMs) await delay(behaviour.afterMs);
         await this.ari.channels.hangup({ channelId: leg.channelId, reason: 'busy' }).catch(ignoreGone);
         return;
+      case 'unreachable':
+        // as /work/shared/ari/traces/dial-unreachable.jsonl: the leg ends with cause 20
+        await this.ari.channels.hangup({ channelId: leg.channelId, reason_code: '20' }).catch(ignoreGone);
+        return;
       case 'script':
         await behaviour.run(leg);
         return;
@@ -219,8 +266,13 @@ export class OutsideWorld {
 export class PbxObserver {
   private readonly idsByName = new Map<string, string>();
   private readonly played = new Map<string, string[]>();
-  /** every playback that ended, with how: `done`, or `failed` (e.g. a prompt file missing) */
-  private readonly finished: Array<{ media: string; state: string; target: string }> = [];
+  /**
+   * every playback that ended, with how: `done`, or `failed` — a prompt file missing, or the
+   * channel hung up while it played (Asterisk cuts the stream: test/ari-sim/traces/playback-failures.jsonl)
+   */
+  private readonly finished: Array<{ media: string; state: string; target: string; hungUp: boolean }> = [];
+  /** channels of the controller's application that were asked to hang up, with the cause */
+  private readonly hangups = new Map<string, number | undefined>();
   private readonly watchers: Array<() => void> = [];
 
   constructor(private readonly ari: AriClient) {
@@ -237,14 +289,59 @@ export class PbxObserver {
     });
     ari.events.on('PlaybackFinished', (e) => {
       const playback = e.playback as { target_uri: string; media_uri: string; state: string };
-      this.finished.push({ media: playback.media_uri, state: playback.state, target: playback.target_uri });
+      const target = playback.target_uri.replace(/^channel:/, '');
+      this.finished.push({
+        media: playback.media_uri,
+        state: playback.state,
+        target: playback.target_uri,
+        hungUp: this.hangups.has(target),
+      });
+      this.notify();
+    });
+    ari.events.on('ChannelHangupRequest', (e) => {
+      const id = (e.channel as ChannelJson).id;
+      // a soft request (our DELETE, a Local partner) carries 32, not the cause: keep a real one
+      if (!e.soft || !this.hangups.has(id)) this.hangups.set(id, e.soft ? undefined : (e.cause as number));
+      this.notify();
+    });
+    ari.events.on('ChannelDestroyed', (e) => {
+      this.destroyedCauses.set((e.channel as ChannelJson).id, e.cause as number);
       this.notify();
     });
   }
 
-  /** playbacks that ended in another state than `done` (a missing prompt ends `failed`) */
+  private readonly destroyedCauses = new Map<string, number>();
+
+  /**
+   * playbacks that ended in another state than `done` while their channel was still there (a
+   * missing prompt ends `failed`; one the caller hung up on ends `failed` too, and is no fault)
+   */
   failedPlaybacks(): Array<{ media: string; state: string; target: string }> {
-    return this.finished.filter((p) => p.state !== 'done');
+    return this.finished
+      .filter((p) => p.state !== 'done' && !p.hungUp)
+      .map(({ media, state, target }) => ({ media, state, target }));
+  }
+
+  /** true once a playback of `media` on the channel has finished `done` (the caller heard it all) */
+  heardFully(channelId: string, media: string): boolean {
+    return this.finished.some(
+      (p) => p.target === `channel:${channelId}` && p.media === media && p.state === 'done',
+    );
+  }
+
+  /** waits until the caller has heard `media` to its end */
+  untilHeard(channelId: string, media: string, ms = 20_000): Promise<true> {
+    return this.until(() => (this.heardFully(channelId, media) ? true : undefined), `${media} played out`, ms);
+  }
+
+  /** the cause a channel of the controller's application was destroyed with (undefined: still there) */
+  destroyedCause(channelId: string): number | undefined {
+    return this.destroyedCauses.get(channelId);
+  }
+
+  /** waits for the channel's ChannelDestroyed and returns its cause */
+  untilDestroyed(channelId: string, ms = 20_000): Promise<number> {
+    return this.until(() => this.destroyedCauses.get(channelId), `channel ${channelId} destroyed`, ms);
   }
 
   /** media URIs of every playback the controller started, over all channels */
