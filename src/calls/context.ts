@@ -48,7 +48,7 @@ export interface PortalCaller {
  *     }
  *   };
  *
- * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, callerId: workplace.number })
+ * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, present: presentedWorkplace(workplace) })
  * then ctx.live.connect(session, leg.channelId, {}) holds the call until either side hangs up.
  * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
  */

@@ -5,7 +5,7 @@
  */
 import type { CallStep, RingFailure } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
-import type { CallSession } from './session.js';
+import type { CallSession, PresentedIdentity } from './session.js';
 
 type ForwardStep = Extract<CallStep, { action: 'forward' }>;
 
@@ -14,13 +14,13 @@ export async function forwardCall(
   session: CallSession,
   ctx: CallContext,
   step: ForwardStep,
-  callerNumber: string,
+  present: PresentedIdentity,
 ): Promise<'connected' | RingFailure> {
   session.log.info({ reason: step.reason, target: step.leg.number }, 'forwarding');
   await session.ringback();
   const result = await session.dialLegs([step.leg], {
     timeoutSeconds: step.ringSeconds,
-    callerId: callerNumber || undefined,
+    present,
   });
   if (result.kind !== 'answered') {
     session.log.info({ outcome: result.kind }, 'forward target did not take the call');

@@ -8,7 +8,15 @@ import type { Workplace } from '../domain/model.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
 import { promptMedia } from './prompts.js';
-import type { CallSession } from './session.js';
+import type { CallSession, PresentedIdentity } from './session.js';
+
+/** A workplace calling out (or through the portal) shows its number, or nothing when anonymous. */
+export function presentedWorkplace(workplace: Workplace): Extract<PresentedIdentity, { kind: 'own' }> {
+  return {
+    kind: 'own',
+    number: workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number,
+  };
+}
 
 /** How long an outgoing call may ring before it counts as not answered. */
 export const OUTBOUND_RING_SECONDS = 120;
@@ -34,7 +42,7 @@ export async function callOut(
     [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
     {
       timeoutSeconds: OUTBOUND_RING_SECONDS,
-      callerId: workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number,
+      present: presentedWorkplace(workplace),
     },
   );
   if (result.kind !== 'answered') {

@@ -23,7 +23,7 @@ import {
 } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext, PortalCaller, PortalFlow } from './context.js';
-import { OUTBOUND_RING_SECONDS } from './outbound.js';
+import { OUTBOUND_RING_SECONDS, presentedWorkplace } from './outbound.js';
 import { promptMedia, type PromptId } from './prompts.js';
 import { pullCall } from './pull.js';
 import { callWorkplace } from './ringing.js';
@@ -294,17 +294,17 @@ async function callThrough(
     log.info({ destination: e164, profile: check.profile?.id }, 'portal: call-through blocked');
     return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
-  const callerId = workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number;
+  const present = presentedWorkplace(workplace);
   if (internal) {
     log.info({ destination: e164, targetWorkplaceId: internal.id }, 'portal: call-through to a workplace');
-    await callWorkplace(session, ctx, internal, callerId ?? '');
+    await callWorkplace(session, ctx, internal, present.number ?? '', present);
     return { kind: 'done' };
   }
   log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
   await session.ringback();
   const result = await session.dialLegs(
     [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
-    { timeoutSeconds: OUTBOUND_RING_SECONDS, ...(callerId ? { callerId } : {}) },
+    { timeoutSeconds: OUTBOUND_RING_SECONDS, present },
   );
   if (result.kind !== 'answered') {
     log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');

@@ -15,7 +15,7 @@ import {
 } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
 import { forwardCall } from './forwarding.js';
-import type { CallSession } from './session.js';
+import type { CallSession, PresentedIdentity } from './session.js';
 import { depositMessage } from './voicebox.js';
 
 /** How many plan steps a call may take (ring → forward → release at most; guards a loop). */
@@ -27,6 +27,8 @@ export async function callWorkplace(
   workplace: Workplace,
   /** E.164 when known, else what the caller presented ('' = anonymous) */
   callerNumber: string,
+  /** what the rung devices and numbers see: the caller (default), or ours on a call-through */
+  present: PresentedIdentity = { kind: 'caller' },
 ): Promise<void> {
   const blocking = await session.guard(ctx.cache.blockingFor(workplace));
   const input: PlanInput = {
@@ -47,7 +49,7 @@ export async function callWorkplace(
         await depositMessage(session, ctx, workplace, callerNumber);
         return;
       case 'forward': {
-        const outcome = await forwardCall(session, ctx, step, callerNumber);
+        const outcome = await forwardCall(session, ctx, step, present);
         if (outcome === 'connected') return;
         step = afterForwardFailure(outcome);
         break;
@@ -56,7 +58,7 @@ export async function callWorkplace(
         await session.ringback();
         const result = await session.dialLegs<RingLeg>(step.legs, {
           timeoutSeconds: step.ringSeconds,
-          callerId: callerNumber || undefined,
+          present,
           lang: workplace.language,
         });
         if (result.kind === 'answered') {

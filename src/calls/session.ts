@@ -90,10 +90,33 @@ export interface DialLegSpec {
   confirm?: boolean;
 }
 
+/**
+ * Who the called party sees. Asterisk shows a dialled leg its *connected line* (chan_pjsip
+ * sends it as From / P-Asserted-Identity; a Local channel's ;2 half gets it as caller ID).
+ * - `caller`: the calling channel's identity, copied by Asterisk when the dial names the
+ *   caller (res/ari/resource_channels.c) — ringing and forwarding show the original caller;
+ * - `own`: an identity of ours (the workplace's number; undefined = presented anonymously)
+ *   set as the leg's connected line at create, and the dial does NOT name the caller, which
+ *   would overwrite it — call-through and outgoing calls show the business number.
+ */
+export type PresentedIdentity = { kind: 'caller' } | { kind: 'own'; number: string | undefined };
+
+/** The channel variables that give a leg our own identity (`,i`: set it, send no update yet). */
+export function ownIdentityVariables(number: string | undefined): Record<string, string> {
+  if (number === undefined) {
+    return {
+      'CONNECTEDLINE(name,i)': 'Anonymous',
+      'CONNECTEDLINE(num,i)': '',
+      'CONNECTEDLINE(pres,i)': 'prohib',
+    };
+  }
+  return { 'CONNECTEDLINE(num,i)': number };
+}
+
 export interface DialOptions {
   timeoutSeconds: number;
-  /** shown to the called party (the original caller on forwards) */
-  callerId?: string;
+  /** what the called party sees (default: the caller's own identity) */
+  present?: PresentedIdentity;
   /** cancels the attempt: every leg is hung up and dialLegs rejects with the signal's reason */
   signal?: AbortSignal;
   /** language of the confirmation prompt on confirming legs */
@@ -692,7 +715,7 @@ class LegRun<T extends DialLegSpec> {
         appArgs: 'leg',
         channelId: this.channelId,
         originator: session.channelId,
-        ...(opts.callerId ? { variables: { 'CALLERID(num)': opts.callerId } } : {}),
+        ...(opts.present?.kind === 'own' ? { variables: ownIdentityVariables(opts.present.number) } : {}),
       });
       this.created = true;
     } catch (err) {
@@ -709,7 +732,8 @@ class LegRun<T extends DialLegSpec> {
     try {
       await ari.channels.dial({
         channelId: this.channelId,
-        caller: session.channelId,
+        // naming the caller copies its identity into the leg's connected line: only when wanted
+        ...(opts.present?.kind === 'own' ? {} : { caller: session.channelId }),
         timeout: opts.timeoutSeconds,
       });
     } catch (err) {

@@ -135,7 +135,8 @@ describe('outbound legs', () => {
       'RINGING',
       'ANSWER',
     ]);
-    expect(leg.callerNumber()).toBe('');
+    // dialling with `caller` copies the caller's identity into the leg's connected line
+    expect(leg.callerNumber()).toBe('+49301');
   });
 
   it.each([

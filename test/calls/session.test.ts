@@ -136,7 +136,6 @@ describe('CallSession dialLegs', () => {
         [{ endpoint: 'PJSIP/win-a' }, { endpoint: 'PJSIP/win-b' }, { endpoint: 'PJSIP/win-c' }],
         {
           timeoutSeconds: 20,
-          callerId: s.callerNumber,
         },
       );
       if (r.kind !== 'answered') return r;

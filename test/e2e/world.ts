@@ -33,8 +33,8 @@ export interface WorldLeg {
   target: string;
   channelId: string;
   name: string;
-  /** the caller number this phone shows (the ;2 half's caller ID: what a SIP INVITE would carry) */
-  callerNumber: string;
+  /** every caller number this phone was shown, in order: at ringing, then any update (e.g. on answer) */
+  callerNumbers: string[];
   /** the cause this phone was hung up with (the first real one; undefined while it lasts) */
   cause(): number | undefined;
   ended: Promise<void>;
@@ -135,6 +135,12 @@ export class OutsideWorld {
       // a soft request (a DELETE, the Local partner going) carries 32, not the cause
       this.legEnds.get(id)?.(e.soft || typeof e.cause !== 'number' ? undefined : e.cause);
     };
+    // a connected-line update reaches the ;2 half of a Local leg as a caller ID change
+    ari.events.on('ChannelCallerId', (e) => {
+      const ch = e.channel as ChannelJson | undefined;
+      const leg = this.legs.find((l) => l.channelId === ch?.id);
+      if (leg && ch?.caller) leg.callerNumbers.push(ch.caller.number);
+    });
     ari.events.on('StasisEnd', end);
     ari.events.on('ChannelDestroyed', end);
     ari.events.on('ChannelHangupRequest', end);
@@ -221,7 +227,7 @@ export class OutsideWorld {
       target: args[1] ?? '',
       channelId: channel.id,
       name: channel.name,
-      callerNumber: channel.caller?.number ?? '',
+      callerNumbers: [channel.caller?.number ?? ''],
       cause: () => cause,
       ended: endedSignal.promise,
       isEnded: () => ended,

@@ -182,4 +182,50 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     );
     await mobileCall.hangup();
   });
+
+  it('call-through shows the workplace number to the far end, before and after answer; anonymous shows none', async () => {
+    for (const presentation of ['number', 'anonymous'] as const) {
+      const mobile = presentation === 'number' ? '+491701000006' : '+491701000007';
+      const destination = presentation === 'number' ? '030555123' : '030555124';
+      const wp = await env.createWorkplace({
+        callerIdPresentation: presentation === 'number' ? 'number' : 'anonymous',
+        parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+        voicebox: { enabled: true, pin: '4711' },
+      });
+      const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+      env.world.setBehaviour('pstn', `+49${destination.slice(1)}`, { kind: 'answer', afterMs: 100 });
+      const mobileCall = await env.world.call(mobile, portal.number);
+      const mobilePbx = await env.pbxChannelOf(mobileCall);
+      await env.observer.until(
+        () => (env.observer.heard(mobilePbx).includes('sound:pbx/enter-pin') ? true : undefined),
+        'enter-pin',
+      );
+      await mobileCall.press('4711#');
+      await env.observer.until(
+        () => (env.observer.heard(mobilePbx).includes('sound:pbx/portal-welcome') ? true : undefined),
+        'the portal menu',
+      );
+      await mobileCall.press(`${destination}#`);
+      const far = await env.world.waitForLeg('pstn', `+49${destination.slice(1)}`);
+      await env.observer.until(
+        async () => ((await env.observer.bridgedWith(mobilePbx)).length > 0 ? true : undefined),
+        'the mobile bridged with the destination',
+      );
+      const expected = presentation === 'number' ? wp.number : '';
+      expect(far.callerNumbers[0], `${presentation}: the number at ringing`).toBe(expected);
+      // once bridged, Asterisk sends each side the other's caller ID as a connected-line update,
+      // which a Local channel passes on as the far half's caller ID: that must not reveal the mobile
+      await new Promise((r) => setTimeout(r, 300));
+      const now = (await env.worldAri.channels.get({ channelId: far.channelId })) as unknown as {
+        caller: { number: string };
+      };
+      expect(now.caller.number, `${presentation}: after the bridge`).toBe(expected);
+      expect(
+        far.callerNumbers.filter((n) => n !== expected),
+        `${presentation}: updates`,
+      ).toEqual([]);
+      await mobileCall.hangup();
+      await far.ended;
+    }
+  });
 }

@@ -172,9 +172,13 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   r('POST', '/channels/{id}/variable', ({ m, q }) => {
     const ch = world.get(m[1]!);
     if (!q.variable) throw new SimHttpError(400, { message: 'Variable name is required' });
-    if (q.variable === 'CALLERID(num)') ch.caller.number = q.value ?? '';
-    else if (q.variable === 'CALLERID(name)') ch.caller.name = q.value ?? '';
-    world.setVar(ch, q.variable, q.value ?? '');
+    if (world.writeParty(ch, q.variable, q.value ?? '')) {
+      if (q.variable.startsWith('CALLERID('))
+        world.emit(ch, 'ChannelCallerId', {
+          caller_presentation: 0,
+          caller_presentation_txt: 'Presentation Allowed, Not Screened',
+        });
+    } else world.setVar(ch, q.variable, q.value ?? '');
     return noContent;
   });
   r('POST', '/channels/{id}/move', ({ m, q }) => {

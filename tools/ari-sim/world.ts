@@ -241,7 +241,7 @@ export class World {
     // Originate: the ;1 half dials ;2 at once ("AppDial2"); ;2 runs the dialplan; ;1 enters the app on answer.
     ch1.dialplan.app_name = 'AppDial2';
     ch1.dialplan.app_data = '(Outgoing Line)';
-    const ch2 = this.makeLocalTwo(ch1, ch1.caller);
+    const ch2 = this.makeLocalTwo(ch1);
     if (app) {
       ch2.subs.add(app);
       ch2.creatorApp = app;
@@ -264,17 +264,18 @@ export class World {
     };
   }
 
-  private makeLocalTwo(ch1: Chan, caller: { name: string; number: string }): Chan {
+  /** The ;2 half: its caller ID is the ;1 half's connected line, its connected line the ;1 caller (core_unreal.c). */
+  private makeLocalTwo(ch1: Chan): Chan {
     const ch2 = this.newChan(
       ch1.localOtherId!,
       ch1.name.replace(/;1$/, ';2'),
       ch1.endpoint,
       'Local',
       'Ring',
-      caller.number,
+      ch1.connected.number,
     );
-    ch2.caller = { ...caller };
-    ch2.connected = { ...caller };
+    ch2.caller = { ...ch1.connected };
+    ch2.connected = { ...ch1.caller };
     ch2.localHalf = 2;
     ch2.dialplan = { ...ch1.dialplan, app_name: '', app_data: '' };
     // like Asterisk's ast_unreal_call_setup: ;2 gets ;1's channel variables (not its accountcode)
@@ -284,13 +285,36 @@ export class World {
     return ch2;
   }
 
+  /** Channel variables at create; CALLERID() and CONNECTEDLINE() write the channel's parties. */
   private applyVariables(ch: Chan, vars: Record<string, string> | undefined): void {
     for (const [k, v] of Object.entries(vars ?? {})) {
-      if (k === 'CALLERID(name)') ch.caller.name = String(v);
-      else if (k === 'CALLERID(num)') ch.caller.number = String(v);
-      else if (k === 'CHANNEL(accountcode)') ch.accountcode = String(v);
-      else ch.vars.set(k, String(v));
+      if (k === 'CHANNEL(accountcode)') ch.accountcode = String(v);
+      else if (!this.writeParty(ch, k, String(v))) ch.vars.set(k, String(v));
     }
+  }
+
+  /**
+   * CALLERID(name|num|pres|all) and CONNECTEDLINE(...[,i]) as func_callerid writes them: the
+   * channel's caller or connected party changes; a function write is no ChannelVarset.
+   * Returns false for anything else (a plain variable).
+   */
+  writeParty(ch: Chan, variable: string, value: string): boolean {
+    const m = /^(CALLERID|CONNECTEDLINE)\((name|num|pres|all)(,i)?\)$/.exec(variable);
+    if (!m) return false;
+    const party = m[1] === 'CALLERID' ? ch.caller : ch.connected;
+    if (m[2] === 'name') party.name = value;
+    else if (m[2] === 'num') party.number = value;
+    else if (m[2] === 'all') {
+      // "Name" <number> | Name <number> | number
+      const all = /^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$/.exec(value);
+      party.name = all ? all[1]!.trim() : '';
+      party.number = all ? all[2]!.trim() : value.trim();
+    } else if (value.startsWith('prohib')) {
+      // a withheld identity reaches the far end without name and number
+      party.name = '';
+      party.number = '';
+    }
+    return true;
   }
 
   /** Stasis(app,args) run by a channel that was created for the app (ChannelDialplan, STASISSTATUS, StasisStart). */
@@ -382,7 +406,7 @@ export class World {
     this.emit(ch, 'Dial', { dialstatus: '', forward: '', dialstring }, 'peer');
     this.armDialTimeout(ch, timeoutSec);
     if (ch.tech === 'Local') {
-      const ch2 = this.makeLocalTwo(ch, caller ? caller.caller : ch.caller);
+      const ch2 = this.makeLocalTwo(ch);
       this.after(ch, 0, () => {
         if (!ch2.hangingUp) this.runDialplan(ch2);
       });
