@@ -43,8 +43,7 @@ class Recorder {
       kind: 'meta',
       scenario,
       apps: { pbx: 'the controller under test', labdriver: 'the outside world: callers, phones, PSTN' },
-      dialplan:
-        'from-trunk: Stasis(pbx,inbound); lab-devices/lab-pstn: Stasis(labdriver,device|pstn,EXTEN)',
+      dialplan: 'from-trunk: Stasis(pbx,inbound); lab-devices/lab-pstn: Stasis(labdriver,device|pstn,EXTEN)',
       asterisk: '22.10.1',
       recorded: new Date().toISOString(),
     });
@@ -123,7 +122,9 @@ class Recorder {
       };
       const timer = setTimeout(() => {
         this.listeners.delete(l);
-        reject(new Error(`${this.scenario}: timed out; events: ${this.events.map((e) => e.type).join(', ')}`));
+        reject(
+          new Error(`${this.scenario}: timed out; events: ${this.events.map((e) => e.type).join(', ')}`),
+        );
       }, timeoutMs);
       this.listeners.add(l);
     });
@@ -269,7 +270,11 @@ const SCENARIOS: Record<string, (rec: Recorder) => Promise<void>> = {
     // the stored name with ifExists=fail from another call, long after the first one ended
     const second = await inboundCall(rec, '4930123473', '+491701234583');
     await rec.rest('pbx', 'POST', `/channels/${second.pbx}/answer`);
-    await rec.rest('pbx', 'POST', `/channels/${second.pbx}/record`, { name, format: 'wav', ifExists: 'fail' });
+    await rec.rest('pbx', 'POST', `/channels/${second.pbx}/record`, {
+      name,
+      format: 'wav',
+      ifExists: 'fail',
+    });
     await rec.settle(300);
     await rec.rest('world', 'DELETE', `/channels/${second.world}`);
     await rec.waitFor((e) => e.type === 'StasisEnd' && e.channel?.id === second.pbx);

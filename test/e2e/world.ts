@@ -9,6 +9,7 @@
  * `PbxObserver` watches the controller's own application events (what it played to which
  * channel, which bridges) without interfering.
  */
+import { randomUUID } from 'node:crypto';
 import type { AriClient } from '../../src/ari/client.js';
 
 type AnyEvent = Record<string, unknown> & { type: string };
@@ -72,6 +73,7 @@ export class Caller {
   private readonly upped = deferred<void>();
   private readonly hungUp = deferred<void>();
   private ended = false;
+  private endCause: number | undefined;
 
   constructor(
     private readonly world: OutsideWorld,
@@ -87,13 +89,18 @@ export class Caller {
   markUp(): void {
     this.upped.resolve();
   }
-  markEnded(): void {
+  markEnded(cause?: number): void {
     this.ended = true;
+    this.endCause ??= cause;
     this.upped.resolve();
     this.hungUp.resolve();
   }
   isEnded(): boolean {
     return this.ended;
+  }
+  /** the cause the caller's phone was hung up with (the first real one, not a soft 32) */
+  cause(): number | undefined {
+    return this.endCause;
   }
   waitUp(ms = 20_000): Promise<void> {
     return within(this.upped.promise, ms, `caller ${this.name} answered`);
@@ -109,9 +116,15 @@ export class Caller {
   press(digits: string): Promise<void> {
     return this.world.sendDigits(this.id, digits);
   }
-  /** the caller talks: a prompt played into the call, heard (and recorded) by the other side */
+  /**
+   * the caller talks: a prompt played into the call, heard (and recorded) by the other side;
+   * resolves when it has been said
+   */
   async speak(media = 'sound:pbx/vb-message-from'): Promise<void> {
-    await this.world.ari.channels.play({ channelId: this.id, media });
+    const playbackId = randomUUID();
+    const said = this.world.playbackFinished(playbackId);
+    await this.world.ari.channels.play({ channelId: this.id, media, playbackId });
+    await said;
   }
   async hangup(): Promise<void> {
     await this.world.ari.channels.hangup({ channelId: this.id }).catch(() => undefined);
@@ -131,15 +144,19 @@ export class OutsideWorld {
     const end = (e: Record<string, unknown>) => {
       const id = (e.channel as ChannelJson | undefined)?.id;
       if (!id) return;
-      this.callers.get(id)?.markEnded();
       // a soft request (a DELETE, the Local partner going) carries 32, not the cause
-      this.legEnds.get(id)?.(e.soft || typeof e.cause !== 'number' ? undefined : e.cause);
+      const cause = e.soft || typeof e.cause !== 'number' ? undefined : e.cause;
+      this.callers.get(id)?.markEnded(cause);
+      this.legEnds.get(id)?.(cause);
     };
     // a connected-line update reaches the ;2 half of a Local leg as a caller ID change
     ari.events.on('ChannelCallerId', (e) => {
       const ch = e.channel as ChannelJson | undefined;
       const leg = this.legs.find((l) => l.channelId === ch?.id);
       if (leg && ch?.caller) leg.callerNumbers.push(ch.caller.number);
+    });
+    ari.events.on('PlaybackFinished', (e) => {
+      this.playbackEnds.get((e.playback as { id: string }).id)?.();
     });
     ari.events.on('StasisEnd', end);
     ari.events.on('ChannelDestroyed', end);
@@ -163,6 +180,17 @@ export class OutsideWorld {
       new Promise<WorldLeg>((resolve) => this.legWaiters.push({ match, resolve })),
       ms,
       `${kind} leg for ${target}`,
+    );
+  }
+
+  private readonly playbackEnds = new Map<string, () => void>();
+
+  /** resolves when our playback `playbackId` has finished (however) */
+  playbackFinished(playbackId: string, ms = 20_000): Promise<void> {
+    const done = deferred<void>();
+    this.playbackEnds.set(playbackId, () => done.resolve());
+    return within(done.promise, ms, `playback ${playbackId}`).finally(() =>
+      this.playbackEnds.delete(playbackId),
     );
   }
 
@@ -337,7 +365,11 @@ export class PbxObserver {
 
   /** waits until the caller has heard `media` to its end */
   untilHeard(channelId: string, media: string, ms = 20_000): Promise<true> {
-    return this.until(() => (this.heardFully(channelId, media) ? true : undefined), `${media} played out`, ms);
+    return this.until(
+      () => (this.heardFully(channelId, media) ? true : undefined),
+      `${media} played out`,
+      ms,
+    );
   }
 
   /** the cause a channel of the controller's application was destroyed with (undefined: still there) */

@@ -7,6 +7,7 @@
  * `failed` on a real Asterisk) and every prompt it played must exist in every language.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { LegBehaviour } from '../e2e/world.js';
 import { promptsInAllLanguages, type ScenarioEnv } from './env.js';
 
 export function callScenarios(getEnv: () => ScenarioEnv): void {
@@ -31,15 +32,175 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(missing, 'prompts missing in a language').toEqual([]);
   });
 
-  it('a call to a workplace is answered on its desk phone; hanging up ends the desk leg', async () => {
-    const wp = await env.createWorkplace();
-    const { caller } = await env.establishDeskCall(wp, '+491511000001');
+  /** a phone that answers once `first` happened (e.g. another leg rang): who wins is scripted, not raced */
+  const answerAfter = (first: () => Promise<unknown>): LegBehaviour => ({
+    kind: 'script',
+    run: async (leg) => {
+      await first();
+      await leg.answer();
+    },
+  });
+
+  it('workplace call answered on the desk phone: first answer wins, the ringing parallel number stops with cause 26; the call is registered for *11 until the caller hangs up', async () => {
+    const mobile = '+491701000011';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    env.world.setBehaviour('pstn', mobile, { kind: 'ring' });
+    env.world.setBehaviour(
+      'device',
+      sip,
+      answerAfter(() => env.world.waitForLeg('pstn', mobile)),
+    );
+    const caller = await env.world.call('+491511000001', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const deskPbx = await env.pbxLegOf('device', sip);
+    await env.untilBridged(callerPbx, deskPbx, 'the caller bridged with the desk phone');
     await caller.waitUp();
-    const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
+
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    expect(await env.observer.untilDestroyed(await env.pbxLegOf('pstn', mobile))).toBe(26);
+    await mobileLeg.ended;
+    expect(mobileLeg.cause(), 'the mobile is told: answered elsewhere').toBe(26);
+    const live = await env.observer.until(() => env.store.liveCalls.get(wp.id), 'the call registered');
+    expect(live).toMatchObject({ remoteChannelId: callerPbx, deviceChannelId: deskPbx });
+
+    const deskLeg = await env.world.waitForLeg('device', sip);
     await caller.hangup();
     await deskLeg.ended;
-    expect(deskLeg.isEnded()).toBe(true);
+    await env.observer.until(
+      async () => ((await env.store.liveCalls.get(wp.id)) ? undefined : true),
+      'the registration removed',
+    );
   });
+
+  it('workplace call answered on a parallel number first: the caller talks to the mobile, the desk phone stops with cause 26', async () => {
+    const mobile = '+491701000012';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour(
+      'pstn',
+      mobile,
+      answerAfter(() => env.world.waitForLeg('device', sip)),
+    );
+    const caller = await env.world.call('+491511000012', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilBridged(callerPbx, mobilePbx, 'the caller bridged with the mobile');
+
+    const deskLeg = await env.world.waitForLeg('device', sip);
+    expect(await env.observer.untilDestroyed(await env.pbxLegOf('device', sip))).toBe(26);
+    await deskLeg.ended;
+    expect(deskLeg.cause(), 'the desk phone is told: answered elsewhere').toBe(26);
+    // the mobile sees who is calling
+    expect((await env.world.waitForLeg('pstn', mobile)).callerNumbers[0]).toBe('+491511000012');
+    expect(await env.store.liveCalls.get(wp.id)).toMatchObject({ deviceChannelId: mobilePbx });
+    await caller.hangup();
+  });
+
+  it('answer confirmation: the mobile answers, hears confirm-call and presses 1 — only then is it bridged', async () => {
+    const mobile = '+491701000013';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: true },
+    });
+    env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer', afterMs: 100 });
+    const caller = await env.world.call('+491511000013', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilPlaying(mobilePbx, 'confirm-call');
+    expect(await env.observer.bridgedWith(callerPbx), 'not bridged before the 1').toEqual([]);
+
+    await (await env.world.waitForLeg('pstn', mobile)).press('1');
+    await env.untilBridged(callerPbx, mobilePbx, 'the caller bridged with the confirmed mobile');
+    const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
+    await deskLeg.ended;
+    expect(deskLeg.cause()).toBe(26);
+    await caller.hangup();
+  });
+
+  it('answer confirmation: a mobile that answers but does not press 1 is dropped; the desk phone still wins', async () => {
+    const mobile = '+491701000014';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: true },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer', afterMs: 100 });
+    // the desk phone picks up only once the mobile has been dropped
+    env.world.setBehaviour(
+      'device',
+      sip,
+      answerAfter(async () => (await env.world.waitForLeg('pstn', mobile)).ended),
+    );
+    const caller = await env.world.call('+491511000014', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilPlaying(mobilePbx, 'confirm-call');
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    const droppedAfter = Date.now();
+    await mobileLeg.ended;
+    // dropped by the controller's confirmation timer (SCENARIO_TIMING.confirmationMs = 4 s)
+    expect(Date.now() - droppedAfter).toBeGreaterThan(2500);
+    await env.untilBridged(callerPbx, await env.pbxLegOf('device', sip), 'the caller bridged with the desk');
+    expect(await env.observer.bridgedWith(callerPbx)).not.toContain(mobilePbx);
+    await caller.hangup();
+  });
+
+  // Forwarding: each rule with its own workplace; the device does what makes the rule apply.
+  it.each([
+    { rule: 'always', device: undefined, n: 21 },
+    { rule: 'busy', device: { kind: 'busy' } as const, n: 22 },
+    { rule: 'noAnswer', device: { kind: 'ring' } as const, n: 23 },
+    { rule: 'unreachable', device: { kind: 'unreachable' } as const, n: 24 },
+  ])(
+    'forwarding $rule: the target is rung showing the ORIGINAL caller and bridged; not registered for *11',
+    async ({ rule, device, n }) => {
+      const target = `+4989100000${n}`;
+      const from = `+4915110000${n}`;
+      const ruleOf = (name: string) =>
+        name === rule ? { enabled: true, target: { number: target } } : { enabled: false };
+      const wp = await env.createWorkplace({
+        forwarding: {
+          always: ruleOf('always'),
+          busy: ruleOf('busy'),
+          // the minimum ring time (5 s) keeps the no-answer case short
+          noAnswer: { ...ruleOf('noAnswer'), ringSeconds: 5 },
+          unreachable: ruleOf('unreachable'),
+        },
+      });
+      const sip = wp.devices[0]!.sipUsername;
+      if (device) env.world.setBehaviour('device', sip, device);
+      env.world.setBehaviour('pstn', target, { kind: 'answer', afterMs: 100 });
+      const caller = await env.world.call(from, wp.number);
+      const callerPbx = await env.pbxChannelOf(caller);
+      const far = await env.world.waitForLeg('pstn', target);
+      expect(far.callerNumbers[0], 'the target sees the original caller').toBe(from);
+      await env.untilBridged(
+        callerPbx,
+        await env.pbxLegOf('pstn', target),
+        'the caller bridged with the target',
+      );
+      if (rule === 'always') {
+        expect(
+          env.world.allLegs().filter((l) => l.target === sip),
+          'forward always rings no device',
+        ).toEqual([]);
+      } else {
+        const deskLeg = await env.world.waitForLeg('device', sip);
+        expect(deskLeg.isEnded(), 'the desk leg is over before the forward').toBe(true);
+      }
+      expect(
+        await env.store.liveCalls.get(wp.id),
+        "a forwarded call is not the workplace's own",
+      ).toBeUndefined();
+      await caller.hangup();
+      await far.ended;
+    },
+  );
 
   it('no answer → voicebox: greeting, beep, the caller speaks and hangs up, the message is kept as a WAV', async () => {
     const wp = await env.createWorkplace({

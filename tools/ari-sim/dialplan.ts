@@ -72,7 +72,11 @@ export class Dialplan {
    * The Stasis() an extension runs in a context, or undefined if nothing matches. `vars` are
    * the channel's variables for `${NAME}` (unknown ones are empty, as in Asterisk).
    */
-  route(context: string, exten: string, vars: ReadonlyMap<string, string> = new Map()): DialplanStasis | undefined {
+  route(
+    context: string,
+    exten: string,
+    vars: ReadonlyMap<string, string> = new Map(),
+  ): DialplanStasis | undefined {
     const rules = this.contexts.get(context);
     if (!rules) return undefined;
     // Asterisk prefers exact extensions over patterns; among patterns the first listed wins here.
