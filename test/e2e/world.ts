@@ -342,6 +342,30 @@ export class PbxObserver {
       this.destroyedCauses.set((e.channel as ChannelJson).id, e.cause as number);
       this.notify();
     });
+    for (const type of ['RecordingStarted', 'RecordingFinished', 'RecordingFailed'] as const) {
+      ari.events.on(type, (e) => {
+        const rec = e.recording as { name: string; target_uri: string; state: string };
+        this.recordings.set(rec.name, { target: rec.target_uri.replace(/^channel:/, ''), state: rec.state });
+        this.notify();
+      });
+    }
+  }
+
+  /** recordings the controller made: name → channel and last state (recording, done, failed) */
+  private readonly recordings = new Map<string, { target: string; state: string }>();
+
+  /** waits until the controller records the channel; returns the recording's name */
+  untilRecording(channelId: string, ms = 20_000): Promise<string> {
+    return this.until(
+      () => [...this.recordings].find(([, r]) => r.target === channelId && r.state === 'recording')?.[0],
+      `a recording of ${channelId}`,
+      ms,
+    );
+  }
+
+  /** the last state a recording reported (undefined: never seen) */
+  recordingState(name: string): string | undefined {
+    return this.recordings.get(name)?.state;
   }
 
   private readonly destroyedCauses = new Map<string, number>();

@@ -202,7 +202,8 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     },
   );
 
-  it('no answer → voicebox: greeting, beep, the caller speaks and hangs up, the message is kept as a WAV', async () => {
+  it('voicebox: no answer → greeting, beep, the caller hangs up mid-recording and the message is kept; the owner calls in from the desk phone, enters the PIN and hears it', async () => {
+    const from = '+491511000002';
     const wp = await env.createWorkplace({
       forwarding: {
         always: { enabled: false },
@@ -213,31 +214,42 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
       voicebox: { enabled: true, pin: '4711' },
     });
     env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
-    const caller = await env.world.call('+491511000002', wp.number);
-    const callerPbx = await env.observer.until(
-      () => env.observer.channelId(caller.pbxName),
-      'the call reached the controller',
-    );
-    await env.observer.until(
-      () => (env.observer.heard(callerPbx).includes('sound:pbx/beep') ? true : undefined),
-      'the beep',
-      40_000,
-    );
+    const caller = await env.world.call(from, wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const name = await env.observer.untilRecording(callerPbx, 40_000);
     expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable-number');
-    await caller.waitUp();
+    expect(env.observer.heardFully(callerPbx, 'sound:pbx/beep'), 'the beep before recording').toBe(true);
     await caller.speak();
-    await new Promise((r) => setTimeout(r, 1500));
+    // still recording (5 s of silence would end it): the caller hangs up in the middle
+    expect(env.observer.recordingState(name)).toBe('recording');
     await caller.hangup();
 
-    const messages = await env.observer.until(async () => {
+    const [message] = await env.observer.until(async () => {
       const list = await env.store.voicebox.list(wp.id);
       return list.length > 0 ? list : undefined;
     }, 'the voicebox message');
-    expect(messages[0]!.callerNumber).toBe('+491511000002');
-    const wav = (await env.pbxAri.recordings.getStoredFile({
-      recordingName: messages[0]!.recordingName,
-    })) as unknown as Buffer;
-    expect(Buffer.from(wav).subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(message).toMatchObject({ callerNumber: from, recordingName: name, status: 'new' });
+    expect(env.observer.recordingState(name)).toBe('done');
+    const wav = Buffer.from(
+      (await env.pbxAri.recordings.getStoredFile({ recordingName: name })) as unknown as ArrayBuffer,
+    );
+    expect(wav.subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(wav.length, 'what the caller said is in it').toBeGreaterThan(44 + 4000);
+
+    // retrieval: the desk phone dials its own number
+    const owner = await env.world.deviceCall(wp.id, wp.number);
+    const ownerPbx = await env.pbxChannelOf(owner);
+    await env.untilPlaying(ownerPbx, 'vb-enter-pin');
+    await owner.press('4711#');
+    await env.untilPlaying(ownerPbx, 'vb-main-menu');
+    expect(env.observer.heard(ownerPbx)).toEqual(
+      expect.arrayContaining(['sound:pbx/vb-you-have', 'sound:pbx/digit-1', 'sound:pbx/vb-new-messages']),
+    );
+    await owner.press('1');
+    await env.observer.untilHeard(ownerPbx, `recording:${name}`, 40_000);
+    expect(env.observer.heard(ownerPbx)).toContain('sound:pbx/vb-message-from');
+    expect((await env.store.voicebox.list(wp.id))[0]!.status, 'heard now').toBe('heard');
+    await owner.hangup();
   });
 
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
