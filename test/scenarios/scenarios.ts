@@ -288,6 +288,78 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await mobileCall.hangup();
   });
 
+  it('*11 from the desk phone pulls the call the mobile answered back to the desk; the mobile is released', async () => {
+    const mobile = '+491701000015';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer', afterMs: 100 });
+    const caller = await env.world.call('+491511000015', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilBridged(callerPbx, mobilePbx, 'the caller bridged with the mobile');
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+
+    const desk = await env.world.deviceCall(wp.id, '*11');
+    const deskPbx = await env.pbxChannelOf(desk);
+    await env.untilBridged(callerPbx, deskPbx, 'the caller bridged with the desk phone');
+    await mobileLeg.ended;
+    expect(caller.isEnded(), 'the caller was never dropped').toBe(false);
+    expect(await env.store.liveCalls.get(wp.id)).toMatchObject({
+      remoteChannelId: callerPbx,
+      deviceChannelId: deskPbx,
+    });
+    expect(env.observer.heard(deskPbx), 'no prompt on a successful pull').toEqual([]);
+    await caller.hangup();
+    await desk.waitEnded();
+  });
+
+  it('PIN lockout across calls: 3 wrong PINs refuse the first call, 2 more in the next lock it; then even the right PIN is refused', async () => {
+    const mobile = '+491701000016';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+    /** a portal call from the mobile keying `digits` as soon as the PIN is asked for */
+    const portalCall = async (digits: string) => {
+      const call = await env.world.call(mobile, portal.number);
+      const pbx = await env.pbxChannelOf(call);
+      await env.untilPlaying(pbx, 'enter-pin');
+      await call.press(digits);
+      await env.untilHeard(pbx, 'access-denied');
+      await call.waitEnded();
+      expect(env.observer.heard(pbx), 'never the menu').not.toContain('sound:pbx/portal-welcome');
+      return pbx;
+    };
+
+    // the PIN entries are keyed ahead: each one ends with '#', the retry prompt is skipped
+    const first = await portalCall('1111#2222#3333#');
+    expect(env.observer.heard(first).filter((m) => m === 'sound:pbx/pin-wrong')).toHaveLength(2);
+    expect(await env.store.pinFailures.get(wp.id)).toBe(3);
+    // a call is refused after its three entries (keyed ahead: no waiting for the entry timeout)
+    await portalCall('4444#5555#6666#');
+    expect(await env.store.pinFailures.get(wp.id)).toBeGreaterThanOrEqual(5);
+    // locked: the right PIN is refused like a wrong one — the caller is never told why
+    const locked = await portalCall('4711#4711#4711#');
+    expect(env.observer.heard(locked).filter((m) => m === 'sound:pbx/pin-wrong')).toHaveLength(2);
+    expect(await env.store.pinFailures.get(wp.id), 'the right PIN does not unlock').toBeGreaterThanOrEqual(5);
+  });
+
+  it('an unknown caller is refused by the portal (access-denied, hung up); an unknown number is released as unallocated (cause 1)', async () => {
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+    const stranger = await env.world.call('+491709999017', portal.number);
+    const strangerPbx = await env.pbxChannelOf(stranger);
+    await env.untilHeard(strangerPbx, 'access-denied');
+    await stranger.waitEnded();
+    expect(env.observer.heard(strangerPbx)).toEqual(['sound:pbx/access-denied']);
+
+    const wrongNumber = await env.world.call('+491511000017', env.number(9917));
+    await wrongNumber.waitEnded();
+    expect(wrongNumber.cause()).toBe(1);
+  });
+
   it('silent mode: no prompt at all, *11 pulls at once', async () => {
     const mobile = '+491701000004';
     const wp = await env.createWorkplace({
