@@ -38,13 +38,11 @@ export const PROMPTS = {
     en: 'You have a call for your workplace. Press one to accept it.',
   },
   // voicebox, caller side
-  'vb-unavailable-number': {
-    de: 'Der Teilnehmer mit der Rufnummer',
-    en: 'The person at number',
-  },
-  'vb-unavailable-end': {
-    de: 'ist zurzeit nicht erreichbar. Bitte sprechen Sie nach dem Signalton. Drücken Sie die Raute, wenn Sie fertig sind.',
-    en: 'is not available. Please leave a message after the tone. Press the hash key when you are done.',
+  // the default greeting: short, so that the tone comes within a few seconds (a caller in a
+  // hurry hangs up during a long one); a personal greeting replaces it
+  'vb-unavailable': {
+    de: 'Ihr Gesprächspartner ist nicht erreichbar. Bitte sprechen Sie nach dem Ton.',
+    en: 'The person you called is not available. Please speak after the tone.',
   },
   beep: { de: '[tone]', en: '[tone]' },
   // voicebox, owner side

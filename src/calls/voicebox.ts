@@ -1,8 +1,8 @@
 /**
  * The voicebox (Sprachbox).
  *
- * Deposit: the caller hears the custom greeting, or the default one naming the number
- * ("Der Teilnehmer mit der Rufnummer … ist zurzeit nicht erreichbar …"), then the tone, and
+ * Deposit: the caller hears the custom greeting, or a short default one
+ * ("Ihr Gesprächspartner ist nicht erreichbar …", about 4 s), then the tone, and
  * speaks until '#', 5 s of silence or 180 s. The message is kept even when the caller hangs
  * up mid-recording; its metadata goes to the store and the owner is notified.
  *
@@ -32,11 +32,7 @@ export function recordingMedia(name: string): string {
 /** What the caller hears before the tone: the custom greeting or the generated default. */
 export function greetingMedia(workplace: Workplace): string[] {
   if (workplace.voicebox.greetingRecording) return [recordingMedia(workplace.voicebox.greetingRecording)];
-  return [
-    promptMedia('vb-unavailable-number'),
-    ...speakDigits(workplace.number),
-    promptMedia('vb-unavailable-end'),
-  ];
+  return [promptMedia('vb-unavailable')];
 }
 
 function newRecordingName(kind: 'vm' | 'greeting', workplaceId: string): string {

@@ -50,7 +50,11 @@ describe('asterisk/*.conf', () => {
   it.each(confFiles)('%s parses and its includes resolve', (file) => {
     const conf = parsed(file);
     expect(conf.problems).toEqual([]);
-    expect(conf.sections.length).toBeGreaterThan(0);
+    // a file may be there only so that Asterisk does not log its absence as an error; it says so
+    const onPurposeEmpty = readFileSync(join(asteriskDir, file), 'utf8').includes(
+      'Present so Asterisk starts without errors',
+    );
+    if (!onPurposeEmpty) expect(conf.sections.length).toBeGreaterThan(0);
   });
 
   it.each(confFiles)('%s uses only templates defined before use', (file) => {

@@ -15,7 +15,6 @@ let nextNumber = 10;
 
 const CALLER = '+4989111222';
 const sound = (id: string) => `sound:pbx/${id}`;
-const digits = (n: string) => [...n].map((d) => (d === '+' ? sound('digit-plus') : sound(`digit-${d}`)));
 
 /** A workplace with a fresh number in the group's range (+49301234xx). */
 async function workplace(body: Record<string, unknown> = {}): Promise<WorkplaceView> {
@@ -172,9 +171,7 @@ describe('voicebox deposit', () => {
     await caller.waitForPlayback(sound('goodbye'));
     expect(await caller.waitForHangup()).toBe(16);
     expect(caller.heard()).toEqual([
-      sound('vb-unavailable-number'),
-      ...digits(wp.number),
-      sound('vb-unavailable-end'),
+      sound('vb-unavailable'),
       sound('beep'),
       sound('goodbye'),
     ]);
@@ -284,7 +281,7 @@ describe('forwarding', () => {
     const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
     await caller.waitForPlayback(sound('beep'));
     await caller.hangup();
-    expect(caller.heard().slice(0, 1)).toEqual([sound('vb-unavailable-number')]);
+    expect(caller.heard().slice(0, 1)).toEqual([sound('vb-unavailable')]);
     expect(world.driver.restLog().some((r) => String(r.query?.endpoint ?? '').includes(target))).toBe(false);
     expect(caller.bridgedWith()).toEqual([]);
   });
@@ -373,7 +370,7 @@ describe('blocking and routing', () => {
     world.driver.setEndpointBehaviour(device(wp), { kind: 'busy', afterMs: 20 });
     world.driver.setEndpointBehaviour(world.externalEndpoint(target), { kind: 'answer', afterMs: 20 });
     const first = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    await first.waitForPlayback(sound('vb-unavailable-number'));
+    await first.waitForPlayback(sound('vb-unavailable'));
     await first.hangup();
 
     const res = await world.api(

@@ -217,7 +217,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     const caller = await env.world.call(from, wp.number);
     const callerPbx = await env.pbxChannelOf(caller);
     const name = await env.observer.untilRecording(callerPbx, 40_000);
-    expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable-number');
+    expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable');
     expect(env.observer.heardFully(callerPbx, 'sound:pbx/beep'), 'the beep before recording').toBe(true);
     await caller.speak();
     // still recording (5 s of silence would end it): the caller hangs up in the middle

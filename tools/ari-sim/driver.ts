@@ -164,8 +164,10 @@ export function createDriver(deps: {
       waitForPlayback: (m, timeoutMs = DEFAULT_WAIT_MS) =>
         waitOn(ch, `playback of ${String(m)}`, () => ch.heard.some((h) => matches(m, h)), timeoutMs, false),
       variables: () => Object.fromEntries(ch.vars),
-      // what the phone at this channel sees: an outbound leg shows its connected line (chan_pjsip's From/PAI)
-      callerNumber: () => (ch.outbound && ch.tech !== 'Local' ? ch.connected.number : ch.caller.number),
+      // what the phone at this channel was shown: an outbound leg is invited with its connected
+      // line (chan_pjsip's From/PAI; the trunk sends no later updates: send_connected_line = no)
+      callerNumber: () =>
+        ch.outbound && ch.tech !== 'Local' ? (ch.dialledAs ?? ch.connected).number : ch.caller.number,
     };
     wrappers.set(ch, w);
     return w;

@@ -28,6 +28,8 @@ export interface Chan {
   state: ChanState;
   caller: { name: string; number: string };
   connected: { name: string; number: string };
+  /** the identity an outbound channel was dialled with (what its INVITE's From/PAI carried) */
+  dialledAs?: { name: string; number: string };
   accountcode: string;
   language: string;
   dialplan: { context: string; exten: string; priority: number; app_name: string; app_data: string };

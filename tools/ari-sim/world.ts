@@ -403,6 +403,7 @@ export class World {
         ? `${ch.dialplan.exten}@${ch.dialplan.context}`
         : ch.endpoint.slice(ch.endpoint.indexOf('/') + 1);
     ch.dialing = { dialstring };
+    ch.dialledAs = { ...ch.connected };
     this.emit(ch, 'Dial', { dialstatus: '', forward: '', dialstring }, 'peer');
     this.armDialTimeout(ch, timeoutSec);
     if (ch.tech === 'Local') {

@@ -136,10 +136,19 @@ async function waitForAri(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  const problems = () =>
+    existsSync(logFile)
+      ? readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => /ERROR|WARNING/.test(l))
+          .slice(-20)
+          .join('\n')
+      : '';
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
-      throw new Error(`asterisk exited (${child.exitCode ?? child.signalCode}) before ARI answered\n${tail}`);
+      throw new Error(
+        `asterisk exited (${child.exitCode ?? child.signalCode}) before ARI answered\n${problems()}`,
+      );
     }
     try {
       const res = await fetch(`${url}/ari/asterisk/ping`, { headers: { authorization: auth } });
@@ -150,7 +159,7 @@ async function waitForAri(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`ARI at ${url} did not answer within ${timeoutMs} ms (${last})`);
+  throw new Error(`ARI at ${url} did not answer within ${timeoutMs} ms (${last})\n${problems()}`);
 }
 
 export async function startLocalAsterisk(opts: LocalAsteriskOptions = {}): Promise<LocalAsterisk> {
