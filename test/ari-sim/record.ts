@@ -175,7 +175,7 @@ const SCENARIOS: Record<string, (rec: Recorder) => Promise<void>> = {
     await rec.waitFor((e) => e.type === 'PlaybackFinished' && e.playback?.id === 'pb-missing-1');
     await rec.rest('pbx', 'DELETE', '/playbacks/pb-missing-1');
     await rec.rest('pbx', 'POST', `/channels/${call.pbx}/play`, {
-      media: 'sound:pbx/vb-unavailable-number',
+      media: 'sound:pbx/vb-unavailable',
       lang: 'de',
       playbackId: 'pb-hangup-1',
     });
