@@ -212,8 +212,7 @@ const SCENARIOS: Record<string, (rec: Recorder) => Promise<void>> = {
     await rec.rest('pbx', 'DELETE', '/recordings/stored/no-such-recording');
     await rec.rest('pbx', 'GET', '/recordings/stored/no-such-recording/file');
     await rec.rest('pbx', 'POST', '/channels/create', { endpoint: 'Bogus/thing', app: 'pbx' });
-    // Not recorded: `PJSIP/<unknown endpoint>` answers 500 Allocation failed on Asterisk, while the
-    // simulator lets any PJSIP endpoint ring unless a test scripts it (tools/ari-sim/README.md).
+    await rec.rest('pbx', 'POST', '/channels/create', { endpoint: 'PJSIP/no-such-endpoint', app: 'pbx' });
 
     // a call: a recording, the same name again, then the caller hangs up
     const call = await inboundCall(rec, '4930123471', '+491701234581');
