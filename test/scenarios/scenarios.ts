@@ -145,6 +145,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await mobileLeg.ended;
     // dropped by the controller's confirmation timer (SCENARIO_TIMING.confirmationMs = 4 s)
     expect(Date.now() - droppedAfter).toBeGreaterThan(2500);
+    expect(await env.observer.untilDestroyed(mobilePbx), 'a plain hang-up, not answered elsewhere').toBe(16);
     await env.untilBridged(callerPbx, await env.pbxLegOf('device', sip), 'the caller bridged with the desk');
     expect(await env.observer.bridgedWith(callerPbx)).not.toContain(mobilePbx);
     await caller.hangup();
@@ -192,6 +193,9 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
       } else {
         const deskLeg = await env.world.waitForLeg('device', sip);
         expect(deskLeg.isEnded(), 'the desk leg is over before the forward').toBe(true);
+        // how the desk leg ended is what picked the rule: busy 17, dial timeout 19, absent 20
+        const cause = { busy: 17, noAnswer: 19, unreachable: 20 }[rule];
+        expect(env.observer.destroyedCause(await env.pbxLegOf('device', sip))).toBe(cause);
       }
       expect(
         await env.store.liveCalls.get(wp.id),
@@ -354,6 +358,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await env.untilHeard(strangerPbx, 'access-denied');
     await stranger.waitEnded();
     expect(env.observer.heard(strangerPbx)).toEqual(['sound:pbx/access-denied']);
+    expect(stranger.cause(), 'a normal clearing after the announcement').toBe(16);
 
     const wrongNumber = await env.world.call('+491511000017', env.number(9917));
     await wrongNumber.waitEnded();
