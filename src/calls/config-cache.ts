@@ -7,7 +7,7 @@
  * that arrives while a lookup is in flight drops it, so a stale answer is never kept.
  */
 import type { AnywherePortal, BlockingProfile, Company, Group, Workplace } from '../domain/model.js';
-import { effectiveBlockingProfile } from '../domain/blocking.js';
+import { resolveBlockingProfile, type BlockingResolution } from '../domain/blocking.js';
 import { callLookupOf, type CallLookup, type CallTarget } from '../store/call-lookup.js';
 import type { ConfigChange, Store } from '../store/store.js';
 
@@ -178,6 +178,15 @@ export class ConfigCache {
     groupId: string;
     blockingProfileId?: string;
   }): Promise<BlockingProfile | undefined> {
+    return (await this.blockingResolutionFor(owner)).profile;
+  }
+
+  /** blockingFor with the level the profile comes from (routing explain shows it). */
+  async blockingResolutionFor(owner: {
+    companyId: string;
+    groupId: string;
+    blockingProfileId?: string;
+  }): Promise<BlockingResolution> {
     const missing =
       !this.groups.has(owner.groupId) ||
       !this.companies.has(owner.companyId) ||
@@ -199,7 +208,7 @@ export class ConfigCache {
     const loaded = await Promise.all(ids.map((id) => this.blockingProfile(owner.companyId, id)));
     const profiles = new Map<string, BlockingProfile>();
     for (const p of loaded) if (p) profiles.set(p.id, p);
-    return effectiveBlockingProfile({
+    return resolveBlockingProfile({
       workplace: owner,
       group,
       company: company ?? { defaultBlockingProfileId: undefined },

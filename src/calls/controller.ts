@@ -7,11 +7,12 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
-import type { RecordingFiles } from '../api/ports.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
+import type { CallEvents } from './call-events.js';
 import type { CallContext, Flows } from './context.js';
+import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
 import { LiveCalls } from './live-calls.js';
 import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
@@ -27,12 +28,18 @@ export interface CallControllerDeps {
   timing?: Partial<Timing>;
   /** flows owned by other modules (the Anywhere portal) */
   flows?: Flows;
+  /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
+  callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
+  /** call events and call-list records (src/calls/call-events.ts) */
+  events?: CallEvents;
 }
 
 export interface CallController {
   stop(): Promise<void>;
   /** new voicebox messages, for notifications */
   readonly voicebox: VoiceboxEvents;
+  /** call-through fraud alerts (new country, limit hit, refused destination, workplace locked) */
+  readonly callThroughAlerts: CallThroughAlerts;
   /** for tests and metrics */
   readonly context: CallContext;
   readonly router: Router;
@@ -54,6 +61,14 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
   const live = new LiveCalls(ari, store, controllerId, logger);
+  const callThroughAlerts = deps.callThroughGuard?.alerts ?? createCallThroughAlerts(logger);
+  const callThroughGuard = new CallThroughGuard({
+    store,
+    logger,
+    alerts: callThroughAlerts,
+    countryCode: config.COUNTRY_CODE,
+    ...deps.callThroughGuard,
+  });
   const context: CallContext = {
     ari,
     store,
@@ -64,6 +79,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     notifier: voicebox,
     controllerId,
     logger,
+    callThroughGuard,
+    ...(deps.events ? { events: deps.events } : {}),
   };
   const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
   let stopping = false;
@@ -119,6 +136,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   logger.info('call controller started');
   return {
     voicebox,
+    callThroughAlerts,
     context,
     router,
     reconcile,
@@ -127,30 +145,11 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       stopping = true;
       for (const u of unsubscribe) u();
       await router.drain();
+      await callThroughGuard
+        .stop()
+        .catch((err: unknown) => logger.warn({ err }, 'call-through settlement failed'));
       await cache.stop();
       logger.info('call controller stopped');
-    },
-  };
-}
-
-/** The API's voicebox audio port, backed by ARI stored recordings. */
-export function createAriRecordingFiles(ari: Pick<CallAri, 'recordings'>): RecordingFiles {
-  return {
-    async getFile(name) {
-      try {
-        const body = await ari.recordings.getStoredFile({ recordingName: name });
-        return { body, contentType: 'audio/wav' };
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    async delete(name) {
-      try {
-        await ari.recordings.deleteStored({ recordingName: name });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { isBlocked } from '../domain/blocking.js';
 import type { Workplace } from '../domain/model.js';
+import { callThroughCallerId } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
 import { promptMedia } from './prompts.js';
@@ -12,10 +13,7 @@ import type { CallSession, PresentedIdentity } from './session.js';
 
 /** A workplace calling out (or through the portal) shows its number, or nothing when anonymous. */
 export function presentedWorkplace(workplace: Workplace): Extract<PresentedIdentity, { kind: 'own' }> {
-  return {
-    kind: 'own',
-    number: workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number,
-  };
+  return { kind: 'own', number: callThroughCallerId(workplace) };
 }
 
 /** How long an outgoing call may ring before it counts as not answered. */
@@ -29,9 +27,11 @@ export async function callOut(
   workplace: Workplace,
   e164: string,
 ): Promise<void> {
+  ctx.events?.emit(session, { type: 'outbound', workplace, to: e164 });
   const blocking = await session.guard(ctx.cache.blockingFor(workplace));
   if (isBlocked(blocking, 'outgoing', e164)) {
     session.log.info({ workplaceId: workplace.id, profile: blocking?.id }, 'outgoing call blocked');
+    ctx.events?.emit(session, { type: 'blocked', number: e164 });
     await session.answer();
     await session.play([promptMedia('number-blocked')], { lang: workplace.language });
     await session.hangup();
@@ -47,8 +47,13 @@ export async function callOut(
   );
   if (result.kind !== 'answered') {
     session.log.info({ outcome: result.kind }, 'outgoing call not answered');
+    ctx.events?.emit(session, { type: 'released', reason: result.kind });
     await session.hangup(RELEASE[result.kind]);
     return;
   }
+  ctx.events?.emit(session, {
+    type: 'answered',
+    leg: { kind: 'external', endpoint: '', number: e164, confirm: false },
+  });
   await ctx.live.connect(session, result.leg.channelId, {});
 }

@@ -9,10 +9,12 @@
  * Every decision is logged on the call's child logger (call id + portal id) — never the PIN.
  */
 import type { Logger } from 'pino';
+import { effectiveCallThroughPolicy } from '../domain/fraud.js';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import { PIN_ATTEMPTS_PER_CALL, verifyPinAsync } from '../domain/pin.js';
 import {
+  callThroughTarget,
   checkCallThrough,
   checkPin,
   inPortalScope,
@@ -57,6 +59,7 @@ async function say(call: PortalCall, id: PromptId, lang: Language): Promise<stri
 
 export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) => {
   const call: PortalCall = { session, portal, ctx, log: session.log.child({ portalId: portal.id }) };
+  ctx.events?.emit(session, { type: 'portal', portal });
   call.log.info(
     { silentMode: portal.silentMode, pinRequired: portal.pinRequired, level: portal.level },
     'portal call',
@@ -64,6 +67,7 @@ export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) 
   const workplace = await identify(call, caller);
   if (!workplace) {
     call.log.info('portal: access refused');
+    ctx.events?.emit(session, { type: 'refused', portal, reason: 'caller not authorised' });
     await say(call, 'access-denied', PORTAL_LANGUAGE);
     await session.hangup(portal.silentMode ? CAUSE.rejected : CAUSE.normal);
     return;
@@ -153,6 +157,14 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
       return outcome.workplace;
     }
     for (const id of outcome.countFailureFor) failures.set(id, (failures.get(id) ?? 0) + 1);
+    for (const id of outcome.countFailureFor)
+      ctx.events?.emit(session, {
+        type: 'pin.wrong',
+        companyId: call.portal.companyId,
+        workplaceId: id,
+        failures: failures.get(id) ?? 0,
+        where: 'portal',
+      });
     log.info(
       {
         attempt,
@@ -279,10 +291,9 @@ async function callThrough(
       ? ctx.cache.resolveExtension(workplace.companyId, destination.extension)
       : ctx.cache.resolveNumber(destination.e164),
   );
-  if (ours?.kind === 'portal') return invalid('an Anywhere portal');
-  if (!ours && destination.kind === 'extension') return invalid('no such extension');
-  const internal = ours?.workplace;
-  const e164 = internal?.number ?? (destination.kind === 'number' ? destination.e164 : '');
+  const target = callThroughTarget(destination, ours);
+  if (target.kind === 'invalid') return invalid(target.reason);
+  const e164 = target.e164;
   const [portalProfile, workplaceProfile] = await session.guard(
     Promise.all([
       ctx.cache.blockingProfile(portal.companyId, portal.blockingProfileId),
@@ -295,21 +306,59 @@ async function callThrough(
     return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
   const present = presentedWorkplace(workplace);
-  if (internal) {
-    log.info({ destination: e164, targetWorkplaceId: internal.id }, 'portal: call-through to a workplace');
-    await callWorkplace(session, ctx, internal, present.number ?? '', present);
+  if (target.kind === 'internal') {
+    log.info(
+      { destination: e164, targetWorkplaceId: target.workplace.id },
+      'portal: call-through to a workplace',
+    );
+    await callWorkplace(session, ctx, target.workplace, present.number ?? '', present);
     return { kind: 'done' };
   }
-  log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
-  await session.ringback();
-  const result = await session.dialLegs(
-    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
-    { timeoutSeconds: OUTBOUND_RING_SECONDS, present },
-  );
-  if (result.kind !== 'answered') {
-    log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
-    return { kind: 'back-to-menu', typedAhead: undefined };
+  // the fraud guard: the destination's class, then the counters (one round trip)
+  const guard = ctx.callThroughGuard;
+  const company = guard ? await session.guard(ctx.cache.company(workplace.companyId)) : undefined;
+  const admission = guard
+    ? await session.guard(
+        guard.admit({
+          callId: session.channelId,
+          workplace,
+          e164,
+          policy: effectiveCallThroughPolicy(company?.callThroughPolicy),
+          log,
+        }),
+      )
+    : ({ kind: 'unguarded' } as const);
+  if (admission.kind === 'refused') {
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
   }
-  await ctx.live.connect(session, result.leg.channelId, {});
-  return { kind: 'done' };
+  const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
+  let answeredAt: number | undefined;
+  let cut: NodeJS.Timeout | undefined;
+  try {
+    log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
+    await session.ringback();
+    const result = await session.dialLegs(
+      [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
+      { timeoutSeconds: OUTBOUND_RING_SECONDS, present },
+    );
+    if (result.kind !== 'answered') {
+      log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
+      return { kind: 'back-to-menu', typedAhead: undefined };
+    }
+    answeredAt = Date.now();
+    // the day's call-through minutes are a hard limit: the call is cut when they are used up
+    const secondsLeft = admission.kind === 'admitted' ? admission.secondsLeft : undefined;
+    if (secondsLeft !== undefined) {
+      cut = setTimeout(() => {
+        log.info({ workplaceId: workplace.id, secondsLeft }, 'portal: call-through cut, minutes used up');
+        session.hangup().catch(() => {});
+      }, secondsLeft * 1000);
+    }
+    await ctx.live.connect(session, result.leg.channelId, {});
+    return { kind: 'done' };
+  } finally {
+    if (cut) clearTimeout(cut);
+    // frees the concurrency slot and counts the talk time (settled with the next admission)
+    if (ticket) guard?.end(ticket, answeredAt === undefined ? 0 : (Date.now() - answeredAt) / 1000);
+  }
 }

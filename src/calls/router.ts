@@ -15,9 +15,15 @@ import { isNotFound } from '../ari/index.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import type { Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
-import type { ResolvedTarget } from './config-cache.js';
+import type { ConfigCache } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
-import { PULL_CODE } from '../domain/portal-auth.js';
+import {
+  classifyDialled,
+  routeCall,
+  voiceboxAccessOwner,
+  type Dialled,
+  type RoutingTarget,
+} from '../domain/routing.js';
 import { pullCall } from './pull.js';
 import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
@@ -37,6 +43,19 @@ export interface Router {
   readonly sessions: ReadonlyMap<string, CallSession>;
   /** resolves when every running call has finished (after hanging them up on stop) */
   drain(): Promise<void>;
+}
+
+/** The lookup step between classifyDialled and routeCall (config cache: no I/O when warm). */
+export function resolveDialled(
+  cache: Pick<ConfigCache, 'resolveNumber' | 'resolveExtension'>,
+  dialled: Extract<Dialled, { kind: 'number' | 'extension' | 'nothing' }>,
+  callerWorkplace: Pick<Workplace, 'companyId'> | undefined,
+): Promise<RoutingTarget> {
+  if (dialled.kind === 'number') return cache.resolveNumber(dialled.e164);
+  if (dialled.kind === 'extension' && callerWorkplace) {
+    return cache.resolveExtension(callerWorkplace.companyId, dialled.extension);
+  }
+  return Promise.resolve(undefined);
 }
 
 export function createRouter(
@@ -73,6 +92,7 @@ export function createRouter(
     channel: StasisStartEvent['channel'],
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
+    ctx.events?.started(session, kind);
     try {
       await decide(session, kind, channel);
     } catch (err) {
@@ -80,6 +100,7 @@ export function createRouter(
     } finally {
       await session.close().catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
       session.log.info('call over');
+      ctx.events?.ended(session, session.hangupCause);
     }
   }
 
@@ -91,14 +112,23 @@ export function createRouter(
     const countryCode = ctx.config.COUNTRY_CODE;
     const exten = session.calledExten;
     const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
+    if (callerWorkplace) ctx.events?.emit(session, { type: 'caller', workplace: callerWorkplace });
     const callerNumber = callerWorkplace
       ? callerWorkplace.number
       : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);
 
-    if (isVoiceboxAccess(exten, ctx)) {
+    // the decisions are the pure functions of src/domain/routing.ts (routing explain uses them too)
+    const dialled = classifyDialled({
+      kind,
+      exten,
+      fromDevice: callerWorkplace !== undefined,
+      countryCode,
+      voiceboxAccessNumber: ctx.config.VOICEBOX_ACCESS_NUMBER,
+    });
+    if (dialled.kind === 'voicebox-access') {
       return voiceboxAccess(session, callerWorkplace, callerNumber);
     }
-    if (kind === 'internal' && exten === PULL_CODE) {
+    if (dialled.kind === 'pull') {
       if (!callerWorkplace) return session.hangup(CAUSE.unallocated);
       const result = await pullCall(session, ctx, callerWorkplace.id);
       if (result === 'no-call') {
@@ -109,28 +139,25 @@ export function createRouter(
       return session.untilEnded();
     }
 
-    const target = await resolveTarget(session, exten, callerWorkplace);
-    const outside = normaliseNumber(exten, { countryCode: ctx.config.COUNTRY_CODE });
-    if (!target && callerWorkplace && outside) {
-      // a device dials a number that is not ours: out through the trunk
-      return callOut(session, ctx, callerWorkplace, outside);
-    }
-    if (!target) {
-      session.log.info({ exten }, 'unallocated number');
-      return session.hangup(CAUSE.unallocated);
-    }
-    if (target.kind === 'portal') {
-      if (!deps.flows.portal) {
-        session.log.warn({ portalId: target.portal.id }, 'no portal flow configured');
+    const target = await session.guard(resolveDialled(ctx.cache, dialled, callerWorkplace));
+    const route = routeCall(dialled, target, callerWorkplace);
+    switch (route.kind) {
+      case 'outbound':
+        return callOut(session, ctx, route.from, route.e164);
+      case 'unallocated':
+        session.log.info({ exten }, 'unallocated number');
         return session.hangup(CAUSE.unallocated);
-      }
-      return deps.flows.portal(session, target.portal, ctx, { deviceWorkplace: callerWorkplace });
+      case 'portal':
+        if (!deps.flows.portal) {
+          session.log.warn({ portalId: route.portal.id }, 'no portal flow configured');
+          return session.hangup(CAUSE.unallocated);
+        }
+        return deps.flows.portal(session, route.portal, ctx, { deviceWorkplace: callerWorkplace });
+      case 'own-voicebox':
+        return retrieveMessages(session, ctx, route.workplace);
+      case 'workplace':
+        return callWorkplace(session, ctx, route.workplace, callerNumber);
     }
-    if (callerWorkplace && callerWorkplace.id === target.workplace.id) {
-      // own number from an own device: the voicebox
-      return retrieveMessages(session, ctx, target.workplace);
-    }
-    return callWorkplace(session, ctx, target.workplace, callerNumber);
   }
 
   /**
@@ -168,19 +195,6 @@ export function createRouter(
     return session.guard(ctx.cache.workplace(workplaceId));
   }
 
-  async function resolveTarget(
-    session: CallSession,
-    exten: string,
-    callerWorkplace: Workplace | undefined,
-  ): Promise<ResolvedTarget> {
-    const e164 = normaliseNumber(exten, { countryCode: ctx.config.COUNTRY_CODE });
-    if (e164) return session.guard(ctx.cache.resolveNumber(e164));
-    if (callerWorkplace && /^[0-9]{2,8}$/.test(exten)) {
-      return session.guard(ctx.cache.resolveExtension(callerWorkplace.companyId, exten));
-    }
-    return undefined;
-  }
-
   /**
    * The voicebox access number: from an own device its workplace's voicebox; from outside the
    * workplace whose number (or single parallel-ringing number) is calling.
@@ -193,11 +207,11 @@ export function createRouter(
     let workplace = callerWorkplace;
     if (!workplace && callerNumber.startsWith('+')) {
       const own = await session.guard(ctx.cache.resolveNumber(callerNumber));
-      if (own?.kind === 'workplace') workplace = own.workplace;
-      else {
-        const byParallel = await session.guard(ctx.store.workplaces.byParallelNumber(callerNumber));
-        if (byParallel.length === 1) workplace = byParallel[0];
-      }
+      const byParallel =
+        own?.kind === 'workplace'
+          ? []
+          : await session.guard(ctx.store.workplaces.byParallelNumber(callerNumber));
+      workplace = voiceboxAccessOwner(undefined, own, byParallel);
     }
     if (!workplace) {
       session.log.info('voicebox access from an unknown caller');
@@ -215,13 +229,4 @@ export function createRouter(
 
   log.debug('router ready');
   return { onStasisStart, sessions, drain };
-}
-
-function isVoiceboxAccess(exten: string, ctx: CallContext): boolean {
-  const access = ctx.config.VOICEBOX_ACCESS_NUMBER;
-  if (!access || exten === '') return false;
-  if (exten === access) return true;
-  const cc = { countryCode: ctx.config.COUNTRY_CODE };
-  const a = normaliseNumber(access, cc);
-  return a !== undefined && a === normaliseNumber(exten, cc);
 }

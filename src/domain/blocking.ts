@@ -27,6 +27,17 @@ function lookup(profiles: ProfileLookup, id: string | undefined): BlockingProfil
   return Object.prototype.hasOwnProperty.call(record, id) ? record[id] : undefined;
 }
 
+/** Where a workplace's effective blocking profile comes from. */
+export type BlockingLevel = 'workplace' | 'group' | 'company';
+
+export interface BlockingResolution {
+  profile: BlockingProfile | undefined;
+  /** the level the profile was found at (undefined: no profile anywhere) */
+  level: BlockingLevel | undefined;
+  /** levels that name a profile that no longer exists (skipped) */
+  dangling: Array<{ level: BlockingLevel; id: string }>;
+}
+
 /**
  * Seed: "Wenn Sie kein Sperrprofil hinterlegen, wird das Standardsperrprofil des Unternehmens
  * … übernommen"; groups carry "ein einheitliches Sperrprofil". So: the workplace's own →
@@ -34,17 +45,40 @@ function lookup(profiles: ProfileLookup, id: string | undefined): BlockingProfil
  * through to the next level, so a dangling reference never means "nothing blocked" while a
  * broader profile exists.
  */
+export function resolveBlockingProfile(args: {
+  workplace?: { blockingProfileId?: string };
+  group?: { blockingProfileId?: string };
+  company: { defaultBlockingProfileId?: string };
+  profiles: ProfileLookup;
+}): BlockingResolution {
+  const levels: Array<[BlockingLevel, string | undefined]> = [
+    ['workplace', args.workplace?.blockingProfileId],
+    ['group', args.group?.blockingProfileId],
+    ['company', args.company.defaultBlockingProfileId],
+  ];
+  const dangling: BlockingResolution['dangling'] = [];
+  for (const [level, id] of levels) {
+    if (!id) continue;
+    const profile = lookup(args.profiles, id);
+    if (profile) return { profile, level, dangling };
+    dangling.push({ level, id });
+  }
+  return { profile: undefined, level: undefined, dangling };
+}
+
+/** The effective profile of resolveBlockingProfile (workplace → group → company default). */
 export function effectiveBlockingProfile(args: {
   workplace?: { blockingProfileId?: string };
   group?: { blockingProfileId?: string };
   company: { defaultBlockingProfileId?: string };
   profiles: ProfileLookup;
 }): BlockingProfile | undefined {
-  return (
-    lookup(args.profiles, args.workplace?.blockingProfileId) ??
-    lookup(args.profiles, args.group?.blockingProfileId) ??
-    lookup(args.profiles, args.company.defaultBlockingProfileId)
-  );
+  return resolveBlockingProfile(args).profile;
+}
+
+/** The first prefix of the list that blocks the number (what matchesPrefix found), if any. */
+export function blockingPrefix(number: string, prefixes: readonly string[]): string | undefined {
+  return prefixes.find((prefix) => prefix.length > 1 && number.startsWith(prefix));
 }
 
 /** Whether the profile blocks this number in this direction; no profile blocks nothing. */

@@ -4,6 +4,8 @@
  * Timestamps are ISO-8601 strings (UTC).
  */
 
+import type { CallThroughPolicySettings } from './fraud.js';
+
 export type Language = 'de' | 'en';
 
 export interface Company {
@@ -13,6 +15,8 @@ export interface Company {
   defaultBlockingProfileId?: string;
   /** Mobile integration makes two-digit extensions and extensions starting with 0 invalid. */
   mobileIntegration: boolean;
+  /** the call-through fraud guard's settings (unset fields: DEFAULT_CALL_THROUGH_POLICY) */
+  callThroughPolicy?: CallThroughPolicySettings;
   createdAt: string;
   updatedAt: string;
 }

@@ -163,6 +163,37 @@ export function parseDestination(digits: string, countryCode: string): Destinati
   return { kind: 'invalid', reason: 'not a phone number or extension' };
 }
 
+export type CallThroughTarget =
+  | { kind: 'invalid'; reason: string }
+  /** a workplace of ours (by number or extension): it rings like an internal call */
+  | { kind: 'internal'; e164: string; workplace: Workplace }
+  /** any other number: out through the trunk */
+  | { kind: 'external'; e164: string };
+
+/**
+ * Where a call-through goes once the dialled destination has been looked up (`ours`: the
+ * number's / extension's workplace or portal of ours, undefined when none): never to a portal,
+ * an unknown extension is invalid, our own numbers ring internally, anything else goes out.
+ */
+export function callThroughTarget(
+  destination: Destination,
+  ours: { kind: 'workplace'; workplace: Workplace } | { kind: 'portal' } | undefined,
+): CallThroughTarget {
+  if (destination.kind === 'invalid') return destination;
+  if (ours?.kind === 'portal') return { kind: 'invalid', reason: 'an Anywhere portal' };
+  if (ours?.kind === 'workplace')
+    return { kind: 'internal', e164: ours.workplace.number, workplace: ours.workplace };
+  if (destination.kind === 'extension') return { kind: 'invalid', reason: 'no such extension' };
+  return { kind: 'external', e164: destination.e164 };
+}
+
+/** The caller ID of a call-through: the workplace's number, unless it presents anonymously. */
+export function callThroughCallerId(
+  workplace: Pick<Workplace, 'number' | 'callerIdPresentation'>,
+): string | undefined {
+  return workplace.callerIdPresentation === 'anonymous' ? undefined : workplace.number;
+}
+
 export interface CallThroughCheck {
   blocked: boolean;
   /** the combined profile that decided (undefined: neither the portal nor the workplace has one) */

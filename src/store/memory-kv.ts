@@ -3,7 +3,18 @@
  * atomic by construction. Nothing is persisted.
  */
 import { EventEmitter } from 'node:events';
-import type { AtomicResult, AtomicWrite, Guard, Kv } from './kv.js';
+import {
+  inAnyRange,
+  parseRangeMember,
+  type AtomicResult,
+  type AtomicWrite,
+  type CallThroughAdmitResult,
+  type CallThroughCounts,
+  type CallThroughKeys,
+  type CallThroughOp,
+  type Guard,
+  type Kv,
+} from './kv.js';
 
 function fieldOf(json: string, field: string): unknown {
   try {
@@ -18,7 +29,13 @@ export class MemoryKv implements Kv {
   private readonly strings = new Map<string, string>();
   private readonly sets = new Map<string, Set<string>>();
   private readonly hashes = new Map<string, Map<string, string>>();
+  private readonly zsets = new Map<string, Map<string, number>>();
+  private readonly windows = new Map<string, { count: number; endsAt: number }>();
   private readonly bus = new EventEmitter();
+  /** expiring counters of the call-through guard: key → value and expiry (ms, the op's clock) */
+  private readonly counters = new Map<string, { value: number; expiresAt: number }>();
+  /** sorted sets of the call-through guard: key → member → score (lease expiry ms) */
+  private readonly leases = new Map<string, Map<string, number>>();
   private trips = 0;
 
   constructor() {
@@ -91,15 +108,45 @@ export class MemoryKv implements Kv {
     return current + 1;
   }
 
+  async incrWindow(key: string, windowMs: number) {
+    this.trips++;
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || window.endsAt <= now) {
+      // expired windows of other keys go too (bounded memory under many keys)
+      for (const [k, w] of this.windows) if (w.endsAt <= now) this.windows.delete(k);
+      window = { count: 0, endsAt: now + windowMs };
+      this.windows.set(key, window);
+    }
+    window.count++;
+    return { count: window.count, remainingMs: window.endsAt - now };
+  }
+
   async del(key: string) {
     this.trips++;
     this.deleteKey(key);
   }
 
   private deleteKey(key: string) {
+    this.counters.delete(key);
+    this.leases.delete(key);
     this.strings.delete(key);
     this.sets.delete(key);
     this.hashes.delete(key);
+    this.zsets.delete(key);
+    this.windows.delete(key);
+  }
+
+  /** The indexes of `ranges` overlapping a range of another owner (brute force: a dev store). */
+  private overlapping(key: string, owner: string, ranges: Array<{ first: string; last: string }>): number[] {
+    const others = [...(this.zsets.get(key)?.keys() ?? [])]
+      .map(parseRangeMember)
+      .filter((r) => r.owner !== owner);
+    return ranges.flatMap((r, i) => {
+      const first = Number(r.first);
+      const last = Number(r.last);
+      return others.some((o) => o.first <= last && first <= o.last) ? [i] : [];
+    });
   }
 
   private guardHolds(guard: Guard): boolean {
@@ -117,12 +164,44 @@ export class MemoryKv implements Kv {
         return current === undefined || fieldOf(current, guard.field) === guard.value;
       case 'hashFieldExists':
         return this.hashes.get(guard.key)?.has(guard.field) ?? false;
+      case 'exists':
+        return [this.strings, this.sets, this.hashes, this.zsets].some((m) => m.has(guard.key));
+      case 'setEmpty':
+        return (this.sets.get(guard.key)?.size ?? 0) === 0;
+      case 'setSizeAtMost':
+        return (this.sets.get(guard.key)?.size ?? 0) <= guard.max;
+      case 'rangesFree':
+        return true; // checked in failedLabel, which names the overlapping ranges
+      case 'numberInRanges': {
+        const ranges = current === undefined ? undefined : (fieldOf(current, 'numberRanges') as unknown);
+        return (
+          Array.isArray(ranges) && inAnyRange(guard.number, ranges as Array<{ first: string; last: string }>)
+        );
+      }
+      case 'referrersInRanges':
+        return [...(this.sets.get(guard.key) ?? [])].every((member) => {
+          if (!member.startsWith('workplace:') && !member.startsWith('portal:')) return true;
+          const json = this.strings.get(guard.valuePrefix + member);
+          const number = json === undefined ? undefined : fieldOf(json, 'number');
+          return typeof number !== 'string' || inAnyRange(number, guard.ranges);
+        });
     }
+  }
+
+  private failedLabel(guard: Guard): string | undefined {
+    if (guard.type === 'rangesFree') {
+      const hits = this.overlapping(guard.key, guard.owner, guard.ranges);
+      return hits.length > 0 ? guard.label + hits.join(',') : undefined;
+    }
+    return this.guardHolds(guard) ? undefined : guard.label;
   }
 
   async atomic(write: AtomicWrite): Promise<AtomicResult> {
     this.trips++;
-    for (const guard of write.guards) if (!this.guardHolds(guard)) return guard.label;
+    for (const guard of write.guards) {
+      const failed = this.failedLabel(guard);
+      if (failed !== undefined) return failed;
+    }
     for (const op of write.ops) {
       switch (op.op) {
         case 'set':
@@ -155,6 +234,18 @@ export class MemoryKv implements Kv {
           if (hash?.size === 0) this.hashes.delete(op.key);
           break;
         }
+        case 'zadd': {
+          const zset = this.zsets.get(op.key) ?? new Map<string, number>();
+          zset.set(op.member, op.score);
+          this.zsets.set(op.key, zset);
+          break;
+        }
+        case 'zrem': {
+          const zset = this.zsets.get(op.key);
+          zset?.delete(op.member);
+          if (zset?.size === 0) this.zsets.delete(op.key);
+          break;
+        }
       }
     }
     for (const { channel, message } of write.publish ?? []) this.emit(channel, message);
@@ -175,6 +266,95 @@ export class MemoryKv implements Kv {
     this.bus.on(channel, listener);
     return async () => {
       this.bus.off(channel, listener);
+    };
+  }
+
+  private counter(key: string, nowMs: number): number {
+    const entry = this.counters.get(key);
+    if (!entry) return 0;
+    if (entry.expiresAt <= nowMs) {
+      this.counters.delete(key);
+      return 0;
+    }
+    return entry.value;
+  }
+
+  private addTo(key: string, by: number, nowMs: number, ttlSeconds: number): number {
+    const value = this.counter(key, nowMs) + by;
+    this.counters.set(key, { value, expiresAt: nowMs + ttlSeconds * 1000 });
+    return value;
+  }
+
+  private activeIn(key: string, nowMs: number): Map<string, number> {
+    const set = this.leases.get(key) ?? new Map<string, number>();
+    for (const [member, until] of set) if (until <= nowMs) set.delete(member);
+    this.leases.set(key, set);
+    return set;
+  }
+
+  /** The same steps as the Redis script (redis-kv.ts CALL_THROUGHS), synchronously, so atomic. */
+  async callThroughs(op: CallThroughOp): Promise<CallThroughAdmitResult | undefined> {
+    this.trips++;
+    const now = op.admit?.nowMs ?? Date.now();
+    for (const e of op.ends) {
+      this.leases.get(e.keys.wActive)?.delete(e.callId);
+      this.leases.get(e.keys.cActive)?.delete(e.callId);
+      const seconds = Math.max(0, Math.round(e.seconds));
+      if (seconds > 0) {
+        this.addTo(e.keys.wSeconds, seconds, now, e.dayTtlSeconds);
+        this.addTo(e.keys.cSeconds, seconds, now, e.dayTtlSeconds);
+      }
+    }
+    const a = op.admit;
+    if (!a) return undefined;
+    const k = a.keys;
+    if (this.strings.has(k.lock))
+      return { kind: 'refused', reason: 'locked', refusalsToday: 0, lockedNow: false };
+    const refuse = (reason: string): CallThroughAdmitResult => {
+      const hits = this.addTo(k.hits, 1, now, a.dayTtlSeconds);
+      let lockedNow = false;
+      if (a.lockAfter > 0 && hits >= a.lockAfter) {
+        this.strings.set(k.lock, JSON.stringify({ since: a.nowIso, reason, refusals: hits }));
+        lockedNow = true;
+      }
+      return { kind: 'refused', reason, refusalsToday: hits, lockedNow };
+    };
+    if (a.refusal) return refuse(a.refusal);
+    const wActive = this.activeIn(k.wActive, now);
+    const cActive = this.activeIn(k.cActive, now);
+    const L = a.limits;
+    if (this.counter(k.wHour, now) >= L.wPerHour) return refuse('workplace-per-hour');
+    if (wActive.size >= L.wConcurrent) return refuse('workplace-concurrent');
+    if (this.counter(k.wSeconds, now) >= L.wSeconds) return refuse('workplace-minutes');
+    if (this.counter(k.cHour, now) >= L.cPerHour) return refuse('company-per-hour');
+    if (cActive.size >= L.cConcurrent) return refuse('company-concurrent');
+    if (this.counter(k.cSeconds, now) >= L.cSeconds) return refuse('company-minutes');
+    this.addTo(k.wHour, 1, now, a.hourTtlSeconds);
+    this.addTo(k.cHour, 1, now, a.hourTtlSeconds);
+    wActive.set(a.callId, a.leaseUntilMs);
+    cActive.set(a.callId, a.leaseUntilMs);
+    const countries = this.sets.get(k.countries) ?? new Set<string>();
+    const newCountry = !countries.has(a.country);
+    countries.add(a.country);
+    this.sets.set(k.countries, countries);
+    const secondsLeft = Math.min(
+      L.wSeconds - this.counter(k.wSeconds, now),
+      L.cSeconds - this.counter(k.cSeconds, now),
+    );
+    return { kind: 'admitted', newCountry, secondsLeft };
+  }
+
+  async callThroughUsage(keys: CallThroughKeys, nowMs: number): Promise<CallThroughCounts> {
+    this.trips++;
+    return {
+      wHour: this.counter(keys.wHour, nowMs),
+      cHour: this.counter(keys.cHour, nowMs),
+      wActive: this.activeIn(keys.wActive, nowMs).size,
+      cActive: this.activeIn(keys.cActive, nowMs).size,
+      wSeconds: this.counter(keys.wSeconds, nowMs),
+      cSeconds: this.counter(keys.cSeconds, nowMs),
+      hits: this.counter(keys.hits, nowMs),
+      lock: this.strings.get(keys.lock),
     };
   }
 

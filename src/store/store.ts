@@ -19,6 +19,48 @@ import type {
   VoiceboxMessage,
   Workplace,
 } from '../domain/model.js';
+import type { CallThroughPolicy, CallThroughUsage, RefusalReason } from '../domain/fraud.js';
+
+export interface CallThroughRequest {
+  /** unique per call-through (the session's channel id) */
+  callId: string;
+  companyId: string;
+  workplaceId: string;
+  nowMs: number;
+  /** country calling code of the destination */
+  country: string;
+  /** refused by its destination class: counted as a refusal, never admitted */
+  refusal?: 'premium-rate' | 'country-not-allowed';
+  policy: CallThroughPolicy;
+  /** the concurrency slot frees itself after this long even when the call is never settled */
+  leaseSeconds: number;
+}
+
+export interface CallThroughSettlement {
+  callId: string;
+  companyId: string;
+  workplaceId: string;
+  /** the instant it was admitted (its talk time counts on that day) */
+  startedAtMs: number;
+  /** talk time */
+  seconds: number;
+}
+
+export type CallThroughVerdict =
+  /** secondsLeft: talk minutes left today (workplace or company, the lesser), in seconds */
+  | { kind: 'admitted'; newCountry: boolean; secondsLeft: number }
+  | { kind: 'refused'; reason: RefusalReason; refusalsToday: number; lockedNow: boolean };
+
+export interface CallThroughLock {
+  since: string;
+  reason: string;
+  refusals: number;
+}
+
+export interface CallThroughStatus {
+  usage: CallThroughUsage;
+  lock: CallThroughLock | undefined;
+}
 
 export type EntityKind =
   'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
@@ -38,6 +80,39 @@ export class ConflictError extends Error {
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/** The company was deleted (or is being deleted): nothing may be written under it any more. */
+export class CompanyGoneError extends Error {
+  constructor(readonly companyId: string) {
+    super('company not found');
+    this.name = 'CompanyGoneError';
+  }
+}
+
+/**
+ * Number ranges of a group overlap ranges of another group (of any company). Which group is
+ * deliberately not said: it may be another tenant's.
+ */
+export class RangeOverlapError extends Error {
+  constructor(
+    /** indexes into the written group's numberRanges */
+    readonly indexes: number[],
+  ) {
+    super(`number ranges ${indexes.join(', ')} overlap a range in use`);
+    this.name = 'RangeOverlapError';
+  }
+}
+
+/**
+ * The backend did not answer (Redis down, restarting, or slower than the command timeout).
+ * Nothing is queued for later: the caller may retry (the API answers 503 + Retry-After).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('the store is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
   }
 }
 
@@ -61,13 +136,37 @@ export interface CompanyScopedRepo<T extends { id: string; companyId: string }> 
 export interface Store {
   readonly kind: 'redis' | 'memory';
 
+  /**
+   * Referential integrity (unless the store was opened with checkReferences: false): every
+   * company-scoped write requires its company (CompanyGoneError), and the group, area and
+   * blocking profile it names (ConflictError naming the field); a group, area or blocking
+   * profile cannot be deleted while anything names it (ConflictError 'id'). Checked inside the
+   * same atomic write, so a concurrent delete and create cannot leave an orphan.
+   */
   companies: {
     get(id: string): Promise<Company | undefined>;
     list(): Promise<Company[]>;
-    put(company: Company): Promise<void>;
+    /** With `previous`: compare-and-set, StaleWriteError when the company changed meanwhile. */
+    put(company: Company, previous?: Company): Promise<void>;
+    /**
+     * Removes the company and leaves a tombstone: from now on nothing can be written under it,
+     * and its objects can be removed at leisure (finishDelete when none are left).
+     */
     delete(id: string): Promise<void>;
+    /** Deleted, but its objects may not all be removed yet (a cascade was interrupted). */
+    isDeleting(id: string): Promise<boolean>;
+    finishDelete(id: string): Promise<void>;
   };
-  groups: CompanyScopedRepo<Group>;
+  /**
+   * put() keeps two invariants atomically: the number ranges of all groups of all companies
+   * never overlap (RangeOverlapError; an index sorted by range start makes the check cost
+   * independent of the number of groups), and a company with groups has exactly one default
+   * group (making one the default clears the old one in the same write; the first group is
+   * the default). It returns the group as stored.
+   */
+  groups: Omit<CompanyScopedRepo<Group>, 'put'> & {
+    put(group: Group, previous?: Group): Promise<Group>;
+  };
   areas: CompanyScopedRepo<Area>;
   blockingProfiles: CompanyScopedRepo<BlockingProfile>;
   templates: CompanyScopedRepo<Template>;
@@ -81,6 +180,8 @@ export interface Store {
     getById(id: string): Promise<Workplace | undefined>;
     getMany(ids: string[]): Promise<Array<Workplace | undefined>>;
     byExtension(companyId: string, extension: string): Promise<Workplace | undefined>;
+    /** Which of these usernames are taken (usernames are global), in one round trip. */
+    usernamesTaken(usernames: string[]): Promise<Set<string>>;
     /** Workplaces whose parallel-ringing list contains this E.164 number (portal auth). */
     byParallelNumber(number: string): Promise<Workplace[]>;
   };
@@ -119,6 +220,14 @@ export interface Store {
     reset(workplaceId: string): Promise<void>;
   };
 
+  /**
+   * Shared fixed-window rate limits (every API process sees the same counts): `hit` counts one
+   * attempt for the key and says whether it is within `max` per `windowMs`.
+   */
+  rateLimits: {
+    hit(key: string, max: number, windowMs: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  };
+
   /** Running calls of workplaces, for `*11`. */
   liveCalls: {
     put(call: LiveCall): Promise<void>;
@@ -126,6 +235,21 @@ export interface Store {
     /** removes only if the registered call is still this bridge (a newer call is kept) */
     remove(workplaceId: string, bridgeId: string): Promise<void>;
     listByController(controllerId: string): Promise<LiveCall[]>;
+  };
+
+  /**
+   * The call-through fraud guard's counters, atomic across controllers. `admit` is ONE round
+   * trip: it settles the given ended call-throughs and admits (or refuses) a new one.
+   */
+  callThroughs: {
+    admit(request: CallThroughRequest, settle?: CallThroughSettlement[]): Promise<CallThroughVerdict>;
+    /** settles ended call-throughs (frees their concurrency slot, adds their talk time) */
+    settle(ends: CallThroughSettlement[]): Promise<void>;
+    /** the counters of a workplace and its company now (API, routing explain) */
+    usage(companyId: string, workplaceId: string, nowMs: number): Promise<CallThroughStatus>;
+    lock(workplaceId: string): Promise<CallThroughLock | undefined>;
+    /** lifts the lock and forgets today's refusals */
+    unlock(workplaceId: string): Promise<void>;
   };
 
   /** Pub/sub of configuration changes; returns an unsubscribe function. */

@@ -566,6 +566,20 @@ describe('call-through', () => {
   });
 
   it('the inter-digit timeout also ends the number (international 00 form)', async () => {
+    // abroad only to countries the company allows (call-through fraud guard)
+    const policy = await world.api(
+      'PUT',
+      `/v1/companies/${company.id}/call-through-policy`,
+      { allowedCountries: ['44'] },
+      admin,
+    );
+    expect(policy.status).toBe(200);
+    await until(
+      async () =>
+        (await world.controller.context.cache.company(company.id))?.callThroughPolicy
+          ?.allowedCountries?.[0] === '44',
+      'policy applied',
+    );
     const mobile = mobileNumber();
     const wp = await employee(mobile);
     const p = await portal();
