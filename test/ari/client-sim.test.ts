@@ -101,11 +101,16 @@ describe('REST verbs against the simulator', () => {
     const playbackId = uid('pb');
     const started = next(playbackId, 'PlaybackStarted');
     const finished = next(playbackId, 'PlaybackFinished');
-    const pb = await ari.channels.play({ channelId, media: 'sound:pbx/welcome', lang: 'de', playbackId });
+    const pb = await ari.channels.play({
+      channelId,
+      media: 'sound:pbx/portal-welcome',
+      lang: 'de',
+      playbackId,
+    });
     expect(pb.id).toBe(playbackId);
-    expect((await started).playback.media_uri).toBe('sound:pbx/welcome');
+    expect((await started).playback.media_uri).toBe('sound:pbx/portal-welcome');
     expect((await finished).playback.state).toBe('done');
-    expect(sc.heard()).toContain('sound:pbx/welcome');
+    expect(sc.heard()).toContain('sound:pbx/portal-welcome');
     await ari.channels.hangup({ channelId });
   });
 
@@ -114,7 +119,7 @@ describe('REST verbs against the simulator', () => {
     await ari.channels.answer({ channelId });
     const playbackId = uid('pb');
     const finished = next(playbackId, 'PlaybackFinished');
-    await ari.channels.play({ channelId, media: ['sound:pbx/a', 'sound:pbx/b'], playbackId });
+    await ari.channels.play({ channelId, media: ['sound:pbx/enter-pin', 'sound:pbx/goodbye'], playbackId });
     await ari.playbacks.stop({ playbackId });
     await finished;
     const err = await ari.playbacks.stop({ playbackId }).catch((e: unknown) => e);

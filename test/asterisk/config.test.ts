@@ -141,13 +141,15 @@ describe('asterisk/*.conf', () => {
     expect(shipped).not.toMatch(/type\s*=\s*user/);
   });
 
-  it('extensions-e2e.conf: every extension enters Stasis at priority 1 (what the ARI simulator reads)', () => {
+  it('extensions-e2e.conf: every extension ends in Stasis, with only Set() before it (what the ARI simulator reads)', () => {
     const conf = parseConf(asteriskDir, 'extensions-e2e.conf');
     const contexts = conf.sections.map((s) => s.name);
     expect(contexts).toEqual(['e2e-trunk', 'e2e-internal', 'e2e-devices', 'e2e-pstn']);
     for (const s of conf.sections) {
-      for (const e of s.entries)
-        expect(e.value, `${s.name}`).toMatch(/^_?[^,]+,1,Stasis\([A-Za-z0-9_-]+(,[^)]*)?\)$/);
+      const steps = s.entries.map((e) => e.value);
+      expect(steps[0], s.name).toMatch(/^_?[^,]+,1,/);
+      expect(steps.at(-1), s.name).toMatch(/(^_?[^,]+,1,|^n,)Stasis\([A-Za-z0-9_-]+(,[^)]*)?\)$/);
+      for (const step of steps.slice(0, -1)) expect(step, s.name).toMatch(/(^_?[^,]+,1,|^n,)Set\(/);
     }
   });
 });
