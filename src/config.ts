@@ -42,6 +42,14 @@ export const configSchema = z.object({
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * the web app's public address (https://pbx.example.com), used in the links of invitation and
+   * password-reset mails; self-service password reset mails are only sent when it is set
+   */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** smtp://user:pass@host:port or smtps://… — invitations and resets are also mailed when set */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  SMTP_FROM: z.email().default('pbx@localhost.localdomain'),
   /** identifies this controller in the live-call registry (several may share Redis) */
   CONTROLLER_ID: z.string().min(1).optional(),
 });

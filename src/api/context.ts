@@ -11,6 +11,7 @@ import type { Company, Workplace } from '../domain/model.js';
 import { StaleWriteError, type Store } from '../store/store.js';
 import { notFound } from './errors.js';
 import type { RecordingFiles } from '../calls/recording-files.js';
+import type { Mailer } from '../mail/smtp.js';
 
 export interface ApiDeps {
   store: Store;
@@ -18,6 +19,8 @@ export interface ApiDeps {
   logger: Logger;
   provisioner?: DeviceProvisioner;
   recordings?: RecordingFiles;
+  /** sends invitation and reset mails (from SMTP_URL unless given) */
+  mailer?: Mailer;
 }
 
 export const nowIso = (): string => new Date().toISOString();

@@ -14,6 +14,7 @@
  *   ppinfail:<workplaceId>    counter
  *   plive:<workplaceId>       LiveCall JSON; plive-by-ctl:<controllerId> set of workplace ids
  *   pct:<…>                   call-through fraud guard counters (see callThroughKeys)
+ *   pacct:, psess:, plink:    web app accounts, sessions, one-time links (see accounts.ts)
  *   pchanged                  pub/sub channel of ConfigChange JSON
  *
  * Entities are stored as canonical JSON (sorted keys), so "the stored object still equals the
@@ -31,6 +32,7 @@ import type {
   VoiceboxMessage,
   Workplace,
 } from '../domain/model.js';
+import { createAccountsRepo } from './accounts.js';
 import type { CallTarget, PbxStore } from './call-lookup.js';
 import { dayBucket, hourBucket, type RefusalReason } from '../domain/fraud.js';
 import {
@@ -337,6 +339,8 @@ export function createKvStore(kv: Kv, prefix: string, logger?: pino.Logger): Pbx
 
   const store: PbxStore = {
     kind: kv.kind,
+
+    accounts: createAccountsRepo(kv, p, write),
 
     companies: {
       async get(id) {

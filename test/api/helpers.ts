@@ -8,7 +8,9 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import type { LoginThrottle } from '../../src/api/login-throttle.js';
 import type { RecordingFiles } from '../../src/calls/recording-files.js';
+import type { Mailer } from '../../src/mail/smtp.js';
 import { loadConfig } from '../../src/config.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
 import type { Workplace } from '../../src/domain/model.js';
@@ -62,12 +64,15 @@ export async function makeApp(
     storeKind?: 'redis' | 'memory';
     withProvisioner?: boolean;
     authFailures?: { maxFailures: number; windowMs: number };
+    mailer?: Mailer;
+    loginThrottle?: LoginThrottle;
+    env?: Record<string, string>;
   } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(opts.storeKind);
   const provisioner = new FakeProvisioner();
   const recordings = new FakeRecordings();
-  const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'silent', COUNTRY_CODE: '49' });
+  const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'silent', COUNTRY_CODE: '49', ...opts.env });
   const app = await buildApp({
     store,
     config,
@@ -75,6 +80,8 @@ export async function makeApp(
     ...(opts.withProvisioner === false ? {} : { provisioner }),
     recordings,
     authFailures: opts.authFailures ?? { maxFailures: 100_000, windowMs: 60_000 },
+    ...(opts.mailer ? { mailer: opts.mailer } : {}),
+    ...(opts.loginThrottle ? { loginThrottle: opts.loginThrottle } : {}),
   });
   return {
     app,

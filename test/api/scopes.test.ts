@@ -104,8 +104,20 @@ const ROWS: Row[] = [
   { method: 'PUT', path: `${c}/call-through-policy`, scope: 'company' },
   { method: 'GET', path: `${w}/call-through-lock`, scope: 'company' },
   { method: 'DELETE', path: `${w}/call-through-lock`, scope: 'company' },
+  { method: 'GET', path: `${c}/accounts`, scope: 'company' },
+  { method: 'POST', path: `${c}/accounts`, scope: 'company' },
+  { method: 'POST', path: `${c}/accounts/{aid}/reset-link`, scope: 'company' },
+  { method: 'DELETE', path: `${c}/accounts/{aid}`, scope: 'company' },
 ];
-const PUBLIC = ['GET /healthz', 'GET /readyz'];
+const PUBLIC = [
+  'GET /healthz',
+  'GET /readyz',
+  'POST /v1/auth/login',
+  'GET /v1/auth/session',
+  'POST /v1/auth/logout',
+  'POST /v1/auth/password',
+  'POST /v1/auth/forgot-password',
+];
 
 /** What a caller gets from a route of a scope: an exact status, or 'allowed' (passes auth). */
 function expected(scope: Scope, caller: Caller): number | 'allowed' {
