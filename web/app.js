@@ -9,10 +9,21 @@ import * as calls from './pages/calls.js';
 export const state = { session: undefined };
 
 const ADMIN_NAV = [
-  ['#/workplaces', 'workplaces'], ['#/groups', 'groups'], ['#/portals', 'portals'], ['#/blocking', 'blocking'],
-  ['#/accounts', 'accounts'], ['#/import', 'import'], ['#/live', 'live'], ['#/calls', 'callList'],
+  ['#/workplaces', 'workplaces'],
+  ['#/groups', 'groups'],
+  ['#/portals', 'portals'],
+  ['#/blocking', 'blocking'],
+  ['#/accounts', 'accounts'],
+  ['#/import', 'import'],
+  ['#/live', 'live'],
+  ['#/calls', 'callList'],
 ];
-const EMPLOYEE_NAV = [['#/me', 'mySettings'], ['#/me/voicebox', 'myVoicebox'], ['#/me/calls', 'myCalls'], ['#/me/live', 'live']];
+const EMPLOYEE_NAV = [
+  ['#/me', 'mySettings'],
+  ['#/me/voicebox', 'myVoicebox'],
+  ['#/me/calls', 'myCalls'],
+  ['#/me/live', 'live'],
+];
 
 const routes = [
   [/^\/login$/, () => loginPage],
@@ -53,7 +64,9 @@ function home() {
 
 function renderChrome() {
   document.title = t('appName');
-  document.getElementById('brand').textContent = state.session ? `${t('appName')} · ${state.session.companyName}` : t('appName');
+  document.getElementById('brand').textContent = state.session
+    ? `${t('appName')} · ${state.session.companyName}`
+    : t('appName');
   document.getElementById('skip-link').textContent = t('skip');
   document.getElementById('lang-label').textContent = t('language');
   const nav = document.getElementById('nav');
@@ -67,7 +80,17 @@ function renderChrome() {
   const items = state.session.account.role === 'employee' ? EMPLOYEE_NAV : ADMIN_NAV;
   const current = '#' + parseHash().path;
   for (const [href, key] of items) {
-    nav.append(h('a', { href, 'aria-current': current === href || current.startsWith(href + '/') && href !== '#/me' ? 'page' : undefined }, t(key)));
+    nav.append(
+      h(
+        'a',
+        {
+          href,
+          'aria-current':
+            current === href || (current.startsWith(href + '/') && href !== '#/me') ? 'page' : undefined,
+        },
+        t(key),
+      ),
+    );
   }
 }
 
@@ -101,7 +124,10 @@ export async function render() {
   const route = routes.find(([re]) => re.test(path));
   const page = route ? route[1]() : undefined;
   main.replaceChildren(h('p', { class: 'muted' }, t('loading')));
-  if (!page) { location.replace(state.session ? home() : '#/login'); return; }
+  if (!page) {
+    location.replace(state.session ? home() : '#/login');
+    return;
+  }
   const match = path.match(route[0]);
   try {
     const content = await page({ params, match, session: state.session, go, onSignedIn });
@@ -110,11 +136,20 @@ export async function render() {
     main.dataset.page = path;
     // move focus to the page heading for keyboard and screen-reader users
     const heading = main.querySelector('h1');
-    if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); }
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus();
+    }
   } catch (err) {
     if (seq !== renderSeq) return;
     if (err instanceof ApiFailure && err.status === 401) return;
-    main.replaceChildren(h('div', { class: 'alert', role: 'alert' }, err instanceof ApiFailure && err.status === 403 ? t('forbidden') : String(err.message || err)));
+    main.replaceChildren(
+      h(
+        'div',
+        { class: 'alert', role: 'alert' },
+        err instanceof ApiFailure && err.status === 403 ? t('forbidden') : String(err.message || err),
+      ),
+    );
   }
 }
 
@@ -137,9 +172,16 @@ async function start() {
   setLanguage(initialLanguage());
   const select = document.getElementById('lang');
   select.value = language();
-  select.addEventListener('change', () => { setLanguage(select.value); render(); });
+  select.addEventListener('change', () => {
+    setLanguage(select.value);
+    render();
+  });
   document.getElementById('logout').addEventListener('click', async () => {
-    try { await api('POST', '/v1/auth/logout'); } catch { /* signed out anyway */ }
+    try {
+      await api('POST', '/v1/auth/logout');
+    } catch {
+      /* signed out anyway */
+    }
     state.session = undefined;
     setCsrf('');
     go('#/login');

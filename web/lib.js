@@ -20,7 +20,9 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 let csrfToken = '';
-export function setCsrf(token) { csrfToken = token || ''; }
+export function setCsrf(token) {
+  csrfToken = token || '';
+}
 
 export class ApiFailure extends Error {
   constructor(status, body) {
@@ -36,8 +38,13 @@ export async function api(method, path, body, opts = {}) {
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   let payload;
   if (body !== undefined) {
-    if (opts.contentType) { headers['content-type'] = opts.contentType; payload = body; }
-    else { headers['content-type'] = 'application/json'; payload = JSON.stringify(body); }
+    if (opts.contentType) {
+      headers['content-type'] = opts.contentType;
+      payload = body;
+    } else {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
   }
   let res;
   try {
@@ -59,9 +66,13 @@ export function toast(text) {
   const el = document.getElementById('toast');
   el.textContent = '';
   // a fresh text node makes screen readers announce the same message again
-  setTimeout(() => { el.textContent = text; }, 30);
+  setTimeout(() => {
+    el.textContent = text;
+  }, 30);
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.textContent = ''; }, 6000);
+  toast.timer = setTimeout(() => {
+    el.textContent = '';
+  }, 6000);
 }
 
 let seq = 0;
@@ -69,29 +80,79 @@ let seq = 0;
  * A labelled input with its hint and error line. `path` is the API field path whose issues
  * are shown here (defaults to name).
  */
-export function field({ name, label, type = 'text', value, options, hint, path, required, autocomplete, attrs = {} }) {
+export function field({
+  name,
+  label,
+  type = 'text',
+  value,
+  options,
+  hint,
+  path,
+  required,
+  autocomplete,
+  attrs = {},
+}) {
   const id = `f${++seq}-${name.replace(/[^\w-]/g, '_')}`;
   const errId = `${id}-err`;
   const hintId = hint ? `${id}-hint` : undefined;
   const describedBy = [hintId, errId].filter(Boolean).join(' ');
   let control;
   if (type === 'select') {
-    control = h('select', { id, name, 'aria-describedby': describedBy, ...attrs },
-      options.map((o) => h('option', { value: o.value, selected: String(o.value) === String(value ?? '') ? 'selected' : undefined }, o.label)));
+    control = h(
+      'select',
+      { id, name, 'aria-describedby': describedBy, ...attrs },
+      options.map((o) =>
+        h(
+          'option',
+          { value: o.value, selected: String(o.value) === String(value ?? '') ? 'selected' : undefined },
+          o.label,
+        ),
+      ),
+    );
   } else if (type === 'textarea') {
     control = h('textarea', { id, name, rows: 6, 'aria-describedby': describedBy, ...attrs });
     control.value = value ?? '';
   } else if (type === 'checkbox') {
-    control = h('input', { id, name, type, checked: Boolean(value), 'aria-describedby': describedBy, ...attrs });
+    control = h('input', {
+      id,
+      name,
+      type,
+      checked: Boolean(value),
+      'aria-describedby': describedBy,
+      ...attrs,
+    });
   } else {
-    control = h('input', { id, name, type, value: value ?? '', required, autocomplete, 'aria-describedby': describedBy, ...attrs });
+    control = h('input', {
+      id,
+      name,
+      type,
+      value: value ?? '',
+      required,
+      autocomplete,
+      'aria-describedby': describedBy,
+      ...attrs,
+    });
   }
   control.dataset.path = path ?? name;
   const err = h('p', { id: errId, class: 'field-error', 'data-error-for': path ?? name });
   if (type === 'checkbox') {
-    return h('div', { class: 'field check' }, control, h('label', { for: id }, label), hint ? h('p', { id: hintId, class: 'hint' }, hint) : null, err);
+    return h(
+      'div',
+      { class: 'field check' },
+      control,
+      h('label', { for: id }, label),
+      hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
+      err,
+    );
   }
-  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hint ? h('p', { id: hintId, class: 'hint' }, hint) : null, err);
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    control,
+    hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
+    err,
+  );
 }
 
 /** Clears the errors of a form (or any container). */
@@ -117,13 +178,20 @@ export function showFailure(root, failure) {
     const match = errors
       .filter((e) => path === e.dataset.errorFor || path.startsWith(e.dataset.errorFor + '.'))
       .sort((a, b) => b.dataset.errorFor.length - a.dataset.errorFor.length)[0];
-    if (!match) { leftover.push(`${path}: ${tm(issue.message)}`); continue; }
+    if (!match) {
+      leftover.push(`${path}: ${tm(issue.message)}`);
+      continue;
+    }
     match.textContent = [match.textContent, tm(issue.message)].filter(Boolean).join('; ');
     const control = root.querySelector(`[data-path="${CSS.escape(match.dataset.errorFor)}"]`);
-    if (control) { control.setAttribute('aria-invalid', 'true'); first ??= control; }
+    if (control) {
+      control.setAttribute('aria-invalid', 'true');
+      first ??= control;
+    }
   }
   if (alert) {
-    const summary = issues.length > 0 ? t('errorsBelow') : failure.status === 403 ? t('forbidden') : tm(failure.message);
+    const summary =
+      issues.length > 0 ? t('errorsBelow') : failure.status === 403 ? t('forbidden') : tm(failure.message);
     alert.textContent = [summary, ...leftover].join(' ');
   }
   (first || alert)?.focus?.();
@@ -138,8 +206,9 @@ export function values(form) {
   const out = {};
   for (const el of form.querySelectorAll('input[name], select[name], textarea[name]')) {
     if (el.type === 'checkbox') out[el.name] = el.checked;
-    else if (el.type === 'radio') { if (el.checked) out[el.name] = el.value; }
-    else out[el.name] = el.value.trim();
+    else if (el.type === 'radio') {
+      if (el.checked) out[el.name] = el.value;
+    } else out[el.name] = el.value.trim();
   }
   return out;
 }
@@ -163,12 +232,28 @@ export function onSubmit(form, handler) {
 }
 
 export function secretBox(label, value) {
-  return h('div', { class: 'notice' },
+  return h(
+    'div',
+    { class: 'notice' },
     h('p', {}, label),
     h('p', { class: 'secret', 'data-secret': '' }, value),
-    h('button', { type: 'button', class: 'secondary', onclick: async () => {
-      try { await navigator.clipboard.writeText(value); toast(t('copied')); } catch { /* no clipboard */ }
-    } }, t('copy')));
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(value);
+            toast(t('copied'));
+          } catch {
+            /* no clipboard */
+          }
+        },
+      },
+      t('copy'),
+    ),
+  );
 }
 
 export function fmtTime(iso) {

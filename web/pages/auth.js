@@ -4,14 +4,33 @@ import { alertBox, api, ApiFailure, field, h, onSubmit } from '../lib.js';
 
 export async function loginPage({ onSignedIn }) {
   const alert = alertBox();
-  const form = h('form', { class: 'card', novalidate: true },
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true },
     alert,
     field({ name: 'login', label: t('login'), autocomplete: 'username', required: true }),
-    field({ name: 'password', label: t('password'), type: 'password', autocomplete: 'current-password', required: true }),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('signIn')), h('a', { href: '#/forgot' }, t('forgot'))));
+    field({
+      name: 'password',
+      label: t('password'),
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+    }),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit' }, t('signIn')),
+      h('a', { href: '#/forgot' }, t('forgot')),
+    ),
+  );
   onSubmit(form, async (v) => {
     try {
-      const session = await api('POST', '/v1/auth/login', { login: v.login, password: form.password.value }, { allow401: true });
+      const session = await api(
+        'POST',
+        '/v1/auth/login',
+        { login: v.login, password: form.password.value },
+        { allow401: true },
+      );
       await onSignedIn(session);
     } catch (err) {
       if (err instanceof ApiFailure && (err.status === 401 || err.status === 429)) {
@@ -29,9 +48,18 @@ export async function loginPage({ onSignedIn }) {
 export async function forgotPage() {
   const alert = alertBox();
   const done = h('div', { role: 'status' });
-  const form = h('form', { class: 'card', novalidate: true }, alert,
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true },
+    alert,
     field({ name: 'login', label: t('login'), autocomplete: 'username' }),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('send')), h('a', { href: '#/login' }, t('back'))));
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit' }, t('send')),
+      h('a', { href: '#/login' }, t('back')),
+    ),
+  );
   onSubmit(form, async (v) => {
     await api('POST', '/v1/auth/forgot-password', { login: v.login });
     done.replaceChildren(h('p', { class: 'notice' }, t('forgotSent')));
@@ -43,14 +71,27 @@ export async function setPasswordPage({ params }) {
   const token = params.get('token') || '';
   const alert = alertBox();
   const done = h('div', { role: 'status' });
-  const form = h('form', { class: 'card', novalidate: true }, alert,
-    field({ name: 'password', label: t('newPassword'), type: 'password', autocomplete: 'new-password', hint: t('passwordHint') }),
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true },
+    alert,
+    field({
+      name: 'password',
+      label: t('newPassword'),
+      type: 'password',
+      autocomplete: 'new-password',
+      hint: t('passwordHint'),
+    }),
     field({ name: 'repeat', label: t('repeatPassword'), type: 'password', autocomplete: 'new-password' }),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('save'))));
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('save'))),
+  );
   onSubmit(form, async () => {
     const password = form.password.value;
     if (password !== form.repeat.value) {
-      throw new ApiFailure(400, { message: t('mismatch'), issues: [{ path: 'repeat', message: t('mismatch') }] });
+      throw new ApiFailure(400, {
+        message: t('mismatch'),
+        issues: [{ path: 'repeat', message: t('mismatch') }],
+      });
     }
     try {
       await api('POST', '/v1/auth/password', { token, password });
@@ -63,7 +104,10 @@ export async function setPasswordPage({ params }) {
       throw err;
     }
     form.remove();
-    done.replaceChildren(h('p', { class: 'notice' }, t('passwordSet')), h('a', { class: 'button', href: '#/login' }, t('toSignIn')));
+    done.replaceChildren(
+      h('p', { class: 'notice' }, t('passwordSet')),
+      h('a', { class: 'button', href: '#/login' }, t('toSignIn')),
+    );
     done.querySelector('a').focus();
   });
   return h('div', { class: 'login' }, h('h1', {}, t('setPasswordTitle')), form, done);
