@@ -29,6 +29,8 @@ export default tseslint.config(
           'Node',
           'CSS',
           'WebSocket',
+          'FormData',
+          'Blob',
           'console',
         ].map((name) => [name, 'readonly']),
       ),

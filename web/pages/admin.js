@@ -21,6 +21,8 @@ export async function workplacesPage({ session }) {
   const tbody = h('tbody');
   const empty = h('p', { class: 'muted', role: 'status' });
   const search = field({ name: 'q', label: t('search'), type: 'search', hint: t('searchHint') });
+  const selected = new Set();
+  const bulkOut = h('div', { role: 'status' });
   const draw = (q) => {
     const needle = q.toLowerCase();
     const rows = list.filter((w) =>
@@ -29,28 +31,70 @@ export async function workplacesPage({ session }) {
       ),
     );
     tbody.replaceChildren(
-      ...rows.map((w) =>
-        h(
+      ...rows.map((w) => {
+        const box = h('input', {
+          type: 'checkbox',
+          checked: selected.has(w.id),
+          'aria-label': `${t('select')}: ${w.firstName} ${w.lastName}`,
+          onchange: (e) => (e.target.checked ? selected.add(w.id) : selected.delete(w.id)),
+        });
+        return h(
           'tr',
           {},
+          h('td', {}, box),
           h('td', {}, h('a', { href: `#/workplaces/${w.id}` }, `${w.firstName} ${w.lastName}`)),
           h('td', {}, w.username),
           h('td', {}, w.number),
           h('td', {}, w.extension),
           h('td', {}, h('span', { class: 'badge' }, t(w.status))),
           h('td', {}, h('a', { href: `#/workplaces/${w.id}/features` }, t('features'))),
-        ),
-      ),
+        );
+      }),
     );
     empty.textContent = rows.length === 0 ? t('noResults') : '';
   };
   search.querySelector('input').addEventListener('input', (e) => draw(e.target.value));
   draw('');
+  const bulk = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        if (selected.size === 0) {
+          bulkOut.replaceChildren(h('p', { class: 'alert' }, t('selectFirst')));
+          return;
+        }
+        if (!confirm(t('confirmRegenerate', { n: selected.size }))) return;
+        const csv = await api('POST', `${base(session)}/workplaces/credentials`, {
+          workplaceIds: [...selected],
+        });
+        const href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+        bulkOut.replaceChildren(
+          h(
+            'p',
+            { class: 'notice' },
+            t('shownOnce'),
+            ' ',
+            h('a', { href, download: 'sip-credentials.csv' }, t('downloadCsv')),
+          ),
+        );
+        bulkOut.querySelector('a').focus();
+      },
+    },
+    t('bulkRegenerate'),
+  );
   return h(
     'div',
     {},
     h('h1', {}, t('workplaces')),
-    h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/workplaces/new' }, t('newWorkplace'))),
+    h(
+      'div',
+      { class: 'actions' },
+      h('a', { class: 'button', href: '#/workplaces/new' }, t('newWorkplace')),
+      bulk,
+    ),
+    bulkOut,
     h('div', { role: 'search' }, search),
     h(
       'table',
@@ -62,7 +106,7 @@ export async function workplacesPage({ session }) {
         h(
           'tr',
           {},
-          [t('name'), t('username'), t('number'), t('extension'), t('status'), ''].map((x) =>
+          [t('select'), t('name'), t('username'), t('number'), t('extension'), t('status'), ''].map((x) =>
             h('th', { scope: 'col' }, x),
           ),
         ),
