@@ -211,18 +211,20 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
     },
     async (request, reply) => {
       const { login, password } = request.body;
-      const wait = throttle.retryAfterMs(login);
+      const account = await store.accounts.byLogin(login.toLowerCase());
+      // one budget per account, whichever of its names is typed; unknown names get their own
+      const key = account ? `account:${account.id}` : `login:${login.toLowerCase()}`;
+      const wait = throttle.retryAfterMs(key);
       if (wait > 0) {
         reply.header('retry-after', Math.ceil(wait / 1000));
         throw new ApiError(429, 'rate_limited', 'too many failed sign-ins for this account; try again later');
       }
-      const account = await store.accounts.byLogin(login.toLowerCase());
       const ok = await verifyPassword(password, account?.passwordHash);
       if (!ok || !account) {
-        throttle.recordFailure(login);
+        throttle.recordFailure(key);
         throw unauthorized('wrong username or password');
       }
-      throttle.recordSuccess(login);
+      throttle.recordSuccess(key);
       const company = await loadCompany(store, account.companyId);
       const value = secret();
       const session: WebSession = {
@@ -320,8 +322,8 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       await store.accounts.put(next, account);
       // a reset signs out every other browser
       await store.accounts.deleteSessionsOf(account.id);
-      throttle.recordSuccess(account.username);
-      if (account.email) throttle.recordSuccess(account.email);
+      // a new password lifts a sign-in lock
+      throttle.recordSuccess(`account:${account.id}`);
       return reply.code(204).send(null);
     },
   );

@@ -192,9 +192,12 @@ describe('web sign-in', () => {
   });
 
   it('failed sign-ins lock that account only, for a while, whatever the address', async () => {
-    const inv = await invite({ role: 'admin', username: 'victim.admin' });
+    const inv = await invite({ role: 'admin', username: 'victim.admin', email: 'victim@example.com' });
     await setPassword(inv.link);
-    for (let i = 0; i < 5; i++) expect((await login('victim.admin', 'wrong password!')).statusCode).toBe(401);
+    // one budget per account, whichever of its names is typed
+    for (let i = 0; i < 3; i++) expect((await login('victim.admin', 'wrong password!')).statusCode).toBe(401);
+    for (let i = 0; i < 2; i++)
+      expect((await login('Victim@Example.com', 'wrong password!')).statusCode).toBe(401);
     // now even the right password waits
     const locked = await login('victim.admin');
     expect(locked.statusCode).toBe(429);
@@ -221,6 +224,25 @@ describe('web sign-in', () => {
     );
     expect((await login('chef.admin')).statusCode).toBe(401);
     expect((await login('chef.admin', 'a brand new passphrase')).statusCode).toBe(200);
+  });
+
+  it('the web app is served with strict security headers and nothing outside web/', async () => {
+    const index = await call(t.app, 'GET', '/app/');
+    expect(index.statusCode).toBe(200);
+    expect(index.headers['content-type']).toMatch(/text\/html/);
+    expect(index.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(index.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(index.headers['x-content-type-options']).toBe('nosniff');
+    expect((await call(t.app, 'GET', '/app/app.js')).headers['content-type']).toMatch(/javascript/);
+    expect((await call(t.app, 'GET', '/app')).statusCode).toBe(302);
+    for (const url of ['/app/../package.json', '/app/..%2fpackage.json', '/app/%2e%2e/src/main.ts']) {
+      const res = await call(t.app, 'GET', url);
+      expect(res.statusCode, url).not.toBe(200);
+      expect(res.body).not.toContain('open-cloud-pbx');
+    }
+    // the OpenAPI document does not list the static files
+    const doc = await expectStatus(call(t.app, 'GET', '/docs/json'), 200);
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/app'))).toBe(false);
   });
 
   it('self-service reset answers 202 and mails nothing without PUBLIC_URL (no host-header links)', async () => {
