@@ -478,6 +478,19 @@ export async function groupsPage({ session, go }) {
       } catch {
         /* none */
       }
+      const areas = await api('GET', `${b}/groups/${g.id}/areas`).catch(() => []);
+      const areaForm = h(
+        'form',
+        { class: 'actions', novalidate: true },
+        alertBox(),
+        field({ name: 'name', label: `${t('newArea')} (${g.name})` }),
+        h('button', { type: 'submit', class: 'secondary' }, t('create')),
+      );
+      onSubmit(areaForm, async (v) => {
+        await api('POST', `${b}/groups/${g.id}/areas`, { name: v.name });
+        toast(t('created'));
+        go('#/groups');
+      });
       return h(
         'section',
         { class: 'card', 'aria-labelledby': `g-${g.id}` },
@@ -495,6 +508,27 @@ export async function groupsPage({ session, go }) {
           g.numberRanges.map((r) => `${r.first} – ${r.last}`).join(', ') || t('none'),
         ),
         h('p', {}, `${t('freeNumbers')}: `, free.join(', ') || t('none')),
+        h(
+          'div',
+          {},
+          h('h3', {}, t('areas')),
+          areas.length === 0
+            ? h('p', { class: 'muted' }, t('none'))
+            : h(
+                'ul',
+                {},
+                areas.map((a) =>
+                  h(
+                    'li',
+                    {},
+                    a.name,
+                    ' ',
+                    deleteButton(`${b}/groups/${g.id}/areas/${a.id}`, a.name, () => go('#/groups')),
+                  ),
+                ),
+              ),
+          areaForm,
+        ),
       );
     }),
   );
@@ -922,4 +956,110 @@ export async function importPage({ session }) {
     result.focus();
   });
   return h('div', {}, h('h1', {}, t('import')), form, result);
+}
+
+// ---------- templates ----------
+
+export async function templatesPage({ session, go }) {
+  const b = base(session);
+  const [templates, groups, profiles] = await Promise.all([
+    api('GET', `${b}/templates`),
+    api('GET', `${b}/groups`),
+    api('GET', `${b}/blocking-profiles`),
+  ]);
+  const name = (list, id) => list.find((x) => x.id === id)?.name ?? '';
+  const rows = templates.map((tp) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, tp.name),
+      h('td', {}, name(groups, tp.groupId)),
+      h('td', {}, name(profiles, tp.blockingProfileId)),
+      h('td', {}, tp.devices.map((d) => d.type).join(', ')),
+      h('td', {}, tp.voiceboxEnabled === undefined ? '' : tp.voiceboxEnabled ? t('on') : t('off')),
+      h(
+        'td',
+        {},
+        deleteButton(`${b}/templates/${tp.id}`, tp.name, () => go('#/templates')),
+      ),
+    ),
+  );
+  const deviceOptions = [
+    { value: '', label: t('noDevice') },
+    ...['desktop', 'mobile', 'tablet', 'universal'].map((x) => ({ value: x, label: x })),
+  ];
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true, 'aria-labelledby': 'nt' },
+    h('h2', { id: 'nt' }, t('newTemplate')),
+    alertBox(),
+    h(
+      'div',
+      { class: 'grid' },
+      field({ name: 'name', label: t('name') }),
+      field({ name: 'groupId', label: t('group'), type: 'select', value: '', options: opt(groups) }),
+      field({
+        name: 'blockingProfileId',
+        label: t('blockingProfileOne'),
+        type: 'select',
+        value: '',
+        options: opt(profiles),
+      }),
+      field({
+        name: 'language',
+        label: t('languageField'),
+        type: 'select',
+        value: '',
+        options: [
+          { value: '', label: t('none') },
+          { value: 'de', label: 'Deutsch' },
+          { value: 'en', label: 'English' },
+        ],
+      }),
+      field({
+        name: 'deviceType',
+        path: 'devices',
+        label: t('device'),
+        type: 'select',
+        value: '',
+        options: deviceOptions,
+      }),
+      field({ name: 'voiceboxEnabled', label: t('voiceboxEnabled'), type: 'checkbox', value: true }),
+    ),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('create'))),
+  );
+  onSubmit(form, async (v) => {
+    await api('POST', `${b}/templates`, {
+      name: v.name,
+      ...(v.groupId ? { groupId: v.groupId } : {}),
+      ...(v.blockingProfileId ? { blockingProfileId: v.blockingProfileId } : {}),
+      ...(v.language ? { language: v.language } : {}),
+      devices: v.deviceType ? [{ type: v.deviceType }] : [],
+      voiceboxEnabled: v.voiceboxEnabled,
+    });
+    toast(t('created'));
+    go('#/templates');
+  });
+  return h(
+    'div',
+    {},
+    h('h1', {}, t('templates')),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          [t('name'), t('group'), t('blockingProfileOne'), t('devices'), t('voicebox'), ''].map((x) =>
+            h('th', { scope: 'col' }, x),
+          ),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+    form,
+  );
 }

@@ -174,6 +174,29 @@ export async function settingsPage({ session, match }) {
     alertBox(),
     field({ name: 'enabled', label: t('voiceboxEnabled'), type: 'checkbox', value: vb.enabled }),
     h('p', { class: 'muted' }, vb.pinSet ? t('pinSet') : t('pinNotSet')),
+    vb.locked
+      ? h(
+          'div',
+          { class: 'alert', role: 'alert' },
+          t('pinLocked'),
+          ' ',
+          session.account.role === 'admin'
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'secondary',
+                  onclick: async (e) => {
+                    await api('DELETE', `${url}/voicebox/lock`);
+                    e.target.parentElement.remove();
+                    toast(t('unlocked'));
+                  },
+                },
+                t('unlockPin'),
+              )
+            : null,
+        )
+      : null,
     h(
       'div',
       { class: 'grid' },
