@@ -21,6 +21,7 @@ import { startCallController } from '../src/calls/controller.js';
 import type { Flows } from '../src/calls/context.js';
 import type { CallAri } from '../src/calls/session.js';
 import { loadConfig } from '../src/config.js';
+import { createTelemetry } from '../src/events/telemetry.js';
 import { createRedisStore, type PbxStore } from '../src/store/index.js';
 import { cpuMs, serveIpc } from './common.js';
 import { createProcessProbe } from './process-probe.js';
@@ -108,6 +109,8 @@ async function start(args: {
   logLevel?: string;
   /** keep-alive connections of the ARI REST pool (the client's default when unset) */
   ariConnections?: number;
+  /** events, call records and metrics wired as in src/main.ts */
+  telemetry?: boolean;
 }) {
   const config = loadConfig({
     REDIS_URL: args.redisUrl,
@@ -136,7 +139,19 @@ async function start(args: {
     if (e.args?.[0] === 'inbound') probes.set(e.channel.id, { atStasis: store!.roundTrips() });
   });
   const flows = await loadPortalFlow();
-  controller = await startCallController({ ari: instrument(ari), store, config, logger, flows });
+  const telemetry = args.telemetry
+    ? await createTelemetry({ config, logger, store, prefix: args.prefix })
+    : undefined;
+  telemetry?.watchAri(ari);
+  controller = await startCallController({
+    ari: instrument(ari),
+    store,
+    config,
+    logger,
+    flows,
+    ...(telemetry ? { events: telemetry.calls } : {}),
+  });
+  if (telemetry) telemetry.watchController(controller);
   await ari.connect();
   return { portal: flows.portal ? 'loaded' : portalNote };
 }

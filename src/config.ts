@@ -2,6 +2,7 @@
  * The environment, parsed once. A bad value stops the process with a message naming the
  * variable (see loadConfig). Every variable is optional with a sensible default.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -50,8 +51,66 @@ export const configSchema = z.object({
   /** smtp://user:pass@host:port or smtps://… — invitations and resets are also mailed when set */
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_FROM: z.email().default('pbx@localhost.localdomain'),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs).
+   * Unset → the socket address is the client: a forged X-Forwarded-For changes nothing.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [addr, bits, extra] = entry.split('/');
+          const family = isIP(addr ?? '');
+          if (family === 0 || extra !== undefined) return false;
+          if (bits === undefined) return true;
+          const n = Number(bits);
+          return /^[0-9]+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+        }, 'a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.1,172.16.0.0/12'),
+      ),
+    )
+    .optional(),
+  /**
+   * 32-byte key (64 hex digits or base64) that encrypts SIP passwords at rest in Redis;
+   * unset → they are stored in clear (logged as a warning at start)
+   */
+  SECRET_KEY: z
+    .string()
+    .regex(
+      /^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/,
+      '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)',
+    )
+    .optional(),
+  /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
+  SECRET_KEY_FILE: z.string().min(1).optional(),
   /** identifies this controller in the live-call registry (several may share Redis) */
   CONTROLLER_ID: z.string().min(1).optional(),
+  /** call lists: how long a call is kept, and at most how many per workplace / per company */
+  CALL_LIST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  CALL_LIST_MAX_PER_WORKPLACE: z.coerce.number().int().min(10).max(1_000_000).default(5000),
+  CALL_LIST_MAX_PER_COMPANY: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
+  /** event stream: resume window, events kept per company for it, ticket lifetime, slow-client limit */
+  EVENTS_RESUME_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  EVENTS_MAX_PER_COMPANY: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+  EVENT_TICKET_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  EVENTS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** /metrics: bearer token for it on the API port, and/or a separate listen address host:port */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  METRICS_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):[0-9]{1,5}$/, 'host:port, e.g. 127.0.0.1:9464')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,7 +12,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
 import { resyncDevices } from './devices/resync.js';
+import { createTelemetry } from './events/telemetry.js';
 import { createLogger } from './logging.js';
+import { startMetricsServer } from './metrics.js';
 import { createStore } from './store/index.js';
 
 /**
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
     logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
   const store = await createStore(config, logger);
+  // events, call lists and metrics (before anything uses the store: it times its operations)
+  const telemetry = await createTelemetry({ config, logger, store });
 
   let ari: AriClient | undefined;
   let controller: CallController | undefined;
@@ -67,7 +71,16 @@ async function main(): Promise<void> {
   let recordings: RecordingFiles | undefined;
   if (credentials) {
     ari = createAriClient({ url: config.ARI_URL, ...credentials, app: config.ARI_APP, logger });
-    controller = await startCallController({ ari, store, config, logger, flows: { portal: portalFlow } });
+    telemetry.watchAri(ari);
+    controller = await startCallController({
+      ari,
+      store,
+      config,
+      logger,
+      flows: { portal: portalFlow },
+      events: telemetry.calls,
+    });
+    telemetry.watchController(controller);
     const devices = createAriProvisioner(ari, { logger });
     provisioner = devices;
     recordings = createAriRecordingFiles(ari);
@@ -89,9 +102,16 @@ async function main(): Promise<void> {
     logger,
     ...(provisioner ? { provisioner } : {}),
     ...(recordings ? { recordings } : {}),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
 
   await app.listen({ host: config.HOST, port: config.PORT });
+  const metricsServer = config.METRICS_LISTEN
+    ? await startMetricsServer(telemetry.metrics, config.METRICS_LISTEN)
+    : undefined;
+  if (!config.METRICS_LISTEN && !config.METRICS_TOKEN)
+    logger.info('neither METRICS_TOKEN nor METRICS_LISTEN is set: /metrics is not served');
 
   let stopping = false;
   async function shutdown(signal: string, code = 0): Promise<void> {
@@ -100,8 +120,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       await app.close();
+      metricsServer?.close();
       await controller?.stop();
       await ari?.close();
+      await telemetry.close();
       await store.close();
       process.exit(code);
     } catch (err) {

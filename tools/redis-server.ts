@@ -30,9 +30,10 @@ export interface OwnRedis {
 }
 
 export async function startRedisServer(
-  opts: { databases?: number; timeoutMs?: number } = {},
+  /** `port`: start on this port (a restart of an earlier server), else a free one */
+  opts: { databases?: number; timeoutMs?: number; port?: number } = {},
 ): Promise<OwnRedis> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'pbx-redis-'));
   const args = [
     '--port',
@@ -75,7 +76,8 @@ export async function startRedisServer(
     port,
     pid: child.pid ?? 0,
     async stop() {
-      if (child.exitCode === null) {
+      // a server killed by a signal has signalCode set and exitCode null
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }

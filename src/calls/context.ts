@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AnywherePortal, Workplace } from '../domain/model.js';
 import type { Store } from '../store/store.js';
+import type { CallEvents } from './call-events.js';
 import type { ConfigCache } from './config-cache.js';
 import type { CallThroughGuard } from './fraud-guard.js';
 import type { LiveCalls } from './live-calls.js';
@@ -25,6 +26,8 @@ export interface CallContext {
   logger: Logger;
   /** the Anywhere portal's call-through fraud guard (absent: call-throughs are not guarded) */
   callThroughGuard?: CallThroughGuard;
+  /** call events and call-list records (optional: absent in unit tests) */
+  events?: CallEvents;
 }
 
 /** Who is calling the portal, as the router knows it (optional: flows may ignore it). */

@@ -10,6 +10,7 @@ import { isNotFound } from '../ari/index.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
+import type { CallEvents } from './call-events.js';
 import type { CallContext, Flows } from './context.js';
 import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
 import { LiveCalls } from './live-calls.js';
@@ -29,6 +30,8 @@ export interface CallControllerDeps {
   flows?: Flows;
   /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
   callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
+  /** call events and call-list records (src/calls/call-events.ts) */
+  events?: CallEvents;
 }
 
 export interface CallController {
@@ -77,6 +80,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     controllerId,
     logger,
     callThroughGuard,
+    ...(deps.events ? { events: deps.events } : {}),
   };
   const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
   let stopping = false;

@@ -59,6 +59,7 @@ async function say(call: PortalCall, id: PromptId, lang: Language): Promise<stri
 
 export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) => {
   const call: PortalCall = { session, portal, ctx, log: session.log.child({ portalId: portal.id }) };
+  ctx.events?.emit(session, { type: 'portal', portal });
   call.log.info(
     { silentMode: portal.silentMode, pinRequired: portal.pinRequired, level: portal.level },
     'portal call',
@@ -66,6 +67,7 @@ export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) 
   const workplace = await identify(call, caller);
   if (!workplace) {
     call.log.info('portal: access refused');
+    ctx.events?.emit(session, { type: 'refused', portal, reason: 'caller not authorised' });
     await say(call, 'access-denied', PORTAL_LANGUAGE);
     await session.hangup(portal.silentMode ? CAUSE.rejected : CAUSE.normal);
     return;
@@ -155,6 +157,14 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
       return outcome.workplace;
     }
     for (const id of outcome.countFailureFor) failures.set(id, (failures.get(id) ?? 0) + 1);
+    for (const id of outcome.countFailureFor)
+      ctx.events?.emit(session, {
+        type: 'pin.wrong',
+        companyId: call.portal.companyId,
+        workplaceId: id,
+        failures: failures.get(id) ?? 0,
+        where: 'portal',
+      });
     log.info(
       {
         attempt,

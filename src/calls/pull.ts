@@ -36,6 +36,8 @@ export async function pullCall(
   }
   if (call.peerChannelId === session.channelId) return 'pulled';
   await session.answer();
+  // told before the move: the remote party may hang up the moment it is bridged
+  ctx.events?.emit(session, { type: 'pulled', workplaceId, remoteChannelId: call.remoteChannelId });
   await session.guard(call.moveTo(session.channelId));
   session.log.info({ workplaceId, bridgeId: call.bridgeId }, 'pull: call taken over');
   return 'pulled';

@@ -92,6 +92,7 @@ export function createRouter(
     channel: StasisStartEvent['channel'],
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
+    ctx.events?.started(session, kind);
     try {
       await decide(session, kind, channel);
     } catch (err) {
@@ -99,6 +100,7 @@ export function createRouter(
     } finally {
       await session.close().catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
       session.log.info('call over');
+      ctx.events?.ended(session, session.hangupCause);
     }
   }
 
@@ -110,6 +112,7 @@ export function createRouter(
     const countryCode = ctx.config.COUNTRY_CODE;
     const exten = session.calledExten;
     const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
+    if (callerWorkplace) ctx.events?.emit(session, { type: 'caller', workplace: callerWorkplace });
     const callerNumber = callerWorkplace
       ? callerWorkplace.number
       : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);

@@ -209,6 +209,11 @@ export class CallSession {
     return this.abort.signal;
   }
 
+  /** the caller's hangup cause, once known */
+  get hangupCause(): number | undefined {
+    return this.endCause;
+  }
+
   get isEnded(): boolean {
     return this.abort.signal.aborted;
   }

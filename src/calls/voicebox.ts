@@ -80,6 +80,7 @@ export async function depositMessage(
   // stored whether or not the caller is still there: the message is what the caller came for
   await ctx.store.voicebox.add(message);
   ctx.notifier.messageDeposited(message);
+  ctx.events?.emit(session, { type: 'message', message });
   session.log.info(
     { messageId: message.id, durationSeconds: message.durationSeconds, callerHungUp: recording.callerHungUp },
     'voicebox message stored',
@@ -125,6 +126,13 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
       }
       // never the PIN itself in a log line
       session.log.info({ workplaceId: workplace.id, attempt, failures }, 'voicebox PIN wrong');
+      ctx.events?.emit(session, {
+        type: 'pin.wrong',
+        companyId: workplace.companyId,
+        workplaceId: workplace.id,
+        failures,
+        where: 'voicebox',
+      });
       if (failures >= PIN_LOCK_AFTER) return locked();
     }
     await session.play(p('pin-wrong'), { lang });

@@ -12,6 +12,7 @@ import type { LoginThrottle } from '../../src/api/login-throttle.js';
 import type { RecordingFiles } from '../../src/calls/recording-files.js';
 import type { Mailer } from '../../src/mail/smtp.js';
 import { loadConfig } from '../../src/config.js';
+import { createMemoryBackend } from '../../src/events/backend.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
 import type { Workplace } from '../../src/domain/model.js';
 import type { Store } from '../../src/store/store.js';
@@ -66,7 +67,11 @@ export async function makeApp(
     authFailures?: { maxFailures: number; windowMs: number };
     mailer?: Mailer;
     loginThrottle?: LoginThrottle;
+    /** extra environment variables for loadConfig */
     env?: Record<string, string>;
+    /** a pino logger to capture the app's log lines (default: silent) */
+    logger?: pino.Logger;
+    pinChangeLimit?: { max: number; windowMs: number };
   } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(opts.storeKind);
@@ -76,12 +81,14 @@ export async function makeApp(
   const app = await buildApp({
     store,
     config,
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.withProvisioner === false ? {} : { provisioner }),
     recordings,
+    telemetry: createMemoryBackend(pino({ level: 'silent' })),
     authFailures: opts.authFailures ?? { maxFailures: 100_000, windowMs: 60_000 },
     ...(opts.mailer ? { mailer: opts.mailer } : {}),
     ...(opts.loginThrottle ? { loginThrottle: opts.loginThrottle } : {}),
+    ...(opts.pinChangeLimit ? { pinChangeLimit: opts.pinChangeLimit } : {}),
   });
   return {
     app,

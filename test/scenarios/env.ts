@@ -21,6 +21,7 @@ import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
 import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
+import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
 import { createRedisStore, type PbxStore } from '../../src/store/index.js';
 import type { AriTarget } from '../e2e/target.js';
 import { OutsideWorld, PbxObserver, type Caller } from '../e2e/world.js';
@@ -55,6 +56,10 @@ export interface ScenarioEnv {
   store: PbxStore;
   controller: CallController;
   config: Config;
+  /** events, call lists and metrics, wired as src/main.ts wires them */
+  telemetry: Telemetry;
+  /** base URL of the API (http://127.0.0.1:port) */
+  apiUrl: string;
   cid: string;
   adminToken: string;
   groupId: string;
@@ -110,11 +115,10 @@ export async function startScenarioEnv(
     REDIS_URL: target.redisUrl,
     ...opts.env,
   });
-  const store = await createRedisStore({
-    url: target.redisUrl,
-    prefix: `e2e-${run}-${process.pid}:`,
-    logger,
-  });
+  const prefix = `e2e-${run}-${process.pid}:`;
+  const store = await createRedisStore({ url: target.redisUrl, prefix, logger });
+  const telemetry = await createTelemetry({ config, logger, store, prefix, defaultMetrics: false });
+  telemetry.watchAri(pbxAri);
   const provisioner = createAriProvisioner(pbxAri, { logger });
   const controller = await startCallController({
     ari: pbxAri,
@@ -123,7 +127,9 @@ export async function startScenarioEnv(
     logger,
     timing: { ...SCENARIO_TIMING, ...opts.timing },
     flows: { portal: portalFlow },
+    events: telemetry.calls,
   });
+  telemetry.watchController(controller);
   await pbxAri.connect();
   const app = await buildApp({
     store,
@@ -131,6 +137,8 @@ export async function startScenarioEnv(
     logger,
     provisioner,
     recordings: createAriRecordingFiles(pbxAri),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -172,6 +180,8 @@ export async function startScenarioEnv(
     store,
     controller,
     config,
+    telemetry,
+    apiUrl: baseUrl,
     cid: '',
     adminToken: adminTokenPlatform,
     groupId: '',
@@ -235,6 +245,7 @@ export async function startScenarioEnv(
       }
       await controller.stop().catch(() => undefined);
       await app.close().catch(() => undefined);
+      await telemetry.close().catch(() => undefined);
       await worldAri.close().catch(() => undefined);
       await pbxAri.close().catch(() => undefined);
       await store.close().catch(() => undefined);

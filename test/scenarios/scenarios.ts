@@ -7,6 +7,8 @@
  * `failed` on a real Asterisk) and every prompt it played must exist in every language.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { PbxEvent } from '../../src/events/model.js';
 import { promptsInAllLanguages, type ScenarioEnv } from './env.js';
 
 export function callScenarios(getEnv: () => ScenarioEnv): void {
@@ -31,14 +33,41 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(missing, 'prompts missing in a language').toEqual([]);
   });
 
-  it('a call to a workplace is answered on its desk phone; hanging up ends the desk leg', async () => {
+  it('a call to a workplace is answered on its desk phone; an admin watches it live and reads the call list', async () => {
     const wp = await env.createWorkplace();
+    // an admin watches the company's events over a real WebSocket (token as subprotocol)
+    const events: PbxEvent[] = [];
+    const ws = new WebSocket(`${env.apiUrl.replace(/^http/, 'ws')}/v1/companies/${env.cid}/events`, [
+      'pbx.events.v1',
+      `bearer.${env.adminToken}`,
+    ]);
+    ws.on('message', (m) => {
+      const e = JSON.parse(String(m)) as PbxEvent;
+      if (typeof e.id === 'string') events.push(e);
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const { caller } = await env.establishDeskCall(wp, '+491511000001');
     await caller.waitUp();
     const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
     await caller.hangup();
     await deskLeg.ended;
     expect(deskLeg.isEnded()).toBe(true);
+    await env.observer.until(
+      () => (events.some((e) => e.type === 'call.ended' && e.workplaceId === wp.id) ? true : undefined),
+      'the call.ended event',
+    );
+    ws.close();
+    const ofWorkplace = events.filter((e) => e.workplaceId === wp.id && e.type.startsWith('call.'));
+    expect(ofWorkplace.map((e) => e.type)).toEqual(['call.ringing', 'call.answered', 'call.ended']);
+    expect(ofWorkplace[2]).toMatchObject({ outcome: 'answered', direction: 'inbound' });
+    const list = await env.observer.until(async () => {
+      const l = await env.api<{ items: Array<{ outcome: string; answeredBy?: { kind: string } }> }>(
+        'GET',
+        `/v1/companies/${env.cid}/workplaces/${wp.id}/calls`,
+      );
+      return l.items.length > 0 ? l : undefined;
+    }, 'the call list entry');
+    expect(list.items[0]).toMatchObject({ outcome: 'answered', answeredBy: { kind: 'device' } });
   });
 
   it('no answer → voicebox: greeting, beep, the caller speaks and hangs up, the message is kept as a WAV', async () => {
