@@ -36,7 +36,8 @@ describe.skipIf(chromiumMissing !== undefined)('web app in Chromium', () => {
   }
 
   beforeAll(async () => {
-    world = await startWorld({ mediaDurationMs: () => 1000, flows: { portal: portalFlow } });
+    // time scale 0.1: a 120 s ring time lasts 12 s, long enough to watch a call ring
+    world = await startWorld({ timeScale: 0.1, mediaDurationMs: () => 1000, flows: { portal: portalFlow } });
     ({ company, admin } = await world.createCompany('Web GmbH'));
     base = `/v1/companies/${company.id}`;
     groupId = (
@@ -62,6 +63,9 @@ describe.skipIf(chromiumMissing !== undefined)('web app in Chromium', () => {
     await expect
       .poll(() => page.getByRole('alert').textContent())
       .toBe('Benutzername oder Passwort ist falsch.');
+    // signed out: no navigation, no sign-out button
+    expect(await page.getByRole('button', { name: 'Abmelden' }).isVisible()).toBe(false);
+    expect(await page.getByRole('navigation').getByRole('link').count()).toBe(0);
     await screenshot(page, 'sign-in');
     await page.getByLabel('Passwort', { exact: true }).fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Anmelden' }).click();
@@ -255,6 +259,69 @@ describe.skipIf(chromiumMissing !== undefined)('web app in Chromium', () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('No messages.').waitFor();
     expect((await world.api<unknown[]>('GET', messages, undefined, employee)).body).toEqual([]);
+
+    // the call that left the message is in the employee's own call list
+    await until(async () => {
+      const calls = await world.api<{ items: unknown[] }>(
+        'GET',
+        `${base}/workplaces/${wp.id}/calls`,
+        undefined,
+        employee,
+      );
+      return calls.body.items.length > 0;
+    }, 'the call record');
+    // the employee's own live state: a ticket for the own workplace opens the stream
+    await page.getByRole('link', { name: 'Live calls' }).click();
+    await expect.poll(() => page.locator('[data-live-status]').textContent()).toBe('Connected.');
+    await page.getByRole('link', { name: 'My calls' }).click();
+    const row = page.locator('[data-call-list] tbody tr', { hasText: '+4989777888' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('voicebox');
+    await page.context().close();
+  });
+
+  it('a live call appears on the admin page while it rings and is answered, then in the call list', async () => {
+    const wp: WorkplaceView = await world.createWorkplace(company.id, admin, {
+      groupId,
+      number: '+4930140050',
+      username: 'live.web',
+      forwarding: { noAnswer: { enabled: false, ringSeconds: 120 } },
+    });
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'web.admin', ADMIN_PASSWORD);
+    await page.getByRole('link', { name: 'Live-Anrufe' }).click();
+    await expect.poll(() => page.locator('[data-live-status]').textContent()).toBe('Verbunden.');
+
+    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'manual' });
+    const caller = await world.driver.placeCall({ from: '+4989555666', to: wp.number });
+    const row = page.locator('[data-live-calls] tbody tr', { hasText: '+4989555666' });
+    await row.waitFor();
+    await expect.poll(() => row.textContent()).toContain('klingelt');
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await deskLeg.answer();
+    await expect.poll(() => row.textContent()).toContain('verbunden');
+    await screenshot(page, 'live-calls');
+    await caller.hangup();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText('Gerade keine Anrufe.').waitFor();
+
+    await until(async () => {
+      const calls = await world.api<{ items: Array<{ from: string }> }>(
+        'GET',
+        `${base}/calls`,
+        undefined,
+        admin,
+      );
+      return calls.body.items.some((c) => c.from === '+4989555666');
+    }, 'the call record');
+    await page.getByRole('link', { name: 'Anrufliste' }).click();
+    const listed = page.locator('[data-call-list] tbody tr', { hasText: '+4989555666' });
+    await listed.waitFor();
+    expect(await listed.textContent()).toContain('angenommen');
+    // one page holds every call so far: no "load more"
+    expect(await page.getByRole('button', { name: 'Weitere laden' }).isVisible()).toBe(false);
+    await screenshot(page, 'call-list');
     await page.context().close();
   });
 });
