@@ -64,27 +64,28 @@ export function principalOfAccount(account: UserAccount): Principal {
 }
 
 /** Refuses a state-changing cookie request without the session's CSRF token or from another origin. */
+/** Refuses a request whose Origin header names another site (browsers send it on every POST). */
+export function checkOrigin(request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  if (origin === 'null') throw forbidden('cross-origin request refused');
+  // compare as URL hosts (default ports dropped); http or https: a TLS proxy may sit in front
+  const own = request.headers.host ?? '';
+  const same = ['http', 'https'].some((scheme) => {
+    try {
+      const o = new URL(origin);
+      return o.protocol === `${scheme}:` && new URL(`${scheme}://${own}`).host === o.host;
+    } catch {
+      return false;
+    }
+  });
+  if (!same) throw forbidden('cross-origin request refused');
+}
+
+/** Refuses a state-changing cookie request without the session's CSRF token or from another origin. */
 export function checkCsrf(request: FastifyRequest, session: WebSession): void {
   if (request.method === 'GET' || request.method === 'HEAD') return;
-  const origin = request.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null') {
-    let host: string | undefined;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      host = undefined;
-    }
-    // compare as URL hosts (default ports dropped); http or https: a TLS proxy may sit in front
-    const own = request.headers.host ?? '';
-    const same = ['http', 'https'].some((scheme) => {
-      try {
-        return new URL(`${scheme}://${own}`).host === host && new URL(origin).protocol === `${scheme}:`;
-      } catch {
-        return false;
-      }
-    });
-    if (!same) throw forbidden('cross-origin request refused');
-  } else if (origin === 'null') throw forbidden('cross-origin request refused');
+  checkOrigin(request);
   const token = request.headers[CSRF_HEADER];
   if (typeof token !== 'string' || !sameString(token, session.csrf)) {
     throw forbidden('missing or wrong CSRF token (send X-CSRF-Token from GET /v1/auth/session)');
@@ -210,6 +211,8 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       schema: { tags, security: [], body: loginBody, response: { 200: sessionView, ...errorResponses } },
     },
     async (request, reply) => {
+      // no login CSRF: another site cannot sign a browser in to its own account
+      checkOrigin(request);
       const { login, password } = request.body;
       const account = await store.accounts.byLogin(login.toLowerCase());
       // one budget per account, whichever of its names is typed; unknown names get their own
@@ -295,6 +298,7 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       },
     },
     async (request, reply) => {
+      checkOrigin(request);
       const { token, password } = request.body;
       // taking the link is the single-use step; a refused password gives it back below
       const hash = sha256(token);
@@ -343,6 +347,7 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       },
     },
     async (request, reply) => {
+      checkOrigin(request);
       const login = request.body.login.toLowerCase();
       // the link's host must not come from the request of an anonymous caller (reset poisoning)
       if (mailer && config.PUBLIC_URL && throttle.retryAfterMs(`reset:${login}`) === 0) {

@@ -76,6 +76,19 @@ describe('web sign-in', () => {
     expect(again.statusCode).toBe(400);
     expect(issuePaths(again.json())).toEqual(['token']);
 
+    // another site cannot sign the browser in (login CSRF)
+    const foreign = await call(
+      t.app,
+      'POST',
+      '/v1/auth/login',
+      undefined,
+      { login: 'chef@example.com', password: PASSWORD },
+      {
+        headers: { origin: 'https://evil.example' },
+      },
+    );
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.headers['set-cookie']).toBeUndefined();
     const res = await login('chef@example.com');
     expect(res.statusCode, res.body).toBe(200);
     const cookie = cookieOf(res);
