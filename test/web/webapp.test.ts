@@ -67,9 +67,15 @@ describe.skipIf(chromiumMissing !== undefined)('web app in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Abmelden' }).isVisible()).toBe(false);
     expect(await page.getByRole('navigation').getByRole('link').count()).toBe(0);
     await screenshot(page, 'sign-in');
-    await page.getByLabel('Passwort', { exact: true }).fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Anmelden' }).click();
+    // the second try with the keyboard only: Tab to the fields, Enter submits
+    await page.getByLabel('Benutzername oder E-Mail').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('password');
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Arbeitsplätze' }).waitFor();
+    // focus moved to the page's heading
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
     // the session cookie is HttpOnly: page scripts cannot read it
     expect(await page.evaluate(() => document.cookie)).toBe('');
     const cookies = await page.context().cookies();
@@ -322,6 +328,47 @@ describe.skipIf(chromiumMissing !== undefined)('web app in Chromium', () => {
     // one page holds every call so far: no "load more"
     expect(await page.getByRole('button', { name: 'Weitere laden' }).isVisible()).toBe(false);
     await screenshot(page, 'call-list');
+    await page.context().close();
+  });
+
+  it('every control on every admin page (with the data of the tests above) has an accessible name, in both languages', async () => {
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'web.admin', ADMIN_PASSWORD);
+    const pages = [
+      'workplaces',
+      'workplaces/new',
+      'groups',
+      'portals',
+      'blocking',
+      'templates',
+      'accounts',
+      'import',
+      'live',
+      'calls',
+    ];
+    for (const lang of ['de', 'en']) {
+      await page.locator('#lang').selectOption(lang);
+      await page.locator(`html[lang="${lang}"]`).waitFor();
+      for (const hash of pages) {
+        await page.goto(`${world.apiUrl}/app/#/${hash}`);
+        await page.locator(`main[data-page="/${hash}"] h1`).waitFor();
+        const unnamed = await page.evaluate(() =>
+          [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+            .filter((el) => {
+              const e = el as HTMLInputElement;
+              if (e.type === 'hidden' || e.closest('[hidden]')) return false;
+              const labelled =
+                (e.labels?.length ?? 0) > 0 ||
+                e.getAttribute('aria-label') ||
+                e.getAttribute('aria-labelledby');
+              return !labelled && !(e.textContent ?? '').trim();
+            })
+            .map((el) => el.outerHTML.slice(0, 80)),
+        );
+        expect(unnamed, `${lang} #/${hash}`).toEqual([]);
+        expect(await page.evaluate(() => document.documentElement.lang)).toBe(lang);
+      }
+    }
     await page.context().close();
   });
 });
