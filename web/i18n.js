@@ -521,6 +521,84 @@ const messagesDe = [
   [/^must be a number$/, 'muss eine Zahl sein'],
   [/^not a valid phone number.*$/, 'ist keine gültige Rufnummer'],
   [/^is required for an employee$/, 'ist für Mitarbeiter erforderlich'],
+  [/^is required when the rule is enabled$/, 'ist erforderlich, wenn die Regel aktiv ist'],
+  [/^is required for a desk phone$/, 'ist für ein Tischtelefon erforderlich'],
+  [/^is (?:listed|used) twice$|^listed twice$/, 'ist doppelt aufgeführt'],
+  [
+    /^needs at least one number when parallel ringing is enabled$/,
+    'braucht mindestens eine Rufnummer, wenn paralleles Klingeln aktiv ist',
+  ],
+  [
+    /^the voicebox is disabled; enable it or forward to a number$/,
+    'die Sprachbox ist ausgeschaltet; schalten Sie sie ein oder leiten Sie auf eine Rufnummer um',
+  ],
+  [/^at most (\d+) numbers are allowed$/, 'höchstens $1 Rufnummern sind erlaubt'],
+  [
+    /^is one of the parallel-ringing numbers of this workplace$/,
+    'ist eine der Parallelruf-Nummern dieses Arbeitsplatzes',
+  ],
+  [/^must have (\d+) to (\d+) digits$/, 'muss $1 bis $2 Ziffern haben'],
+  [
+    /^must not start with 110 or 112 \(emergency numbers\)$/,
+    'darf nicht mit 110 oder 112 beginnen (Notrufnummern)',
+  ],
+  [/^must not be 911.*$/, 'darf nicht 911 sein (Mobiltelefone wählen damit den Notruf)'],
+  [/^must not be five digits starting with 118.*$/, 'darf nicht fünfstellig mit 118 beginnen (Auskunft)'],
+  [/^must not start with 77 or 78.*$/, 'darf nicht mit 77 oder 78 beginnen (für Kennzahlen reserviert)'],
+  [
+    /^must not have two digits when mobile integration is used$/,
+    'darf bei Mobilfunk-Integration nicht zweistellig sein',
+  ],
+  [
+    /^must not start with 0 when mobile integration is used$/,
+    'darf bei Mobilfunk-Integration nicht mit 0 beginnen',
+  ],
+  [
+    /^extension (\S+) is already used in this company$/,
+    'die Durchwahl $1 ist in dieser Firma schon vergeben',
+  ],
+  [
+    /^must be in E\.164 form.*$/,
+    'muss im Format E.164 sein: „+“, Ländervorwahl, Rufnummer (z. B. +4930123456)',
+  ],
+  [
+    /^has (\d+) digits; a phone number has at least (\d+)$/,
+    'hat $1 Ziffern; eine Rufnummer hat mindestens $2',
+  ],
+  [/^has (\d+) digits; E\.164 allows at most (\d+)$/, 'hat $1 Ziffern; E.164 erlaubt höchstens $2'],
+  [/^first must not be greater than last$/, 'die erste Nummer darf nicht größer als die letzte sein'],
+  [
+    /^first and last must have the same number of digits$/,
+    'erste und letzte Nummer müssen gleich viele Ziffern haben',
+  ],
+  [
+    /^(first|last): must be an E\.164 number.*$/,
+    'muss eine Rufnummer im Format E.164 sein (z. B. +4930123400)',
+  ],
+  [
+    /^overlaps a range in use; numbers are global$/,
+    'überschneidet sich mit einem vergebenen Bereich; Rufnummern sind global',
+  ],
+  [
+    /^range holds (\d+) numbers; at most (\d+) are allowed$/,
+    'der Bereich umfasst $1 Nummern; höchstens $2 sind erlaubt',
+  ],
+  [/^unknown IANA timezone "(.*)"$/, 'unbekannte Zeitzone „$1“'],
+  [
+    /^cannot change while the workplace is pending$/,
+    'kann nicht geändert werden, solange der Arbeitsplatz aussteht',
+  ],
+  [/^required column is missing$/, 'Pflichtspalte fehlt'],
+  [/^column appears twice$/, 'Spalte kommt doppelt vor'],
+  [/^the file is empty$/, 'die Datei ist leer'],
+  [/^the file has no data rows$/, 'die Datei hat keine Datenzeilen'],
+  [/^(.+) is already used in line (\d+) of the file$/, '$1 wird schon in Zeile $2 der Datei verwendet'],
+  [/^must be a whole number of seconds$/, 'muss eine ganze Zahl von Sekunden sein'],
+  [
+    /^the configuration store is unavailable; retry shortly$/,
+    'der Konfigurationsspeicher ist nicht erreichbar; bitte gleich noch einmal versuchen',
+  ],
+  [/^the area belongs to another group$/, 'der Bereich gehört zu einer anderen Gruppe'],
 ];
 
 let lang = 'de';
