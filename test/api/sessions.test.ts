@@ -271,3 +271,37 @@ describe('web sign-in', () => {
     expect(smtp.mails.length).toBe(before);
   });
 });
+
+describe('web sign-in behind TLS', () => {
+  it.each([
+    ['a trusted proxy says https', { TRUST_PROXY: '127.0.0.1' }, { 'x-forwarded-proto': 'https' }],
+    ['PUBLIC_URL is https', { PUBLIC_URL: 'https://pbx.example.com' }, {}],
+  ])('the session cookie is Secure when %s', async (_name, env, headers) => {
+    const t = await makeApp({ storeKind: 'memory', env });
+    try {
+      const a = await seedCompany(t.app);
+      const inv = await expectStatus(
+        call(t.app, 'POST', `${a.base}/accounts`, a.adminToken, { role: 'admin', username: 'tls.admin' }),
+        201,
+      );
+      const token = new URL(inv.link.replace('#/', '')).searchParams.get('token');
+      await expectStatus(
+        call(t.app, 'POST', '/v1/auth/password', undefined, { token, password: PASSWORD }),
+        204,
+      );
+      const res = await call(
+        t.app,
+        'POST',
+        '/v1/auth/login',
+        undefined,
+        { login: 'tls.admin', password: PASSWORD },
+        { headers },
+      );
+      expect(res.statusCode, res.body).toBe(200);
+      expect(cookieOf(res).header).toMatch(/; Secure/);
+      if ('PUBLIC_URL' in env) expect(inv.link).toMatch(/^https:\/\/pbx\.example\.com\/app\/#\/set-password/);
+    } finally {
+      await t.close();
+    }
+  });
+});
