@@ -8,8 +8,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumMissing: string | undefined = existsSync(CHROMIUM)
   ? undefined
-  : `${CHROMIUM} is not installed (apt-get install chromium); the browser tests are skipped`;
-if (chromiumMissing) console.warn(`[test/web] SKIPPED: ${chromiumMissing}`);
+  : `${CHROMIUM} is not installed (apt-get install chromium)`;
+/** CI must not skip: BROWSER_REQUIRED=yes (or E2E_REQUIRED=yes, as .ci/run sets) makes a missing browser a failure */
+const required = process.env.BROWSER_REQUIRED === 'yes' || process.env.E2E_REQUIRED === 'yes';
+if (chromiumMissing && required)
+  throw new Error(`[test/web] ${chromiumMissing}, but BROWSER_REQUIRED/E2E_REQUIRED=yes`);
+if (chromiumMissing) console.warn(`[test/web] SKIPPED: ${chromiumMissing}; the browser tests are skipped`);
 
 /** One headless Chromium per test file; each test opens its own context (fresh cookies). */
 export function launchChromium(): Promise<Browser> {
