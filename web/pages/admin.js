@@ -479,6 +479,24 @@ export async function groupsPage({ session, go }) {
         /* none */
       }
       const areas = await api('GET', `${b}/groups/${g.id}/areas`).catch(() => []);
+      // another number range: the whole list is sent, errors name numberRanges.<i>.first/last
+      const n = g.numberRanges.length;
+      const rangeForm = h(
+        'form',
+        { class: 'actions', novalidate: true, 'data-add-range': g.name },
+        alertBox(),
+        field({ name: 'first', path: `numberRanges.${n}.first`, label: `${t('first')} (${g.name})` }),
+        field({ name: 'last', path: `numberRanges.${n}.last`, label: `${t('last')} (${g.name})` }),
+        h('p', { class: 'field-error', 'data-error-for': 'numberRanges' }),
+        h('button', { type: 'submit', class: 'secondary' }, t('addRange')),
+      );
+      onSubmit(rangeForm, async (v) => {
+        await api('PATCH', `${b}/groups/${g.id}`, {
+          numberRanges: [...g.numberRanges, { first: v.first, last: v.last }],
+        });
+        toast(t('saved'));
+        go('#/groups');
+      });
       const areaForm = h(
         'form',
         { class: 'actions', novalidate: true },
@@ -508,6 +526,7 @@ export async function groupsPage({ session, go }) {
           g.numberRanges.map((r) => `${r.first} – ${r.last}`).join(', ') || t('none'),
         ),
         h('p', {}, `${t('freeNumbers')}: `, free.join(', ') || t('none')),
+        rangeForm,
         h(
           'div',
           {},
