@@ -89,8 +89,21 @@ export const configSchema = z.object({
     .optional(),
   /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
   SECRET_KEY_FILE: z.string().min(1).optional(),
-  /** identifies this controller in the live-call registry (several may share Redis) */
+  /**
+   * identifies this controller in the live-call registry (several may share Redis); keep it
+   * stable across restarts of the controller of one Asterisk, so the next one re-adopts its calls
+   */
   CONTROLLER_ID: z.string().min(1).optional(),
+  /** SIGTERM → exit within this, whatever is down (keep below the orchestrator's grace period) */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(9000),
+  /** admission control: new calls are refused (cause 34) beyond this many set-ups in flight (0 = off) */
+  ADMISSION_MAX_SETUPS: z.coerce.number().int().min(0).default(100),
+  /** … or while the moving average of ARI REST latency is above this, in ms (0 = off) */
+  ADMISSION_MAX_REST_LATENCY_MS: z.coerce.number().int().min(0).default(500),
+  /** … or while the event loop's mean delay over the last 0.5 s is above this, in ms (0 = off) */
+  ADMISSION_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(200),
+  /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */
+  CALL_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** call lists: how long a call is kept, and at most how many per workplace / per company */
   CALL_LIST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   CALL_LIST_MAX_PER_WORKPLACE: z.coerce.number().int().min(10).max(1_000_000).default(5000),

@@ -20,6 +20,10 @@ export interface PbxMetrics extends CallMetricsSink {
   readonly storeOps: Histogram<'operation'>;
   readonly api: Histogram<'method' | 'route' | 'status'>;
   readonly slowEventClients: Counter;
+  /** a call-through fraud-guard alert (src/calls/fraud-guard.ts), by kind */
+  callThroughAlert(kind: string): void;
+  /** a workplace's call-through locked by the guard, or the lock lifted by an admin */
+  callThroughLock(change: 'locked' | 'lifted'): void;
   /** values read at scrape time */
   watch(sources: MetricSources): void;
 }
@@ -84,6 +88,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     name: 'pbx_refused_calls_total',
     help: 'calls refused: blocked by a blocking profile, or not let into an Anywhere portal',
     labelNames: ['reason'],
+    registers: reg,
+  });
+  const callThroughAlerts = new Counter({
+    name: 'pbx_callthrough_alerts_total',
+    help: 'call-through fraud-guard alerts by kind (new-country, limit, destination-refused, locked)',
+    labelNames: ['kind'],
+    registers: reg,
+  });
+  // a counter, not a gauge of locked workplaces: that number lives in Redis (one read per
+  // workplace), and locks / lifts rate() well enough to alert on
+  const callThroughLocks = new Counter({
+    name: 'pbx_callthrough_lock_changes_total',
+    help: "workplaces' call-through locked by the fraud guard (change=locked) or lifted by an admin (change=lifted)",
+    labelNames: ['change'],
     registers: reg,
   });
   const ariRest = new Histogram({
@@ -163,6 +181,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     pinFailure: (where) => pinFailures.inc({ where }),
     pinLockout: (where) => pinLockouts.inc({ where }),
     refused: (reason) => refused.inc({ reason }),
+    callThroughAlert: (kind) => callThroughAlerts.inc({ kind }),
+    callThroughLock: (change) => callThroughLocks.inc({ change }),
   };
 }
 

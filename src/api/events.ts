@@ -414,7 +414,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
 };
 
 /**
- * Events the API itself sees: every successful change (config.changed), a PIN unlock, and
+ * Events the API itself sees: every successful change (config.changed), a PIN or call-through unlock, and
  * call lists to delete with their workplace or company. Registered at the root (its hook
  * applies to every route).
  */
@@ -432,6 +432,8 @@ const eventHooksImpl: FastifyPluginAsync<EventsDeps> = async (app: FastifyInstan
     let event: NewEvent;
     if (method === 'DELETE' && route === '/v1/companies/:cid/workplaces/:wid/voicebox/lock')
       event = { ...at, type: 'pin.unlocked' };
+    else if (method === 'DELETE' && route === '/v1/companies/:cid/workplaces/:wid/call-through-lock' && wid)
+      event = { companyId: cid, workplaceId: wid, type: 'callthrough.unlocked' };
     else event = { ...at, type: 'config.changed', method, route: `${method} ${route}` };
     backend.events.append(event);
     if (method === 'DELETE' && route === '/v1/companies/:cid/workplaces/:wid' && wid)

@@ -13,6 +13,7 @@ import { PIN_LOCK_AFTER } from '../domain/pin.js';
 import type { RingLeg } from '../domain/ring-plan.js';
 import type { AnsweredBy, CallDirection, CallOutcome, CallRecord, NewEvent } from '../events/model.js';
 import { buildRecords, type CallTrace } from './call-records.js';
+import type { CallThroughAlert } from './fraud-guard.js';
 
 /** What a flow reports. */
 export type CallFact =
@@ -29,9 +30,20 @@ export type CallFact =
   | { type: 'message'; message: VoiceboxMessage }
   | { type: 'released'; reason: string }
   | { type: 'blocked'; number: string }
-  /** on the pulling session: it took over the call whose caller channel is remoteChannelId */
+  /**
+   * on the pulling session: it is moving the call whose caller channel is remoteChannelId; the
+   * records of both wait for 'pulled' or 'pull.failed' (told even after the session ended)
+   */
+  | { type: 'pull.started'; workplaceId: string; remoteChannelId: string }
+  /** on the pulling session: it took over the call (after the move succeeded) */
   | { type: 'pulled'; workplaceId: string; remoteChannelId: string }
+  /** on the pulling session: the move failed or the call ended during it */
+  | { type: 'pull.failed'; workplaceId: string; remoteChannelId: string }
   | { type: 'portal'; portal: AnywherePortal }
+  /** the portal let the employee of this workplace in */
+  | { type: 'portal.entered'; workplace: Workplace }
+  /** the portal call calls through to this number (E.164) */
+  | { type: 'call-through'; to: string }
   | { type: 'refused'; portal: AnywherePortal; reason: string }
   /** a wrong PIN; `failures` = the stored count including this one */
   | {
@@ -78,11 +90,38 @@ export interface CallEvents {
   readonly size: number;
 }
 
+/**
+ * A fraud-guard alert as public events: every alert is a `callthrough.alert` of the
+ * workplace; the one that locks it is also a `callthrough.locked` (the state change, as
+ * `pin.locked` is for a PIN; `callthrough.unlocked` comes from the API when an admin lifts it).
+ */
+export function callThroughAlertEvents(alert: CallThroughAlert): NewEvent[] {
+  const at = { companyId: alert.companyId, workplaceId: alert.workplaceId, at: alert.at };
+  const events: NewEvent[] = [
+    {
+      ...at,
+      callId: alert.callId,
+      type: 'callthrough.alert',
+      kind: alert.kind,
+      country: alert.country,
+      destinationClass: alert.destinationClass,
+      ...(alert.reason !== undefined ? { reason: alert.reason } : {}),
+      ...(alert.limit !== undefined ? { limit: alert.limit } : {}),
+      ...(alert.refusalsToday !== undefined ? { refusalsToday: alert.refusalsToday } : {}),
+    },
+  ];
+  if (alert.kind === 'locked')
+    events.push({ ...at, type: 'callthrough.locked', reason: alert.reason ?? 'locked' });
+  return events;
+}
+
 const answeredByOf = (leg: RingLeg): AnsweredBy =>
   leg.kind === 'device' ? { kind: 'device', id: leg.deviceId } : { kind: 'number', id: leg.number };
 
 export function createCallEvents(sinks: CallEventSinks): CallEvents {
   const traces = new Map<string, CallTrace>();
+  /** calls over while a pull moved them (either side): recorded once the pull's outcome is known */
+  const parked = new Map<string, { trace: CallTrace; endedMs: number; cause: number | undefined }>();
   const listeners = new Set<(event: NewEvent) => void>();
   const { metrics } = sinks;
 
@@ -105,7 +144,7 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
 
   /** company / workplace / call of the trace's main side, for its events */
   function where(trace: CallTrace): { companyId: string; workplaceId?: string; callId: string } | undefined {
-    const wp = trace.target ?? trace.caller;
+    const wp = trace.target ?? trace.caller ?? trace.portalWorkplace;
     if (wp) return { companyId: wp.companyId, workplaceId: wp.id, callId: trace.callId };
     if (trace.portal) return { companyId: trace.portal.companyId, callId: trace.callId };
     return undefined;
@@ -136,6 +175,12 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
         return;
       case 'portal':
         trace.portal = fact.portal;
+        return;
+      case 'portal.entered':
+        trace.portalWorkplace = fact.workplace;
+        return;
+      case 'call-through':
+        trace.callThroughTo = fact.to;
         return;
       case 'ringing': {
         setupDone(trace);
@@ -214,9 +259,27 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
           reason: fact.reason,
         });
         return;
-      case 'pulled': {
+      case 'pull.started': {
         const original = traces.get(fact.remoteChannelId);
+        if (original) original.pullPendingBy = trace.callId;
+        trace.pulling = fact.remoteChannelId;
+        return;
+      }
+      case 'pull.failed':
+        release(fact.remoteChannelId);
+        release(trace.callId);
+        return;
+      case 'pulled': {
+        const original = traces.get(fact.remoteChannelId) ?? parked.get(fact.remoteChannelId)?.trace;
         if (original) original.pulledTo = trace.fromDialled || trace.callId;
+        trace.portalPull = {
+          workplaceId: fact.workplaceId,
+          ...(original ? { with: original.caller && !original.target ? original.to : original.from } : {}),
+        };
+        // the talk on this channel starts now
+        trace.answeredAt ??= now;
+        release(fact.remoteChannelId);
+        release(trace.callId);
         const wp = original?.target ?? original?.caller;
         publish({
           companyId: wp?.companyId ?? trace.portal?.companyId ?? trace.caller?.companyId ?? '',
@@ -242,6 +305,50 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
     }
   }
 
+  /** a pull is decided: the call (pulled or pulling) no longer waits; recorded now when over */
+  function release(callId: string): void {
+    const running = traces.get(callId);
+    if (running) {
+      delete running.pullPendingBy;
+      delete running.pulling;
+    }
+    const p = parked.get(callId);
+    if (!p) return;
+    parked.delete(callId);
+    delete p.trace.pullPendingBy;
+    delete p.trace.pulling;
+    finish(p.trace, p.endedMs, p.cause);
+  }
+
+  /** the call's records and its call.ended events (queued) */
+  function finish(trace: CallTrace, endedMs: number, cause: number | undefined): void {
+    try {
+      const records = buildRecords(trace, endedMs, cause);
+      // a portal call that got in stays 'portal' here (its workplace record says what it did)
+      metrics?.callEnded?.(
+        trace.kind,
+        trace.portal && !trace.target && !trace.refused ? 'portal' : (records[0]?.outcome ?? 'other'),
+      );
+      if (records.length === 0) return;
+      sinks.records(records);
+      for (const r of records) {
+        if (r.portalId && !r.workplaceId && !trace.refused) continue;
+        publish({
+          companyId: r.companyId,
+          ...(r.workplaceId ? { workplaceId: r.workplaceId } : {}),
+          callId: r.id,
+          type: 'call.ended',
+          direction: r.direction,
+          outcome: r.outcome,
+          ...(cause !== undefined ? { cause } : {}),
+          durationSeconds: r.durationSeconds,
+        });
+      }
+    } catch (err) {
+      sinks.logger.warn({ err }, 'call record failed');
+    }
+  }
+
   return {
     started(session, kind) {
       traces.set(session.channelId, {
@@ -257,7 +364,8 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
       });
     },
     emit(session, fact) {
-      const trace = traces.get(session.channelId);
+      // a pulling call may be over (parked) when the move's outcome is told
+      const trace = traces.get(session.channelId) ?? parked.get(session.channelId)?.trace;
       if (!trace) return;
       try {
         apply(trace, fact);
@@ -269,28 +377,12 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
       const trace = traces.get(session.channelId);
       if (!trace) return;
       traces.delete(session.channelId);
-      try {
-        const endedMs = Date.now();
-        const records = buildRecords(trace, endedMs, cause);
-        metrics?.callEnded?.(trace.kind, records[0]?.outcome ?? (trace.portal ? 'portal' : 'other'));
-        if (records.length === 0) return;
-        sinks.records(records);
-        for (const r of records) {
-          if (r.portalId && !r.workplaceId && !trace.refused) continue;
-          publish({
-            companyId: r.companyId,
-            ...(r.workplaceId ? { workplaceId: r.workplaceId } : {}),
-            callId: r.id,
-            type: 'call.ended',
-            direction: r.direction,
-            outcome: r.outcome,
-            ...(cause !== undefined ? { cause } : {}),
-            durationSeconds: r.durationSeconds,
-          });
-        }
-      } catch (err) {
-        sinks.logger.warn({ err }, 'call record failed');
-      }
+      const endedMs = Date.now();
+      // ended while a pull moves it: whether it was pulled is known only when the move is over
+      // (the move's promise always settles: pull.ts tells 'pulled' or 'pull.failed')
+      if (trace.pullPendingBy !== undefined || trace.pulling !== undefined)
+        parked.set(trace.callId, { trace, endedMs, cause });
+      else finish(trace, endedMs, cause);
     },
     onEvent(listener) {
       listeners.add(listener);

@@ -10,6 +10,7 @@ import type { CallEvents } from './call-events.js';
 import type { ConfigCache } from './config-cache.js';
 import type { CallThroughGuard } from './fraud-guard.js';
 import type { LiveCalls } from './live-calls.js';
+import type { StoreWriteQueue } from './store-writes.js';
 import type { VoiceboxNotifier } from './notifier.js';
 import type { CallAri, CallSession } from './session.js';
 import type { Timing } from './timing.js';
@@ -24,6 +25,8 @@ export interface CallContext {
   notifier: VoiceboxNotifier;
   controllerId: string;
   logger: Logger;
+  /** store writes that must land even when Redis is away (voicebox messages, live-call registry) */
+  writes: StoreWriteQueue;
   /** the Anywhere portal's call-through fraud guard (absent: call-throughs are not guarded) */
   callThroughGuard?: CallThroughGuard;
   /** call events and call-list records (optional: absent in unit tests) */

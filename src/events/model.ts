@@ -14,12 +14,24 @@ export const callDirection = z.enum(['inbound', 'outbound', 'internal']);
 export type CallDirection = z.infer<typeof callDirection>;
 
 export const callOutcome = z
-  .enum(['answered', 'missed', 'busy', 'forwarded', 'voicebox', 'pulled', 'blocked', 'refused'])
+  .enum([
+    'answered',
+    'missed',
+    'busy',
+    'forwarded',
+    'voicebox',
+    'pulled',
+    'blocked',
+    'refused',
+    'call-through',
+  ])
   .describe(
     'answered: a device or parallel number took it; missed: nobody did (or the caller gave up); busy; ' +
       'forwarded: connected to the forward target (forwardedTo); voicebox: went to the voicebox; ' +
       'pulled: taken over by *11 (pulledTo); blocked: a blocking profile refused it; refused: an ' +
-      'Anywhere portal did not let the caller in',
+      'Anywhere portal did not let the caller in; call-through: an employee called out through an Anywhere ' +
+      "portal (its workplace's record; to: the destination, answeredAt when it answered). The portal call of " +
+      'an employee who pulled a call with *11 is a record of that workplace with outcome pulled',
   );
 export type CallOutcome = z.infer<typeof callOutcome>;
 
@@ -105,6 +117,41 @@ export const pbxEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({ ...base, type: z.literal('pin.locked'), where: z.enum(['voicebox', 'portal']) }),
   z.object({ ...base, type: z.literal('pin.unlocked') }),
+  z.object({
+    ...base,
+    workplaceId: z.string(),
+    callId: z.string().describe('the portal call whose call-through raised it'),
+    type: z.literal('callthrough.alert'),
+    kind: z
+      .enum(['new-country', 'limit', 'destination-refused', 'locked'])
+      .describe(
+        'new-country: first call-through to a country; limit: a call-through limit was hit; ' +
+          "destination-refused: premium-rate or a country the company does not allow; locked: the workplace's " +
+          'call-through is locked now (an admin lifts it: DELETE .../call-through-lock)',
+      ),
+    country: z.string().describe('country calling code of the destination, e.g. "44"'),
+    destinationClass: z.enum(['national', 'international', 'premium-rate']),
+    reason: z
+      .string()
+      .optional()
+      .describe(
+        'the refusal: locked, premium-rate, country-not-allowed or the limit, e.g. workplace-per-hour',
+      ),
+    limit: z
+      .number()
+      .optional()
+      .describe(
+        'the configured value that was hit (per hour, concurrent, minutes per day; kind locked: the refusals that lock)',
+      ),
+    refusalsToday: z.number().optional(),
+  }),
+  z.object({
+    ...base,
+    workplaceId: z.string(),
+    type: z.literal('callthrough.locked'),
+    reason: z.string().describe('the refusal that locked it'),
+  }),
+  z.object({ ...base, workplaceId: z.string(), type: z.literal('callthrough.unlocked') }),
   z.object({
     ...base,
     type: z.literal('device.registered'),

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { AriClient } from '../ari/index.js';
-import { createCallEvents, type CallEvents } from '../calls/call-events.js';
+import { callThroughAlertEvents, createCallEvents, type CallEvents } from '../calls/call-events.js';
 import type { CallController } from '../calls/controller.js';
 import { watchDevices } from '../calls/device-events.js';
 import type { Config } from '../config.js';
@@ -27,7 +27,10 @@ export interface Telemetry {
   metrics: PbxMetrics;
   /** times ARI REST operations and feeds ARI counters to the metrics */
   watchAri(ari: AriClient): void;
-  /** active calls from the controller; device registration events from its ARI application */
+  /**
+   * active calls from the controller; device registration events from its ARI application;
+   * its call-through fraud-guard alerts as events and metrics
+   */
   watchController(controller: CallController): void;
   close(): Promise<void>;
 }
@@ -71,6 +74,7 @@ export async function createTelemetry(opts: {
     logger,
   });
   let stopDevices: (() => void) | undefined;
+  let stopAlerts: (() => void) | undefined;
   return {
     backend,
     calls,
@@ -90,8 +94,15 @@ export async function createTelemetry(opts: {
         publish: (event) => backend.events.append(event),
         logger,
       });
+      // queued like every event (batched by the backend): the call-through gains no round trip
+      stopAlerts = controller.callThroughAlerts.onAlert((alert) => {
+        metrics.callThroughAlert(alert.kind);
+        if (alert.kind === 'locked') metrics.callThroughLock('locked');
+        for (const event of callThroughAlertEvents(alert)) backend.events.append(event);
+      });
     },
     async close() {
+      stopAlerts?.();
       stopDevices?.();
       await backend.close();
     },

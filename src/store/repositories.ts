@@ -13,6 +13,7 @@
  *   pvbm:<workplaceId>        hash message id → message JSON
  *   ppinfail:<workplaceId>    counter
  *   plive:<workplaceId>       LiveCall JSON; plive-by-ctl:<controllerId> set of workplace ids
+ *   pvbrec:<controllerId>     hash message id → VoiceboxMessage JSON of recordings in progress
  *   pct:<…>                   call-through fraud guard counters (see callThroughKeys)
  *   pacct:, psess:, plink:    web app accounts, sessions, one-time links (see accounts.ts)
  *   pchanged                  pub/sub channel of ConfigChange JSON
@@ -61,6 +62,7 @@ import {
   type CompanyScopedRepo,
   type ConfigChange,
   type EntityKind,
+  type RecordingInProgress,
 } from './store.js';
 
 /** guard label: the entity itself changed between our read and our write */
@@ -167,6 +169,7 @@ export function createKvStore(
   const pinFailKey = (workplaceId: string) => `${p}pinfail:${workplaceId}`;
   const liveKey = (workplaceId: string) => `${p}live:${workplaceId}`;
   const liveByControllerKey = (controllerId: string) => `${p}live-by-ctl:${controllerId}`;
+  const recordingKey = (controllerId: string) => `${p}vbrec:${controllerId}`;
   const changeChannel = `${p}changed`;
   /** the call-through guard's counters: hour / day windows expire, the lock never does */
   const callThroughKeys = (companyId: string, workplaceId: string, nowMs: number): CallThroughKeys => {
@@ -1024,6 +1027,28 @@ export function createKvStore(
           });
         }
         return owned;
+      },
+    },
+
+    recordingsInProgress: {
+      async put(controllerId, record) {
+        await write({
+          guards: [],
+          ops: [
+            {
+              op: 'hset',
+              key: recordingKey(controllerId),
+              field: record.message.id,
+              value: canonicalJson(record),
+            },
+          ],
+        });
+      },
+      async remove(controllerId, messageId) {
+        await write({ guards: [], ops: [{ op: 'hdel', key: recordingKey(controllerId), field: messageId }] });
+      },
+      async list(controllerId) {
+        return (await kv.hvals(recordingKey(controllerId))).map((v) => JSON.parse(v) as RecordingInProgress);
       },
     },
 

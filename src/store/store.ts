@@ -74,6 +74,12 @@ export interface ConfigChange {
   companyId?: string;
 }
 
+/** A voicebox message being recorded on the caller channel `channelId`. */
+export interface RecordingInProgress {
+  message: VoiceboxMessage;
+  channelId: string;
+}
+
 /** A uniqueness clash: which index refused the write. */
 export class ConflictError extends Error {
   constructor(
@@ -279,6 +285,16 @@ export interface Store {
     lock(workplaceId: string): Promise<CallThroughLock | undefined>;
     /** lifts the lock and forgets today's refusals */
     unlock(workplaceId: string): Promise<void>;
+  };
+
+  /**
+   * Voicebox messages being recorded right now, per controller: a controller that restarts
+   * mid-recording finds them and stores the message once Asterisk has the recording.
+   */
+  recordingsInProgress: {
+    put(controllerId: string, record: RecordingInProgress): Promise<void>;
+    remove(controllerId: string, messageId: string): Promise<void>;
+    list(controllerId: string): Promise<RecordingInProgress[]>;
   };
 
   /** Pub/sub of configuration changes; returns an unsubscribe function. */

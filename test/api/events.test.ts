@@ -120,7 +120,18 @@ describe('event stream (API)', () => {
         'device.registered',
         'device.unregistered',
         'config.changed',
+        'callthrough.alert',
+        'callthrough.locked',
+        'callthrough.unlocked',
       ]),
+    );
+    // the alert's fields are documented, not just its name
+    const alert = (schema.oneOf ?? schema.anyOf).find(
+      (s: { properties: { type: { const?: string; enum?: string[] } } }) =>
+        (s.properties.type.const ?? s.properties.type.enum?.[0]) === 'callthrough.alert',
+    );
+    expect(Object.keys(alert.properties)).toEqual(
+      expect.arrayContaining(['kind', 'workplaceId', 'country', 'destinationClass', 'reason', 'limit']),
     );
     expect(doc.paths['/v1/companies/{cid}/calls'].get.responses['200']).toBeDefined();
   });

@@ -270,4 +270,22 @@ describe('races (real Redis)', () => {
       });
     }
   });
+
+  it('a call-through policy PUT racing a company PATCH of another field: both land', async () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const c = await company();
+      const [put, patch, platform] = await Promise.all([
+        call(t.app, 'PUT', `${c.base}/call-through-policy`, c.adminToken, { lockAfterRefusals: trial + 1 }),
+        call(t.app, 'PATCH', c.base, c.adminToken, { name: `Renamed ${trial}` }),
+        call(t.app, 'PATCH', c.base, ADMIN_TOKEN, { mobileIntegration: true }),
+      ]);
+      for (const r of [put, patch, platform]) expect(r.statusCode, r.body).toBe(200);
+      const stored = await t.store.companies.get(c.company.id);
+      expect(stored, `trial ${trial}: lost update`).toMatchObject({
+        name: `Renamed ${trial}`,
+        mobileIntegration: true,
+        callThroughPolicy: { lockAfterRefusals: trial + 1 },
+      });
+    }
+  });
 });

@@ -384,6 +384,16 @@ describe('call lists', () => {
       () => s.events().some((e) => e.type === 'call.pulled' && e.callId === remote.id),
       'pulled event',
     );
+    // the portal call that pulled it is a line of the employee's list too
+    expect(await recordOf(wp, onMobile.id)).toMatchObject({
+      workplaceId: wp.id,
+      portalId: portal.id,
+      direction: 'inbound',
+      outcome: 'pulled',
+      from: mobile,
+      to: CALLER,
+      toDialled: portal.number,
+    });
 
     const stranger = await world.driver.placeCall({ from: '+4971100000001', to: portal.number });
     await stranger.waitForHangup();
@@ -401,6 +411,148 @@ describe('call lists', () => {
       'refused event',
     );
     s.ws.close();
+  });
+
+  it("a call-through through the portal is a line of the employee's list, with the destination", async () => {
+    const mobile = mobileNumber();
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const portal = await world.createPortal(company.id, admin, {
+      groupId,
+      number: '+4930123482',
+      pinRequired: false,
+    });
+    const s = await openStream({ protocols: (await ticket(admin)).protocols });
+    const destination = '+4940555000888';
+    world.driver.setEndpointBehaviour(world.externalEndpoint(destination), { kind: 'answer', afterMs: 20 });
+    const ch = await world.driver.placeCall({ from: mobile, to: portal.number });
+    await ch.waitForPlayback(sound('portal-welcome'));
+    await ch.pressDigits('040555000888#');
+    await until(() => ch.bridgedWith().length > 0, 'connected');
+    await ch.hangup();
+    const r = await recordOf(wp, ch.id);
+    expect(r).toMatchObject({
+      companyId: company.id,
+      workplaceId: wp.id,
+      portalId: portal.id,
+      direction: 'outbound',
+      outcome: 'call-through',
+      from: wp.number,
+      fromDialled: mobile,
+      to: destination,
+      toDialled: portal.number,
+      answeredBy: { kind: 'number', id: destination },
+    });
+    expect(r.answeredAt! >= r.startedAt && r.endedAt >= r.answeredAt!).toBe(true);
+    await until(
+      () => s.events().some((e) => e.type === 'call.ended' && e.callId === ch.id),
+      'call.ended of the call-through',
+    );
+    const ofCall = s.events().filter((e) => 'callId' in e && e.callId === ch.id);
+    for (const e of ofCall) pbxEventSchema.parse(e);
+    expect(ofCall).toMatchObject([
+      { type: 'call.answered', workplaceId: wp.id, answeredBy: { kind: 'number', id: destination } },
+      { type: 'call.ended', workplaceId: wp.id, direction: 'outbound', outcome: 'call-through' },
+    ]);
+    s.ws.close();
+
+    // to a colleague's extension: an internal call-through, in both lists
+    const colleague = await workplace();
+    world.driver.setEndpointBehaviour(device(colleague), { kind: 'answer', afterMs: 20 });
+    const internal = await world.driver.placeCall({ from: mobile, to: portal.number });
+    await internal.waitForPlayback(sound('portal-welcome'));
+    await internal.pressDigits(`${colleague.extension}#`);
+    await until(() => internal.bridgedWith().length > 0, 'colleague answered');
+    await internal.hangup();
+    expect(await recordOf(wp, internal.id)).toMatchObject({
+      direction: 'internal',
+      outcome: 'call-through',
+      to: colleague.number,
+      answeredBy: { kind: 'device', id: colleague.devices[0]!.id },
+    });
+    expect(await recordOf(colleague, internal.id)).toMatchObject({ outcome: 'answered', from: wp.number });
+  });
+
+  describe('*11 is recorded as pulled only once the call was moved', () => {
+    /** a desk call of a fresh workplace, answered, and its employee on a silent portal */
+    async function deskCallAndPortal(portalNumber: string) {
+      const mobile = mobileNumber();
+      const wp = await workplace({
+        parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      });
+      const portal = await world.createPortal(company.id, admin, {
+        groupId,
+        number: portalNumber,
+        silentMode: true,
+        pinRequired: false,
+      });
+      world.driver.setEndpointBehaviour(device(wp), { kind: 'answer', afterMs: 20 });
+      const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
+      await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'live call');
+      const onMobile = await world.driver.placeCall({ from: mobile, to: portal.number });
+      await onMobile.waitForState('Up');
+      return { wp, remote, onMobile };
+    }
+
+    it('a move that fails: the call is not pulled, the portal call leaves no line', async () => {
+      const { wp, remote, onMobile } = await deskCallAndPortal('+4930123483');
+      const s = await openStream({ protocols: (await ticket(admin)).protocols });
+      const bridges = world.ari.bridges;
+      const addChannel = bridges.addChannel;
+      bridges.addChannel = async (...args: Parameters<typeof addChannel>) => {
+        const channels = [args[0].channel].flat();
+        if (channels.includes(onMobile.id)) throw new Error('injected: the move fails');
+        return addChannel.apply(bridges, args);
+      };
+      try {
+        await onMobile.pressDigits('*11');
+        await onMobile.waitForHangup();
+      } finally {
+        bridges.addChannel = addChannel;
+      }
+      expect(remote.bridgedWith()).not.toContain(onMobile.id);
+      await remote.hangup();
+      const r = await recordOf(wp, remote.id);
+      expect(r).toMatchObject({ outcome: 'answered', answeredBy: { kind: 'device', id: wp.devices[0]!.id } });
+      expect(r.pulledTo).toBeUndefined();
+      await until(() => s.events().some((e) => e.type === 'call.ended' && e.callId === remote.id), 'ended');
+      expect(s.events().some((e) => e.type === 'call.pulled')).toBe(false);
+      await world.telemetry.backend.flush();
+      expect(
+        (await callList(`/v1/companies/${company.id}/workplaces/${wp.id}/calls`)).map((x) => x.id),
+      ).toEqual([remote.id]);
+      s.ws.close();
+    });
+
+    it('the caller hanging up before the move is finished: recorded as pulled once it is', async () => {
+      const { wp, remote, onMobile } = await deskCallAndPortal('+4930123484');
+      const oldBridge = world.driver.bridges().find((b) => b.channelIds.includes(remote.id))!.id;
+      const bridges = world.ari.bridges;
+      const destroy = bridges.destroy;
+      let held = false;
+      // the last step of the move (the old bridge goes) waits until the caller's call is over
+      bridges.destroy = async (...args: Parameters<typeof destroy>) => {
+        if (!held && args[0].bridgeId === oldBridge) {
+          held = true;
+          await remote.hangup();
+          await until(() => !world.controller.router.sessions.has(remote.id), 'caller call over');
+        }
+        return destroy.apply(bridges, args);
+      };
+      try {
+        await onMobile.pressDigits('*11');
+        await onMobile.waitForHangup();
+      } finally {
+        bridges.destroy = destroy;
+      }
+      expect(held).toBe(true);
+      expect(await recordOf(wp, remote.id)).toMatchObject({
+        outcome: 'pulled',
+        pulledTo: onMobile.callerNumber(),
+      });
+      expect(await recordOf(wp, onMobile.id)).toMatchObject({ outcome: 'pulled', to: CALLER });
+    });
   });
 
   it('paging, filters, CSV, bad input named, and the list goes with its workplace', async () => {
@@ -561,6 +713,104 @@ describe('metrics', () => {
       'unlocked',
     );
     s.ws.close();
+  });
+});
+
+describe('call-through fraud guard', () => {
+  it('a refused call-through is an alert event on the stream (admin and employee) and counted; lock and lift too', async () => {
+    const mobile = mobileNumber();
+    const wp = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const portal = await world.createPortal(company.id, admin, {
+      groupId,
+      number: '+4930123481',
+      pinRequired: false,
+    });
+    // the first refusal locks: one call shows alert, lock, and (below) the lift
+    const policy = await world.api(
+      'PUT',
+      `/v1/companies/${company.id}/call-through-policy`,
+      { lockAfterRefusals: 1 },
+      admin,
+    );
+    expect(policy.status).toBe(200);
+    await until(
+      async () => (await world.controller.context.cache.company(company.id))?.callThroughPolicy !== undefined,
+      'policy seen by the controller',
+    );
+    const adminStream = await openStream({ protocols: (await ticket(admin)).protocols });
+    const employee = await world.employeeToken(company.id, admin, wp.id);
+    const employeeStream = await openStream({ protocols: ['pbx.events.v1', `bearer.${employee}`] });
+    const before = await metrics();
+
+    const ch = await world.driver.placeCall({ from: mobile, to: portal.number });
+    await ch.waitForPlayback(sound('portal-welcome'));
+    await ch.pressDigits('09001234567#');
+    await until(
+      () => adminStream.events().some((e) => e.type === 'callthrough.locked' && e.workplaceId === wp.id),
+      'locked event',
+    );
+    await ch.hangup();
+    expect(
+      world.driver
+        .restLog()
+        .some(
+          (r) =>
+            r.path === '/channels/create' && r.query?.endpoint === world.externalEndpoint('+499001234567'),
+        ),
+    ).toBe(false);
+    const ofWp = (s: Socket) =>
+      s.events().filter((e) => e.type.startsWith('callthrough.') && e.workplaceId === wp.id);
+    for (const e of ofWp(adminStream)) pbxEventSchema.parse(e);
+    expect(ofWp(adminStream)).toMatchObject([
+      {
+        type: 'callthrough.alert',
+        companyId: company.id,
+        workplaceId: wp.id,
+        callId: ch.id,
+        kind: 'destination-refused',
+        reason: 'premium-rate',
+        destinationClass: 'premium-rate',
+        country: '49',
+      },
+      { type: 'callthrough.alert', kind: 'locked', reason: 'premium-rate', limit: 1, refusalsToday: 1 },
+      { type: 'callthrough.locked', workplaceId: wp.id, reason: 'premium-rate' },
+    ]);
+    // the employee's own workplace: it sees the same (it is told why its call-through failed)
+    await until(() => ofWp(employeeStream).length === 3, 'employee sees the alerts');
+
+    const lift = await world.api(
+      'DELETE',
+      `/v1/companies/${company.id}/workplaces/${wp.id}/call-through-lock`,
+      undefined,
+      admin,
+    );
+    expect(lift.status).toBe(204);
+    await until(
+      () => adminStream.events().some((e) => e.type === 'callthrough.unlocked' && e.workplaceId === wp.id),
+      'unlocked event',
+    );
+    // lifting an open workplace again is no lift
+    await world.api(
+      'DELETE',
+      `/v1/companies/${company.id}/workplaces/${wp.id}/call-through-lock`,
+      undefined,
+      admin,
+    );
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string>) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    expect(after.get('pbx_callthrough_alerts_total')?.type).toBe('counter');
+    expect(delta('pbx_callthrough_alerts_total', { kind: 'destination-refused' })).toBe(1);
+    expect(delta('pbx_callthrough_alerts_total', { kind: 'locked' })).toBe(1);
+    expect(delta('pbx_callthrough_alerts_total', { kind: 'limit' })).toBe(0);
+    expect(delta('pbx_callthrough_lock_changes_total', { change: 'locked' })).toBe(1);
+    expect(delta('pbx_callthrough_lock_changes_total', { change: 'lifted' })).toBe(1);
+    // back to the defaults for the other tests of this company
+    await world.api('PUT', `/v1/companies/${company.id}/call-through-policy`, {}, admin);
+    adminStream.ws.close();
+    employeeStream.ws.close();
   });
 });
 

@@ -82,6 +82,14 @@ export interface ScenarioEnv {
   ): Promise<{ caller: Caller; callerPbx: string; deskPbx: string }>;
   /** the channel id of the caller's half in the controller's application */
   pbxChannelOf(caller: Caller): Promise<string>;
+  /** the controller's side (the ;1 it created) of the leg that rang a desk phone or a number */
+  pbxLegOf(kind: 'device' | 'pstn', target: string): Promise<string>;
+  /** waits until the controller has started playing `sound:pbx/<prompt>` to the channel */
+  untilPlaying(channelId: string, prompt: string, ms?: number): Promise<void>;
+  /** waits until the prompt has played to its end on the channel (the caller heard it all) */
+  untilHeard(channelId: string, prompt: string, ms?: number): Promise<void>;
+  /** waits until the two channels share a bridge */
+  untilBridged(a: string, b: string, what: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -236,6 +244,26 @@ export async function startScenarioEnv(
       return observer.until(
         () => observer.channelId(caller.pbxName),
         `the call of ${caller.name} reached the controller`,
+      );
+    },
+    pbxLegOf(kind, target) {
+      const prefix = `Local/${target}@${kind === 'device' ? 'e2e-devices' : 'e2e-pstn'}-`;
+      return observer.until(
+        () => observer.channelIdsByPrefix(prefix).find((id) => id !== undefined),
+        `the controller's leg to ${target}`,
+      );
+    },
+    async untilPlaying(channelId, prompt, ms) {
+      const media = `sound:pbx/${prompt}`;
+      await observer.until(() => (observer.heard(channelId).includes(media) ? true : undefined), prompt, ms);
+    },
+    async untilHeard(channelId, prompt, ms) {
+      await observer.untilHeard(channelId, `sound:pbx/${prompt}`, ms);
+    },
+    async untilBridged(a, b, what) {
+      await observer.until(
+        async () => ((await observer.bridgedWith(a)).includes(b) ? true : undefined),
+        what,
       );
     },
     async close() {

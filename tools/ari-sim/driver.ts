@@ -114,6 +114,11 @@ export function createDriver(deps: {
 
   world.behaviourFor = (endpoint) => {
     for (let i = rules.length - 1; i >= 0; i--) if (matches(rules[i]!.endpoint, endpoint)) return rules[i]!.b;
+    // Asterisk cannot allocate a channel to a PJSIP endpoint it does not know (500 Allocation
+    // failed; test/ari-sim/traces/rest-errors-controller.jsonl): one neither pushed through
+    // dynamic configuration nor scripted here. `PJSIP/<number>@<trunk>` names a static endpoint.
+    const device = /^PJSIP\/([^@/]+)$/.exec(endpoint)?.[1];
+    if (device && !dyn.hasEndpoint(device)) return { kind: 'allocation-failure' };
     return { kind: 'noanswer' };
   };
   world.onOutbound = (ch) => {
