@@ -44,12 +44,25 @@ export const configSchema = z.object({
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
+   * the web app's public address (https://pbx.example.com), used in the links of invitation and
+   * password-reset mails; self-service password reset mails are only sent when it is set
+   */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** smtp://user:pass@host:port or smtps://… — invitations and resets are also mailed when set */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  SMTP_FROM: z.email().default('pbx@localhost.localdomain'),
+  /**
    * Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs).
    * Unset → the socket address is the client: a forged X-Forwarded-For changes nothing.
    */
   TRUST_PROXY: z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(
       z.array(
         z.string().refine((entry) => {
@@ -69,7 +82,10 @@ export const configSchema = z.object({
    */
   SECRET_KEY: z
     .string()
-    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)')
+    .regex(
+      /^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/,
+      '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)',
+    )
     .optional(),
   /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
   SECRET_KEY_FILE: z.string().min(1).optional(),

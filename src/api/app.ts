@@ -3,6 +3,7 @@
  * documented), bearer-token auth with a declared scope on every route, one error handler,
  * OpenAPI at /docs. Resource plugins live beside this file, one per resource.
  */
+import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -29,6 +30,10 @@ import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
 import { portalsPlugin } from './portals.js';
 import { routingPlugin } from './routing.js';
+import { sessionsPlugin } from './sessions.js';
+import { webAppPlugin } from './web-app.js';
+import { createSmtpMailer } from '../mail/smtp.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { templatesPlugin } from './templates.js';
 import { tokensPlugin } from './tokens.js';
 import { workplaceFeaturesPlugin } from './workplace-features.js';
@@ -60,6 +65,8 @@ export function requireDeclaredScope(route: {
 export interface BuildAppOptions extends ApiDeps {
   /** failed authentications per client IP and window before 429 (default 10 per minute) */
   authFailures?: { maxFailures: number; windowMs: number };
+  /** the per-account sign-in throttle (tests pass one with a fake clock) */
+  loginThrottle?: LoginThrottle;
   /** event stream, call lists (src/events) */
   telemetry?: TelemetryBackend;
   /** Prometheus metrics (src/metrics.ts): API latency, /metrics with METRICS_TOKEN */
@@ -122,6 +129,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.register(fastifySwaggerUi, { routePrefix: DOCS_PREFIX });
 
+  await app.register(fastifyCookie);
   const limits = deps.authFailures ?? { maxFailures: 10, windowMs: 60_000 };
   await app.register(authPlugin, {
     store: deps.store,
@@ -130,6 +138,14 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await app.register(healthPlugin, deps);
+  const mailer = deps.mailer ?? (deps.config.SMTP_URL ? createSmtpMailer(deps.config.SMTP_URL) : undefined);
+  await app.register(sessionsPlugin, {
+    ...deps,
+    ...(mailer ? { mailer } : {}),
+    ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+    prefix: '/v1',
+  });
+  await app.register(webAppPlugin);
   if (deps.metrics)
     await app.register(metricsPlugin, {
       metrics: deps.metrics,

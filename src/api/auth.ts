@@ -12,12 +12,15 @@
  * its workplace features gets 403. Repeated bad tokens from one client IP are answered with 429;
  * a valid token is never refused by that limit (the IP is the socket's, or the client named by
  * X-Forwarded-For when the socket is a proxy listed in TRUST_PROXY).
+ * A request without a bearer token may carry the web app's session cookie instead (sessions.ts):
+ * the signed-in account is then the principal, with a CSRF check on every state change.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
+import { checkCsrf, principalOfAccount, SESSION_COOKIE, sessionOf } from './sessions.js';
 
 export type Scope = 'public' | 'platform' | 'company' | 'workplace' | 'employee';
 
@@ -144,6 +147,15 @@ const authPluginImpl: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     // the token is checked first: a valid token always passes, whoever else shares the
     // address (NAT, reverse proxy); only failures count and only failures are refused
     const token = bearer(request);
+    // the web app: no bearer token but a session cookie (CSRF-checked on state changes)
+    if (token === undefined && request.cookies?.[SESSION_COOKIE]) {
+      const found = await sessionOf(store, request);
+      if (!found) throw unauthorized('your session has ended; please sign in again');
+      checkCsrf(request, found.session);
+      request.principal = principalOfAccount(found.account);
+      authorize(request.principal, scope, request.params as Record<string, string | undefined>);
+      return;
+    }
     const principal = token === undefined ? undefined : await principalFor(token);
     if (!principal) {
       if (limiter.isBlocked(ip)) {

@@ -11,6 +11,7 @@ import type { Company, Workplace } from '../domain/model.js';
 import { CompanyGoneError, StaleWriteError, type Store } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
 import type { RecordingFiles } from '../calls/recording-files.js';
+import type { Mailer } from '../mail/smtp.js';
 
 export interface ApiDeps {
   store: Store;
@@ -18,6 +19,8 @@ export interface ApiDeps {
   logger: Logger;
   provisioner?: DeviceProvisioner;
   recordings?: RecordingFiles;
+  /** sends invitation and reset mails (from SMTP_URL unless given) */
+  mailer?: Mailer;
   /**
    * PIN changes per workplace and window (default 5 per 15 minutes): each costs up to three
    * scrypt runs, and a 4-digit PIN needs no more changes than that.

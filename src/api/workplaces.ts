@@ -122,7 +122,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     return loadCompanyContext(store, await loadCompany(store, cid), countryCode);
   }
 
-  /** Deletes the workplace everywhere: Asterisk, voicebox messages and audio, its employee tokens. */
+  /** Deletes the workplace everywhere: Asterisk, voicebox messages and audio, its employee tokens and accounts. */
   async function removeWorkplace(workplace: Workplace): Promise<void> {
     if (deps.provisioner) await deps.provisioner.remove(workplace);
     for (const message of await store.voicebox.list(workplace.id)) {
@@ -131,6 +131,9 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     }
     for (const token of await store.tokens.list(workplace.companyId)) {
       if (token.workplaceId === workplace.id) await store.tokens.delete(workplace.companyId, token.id);
+    }
+    for (const account of await store.accounts.list(workplace.companyId)) {
+      if (account.workplaceId === workplace.id) await store.accounts.delete(account);
     }
     await store.workplaces.delete(workplace);
   }

@@ -185,6 +185,45 @@ export interface Principal {
   companyId?: string;
   workplaceId?: string;
   tokenId?: string;
+  /** set when the caller signed in to the web app (a session cookie, not a bearer token) */
+  accountId?: string;
+}
+
+/** A person who signs in to the web app: a company admin or an employee of one workplace. */
+export interface UserAccount {
+  id: string;
+  companyId: string;
+  role: 'admin' | 'employee';
+  /** employees only: the workplace whose settings they manage */
+  workplaceId?: string;
+  /** sign-in name (lowercase, unique across the platform) */
+  username: string;
+  /** optional second sign-in name and where invitations / resets are sent (lowercase, unique) */
+  email?: string;
+  /** scrypt hash; absent until the invitation is accepted */
+  passwordHash?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A signed-in browser. Only the sha256 of the cookie value is stored. */
+export interface WebSession {
+  hash: string;
+  accountId: string;
+  companyId: string;
+  /** the CSRF token the page sends back in X-CSRF-Token on every state-changing request */
+  csrf: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** A one-time link: an invitation (set a first password) or a password reset. */
+export interface AccountLink {
+  hash: string;
+  accountId: string;
+  companyId: string;
+  purpose: 'invite' | 'reset';
+  expiresAt: string;
 }
 
 export interface ApiToken {

@@ -15,6 +15,7 @@
  *   plive:<workplaceId>       LiveCall JSON; plive-by-ctl:<controllerId> set of workplace ids
  *   pvbrec:<controllerId>     hash message id → VoiceboxMessage JSON of recordings in progress
  *   pct:<…>                   call-through fraud guard counters (see callThroughKeys)
+ *   pacct:, psess:, plink:    web app accounts, sessions, one-time links (see accounts.ts)
  *   pchanged                  pub/sub channel of ConfigChange JSON
  *   prefs:<kind>:<id>         set of "<kind>:<id>" of the objects naming a group, area or blocking profile
  *   pcompany-deleting:<id>    tombstone of a deleted company whose objects may not all be removed yet
@@ -37,6 +38,7 @@ import type {
   VoiceboxMessage,
   Workplace,
 } from '../domain/model.js';
+import { createAccountsRepo } from './accounts.js';
 import type { CallTarget, PbxStore } from './call-lookup.js';
 import { dayBucket, hourBucket, type RefusalReason } from '../domain/fraud.js';
 import { sipPasswordCipher } from './sip-secrets.js';
@@ -723,6 +725,8 @@ export function createKvStore(
 
   const store: PbxStore = {
     kind: kv.kind,
+
+    accounts: createAccountsRepo(kv, p, write),
 
     companies: {
       async get(id) {

@@ -16,7 +16,10 @@ import type {
   LiveCall,
   NumberTarget,
   Template,
+  AccountLink,
+  UserAccount,
   VoiceboxMessage,
+  WebSession,
   Workplace,
 } from '../domain/model.js';
 import type { CallThroughPolicy, CallThroughUsage, RefusalReason } from '../domain/fraud.js';
@@ -139,6 +142,29 @@ export interface CompanyScopedRepo<T extends { id: string; companyId: string }> 
   delete(entity: T): Promise<void>;
 }
 
+export interface AccountsRepo {
+  get(companyId: string, id: string): Promise<UserAccount | undefined>;
+  getById(id: string): Promise<UserAccount | undefined>;
+  list(companyId: string): Promise<UserAccount[]>;
+  /** by username or e-mail (lowercase) */
+  byLogin(login: string): Promise<UserAccount | undefined>;
+  /** claims username and e-mail atomically (ConflictError 'username' / 'email'); CAS on previous */
+  put(account: UserAccount, previous?: UserAccount): Promise<void>;
+  /** the account, its logins, its sessions */
+  delete(account: UserAccount): Promise<void>;
+  createSession(session: WebSession): Promise<void>;
+  /** undefined when unknown or expired (an expired one is deleted) */
+  session(hash: string, nowMs: number): Promise<WebSession | undefined>;
+  deleteSession(session: WebSession): Promise<void>;
+  /** signs the account out everywhere (password reset, deletion) */
+  deleteSessionsOf(accountId: string): Promise<void>;
+  createLink(link: AccountLink): Promise<void>;
+  /** single use: returns the link and deletes it in one atomic step; undefined when unknown, used or expired */
+  takeLink(hash: string, nowMs: number): Promise<AccountLink | undefined>;
+  /** drops the open links of an account (a new invitation replaces the old one) */
+  deleteLinksOf(accountId: string): Promise<void>;
+}
+
 export interface Store {
   readonly kind: 'redis' | 'memory';
 
@@ -209,6 +235,9 @@ export interface Store {
     list(companyId: string): Promise<ApiToken[]>;
     delete(companyId: string, id: string): Promise<void>;
   };
+
+  /** Web app sign-in: accounts, sessions and one-time links (see src/store/accounts.ts). */
+  accounts: AccountsRepo;
 
   voicebox: {
     add(message: VoiceboxMessage): Promise<void>;

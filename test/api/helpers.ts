@@ -8,7 +8,9 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import type { LoginThrottle } from '../../src/api/login-throttle.js';
 import type { RecordingFiles } from '../../src/calls/recording-files.js';
+import type { Mailer } from '../../src/mail/smtp.js';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryBackend } from '../../src/events/backend.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
@@ -63,6 +65,8 @@ export async function makeApp(
     storeKind?: 'redis' | 'memory';
     withProvisioner?: boolean;
     authFailures?: { maxFailures: number; windowMs: number };
+    mailer?: Mailer;
+    loginThrottle?: LoginThrottle;
     /** extra environment variables for loadConfig */
     env?: Record<string, string>;
     /** a pino logger to capture the app's log lines (default: silent) */
@@ -82,6 +86,8 @@ export async function makeApp(
     recordings,
     telemetry: createMemoryBackend(pino({ level: 'silent' })),
     authFailures: opts.authFailures ?? { maxFailures: 100_000, windowMs: 60_000 },
+    ...(opts.mailer ? { mailer: opts.mailer } : {}),
+    ...(opts.loginThrottle ? { loginThrottle: opts.loginThrottle } : {}),
     ...(opts.pinChangeLimit ? { pinChangeLimit: opts.pinChangeLimit } : {}),
   });
   return {

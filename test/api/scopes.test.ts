@@ -110,8 +110,20 @@ const ROWS: Row[] = [
   { method: 'GET', path: `${c}/events`, scope: 'events' },
   { method: 'GET', path: `${c}/calls`, scope: 'company' },
   { method: 'GET', path: `${w}/calls`, scope: 'workplace' },
+  { method: 'GET', path: `${c}/accounts`, scope: 'company' },
+  { method: 'POST', path: `${c}/accounts`, scope: 'company' },
+  { method: 'POST', path: `${c}/accounts/{aid}/reset-link`, scope: 'company' },
+  { method: 'DELETE', path: `${c}/accounts/{aid}`, scope: 'company' },
 ];
-const PUBLIC = ['GET /healthz', 'GET /readyz'];
+const PUBLIC = [
+  'GET /healthz',
+  'GET /readyz',
+  'POST /v1/auth/login',
+  'GET /v1/auth/session',
+  'POST /v1/auth/logout',
+  'POST /v1/auth/password',
+  'POST /v1/auth/forgot-password',
+];
 
 /** What a caller gets from a route of a scope: an exact status, or 'allowed' (passes auth). */
 function expected(scope: Scope, caller: Caller): number | 'allowed' {

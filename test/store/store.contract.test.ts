@@ -7,11 +7,14 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type {
+  AccountLink,
   ApiToken,
   BlockingProfile,
   LiveCall,
   Template,
+  UserAccount,
   VoiceboxMessage,
+  WebSession,
 } from '../../src/domain/model.js';
 import { createClient } from 'redis';
 import {
@@ -571,6 +574,85 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.pinFailures.get('w2')).toBe(0);
     await store.pinFailures.reset('w1');
     expect(await store.pinFailures.get('w1')).toBe(0);
+  });
+
+  describe('accounts (web sign-in)', () => {
+    const acct = (over: Partial<UserAccount> = {}): UserAccount => ({
+      id: 'a1',
+      companyId: 'c1',
+      role: 'admin',
+      username: 'chef.admin',
+      email: 'chef@example.com',
+      createdAt: 't',
+      updatedAt: 't',
+      ...over,
+    });
+
+    it('username and e-mail are unique sign-in names across companies; a change frees the old ones', async () => {
+      const a = acct();
+      await store.accounts.put(a);
+      expect(await store.accounts.byLogin('chef.admin')).toEqual(a);
+      expect(await store.accounts.byLogin('chef@example.com')).toEqual(a);
+      await expectConflict(
+        store.accounts.put(acct({ id: 'a2', companyId: 'c2', email: undefined })),
+        'username',
+      );
+      await expectConflict(store.accounts.put(acct({ id: 'a2', username: 'other.one' })), 'email');
+      const renamed = acct({ email: 'new@example.com', passwordHash: 'h' });
+      await store.accounts.put(renamed, a);
+      expect(await store.accounts.byLogin('chef@example.com')).toBeUndefined();
+      expect(await store.accounts.byLogin('new@example.com')).toEqual(renamed);
+      // a write based on a stale read is refused
+      expect(await rejection(store.accounts.put(acct({ passwordHash: 'x' }), a))).toBeInstanceOf(
+        StaleWriteError,
+      );
+      expect(await store.accounts.get('c2', 'a1')).toBeUndefined();
+      expect((await store.accounts.list('c1')).map((x) => x.id)).toEqual(['a1']);
+    });
+
+    it('sessions expire on read and go with their account', async () => {
+      const a = acct();
+      await store.accounts.put(a);
+      const session = (hash: string, expiresAt: string): WebSession => ({
+        hash,
+        accountId: 'a1',
+        companyId: 'c1',
+        csrf: 'x',
+        createdAt: 't',
+        expiresAt,
+      });
+      await store.accounts.createSession(session('s1', '2030-01-01T00:00:00.000Z'));
+      await store.accounts.createSession(session('s2', '2020-01-01T00:00:00.000Z'));
+      const now = Date.parse('2026-01-01T00:00:00.000Z');
+      expect(await store.accounts.session('s1', now)).toMatchObject({ hash: 's1' });
+      expect(await store.accounts.session('s2', now)).toBeUndefined();
+      await store.accounts.deleteSessionsOf('a1');
+      expect(await store.accounts.session('s1', now)).toBeUndefined();
+      await store.accounts.createSession(session('s3', '2030-01-01T00:00:00.000Z'));
+      await store.accounts.delete(a);
+      expect(await store.accounts.session('s3', now)).toBeUndefined();
+      expect(await store.accounts.byLogin('chef.admin')).toBeUndefined();
+      expect(await store.accounts.list('c1')).toEqual([]);
+    });
+
+    it('a one-time link is taken exactly once, even by concurrent requests', async () => {
+      const link: AccountLink = {
+        hash: 'l1',
+        accountId: 'a1',
+        companyId: 'c1',
+        purpose: 'invite',
+        expiresAt: '2030-01-01T00:00:00.000Z',
+      };
+      await store.accounts.createLink(link);
+      const now = Date.parse('2026-01-01T00:00:00.000Z');
+      const taken = await Promise.all(Array.from({ length: 5 }, () => store.accounts.takeLink('l1', now)));
+      expect(taken.filter(Boolean)).toEqual([link]);
+      await store.accounts.createLink({ ...link, hash: 'l2', expiresAt: '2020-01-01T00:00:00.000Z' });
+      expect(await store.accounts.takeLink('l2', now)).toBeUndefined();
+      await store.accounts.createLink({ ...link, hash: 'l3' });
+      await store.accounts.deleteLinksOf('a1');
+      expect(await store.accounts.takeLink('l3', now)).toBeUndefined();
+    });
   });
 
   describe('callThroughs (fraud guard counters)', () => {
