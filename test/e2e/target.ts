@@ -12,7 +12,12 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findAsteriskBinary, startLocalAsterisk, type LocalAsterisk } from '../../tools/asterisk/local.js';
+import {
+  findAsteriskBinary,
+  startLocalAsterisk,
+  waitForAri,
+  type LocalAsterisk,
+} from '../../tools/asterisk/local.js';
 import { startRedisServer } from '../../tools/redis-server.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,23 +38,6 @@ export interface AriTarget {
   close(): Promise<void>;
 }
 export type E2eTarget = AriTarget | { kind: 'skip'; reason: string };
-
-async function waitForAri(url: string, username: string, password: string, timeoutMs: number): Promise<void> {
-  const auth = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${url}/ari/asterisk/ping`, { headers: { authorization: auth } });
-      if (res.ok) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`ARI at ${url} did not answer within ${timeoutMs} ms (${last})`);
-}
 
 /** Is the Asterisk behind ARI_URL a real one or the simulator? (the simulator says so) */
 async function flavourOf(url: string, username: string, password: string): Promise<'asterisk' | 'simulator'> {
@@ -112,7 +100,7 @@ async function startContainers(): Promise<AriTarget | { kind: 'skip'; reason: st
     new tc.GenericContainer('redis:7-alpine').withExposedPorts(6379).start(),
   ]);
   const url = `http://${asterisk.getHost()}:${asterisk.getMappedPort(8088)}`;
-  await waitForAri(url, username, password, 60_000);
+  await waitForAri({ url, username, password, timeoutMs: 60_000 });
   return {
     kind: 'ari',
     url,
@@ -134,7 +122,7 @@ export async function resolveTarget(env: NodeJS.ProcessEnv = process.env): Promi
       return { kind: 'skip', reason: 'ARI_URL is set but ARI_USERNAME or ARI_PASSWORD is missing' };
     }
     const url = ARI_URL.replace(/\/+$/, '').replace(/\/ari$/, '');
-    await waitForAri(url, ARI_USERNAME, ARI_PASSWORD, 10_000);
+    await waitForAri({ url, username: ARI_USERNAME, password: ARI_PASSWORD, timeoutMs: 10_000 });
     const [flavour, redis] = await Promise.all([flavourOf(url, ARI_USERNAME, ARI_PASSWORD), localRedis(env)]);
     return {
       kind: 'ari',

@@ -127,31 +127,25 @@ function replaceOrFail(text: string, pattern: RegExp, replacement: string, what:
   return text.replace(pattern, replacement);
 }
 
-async function waitForAri(
-  url: string,
-  auth: string,
-  child: ChildProcess,
-  timeoutMs: number,
-  logFile: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls `GET /ari/asterisk/ping` until ARI answers 200. `stillStarting` may throw to give up
+ * early (the process died); `why` adds what is known on a time-out (the log's errors).
+ */
+export async function waitForAri(opts: {
+  url: string;
+  username: string;
+  password: string;
+  timeoutMs: number;
+  stillStarting?: () => void;
+  why?: () => string;
+}): Promise<void> {
+  const auth = 'Basic ' + Buffer.from(`${opts.username}:${opts.password}`).toString('base64');
+  const deadline = Date.now() + opts.timeoutMs;
   let last = '';
-  const problems = () =>
-    existsSync(logFile)
-      ? readFileSync(logFile, 'utf8')
-          .split('\n')
-          .filter((l) => /ERROR|WARNING/.test(l))
-          .slice(-20)
-          .join('\n')
-      : '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `asterisk exited (${child.exitCode ?? child.signalCode}) before ARI answered\n${problems()}`,
-      );
-    }
+    opts.stillStarting?.();
     try {
-      const res = await fetch(`${url}/ari/asterisk/ping`, { headers: { authorization: auth } });
+      const res = await fetch(`${opts.url}/ari/asterisk/ping`, { headers: { authorization: auth } });
       if (res.ok) return;
       last = `HTTP ${res.status}`;
     } catch (err) {
@@ -159,7 +153,20 @@ async function waitForAri(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`ARI at ${url} did not answer within ${timeoutMs} ms (${last})\n${problems()}`);
+  throw new Error(
+    `ARI at ${opts.url} did not answer within ${opts.timeoutMs} ms (${last})\n${opts.why?.() ?? ''}`,
+  );
+}
+
+/** The last errors and warnings of Asterisk's log, to say why a start failed. */
+function logProblems(logFile: string): string {
+  return existsSync(logFile)
+    ? readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => /ERROR|WARNING/.test(l))
+        .slice(-20)
+        .join('\n')
+    : '';
 }
 
 export async function startLocalAsterisk(opts: LocalAsteriskOptions = {}): Promise<LocalAsterisk> {
@@ -226,7 +233,6 @@ export async function startLocalAsterisk(opts: LocalAsteriskOptions = {}): Promi
     readFileSync(join(etc, 'logger.conf'), 'utf8') + 'messages.log => notice,warning,error\n',
   );
 
-  const auth = 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
   const url = `http://127.0.0.1:${httpPort}`;
   let child: ChildProcess | undefined;
 
@@ -238,7 +244,20 @@ export async function startLocalAsterisk(opts: LocalAsteriskOptions = {}): Promi
       child!.once('spawn', () => resolveSpawn());
     });
     try {
-      await waitForAri(url, auth, child, opts.startTimeoutMs ?? 60_000, logFile);
+      const c = child;
+      await waitForAri({
+        url,
+        username,
+        password,
+        timeoutMs: opts.startTimeoutMs ?? 60_000,
+        stillStarting: () => {
+          if (c.exitCode !== null || c.signalCode !== null)
+            throw new Error(
+              `asterisk exited (${c.exitCode ?? c.signalCode}) before ARI answered\n${logProblems(logFile)}`,
+            );
+        },
+        why: () => logProblems(logFile),
+      });
     } catch (err) {
       await kill();
       throw err;
