@@ -55,7 +55,8 @@ export async function callWorkplace(
         break;
       }
       case 'ring': {
-        await session.ringback();
+        // the legs ring while the indication travels: one round trip less before they are called
+        session.ringback().catch(() => {}); // a caller gone is noticed by dialLegs
         const result = await session.dialLegs<RingLeg>(step.legs, {
           timeoutSeconds: step.ringSeconds,
           present,
