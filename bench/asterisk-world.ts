@@ -190,9 +190,17 @@ async function clear(): Promise<number> {
   return list.length;
 }
 
+/** `n` authenticated no-op requests (what one REST request costs Asterisk) */
+async function ping(args: { n: number }): Promise<number> {
+  for (let i = 0; i < args.n; i += 10)
+    await Promise.all(Array.from({ length: 10 }, () => ari!.asterisk.ping()));
+  return Math.ceil(args.n / 10) * 10;
+}
+
 serveIpc({
   ready: () => true,
   start,
+  ping,
   step,
   channelCount,
   settle,

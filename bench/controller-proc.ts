@@ -196,7 +196,11 @@ serveIpc({
    */
   admission() {
     const c = controller as unknown as Record<string, unknown> | undefined;
-    const candidates = [c?.admission, (c?.router as Record<string, unknown> | undefined)?.admission, c?.router];
+    const candidates = [
+      c?.admission,
+      (c?.router as Record<string, unknown> | undefined)?.admission,
+      c?.router,
+    ];
     for (const x of candidates) {
       const refused = (x as { refused?: unknown } | undefined)?.refused;
       const n = typeof refused === 'function' ? (refused as () => unknown)() : refused;
