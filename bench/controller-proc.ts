@@ -21,6 +21,7 @@ import { startCallController } from '../src/calls/controller.js';
 import type { Flows } from '../src/calls/context.js';
 import type { CallAri } from '../src/calls/session.js';
 import { loadConfig } from '../src/config.js';
+import { createTelemetry } from '../src/events/telemetry.js';
 import { createRedisStore, type PbxStore } from '../src/store/index.js';
 import { cpuMs, serveIpc } from './common.js';
 import { createProcessProbe } from './process-probe.js';
@@ -114,6 +115,8 @@ async function start(args: {
   ariApp?: string;
   dialDevice?: string;
   dialExternal?: string;
+  /** events, call records and metrics wired as in src/main.ts */
+  telemetry?: boolean;
 }) {
   const config = loadConfig({
     REDIS_URL: args.redisUrl,
@@ -145,7 +148,19 @@ async function start(args: {
     if (e.args?.[0] === 'inbound') probes.set(e.channel.id, { atStasis: store!.roundTrips() });
   });
   const flows = await loadPortalFlow();
-  controller = await startCallController({ ari: instrument(ari), store, config, logger, flows });
+  const telemetry = args.telemetry
+    ? await createTelemetry({ config, logger, store, prefix: args.prefix })
+    : undefined;
+  telemetry?.watchAri(ari);
+  controller = await startCallController({
+    ari: instrument(ari),
+    store,
+    config,
+    logger,
+    flows,
+    ...(telemetry ? { events: telemetry.calls } : {}),
+  });
+  if (telemetry) telemetry.watchController(controller);
   await ari.connect();
   return { portal: flows.portal ? 'loaded' : portalNote };
 }

@@ -5,6 +5,7 @@
  *   npm run bench                       default run (< 6 min on 2 cores; 60 s soak)
  *   npm run bench -- --soak 600         10-minute soak instead of 60 s
  *   npm run bench -- --quick            tiny loads, seconds (the smoke test uses it)
+ *   npm run bench -- --telemetry        the controller with events + call records + metrics wired
  *   npm run bench -- --out FILE         write the report elsewhere
  *   npm run bench -- --only workplace,api   run some sections (roundtrips, workplace, voicebox,
  *                                       portal, memory, soak, compare, api)
@@ -63,6 +64,8 @@ function parseOptions() {
         'heap-snapshots': { type: 'string' },
         'ari-connections': { type: 'string' },
         'asterisk-plain-auth': { type: 'boolean', default: false },
+        /** the controller with events + call records (src/events/telemetry.ts), as src/main.ts wires it */
+        telemetry: { type: 'boolean', default: false },
       },
     }).values;
   } catch (err) {
@@ -493,6 +496,7 @@ async function main(): Promise<void> {
           prefix,
           logLevel,
           ariConnections,
+          telemetry: opts.telemetry ?? false,
         });
         return { child, portal };
       };
@@ -1075,7 +1079,7 @@ ${this.table()}
 
 ## How it is measured
 
-- **Processes.** The controller (real \`startCallController\`, real ARI client, Redis store, \`LOG_LEVEL=${logLevel}\` to /dev/null) runs alone, pinned to core 0 (\`taskset\`).
+- **Processes.** The controller (real \`startCallController\`, real ARI client, Redis store, ${opts.telemetry ? 'events + call records + metrics wired (--telemetry), ' : ''}\`LOG_LEVEL=${logLevel}\` to /dev/null) runs alone, pinned to core 0 (\`taskset\`).
   The ARI simulator with the scenario driver (bench/load-proc.ts), redis-server and this orchestrator share core 1. Everything is loopback.
 - **Calls.** Workplace: an outside caller dials a workplace number; the controller rings 2 devices + 2 parallel numbers, the first device answers after 20 ms,
   the others are let go, caller and device are bridged and the call is registered for \`*11\`; the caller hangs up after ${HOLD_MS.workplace} ms.

@@ -2,6 +2,7 @@
  * The environment, parsed once. A bad value stops the process with a message naming the
  * variable (see loadConfig). Every variable is optional with a sensible default.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -31,13 +32,82 @@ export const configSchema = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,2}$/, '1 to 3 digits, no leading 0 or +')
     .default('49'),
-  DIAL_DEVICE: z.string().includes('{endpoint}', { message: 'must contain {endpoint}' }).default('PJSIP/{endpoint}'),
-  DIAL_EXTERNAL: z.string().includes('{number}', { message: 'must contain {number}' }).default('PJSIP/{number}@trunk'),
+  DIAL_DEVICE: z
+    .string()
+    .includes('{endpoint}', { message: 'must contain {endpoint}' })
+    .default('PJSIP/{endpoint}'),
+  DIAL_EXTERNAL: z
+    .string()
+    .includes('{number}', { message: 'must contain {number}' })
+    .default('PJSIP/{number}@trunk'),
   /** number that reaches the voicebox retrieval menu from anywhere (optional) */
   VOICEBOX_ACCESS_NUMBER: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** identifies this controller in the live-call registry (several may share Redis) */
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs).
+   * Unset → the socket address is the client: a forged X-Forwarded-For changes nothing.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [addr, bits, extra] = entry.split('/');
+          const family = isIP(addr ?? '');
+          if (family === 0 || extra !== undefined) return false;
+          if (bits === undefined) return true;
+          const n = Number(bits);
+          return /^[0-9]+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+        }, 'a comma-separated list of IP addresses or CIDRs, e.g. 10.0.0.1,172.16.0.0/12'),
+      ),
+    )
+    .optional(),
+  /**
+   * 32-byte key (64 hex digits or base64) that encrypts SIP passwords at rest in Redis;
+   * unset → they are stored in clear (logged as a warning at start)
+   */
+  SECRET_KEY: z
+    .string()
+    .regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, '32 bytes as 64 hex digits or base64 (openssl rand -base64 32)')
+    .optional(),
+  /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
+  SECRET_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * identifies this controller in the live-call registry (several may share Redis); keep it
+   * stable across restarts of the controller of one Asterisk, so the next one re-adopts its calls
+   */
   CONTROLLER_ID: z.string().min(1).optional(),
+  /** SIGTERM → exit within this, whatever is down (keep below the orchestrator's grace period) */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(9000),
+  /** admission control: new calls are refused (cause 34) beyond this many set-ups in flight (0 = off) */
+  ADMISSION_MAX_SETUPS: z.coerce.number().int().min(0).default(100),
+  /** … or while the moving average of ARI REST latency is above this, in ms (0 = off) */
+  ADMISSION_MAX_REST_LATENCY_MS: z.coerce.number().int().min(0).default(500),
+  /** … or while the event loop's mean delay over the last 0.5 s is above this, in ms (0 = off) */
+  ADMISSION_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(200),
+  /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */
+  CALL_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** call lists: how long a call is kept, and at most how many per workplace / per company */
+  CALL_LIST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  CALL_LIST_MAX_PER_WORKPLACE: z.coerce.number().int().min(10).max(1_000_000).default(5000),
+  CALL_LIST_MAX_PER_COMPANY: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
+  /** event stream: resume window, events kept per company for it, ticket lifetime, slow-client limit */
+  EVENTS_RESUME_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  EVENTS_MAX_PER_COMPANY: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+  EVENT_TICKET_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  EVENTS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** /metrics: bearer token for it on the API port, and/or a separate listen address host:port */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  METRICS_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):[0-9]{1,5}$/, 'host:port, e.g. 127.0.0.1:9464')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

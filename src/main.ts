@@ -1,19 +1,24 @@
 /**
  * Composition root: configuration, logger, store, the ARI call controller with device
- * provisioning, and the provisioning API; stops cleanly on SIGTERM/SIGINT.
+ * provisioning, and the provisioning API. Starts (serving /healthz, not ready on /readyz) while
+ * Redis is away; on SIGTERM/SIGINT stops taking calls, leaves answered calls to Asterisk for the
+ * next controller, and exits within 10 s whatever is down (src/lifecycle.ts).
  */
 import { readFileSync } from 'node:fs';
 import { buildApp } from './api/app.js';
-import type { RecordingFiles } from './api/ports.js';
+import { createAriRecordingFiles, type RecordingFiles } from './calls/recording-files.js';
 import { createAriClient, type AriClient } from './ari/index.js';
-import { createAriRecordingFiles, startCallController, type CallController } from './calls/controller.js';
+import { startCallController, type CallController } from './calls/controller.js';
 import { portalFlow } from './calls/portal.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
 import { resyncDevices } from './devices/resync.js';
+import { createTelemetry } from './events/telemetry.js';
 import { createLogger } from './logging.js';
-import { createStore } from './store/index.js';
+import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
+import { startMetricsServer } from './metrics.js';
+import { createMemoryStore, createRedisStore, type PbxStore } from './store/index.js';
 
 /**
  * ARI credentials come only from the environment or a secrets file (compose), never a default.
@@ -59,15 +64,55 @@ async function main(): Promise<void> {
   if (!config.ADMIN_TOKEN)
     logger.warn('ADMIN_TOKEN is not set: the platform routes (/v1/companies) cannot be used');
 
-  const store = await createStore(config, logger);
+  let store: PbxStore;
+  let redisReachable = true;
+  if (config.REDIS_URL) {
+    const url = config.REDIS_URL;
+    // the process serves /healthz (and says not ready) while Redis is away: a store that is
+    // not there within a moment is connected in the background
+    const lazy = storeWhenReachable(() => createRedisStore({ url, logger }), { kind: 'redis' }, logger);
+    store = lazy.store;
+    redisReachable = await Promise.race([
+      lazy.ready.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+    ]);
+  } else {
+    logger.warn('REDIS_URL is not set: using the in-memory store, NOTHING is persisted across restarts');
+    store = createMemoryStore({ logger });
+  }
+  // events, call lists and metrics (before anything uses the store: it times its operations).
+  // Its Redis backend connects at once: with Redis away at start it keeps them in memory
+  if (!redisReachable)
+    logger.error('Redis is not reachable at start: events and call lists are kept in memory until the next start');
+  const telemetry = await createTelemetry({
+    config: redisReachable ? config : { ...config, REDIS_URL: undefined },
+    logger,
+    store,
+  });
 
   let ari: AriClient | undefined;
   let controller: CallController | undefined;
   let provisioner: DeviceProvisioner | undefined;
   let recordings: RecordingFiles | undefined;
   if (credentials) {
+    if (!config.CONTROLLER_ID && config.REDIS_URL)
+      logger.warn(
+        'CONTROLLER_ID is not set: the host name is used; a controller restarted on another host does not find the voicebox recordings left in progress',
+      );
     ari = createAriClient({ url: config.ARI_URL, ...credentials, app: config.ARI_APP, logger });
-    controller = await startCallController({ ari, store, config, logger, flows: { portal: portalFlow } });
+    telemetry.watchAri(ari);
+    controller = await startCallController({
+      ari,
+      store,
+      config,
+      logger,
+      flows: { portal: portalFlow },
+      events: telemetry.calls,
+    });
+    telemetry.watchController(controller);
     const devices = createAriProvisioner(ari, { logger });
     provisioner = devices;
     recordings = createAriRecordingFiles(ari);
@@ -89,33 +134,38 @@ async function main(): Promise<void> {
     logger,
     ...(provisioner ? { provisioner } : {}),
     ...(recordings ? { recordings } : {}),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
 
   await app.listen({ host: config.HOST, port: config.PORT });
+  const metricsServer = config.METRICS_LISTEN
+    ? await startMetricsServer(telemetry.metrics, config.METRICS_LISTEN)
+    : undefined;
+  if (!config.METRICS_LISTEN && !config.METRICS_TOKEN)
+    logger.info('neither METRICS_TOKEN nor METRICS_LISTEN is set: /metrics is not served');
 
-  let stopping = false;
-  async function shutdown(signal: string, code = 0): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    try {
-      await app.close();
-      await controller?.stop();
-      await ari?.close();
-      await store.close();
-      process.exit(code);
-    } catch (err) {
-      logger.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-  }
+  const shutdown = gracefulShutdown(
+    () => [
+      // new calls are refused (34) and calls in set-up ended; answered calls stay up in Asterisk
+      {
+        name: 'calls',
+        run: async () => controller?.stop({ handOver: true, flushMs: 2500 }),
+        timeoutMs: 4000,
+      },
+      { name: 'api', run: () => app.close(), timeoutMs: 1500 },
+      { name: 'metrics', run: async () => metricsServer?.close(), timeoutMs: 200 },
+      { name: 'ari', run: async () => ari?.close(), timeoutMs: 1200 },
+      { name: 'telemetry', run: () => telemetry.close(), timeoutMs: 800 },
+      { name: 'store', run: () => store.close(), timeoutMs: 800 },
+    ],
+    { logger, deadlineMs: config.SHUTDOWN_TIMEOUT_MS },
+  );
   // connect() retries with backoff until Asterisk answers; wrong credentials end the process
   ari?.connect().catch((err: unknown) => {
     logger.fatal({ err }, 'cannot connect to ARI');
-    void shutdown('ari-connect', 1);
+    void shutdown.trigger('ari-connect', 1);
   });
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@
  * keeps its configuration across a restart.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,28 @@ async function call<T>(base: string, method: string, path: string, body?: unknow
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)),
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -96,6 +119,55 @@ describe('main.ts: environment', () => {
     expect(p.out()).not.toContain(ADMIN);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  });
+});
+
+describe('main.ts: Redis away', () => {
+  it('starts all the same: /healthz answers, /readyz says not ready; SIGTERM exits within 10 s', async () => {
+    const sim = await startAriSimulator({ timeScale: 0.05 });
+    try {
+      const p = start({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        ADMIN_TOKEN: ADMIN,
+        // nothing listens there
+        REDIS_URL: `redis://127.0.0.1:${await closedPort()}/0`,
+        ARI_URL: sim.url,
+        ARI_USERNAME: 'ari',
+        ARI_PASSWORD: 'ari',
+        LOG_LEVEL: 'info',
+      });
+      const base = await p.listening;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      await until(() => sim.driver.restLog().some((r) => r.path.includes('/applications/')), 'the reconcile');
+      p.child.kill('SIGTERM');
+      // before this change the process was still retrying Redis 20 s after the signal
+      expect(await within(p.exited, 10_000, 'exit after SIGTERM')).toBe(0);
+      expect(p.out()).toContain('"msg":"stopped"');
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('main.ts: Asterisk and Redis both away', () => {
+  it('serves /healthz, says not ready, and SIGTERM still exits within 10 s', async () => {
+    const p = start({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: ADMIN,
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}/0`,
+      ARI_URL: `http://127.0.0.1:${await closedPort()}`,
+      ARI_USERNAME: 'ari',
+      ARI_PASSWORD: 'ari',
+      LOG_LEVEL: 'info',
+    });
+    const base = await p.listening;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    p.child.kill('SIGTERM');
+    expect(await within(p.exited, 10_000, 'exit after SIGTERM')).toBe(0);
   });
 });
 
@@ -210,6 +282,60 @@ describe('main.ts: with Asterisk (simulator) and Redis', () => {
         pushesBefore,
       'the devices to be pushed again after the restart',
     );
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('SIGTERM leaves an answered call up; the next process re-adopts it and ends it with either side', async () => {
+    const first = start(env);
+    const base = await first.listening;
+    const company = await call<{ id: string }>(base, 'POST', '/v1/companies', { name: 'Handover GmbH' });
+    const cid = company.body.id;
+    const group = await call<{ id: string }>(base, 'POST', `/v1/companies/${cid}/groups`, {
+      name: 'Hamburg',
+      timezone: 'Europe/Berlin',
+      numberRanges: [{ first: '+4940777000', last: '+4940777099' }],
+    });
+    const created = await call<{ id: string; devices: Array<{ sipUsername: string }> }>(
+      base,
+      'POST',
+      `/v1/companies/${cid}/workplaces`,
+      {
+        firstName: 'Hans',
+        lastName: 'Handover',
+        email: 'hans.handover@example.com',
+        username: 'hans.handover',
+        groupId: group.body.id,
+        number: '+4940777010',
+        language: 'de',
+        timezone: 'Europe/Berlin',
+        devices: [{ type: 'deskphone', model: 'Yealink T54W' }],
+      },
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const endpoint = `PJSIP/${created.body.devices[0]!.sipUsername}`;
+    await until(
+      () => sim.driver.dynamicConfig().has(`res_pjsip/endpoint/${created.body.devices[0]!.sipUsername}`),
+      'device pushed',
+    );
+    sim.driver.setEndpointBehaviour(endpoint, { kind: 'answer', afterMs: 50 });
+    const caller = await sim.driver.placeCall({ from: '+498912345', to: '+4940777010' });
+    const desk = await sim.driver.waitForChannel(endpoint);
+    await until(() => caller.bridgedWith().length === 1, 'the caller bridged with the desk phone');
+
+    first.child.kill('SIGTERM');
+    expect(await within(first.exited, 10_000, 'exit after SIGTERM')).toBe(0);
+    expect(first.out()).toContain('calls left to the next controller');
+    // the shutdown did not hang the call up
+    expect(caller.isAlive()).toBe(true);
+    expect(desk.isAlive()).toBe(true);
+
+    const second = start(env);
+    await second.listening;
+    await until(() => second.out().includes('adoption: answered call taken over'), 'the call re-adopted');
+    expect(caller.bridgedWith()).toEqual([desk.id]);
+    await desk.hangup();
+    expect(await caller.waitForHangup()).toBe(16);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

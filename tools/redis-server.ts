@@ -2,7 +2,7 @@
  * A throwaway redis-server (Debian's package) on a free loopback port: no persistence, its
  * own temp dir. The test setup and the benchmarks start theirs through this.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,14 +25,27 @@ export async function freePort(): Promise<number> {
 export interface OwnRedis {
   url: string;
   port: number;
+  /** the running process's pid (changes with restart) */
   pid: number;
+  /** stops the server and removes its directory */
   stop(): Promise<void>;
+  /** an outage: stops the server (SIGKILL), keeping port and directory for restart() */
+  pause(): Promise<void>;
+  /** starts it again on the same port (empty unless started `persistent`) */
+  restart(): Promise<void>;
 }
 
 export async function startRedisServer(
-  opts: { databases?: number; timeoutMs?: number } = {},
+  opts: {
+    databases?: number;
+    timeoutMs?: number;
+    /** keep every write in an append-only file (fsync always), so restart() finds the data again */
+    persistent?: boolean;
+    /** start on this port (a restart of an earlier server), else a free one */
+    port?: number;
+  } = {},
 ): Promise<OwnRedis> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'pbx-redis-'));
   const args = [
     '--port',
@@ -42,11 +55,47 @@ export async function startRedisServer(
     '--save',
     '',
     '--appendonly',
-    'no',
+    opts.persistent ? 'yes' : 'no',
+    ...(opts.persistent ? ['--appendfsync', 'always'] : []),
     '--dir',
     dir,
   ];
   if (opts.databases !== undefined) args.push('--databases', String(opts.databases));
+  const url = `redis://127.0.0.1:${port}`;
+  let child = await spawnAndWait(args, url, port, opts.timeoutMs ?? 10_000);
+  const own: OwnRedis = {
+    url,
+    port,
+    pid: child.pid ?? 0,
+    async stop() {
+      await kill(child, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async pause() {
+      await kill(child, 'SIGKILL');
+    },
+    async restart() {
+      await kill(child, 'SIGKILL');
+      child = await spawnAndWait(args, url, port, opts.timeoutMs ?? 10_000);
+      own.pid = child.pid ?? 0;
+    },
+  };
+  return own;
+}
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
+}
+
+async function spawnAndWait(
+  args: string[],
+  url: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err) =>
@@ -54,8 +103,7 @@ export async function startRedisServer(
     );
     child.once('spawn', () => resolve());
   });
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited early with code ${child.exitCode}`);
     const client = createClient({ url, socket: { reconnectStrategy: false } });
@@ -64,22 +112,10 @@ export async function startRedisServer(
       await client.connect();
       await client.ping();
       await client.close();
-      break;
+      return child;
     } catch {
       if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  return {
-    url,
-    port,
-    pid: child.pid ?? 0,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

@@ -13,12 +13,18 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
+import type { TelemetryBackend } from '../events/backend.js';
+import { metricsPlugin, type PbxMetrics } from '../metrics.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
 import { callThroughPlugin } from './call-through.js';
+import { callsPlugin } from './calls.js';
 import { companiesPlugin } from './companies.js';
 import type { ApiDeps } from './context.js';
-import { installErrorHandler } from './errors.js';
-import { JSON_BODY_LIMIT_BYTES } from './limits.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandler } from './errors.js';
+import { eventHooks, eventsPlugin } from './events.js';
+import { requestLogView } from '../logging.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, JSON_BODY_LIMIT_BYTES } from './limits.js';
+import { capConnectionsPerClient } from './connections.js';
 import { groupsPlugin } from './groups.js';
 import { healthPlugin } from './health.js';
 import { portalsPlugin } from './portals.js';
@@ -29,7 +35,7 @@ import { workplaceFeaturesPlugin } from './workplace-features.js';
 import { workplacesPlugin } from './workplaces.js';
 
 export type { ApiDeps } from './context.js';
-export type { RecordingFiles } from './ports.js';
+export type { RecordingFiles } from '../calls/recording-files.js';
 
 export const DOCS_PREFIX = '/docs';
 
@@ -54,21 +60,50 @@ export function requireDeclaredScope(route: {
 export interface BuildAppOptions extends ApiDeps {
   /** failed authentications per client IP and window before 429 (default 10 per minute) */
   authFailures?: { maxFailures: number; windowMs: number };
+  /** event stream, call lists (src/events) */
+  telemetry?: TelemetryBackend;
+  /** Prometheus metrics (src/metrics.ts): API latency, /metrics with METRICS_TOKEN */
+  metrics?: PbxMetrics;
+  /** socket timeouts and the per-client connection cap (defaults in limits.ts) */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> {
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, ...deps.connectionLimits };
   const base = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    connectionTimeout: connections.idleSocketTimeoutMs,
+    keepAliveTimeout: connections.keepAliveTimeoutMs,
+    requestTimeout: connections.requestTimeoutMs,
+    http: {
+      headersTimeout: connections.headersTimeoutMs,
+      connectionsCheckingInterval: connections.checkIntervalMs,
+    },
+    // request lines carry the URL with the values of secret-looking query parameters redacted
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT_BYTES,
+    // request.ip is the client behind the configured proxies only; with none configured a
+    // forged X-Forwarded-For cannot move a client into another limiter bucket
+    trustProxy: deps.config.TRUST_PROXY ?? false,
     // one route per method: every route below declares its own scope
     exposeHeadRoutes: false,
+    // errors raised before any route runs answer in the documented shape too
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
+  // JSON routes take JSON: a text/plain body is 415, not a string that fails validation
+  base.removeContentTypeParser('text/plain');
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(base);
 
   app.addHook('onRoute', requireDeclaredScope);
+  capConnectionsPerClient(
+    base.server,
+    connections.maxConnectionsPerClient,
+    deps.config.TRUST_PROXY ?? [],
+    deps.logger,
+  );
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -95,6 +130,26 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await app.register(healthPlugin, deps);
+  if (deps.metrics)
+    await app.register(metricsPlugin, {
+      metrics: deps.metrics,
+      ...(deps.config.METRICS_TOKEN ? { token: deps.config.METRICS_TOKEN } : {}),
+    });
+  await app.register(eventHooks, deps);
+  const metrics = deps.metrics;
+  const telemetryDeps = {
+    ...deps,
+    ...(deps.telemetry ? { callRecords: deps.telemetry.records } : {}),
+    ...(metrics
+      ? {
+          onSlowClient: () => metrics.slowEventClients.inc(),
+          hubReady: (hub: { size: number }) => metrics.watch({ eventSockets: () => hub.size }),
+        }
+      : {}),
+    prefix: '/v1',
+  };
+  await app.register(eventsPlugin, telemetryDeps);
+  await app.register(callsPlugin, telemetryDeps);
   for (const plugin of [
     companiesPlugin,
     tokensPlugin,

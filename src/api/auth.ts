@@ -9,7 +9,9 @@
  * - 'employee'  as 'company', plus any employee token of the company; the route itself limits
  *               an employee to their own workplace (e.g. routing explain of calls to it)
  * A token of another company gets 404 (its objects do not exist for it), an employee outside
- * its workplace features gets 403. Repeated bad tokens from one IP are answered with 429.
+ * its workplace features gets 403. Repeated bad tokens from one client IP are answered with 429;
+ * a valid token is never refused by that limit (the IP is the socket's, or the client named by
+ * X-Forwarded-For when the socket is a proxy listed in TRUST_PROXY).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -139,16 +141,18 @@ const authPluginImpl: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     // unmatched URLs have no scope and fall through to the 404 handler
     if (scope === undefined || scope === 'public') return;
     const ip = request.ip;
-    if (limiter.isBlocked(ip)) {
-      throw new ApiError(
-        429,
-        'rate_limited',
-        'too many requests with invalid tokens from this address; try again later',
-      );
-    }
+    // the token is checked first: a valid token always passes, whoever else shares the
+    // address (NAT, reverse proxy); only failures count and only failures are refused
     const token = bearer(request);
     const principal = token === undefined ? undefined : await principalFor(token);
     if (!principal) {
+      if (limiter.isBlocked(ip)) {
+        throw new ApiError(
+          429,
+          'rate_limited',
+          'too many requests with invalid tokens from this address; try again later',
+        );
+      }
       if (token !== undefined) limiter.recordFailure(ip);
       throw unauthorized(token === undefined ? 'missing bearer token' : 'invalid token');
     }

@@ -9,18 +9,18 @@ import type { BlockingProfile } from '../domain/model.js';
 import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
 import { assertNoIssues, conflict, notFound } from './errors.js';
 import { blockingPrefixIssues } from './rules.js';
-import { blockingProfileView, cidParams, errorResponses, idSchema } from './schemas.js';
+import { blockingProfileView, cidParams, errorResponses, idSchema, nameSchema } from './schemas.js';
 
 const pidParams = cidParams.extend({ pid: idSchema });
 const prefixes = z.array(z.string()).default([]).describe('E.164 prefixes, e.g. "+49900"');
 const createBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: nameSchema,
   incoming: prefixes,
   outgoing: prefixes,
   forwarded: prefixes,
 });
 const patchBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: nameSchema.optional(),
   incoming: z.array(z.string()).optional(),
   outgoing: z.array(z.string()).optional(),
   forwarded: z.array(z.string()).optional(),

@@ -11,7 +11,8 @@ import {
   effectiveCallThroughPolicy,
   type CallThroughPolicySettings,
 } from '../domain/fraud.js';
-import { type ApiDeps, loadCompany, loadWorkplace, nowIso } from './context.js';
+import type { PbxMetrics } from '../metrics.js';
+import { type ApiDeps, loadCompany, loadWorkplace, nowIso, retryOnStale } from './context.js';
 import { cidParams, errorResponses, rule, widParams } from './schemas.js';
 
 const d = DEFAULT_CALL_THROUGH_POLICY;
@@ -103,7 +104,10 @@ const lockView = z.object({
   company: usageView,
 });
 
-export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps & { metrics?: PbxMetrics }> = async (
+  app,
+  deps,
+) => {
   const { store } = deps;
   const tags = ['call-through fraud guard'];
 
@@ -135,11 +139,15 @@ export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       },
     },
     async (request) => {
-      const company = await loadCompany(store, request.params.cid);
       const settings = request.body as CallThroughPolicySettings;
       if (settings.allowedCountries) settings.allowedCountries = [...new Set(settings.allowedCountries)];
-      // the company change is published: running controllers apply it on the next call-through
-      await store.companies.put({ ...company, callThroughPolicy: settings, updatedAt: nowIso() });
+      // compare-and-set on the company, re-applied on a race: a company PATCH of another field
+      // (or another policy PUT) landing meanwhile is kept, not overwritten with a stale copy.
+      // The company change is published: running controllers apply it on the next call-through.
+      await retryOnStale(async () => {
+        const company = await loadCompany(store, request.params.cid);
+        await store.companies.put({ ...company, callThroughPolicy: settings, updatedAt: nowIso() }, company);
+      });
       return effectiveCallThroughPolicy(settings);
     },
   );
@@ -186,6 +194,8 @@ export const callThroughPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, dep
       const lock = await store.callThroughs.lock(wid);
       await store.callThroughs.unlock(wid);
       request.log.info({ workplaceId: wid, wasLocked: lock !== undefined }, 'call-through lock lifted');
+      // counted only when there was a lock: a DELETE on an open workplace changes nothing
+      if (lock) deps.metrics?.callThroughLock('lifted');
       return reply.code(204).send(null);
     },
   );

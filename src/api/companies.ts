@@ -6,27 +6,32 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Company } from '../domain/model.js';
 import type { Store } from '../store/store.js';
-import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
-import { assertNoIssues, forbidden } from './errors.js';
-import { cidParams, companyView, errorResponses, idSchema } from './schemas.js';
+import { type ApiDeps, loadCompany, newId, nowIso, retryOnStale } from './context.js';
+import { assertNoIssues, forbidden, notFound } from './errors.js';
+import { cidParams, companyView, errorResponses, idSchema, nameSchema } from './schemas.js';
 
 const createBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: nameSchema,
   mobileIntegration: z
     .boolean()
     .default(false)
     .describe('mobile integration forbids two-digit extensions and extensions starting with 0'),
 });
 const patchBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: nameSchema.optional(),
   defaultBlockingProfileId: idSchema.nullable().optional().describe('null clears it'),
   mobileIntegration: z.boolean().optional(),
 });
 
-/** Removes everything a company owns, devices from Asterisk first. */
-async function deleteCompanyCascade(deps: ApiDeps, company: Company): Promise<void> {
+/**
+ * Removes everything a company owns, devices from Asterisk first. The company itself goes
+ * first (leaving a tombstone): every write under it checks that it exists, so a workplace
+ * created concurrently either landed before (and is listed here) or is refused — no orphans.
+ * An interrupted cascade is resumed by the next DELETE.
+ */
+async function deleteCompanyCascade(deps: ApiDeps, cid: string): Promise<void> {
   const store: Store = deps.store;
-  const cid = company.id;
+  await store.companies.delete(cid);
   for (const w of await store.workplaces.list(cid)) {
     if (deps.provisioner) await deps.provisioner.remove(w);
     for (const m of await store.voicebox.list(w.id)) {
@@ -38,10 +43,14 @@ async function deleteCompanyCascade(deps: ApiDeps, company: Company): Promise<vo
   for (const p of await store.portals.list(cid)) await store.portals.delete(p);
   for (const t of await store.templates.list(cid)) await store.templates.delete(t);
   for (const a of await store.areas.list(cid)) await store.areas.delete(a);
-  for (const g of await store.groups.list(cid)) await store.groups.delete(g);
+  // the default group last: the store keeps a company with groups from having no default
+  const groups = await store.groups.list(cid);
+  for (const g of [...groups.filter((g) => !g.isDefault), ...groups.filter((g) => g.isDefault)]) {
+    await store.groups.delete(g);
+  }
   for (const b of await store.blockingProfiles.list(cid)) await store.blockingProfiles.delete(b);
   for (const t of await store.tokens.list(cid)) await store.tokens.delete(cid, t.id);
-  await store.companies.delete(cid);
+  await store.companies.finishDelete(cid);
 }
 
 export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -93,31 +102,36 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       schema: { tags, params: cidParams, body: patchBody, response: { 200: companyView, ...errorResponses } },
     },
     async (request) => {
-      const company = await loadCompany(store, request.params.cid);
       const body = request.body;
       // mobile integration is a booked product option, not a company admin's setting
       if (body.mobileIntegration !== undefined && request.principal?.role !== 'platform') {
         throw forbidden('only the platform admin may change mobileIntegration');
       }
-      const { defaultBlockingProfileId: _old, ...rest } = company;
-      const next: Company = { ...rest, updatedAt: nowIso() };
-      if (body.name !== undefined) next.name = body.name;
-      if (body.mobileIntegration !== undefined) next.mobileIntegration = body.mobileIntegration;
-      const profileId =
-        body.defaultBlockingProfileId === undefined
-          ? company.defaultBlockingProfileId
-          : body.defaultBlockingProfileId;
-      if (profileId) {
-        const profile = await store.blockingProfiles.get(company.id, profileId);
-        assertNoIssues(
-          profile
-            ? []
-            : [{ path: 'defaultBlockingProfileId', message: 'no such blocking profile in this company' }],
-        );
-        next.defaultBlockingProfileId = profileId;
-      }
-      await store.companies.put(next);
-      return next;
+      // compare-and-set, re-applied on a race: two PATCHes of different fields both land
+      return retryOnStale(async () => {
+        const company = await loadCompany(store, request.params.cid);
+        const { defaultBlockingProfileId: _old, ...rest } = company;
+        const next: Company = { ...rest, updatedAt: nowIso() };
+        if (body.name !== undefined) next.name = body.name;
+        if (body.mobileIntegration !== undefined) next.mobileIntegration = body.mobileIntegration;
+        const profileId =
+          body.defaultBlockingProfileId === undefined
+            ? company.defaultBlockingProfileId
+            : body.defaultBlockingProfileId;
+        if (profileId) {
+          if (profileId !== company.defaultBlockingProfileId) {
+            const profile = await store.blockingProfiles.get(company.id, profileId);
+            assertNoIssues(
+              profile
+                ? []
+                : [{ path: 'defaultBlockingProfileId', message: 'no such blocking profile in this company' }],
+            );
+          }
+          next.defaultBlockingProfileId = profileId;
+        }
+        await store.companies.put(next, company);
+        return next;
+      });
     },
   );
 
@@ -128,8 +142,12 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       schema: { tags, params: cidParams, response: { 204: z.null(), ...errorResponses } },
     },
     async (request, reply) => {
-      const company = await loadCompany(store, request.params.cid);
-      await deleteCompanyCascade(deps, company);
+      const { cid } = request.params;
+      // a company whose earlier delete was interrupted is finished off
+      if (!(await store.companies.get(cid)) && !(await store.companies.isDeleting(cid))) {
+        throw notFound('company');
+      }
+      await deleteCompanyCascade(deps, cid);
       return reply.code(204).send(null);
     },
   );

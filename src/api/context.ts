@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { DeviceProvisioner } from '../devices/contract.js';
 import type { Company, Workplace } from '../domain/model.js';
-import { StaleWriteError, type Store } from '../store/store.js';
-import { notFound } from './errors.js';
-import type { RecordingFiles } from './ports.js';
+import { CompanyGoneError, StaleWriteError, type Store } from '../store/store.js';
+import { ApiError, notFound } from './errors.js';
+import type { RecordingFiles } from '../calls/recording-files.js';
 
 export interface ApiDeps {
   store: Store;
@@ -18,7 +18,14 @@ export interface ApiDeps {
   logger: Logger;
   provisioner?: DeviceProvisioner;
   recordings?: RecordingFiles;
+  /**
+   * PIN changes per workplace and window (default 5 per 15 minutes): each costs up to three
+   * scrypt runs, and a 4-digit PIN needs no more changes than that.
+   */
+  pinChangeLimit?: { max: number; windowMs: number };
 }
+
+export const DEFAULT_PIN_CHANGE_LIMIT = { max: 5, windowMs: 15 * 60_000 };
 
 export const nowIso = (): string => new Date().toISOString();
 export const newId = (): string => randomUUID();
@@ -33,6 +40,21 @@ export async function loadWorkplace(store: Store, cid: string, wid: string): Pro
   const workplace = await store.workplaces.get(cid, wid);
   if (!workplace) throw notFound('workplace');
   return workplace;
+}
+
+/**
+ * Runs a read-modify-write (which passes `previous` to the store) again when the store says
+ * the object changed meanwhile: the change is re-applied to the fresh object, so two PATCHes
+ * of different fields both land. After a few lost races the StaleWriteError becomes a 409.
+ */
+export async function retryOnStale<T>(attempt: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof StaleWriteError) || i >= attempts) throw err;
+    }
+  }
 }
 
 /**
@@ -78,12 +100,28 @@ export async function provisionWorkplace(
     result = { ok: false, reason: 'device provisioning failed unexpectedly' };
   }
   // re-read: call features may have been edited while provisioning ran
-  const { next } = await updateWorkplace(store, workplace.companyId, workplace.id, (current) => {
-    const { statusReason: _dropped, ...rest } = current;
-    return result.ok
-      ? { ...rest, status: 'active', updatedAt: nowIso() }
-      : { ...rest, status: 'failed', statusReason: result.reason, updatedAt: nowIso() };
-  });
+  let next: Workplace;
+  try {
+    ({ next } = await updateWorkplace(store, workplace.companyId, workplace.id, (current) => {
+      const { statusReason: _dropped, ...rest } = current;
+      return result.ok
+        ? { ...rest, status: 'active', updatedAt: nowIso() }
+        : { ...rest, status: 'failed', statusReason: result.reason, updatedAt: nowIso() };
+    }));
+  } catch (err) {
+    // deleted (with its company) while its devices were pushed: take the devices back out
+    if ((err instanceof ApiError && err.statusCode === 404) || err instanceof CompanyGoneError) {
+      await provisioner
+        .remove(workplace)
+        .catch((e: unknown) =>
+          logger.warn(
+            { err: e, workplaceId: workplace.id },
+            'removing the devices of a deleted workplace failed',
+          ),
+        );
+    }
+    throw err;
+  }
   if (!result.ok)
     logger.warn({ workplaceId: workplace.id, reason: result.reason }, 'workplace provisioning failed');
   return next;

@@ -3,9 +3,16 @@
  * SPEC shape `{ error, message, issues? }`. Bad input is always a 4xx, never a 500:
  * zod validation, domain rule failures, malformed JSON, wrong content type, oversized bodies.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ConflictError, StaleWriteError } from '../store/store.js';
+import {
+  CompanyGoneError,
+  ConflictError,
+  RangeOverlapError,
+  StaleWriteError,
+  StoreUnavailableError,
+} from '../store/store.js';
 
 export interface FieldIssue {
   path: string;
@@ -13,6 +20,9 @@ export interface FieldIssue {
 }
 
 export class ApiError extends Error {
+  /** sent as Retry-After (429, 503) */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly statusCode: number,
     readonly error: string,
@@ -24,13 +34,41 @@ export class ApiError extends Error {
   }
 }
 
+export function tooManyRequests(message: string, retryAfterMs: number): ApiError {
+  const err = new ApiError(429, 'rate_limited', message);
+  err.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return err;
+}
+
+/**
+ * An error answer is bounded whatever the request: at most MAX_ISSUES issues (the last one
+ * says how many more there were), paths and messages cut to a few hundred characters. A body
+ * of 0.87 MB of unknown keys must not come back as megabytes naming each of them.
+ */
+export const MAX_ISSUES = 50;
+const MAX_PATH = 200;
+const MAX_MESSAGE = 500;
+const MESSAGE_PATHS = 10;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function boundedIssues(issues: readonly FieldIssue[]): FieldIssue[] {
+  const shown = issues
+    .slice(0, MAX_ISSUES)
+    .map((i) => ({ path: cut(i.path, MAX_PATH), message: cut(i.message, MAX_MESSAGE) }));
+  if (issues.length > MAX_ISSUES) {
+    shown.push({ path: '', message: `and ${issues.length - MAX_ISSUES} more problems` });
+  }
+  return shown;
+}
+
 export function validationError(issues: FieldIssue[], message?: string): ApiError {
-  return new ApiError(
-    400,
-    'validation',
-    message ?? `invalid request: ${issues.map((i) => i.path || '(body)').join(', ')}`,
-    issues,
-  );
+  const paths = [...new Set(issues.map((i) => cut(i.path || '(body)', MAX_PATH)))];
+  const listed = paths.slice(0, MESSAGE_PATHS).join(', ');
+  const more = paths.length > MESSAGE_PATHS ? ` and ${paths.length - MESSAGE_PATHS} more` : '';
+  return new ApiError(400, 'validation', message ?? `invalid request: ${listed}${more}`, issues);
 }
 
 /** Throws one 400 naming every issue, when there are any. */
@@ -80,14 +118,69 @@ const fastifyClientErrors: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+  FST_ERR_BAD_URL: 'bad_request',
 };
+
+/**
+ * Errors fastify raises before a route runs (a path parameter over maxParamLength → 414, a
+ * malformed URL → 400): the documented shape, and never the offending path echoed back.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return reply
+      .code(414)
+      .send({ error: 'uri_too_long', message: 'a path parameter is longer than any valid id' });
+  }
+  return reply.code(400).send({ error: 'bad_request', message: 'the URL is malformed' });
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; reason: string; error: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    error: 'headers_too_large',
+    message: 'the request line or headers are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    error: 'timeout',
+    message: 'the request was not received in time',
+  },
+};
+
+/**
+ * Errors of the HTTP parser itself (headers too large, request timeout, garbage): answered on
+ * the raw socket, as node does, but in the documented shape. Fastify's clientErrorHandler.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = (err.code && CLIENT_ERRORS[err.code]) || {
+    status: 400,
+    reason: 'Bad Request',
+    error: 'bad_request',
+    message: 'the request is not valid HTTP',
+  };
+  const body = JSON.stringify({ error: known.error, message: known.message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.status} ${known.reason}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     if (err instanceof ApiError) {
-      return reply
-        .code(err.statusCode)
-        .send({ error: err.error, message: err.message, ...(err.issues ? { issues: err.issues } : {}) });
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.code(err.statusCode).send({
+        error: err.error,
+        message: cut(err.message, MAX_MESSAGE),
+        ...(err.issues ? { issues: boundedIssues(err.issues) } : {}),
+      });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const context = (err as FastifyError).validationContext;
@@ -105,14 +198,37 @@ export function installErrorHandler(app: FastifyInstance): void {
         return [{ path, message: v.message ?? 'invalid' }];
       });
       const e = validationError(issues);
-      return reply.code(400).send({ error: e.error, message: e.message, issues });
+      return reply.code(400).send({ error: e.error, message: e.message, issues: boundedIssues(issues) });
     }
     if (err instanceof ConflictError) {
       return reply.code(409).send({
         error: 'conflict',
-        message: err.message,
-        issues: [{ path: err.field, message: err.message }],
+        message: cut(err.message, MAX_MESSAGE),
+        issues: boundedIssues([{ path: err.field, message: err.message }]),
       });
+    }
+    if (err instanceof StoreUnavailableError) {
+      // Redis is down or not answering: a retryable 503 within the command timeout, never a
+      // 500 and never a hang (the store fails fast while disconnected)
+      request.log.warn({ err: { message: err.message } }, 'store unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'unavailable', message: 'the configuration store is unavailable; retry shortly' });
+    }
+    if (err instanceof CompanyGoneError) {
+      // deleted while the request ran: the same answer as if it had been gone before
+      return reply.code(404).send({ error: 'not_found', message: 'company not found' });
+    }
+    if (err instanceof RangeOverlapError) {
+      // never which group or company holds the range: it may be another tenant's
+      const e = validationError(
+        err.indexes.map((i) => ({
+          path: `numberRanges.${i}`,
+          message: 'overlaps a range in use; numbers are global',
+        })),
+      );
+      return reply.code(400).send({ error: e.error, message: e.message, issues: e.issues });
     }
     if (err instanceof StaleWriteError) {
       return reply.code(409).send({ error: 'conflict', message: `${err.message}; please retry` });
@@ -122,7 +238,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       // fastify's own client errors (bad JSON, 413, 415, ...): keep their status, our shape
       const error = (fe.code && fastifyClientErrors[fe.code]) ?? 'bad_request';
-      return reply.code(status).send({ error, message: fe.message });
+      return reply.code(status).send({ error, message: cut(fe.message, MAX_MESSAGE) });
     }
     request.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: 'internal', message: 'internal server error' });

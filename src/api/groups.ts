@@ -1,15 +1,16 @@
 /**
  * Groups/locations (number ranges, timezone, default group), their areas, and the search for
  * numbers of a group that are still free. Numbers are global, so a group's ranges may not
- * overlap any other group's ranges, of any company.
+ * overlap any other group's ranges, of any company: the store checks that inside the write,
+ * against an index of all ranges (cost independent of the number of companies, and two
+ * parallel creates of one range cannot both win). It also keeps exactly one default group.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Area, Group, NumberRange } from '../domain/model.js';
-import { rangesOverlap } from '../domain/numbers.js';
 import type { Store } from '../store/store.js';
-import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
-import { assertNoIssues, conflict, type FieldIssue, notFound } from './errors.js';
+import { type ApiDeps, loadCompany, newId, nowIso, retryOnStale } from './context.js';
+import { assertNoIssues, conflict, notFound } from './errors.js';
 import { numberInGroup } from './rules.js';
 import {
   areaView,
@@ -17,13 +18,13 @@ import {
   errorResponses,
   groupView,
   idSchema,
+  nameSchema,
   numberRangesInput,
   timezoneSchema,
 } from './schemas.js';
 
 const gidParams = cidParams.extend({ gid: idSchema });
 const aidParams = gidParams.extend({ aid: idSchema });
-const nameSchema = z.string().trim().min(1).max(100);
 
 const createBody = z.strictObject({
   name: nameSchema,
@@ -40,31 +41,6 @@ const patchBody = z.strictObject({
   blockingProfileId: idSchema.nullable().optional(),
 });
 const areaBody = z.strictObject({ name: nameSchema });
-
-/** Overlaps with any other group, of any company: numbers route globally (the pure rules ran in the schema). */
-async function rangeProblems(
-  store: Store,
-  ranges: NumberRange[],
-  ownGroupId?: string,
-): Promise<FieldIssue[]> {
-  const issues: FieldIssue[] = [];
-  // admin path, not hot: one pass over every group
-  for (const company of await store.companies.list()) {
-    for (const other of await store.groups.list(company.id)) {
-      if (other.id === ownGroupId) continue;
-      ranges.forEach((range, i) => {
-        const clash = other.numberRanges.find((r) => rangesOverlap(r, range));
-        if (clash) {
-          issues.push({
-            path: `numberRanges.${i}`,
-            message: `overlaps ${clash.first}–${clash.last} of another group; numbers are global`,
-          });
-        }
-      });
-    }
-  }
-  return issues;
-}
 
 async function profileIssue(store: Store, cid: string, id: string | undefined | null, path: string) {
   if (!id) return [];
@@ -116,15 +92,6 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
   const { store } = deps;
   const tags = ['groups'];
 
-  /** Makes `group` the only default group of its company. */
-  async function clearOtherDefaults(group: Group): Promise<void> {
-    for (const other of await store.groups.list(group.companyId)) {
-      if (other.id !== group.id && other.isDefault) {
-        await store.groups.put({ ...other, isDefault: false, updatedAt: nowIso() }, other);
-      }
-    }
-  }
-
   app.post(
     '/companies/:cid/groups',
     {
@@ -134,11 +101,7 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     async (request, reply) => {
       const company = await loadCompany(store, request.params.cid);
       const body = request.body;
-      assertNoIssues([
-        ...(await rangeProblems(store, body.numberRanges)),
-        ...(await profileIssue(store, company.id, body.blockingProfileId, 'blockingProfileId')),
-      ]);
-      const existing = await store.groups.list(company.id);
+      assertNoIssues(await profileIssue(store, company.id, body.blockingProfileId, 'blockingProfileId'));
       const at = nowIso();
       const group: Group = {
         id: newId(),
@@ -147,13 +110,14 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         timezone: body.timezone,
         numberRanges: body.numberRanges,
         ...(body.blockingProfileId ? { blockingProfileId: body.blockingProfileId } : {}),
-        isDefault: body.isDefault === true || !existing.some((g) => g.isDefault),
+        // the store makes the company's first group the default, and clears the old default
+        isDefault: body.isDefault === true,
         createdAt: at,
         updatedAt: at,
       };
-      await store.groups.put(group);
-      if (group.isDefault) await clearOtherDefaults(group);
-      return reply.code(201).send(group);
+      // overlapping ranges → RangeOverlapError → 400 (checked inside the write)
+      const stored = await store.groups.put(group);
+      return reply.code(201).send(stored);
     },
   );
 
@@ -186,41 +150,40 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     },
     async (request) => {
       const { cid, gid } = request.params;
-      const group = await loadGroup(store, cid, gid);
       const body = request.body;
-      assertNoIssues([
-        ...(body.numberRanges ? await rangeProblems(store, body.numberRanges, group.id) : []),
-        ...(await profileIssue(store, cid, body.blockingProfileId, 'blockingProfileId')),
-      ]);
-      if (body.numberRanges) {
-        const ranges = body.numberRanges;
-        const users = [
-          ...(await store.workplaces.list(cid)).filter((w) => w.groupId === gid),
-          ...(await store.portals.list(cid)).filter((p) => p.groupId === gid),
-        ];
-        const outside = users.filter((u) => !numberInGroup(u.number, ranges)).map((u) => u.number);
-        if (outside.length > 0) {
-          throw conflict(
-            'numberRanges',
-            `the new ranges would leave numbers in use outside them: ${outside.join(', ')}`,
-          );
+      assertNoIssues(await profileIssue(store, cid, body.blockingProfileId, 'blockingProfileId'));
+      // re-read and re-apply when the group changed meanwhile (no lost update)
+      return retryOnStale(async () => {
+        const group = await loadGroup(store, cid, gid);
+        if (body.numberRanges) {
+          const ranges = body.numberRanges;
+          const users = [
+            ...(await store.workplaces.list(cid)).filter((w) => w.groupId === gid),
+            ...(await store.portals.list(cid)).filter((p) => p.groupId === gid),
+          ];
+          const outside = users.filter((u) => !numberInGroup(u.number, ranges)).map((u) => u.number);
+          if (outside.length > 0) {
+            throw conflict(
+              'numberRanges',
+              `the new ranges would leave numbers in use outside them: ${outside.slice(0, 20).join(', ')}` +
+                (outside.length > 20 ? ` and ${outside.length - 20} more` : ''),
+            );
+          }
         }
-      }
-      const { blockingProfileId: _old, ...rest } = group;
-      const next: Group = {
-        ...rest,
-        ...(body.name !== undefined ? { name: body.name } : {}),
-        ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
-        ...(body.numberRanges !== undefined ? { numberRanges: body.numberRanges } : {}),
-        ...(body.isDefault ? { isDefault: true } : {}),
-        updatedAt: nowIso(),
-      };
-      const profileId =
-        body.blockingProfileId === undefined ? group.blockingProfileId : body.blockingProfileId;
-      if (profileId) next.blockingProfileId = profileId;
-      await store.groups.put(next, group);
-      if (next.isDefault && !group.isDefault) await clearOtherDefaults(next);
-      return next;
+        const { blockingProfileId: _old, ...rest } = group;
+        const next: Group = {
+          ...rest,
+          ...(body.name !== undefined ? { name: body.name } : {}),
+          ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
+          ...(body.numberRanges !== undefined ? { numberRanges: body.numberRanges } : {}),
+          ...(body.isDefault ? { isDefault: true } : {}),
+          updatedAt: nowIso(),
+        };
+        const profileId =
+          body.blockingProfileId === undefined ? group.blockingProfileId : body.blockingProfileId;
+        if (profileId) next.blockingProfileId = profileId;
+        return store.groups.put(next, group);
+      });
     },
   );
 

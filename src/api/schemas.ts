@@ -66,6 +66,53 @@ export function rule(validate: (value: string) => string[]) {
   };
 }
 
+/**
+ * Characters no free-text field may hold: C0/C1 controls (NUL, tab, CR, LF, ESC, ...), line and
+ * paragraph separators, bidi marks/embeddings/overrides/isolates (U+061C, U+200E/F, U+202A–E,
+ * U+2066–9: "Trojan source" names that display reversed), zero-width characters (U+200B–D,
+ * U+2060) and the BOM. They break caller-ID display, CSV exports and log lines, and let two
+ * names that look alike differ.
+ */
+const FORBIDDEN_IN_TEXT = /[\p{Cc}\u061C\u200B-\u200F\u2028-\u202E\u2060\u2066-\u2069\uFEFF]/u;
+const FORBIDDEN_IN_TEXT_ALL = new RegExp(FORBIDDEN_IN_TEXT.source, 'gu');
+/** What a reader cannot see: whitespace and the invisible characters above. */
+const INVISIBLE = /^[\s\p{Cc}\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]*$/u;
+
+const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * The free-text rule shared by every text field: a value of only invisible characters is
+ * missing ("is required"); control and invisible characters are refused, each named.
+ */
+export function textProblems(value: string): string[] {
+  if (INVISIBLE.test(value)) return ['is required'];
+  const found = [...new Set(value.match(FORBIDDEN_IN_TEXT_ALL) ?? [])];
+  if (found.length === 0) return [];
+  const shown = found.slice(0, 5).map(codePoint).join(', ');
+  return [`must not contain control or invisible characters (${shown}${found.length > 5 ? ', ...' : ''})`];
+}
+
+/** A domain validator that runs only on text that passed the free-text rule (one message per problem). */
+export function textRule(validate?: (value: string) => string[]) {
+  return rule((value) => {
+    const problems = textProblems(value);
+    return problems.length > 0 || !validate ? problems : validate(value);
+  });
+}
+
+/** A free-text field (names, labels): the shared text rule, trimmed, 1 to `max` characters. */
+export function textSchema(max: number) {
+  return z.string().superRefine(textRule()).trim().max(max);
+}
+/** The name of a company, group, area, blocking profile or template. */
+export const nameSchema = textSchema(100);
+/** A secret typed by a person (SIP password): no control or invisible characters either. */
+export const secretTextSchema = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .superRefine(rule((v) => (v === '' ? [] : textProblems(v).filter((m) => m !== 'is required'))));
+
 export const idSchema = z
   .string()
   .min(1)
@@ -83,12 +130,12 @@ export const timezoneSchema = z
     if (!isTimezone(tz)) ctx.addIssue({ code: 'custom', message: `unknown IANA timezone "${tz}"` });
   });
 export const languageSchema = z.enum(['de', 'en']);
-export const usernameSchema = z.string().superRefine(rule(validateUsername));
-export const firstNameSchema = z.string().superRefine(rule(validateFirstName));
-export const lastNameSchema = z.string().superRefine(rule(validateLastName));
-export const emailSchema = z.string().superRefine(rule(validateEmail));
+export const usernameSchema = z.string().superRefine(textRule(validateUsername));
+export const firstNameSchema = z.string().superRefine(textRule(validateFirstName));
+export const lastNameSchema = z.string().superRefine(textRule(validateLastName));
+export const emailSchema = z.string().superRefine(textRule(validateEmail));
 /** A phone number as typed; normalised to E.164 with COUNTRY_CODE in the handler. */
-export const phoneInput = z.string().min(1).max(40);
+export const phoneInput = z.string().min(1).max(40).superRefine(textRule());
 /** The extension rules that hold for every company; mobile integration adds more in the handler. */
 export const extensionInput = z
   .string()
@@ -99,10 +146,10 @@ export const pinInput = z.string().superRefine(rule((v) => validatePinStrength(v
 export const deviceTypeSchema = z.enum(['deskphone', 'desktop', 'mobile', 'tablet', 'universal']);
 export const deviceProfileSchema = z.strictObject({
   type: deviceTypeSchema,
-  model: z.string().min(1).max(60).optional().describe('desk phone model, e.g. "Yealink T54W"'),
+  model: textSchema(60).optional().describe('desk phone model, e.g. "Yealink T54W"'),
 });
 export const deviceInputSchema = deviceProfileSchema.extend({
-  password: z.string().max(128).optional().describe('admin-chosen SIP password instead of a generated one'),
+  password: secretTextSchema(128).optional().describe('admin-chosen SIP password instead of a generated one'),
 });
 export const devicesInput = z.array(deviceInputSchema).max(MAX_DEVICES, `at most ${MAX_DEVICES} devices`);
 export const deviceProfilesInput = z
@@ -324,4 +371,6 @@ export const errorResponses = {
   403: errorSchema,
   404: errorSchema,
   409: errorSchema,
+  429: errorSchema,
+  503: errorSchema,
 } as const;

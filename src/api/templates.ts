@@ -18,12 +18,13 @@ import {
   parallelRingingInput,
   templateView,
   timezoneSchema,
+  nameSchema,
 } from './schemas.js';
 import { normaliseForwarding, normaliseParallelRinging } from './workplace-draft.js';
 
 const tidParams = cidParams.extend({ tid: idSchema });
 const fields = {
-  name: z.string().trim().min(1).max(100),
+  name: nameSchema,
   groupId: idSchema.optional(),
   areaId: idSchema.optional(),
   blockingProfileId: idSchema.optional(),

@@ -8,8 +8,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
 import { hashPinAsync, PIN_LOCK_AFTER, previousPinProblem, validatePinStrength } from '../domain/pin.js';
-import { type ApiDeps, loadWorkplace, nowIso, updateWorkplace } from './context.js';
-import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound } from './errors.js';
+import { type ApiDeps, DEFAULT_PIN_CHANGE_LIMIT, loadWorkplace, nowIso, updateWorkplace } from './context.js';
+import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound, tooManyRequests } from './errors.js';
 import { issuesAt } from './rules.js';
 import {
   errorResponses,
@@ -170,6 +170,15 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       let newPin: { hash: string; checkedAgainst: string | undefined } | undefined;
       if (pin !== undefined) {
         const before = await loadWorkplace(store, cid, wid);
+        // counted before any scrypt runs, per workplace (whatever token asks), across processes
+        const limit = deps.pinChangeLimit ?? DEFAULT_PIN_CHANGE_LIMIT;
+        const verdict = await store.rateLimits.hit(`pin-change:${before.id}`, limit.max, limit.windowMs);
+        if (!verdict.allowed) {
+          throw tooManyRequests(
+            'too many PIN changes for this workplace; try again later',
+            verdict.retryAfterMs,
+          );
+        }
         const problems = validatePinStrength(pin, { extension: before.extension, number: before.number });
         const previous = await previousPinProblem(pin, pinHistory(before.voicebox));
         assertNoIssues(issuesAt('pin', previous ? [...problems, previous] : problems));

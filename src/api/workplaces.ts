@@ -15,7 +15,7 @@ import { defaultExtension, MAX_DEVICES } from '../domain/workplace-rules.js';
 import { ConflictError } from '../store/store.js';
 import { CSV_BODY_LIMIT_BYTES } from './limits.js';
 import { generateSipPassword, toCsv, validateChosenSipPassword } from './credentials.js';
-import { CsvSyntaxError, parseCsv } from './csv.js';
+import { CsvSyntaxError, decodeCsv, parseCsv } from './csv.js';
 import {
   type ApiDeps,
   loadCompany,
@@ -38,6 +38,7 @@ import {
   languageSchema,
   lastNameSchema,
   phoneInput,
+  secretTextSchema,
   timezoneSchema,
   toDeviceView,
   toWorkplaceView,
@@ -110,10 +111,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
   const tags = ['workplaces'];
   const countryCode = config.COUNTRY_CODE;
 
+  // raw bytes, decoded here: fastify's 'string' would turn a Latin-1 "Müller" into "M\uFFFDller"
   app.addContentTypeParser(
     'text/csv',
-    { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT_BYTES },
-    (_req, body, done) => done(null, body),
+    { parseAs: 'buffer', bodyLimit: CSV_BODY_LIMIT_BYTES },
+    (req, body, done) => done(null, decodeCsv(body as Buffer, req.headers['content-type'])),
   );
 
   async function companyContext(cid: string): Promise<CompanyContext> {
@@ -409,7 +411,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         tags,
         summary: "Regenerate one device's SIP password, or set a chosen one",
         params: didParams,
-        body: z.strictObject({ password: z.string().max(128).optional() }).nullish(),
+        body: z.strictObject({ password: secretTextSchema(128).optional() }).nullish(),
         response: { 200: deviceView, ...errorResponses },
       },
     },
@@ -529,6 +531,17 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
     }
     const [header, ...rows] = records;
     if (!header) throw validationError([{ path: 'header', message: 'the file is empty' }]);
+    // U+FFFD only comes from a file that already held replacement characters (its own
+    // decoding went wrong earlier): never store them, name the rows instead
+    const replaced = records.filter((r) => r.fields.some((f) => f.includes('\uFFFD')));
+    if (replaced.length > 0) {
+      throw validationError(
+        replaced.map((r) => ({
+          path: r === header ? 'header' : `rows[${r.line}]`,
+          message: 'contains U+FFFD (a character lost in an earlier conversion); save the file as UTF-8',
+        })),
+      );
+    }
     const columns = header.fields.map((c) => c.trim());
     const issues: FieldIssue[] = [];
     columns.forEach((column, i) => {
@@ -610,13 +623,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       const companyWorkplaces = await store.workplaces.list(ctx.company.id);
       const portals = await store.portals.list(ctx.company.id);
       const extensions = new Set([...companyWorkplaces, ...portals].map((x) => x.extension));
-      // usernames are global; the import is rare, so one pass over all companies is acceptable
-      const usernames = new Set<string>();
-      for (const company of await store.companies.list()) {
-        const list =
-          company.id === ctx.company.id ? companyWorkplaces : await store.workplaces.list(company.id);
-        for (const w of list) usernames.add(w.username);
-      }
+      // usernames are global: asked of the username index for the file's names only, so the
+      // cost follows the file, not the number of companies on the platform
+      const usernames = await store.workplaces.usernamesTaken(
+        keys.flatMap((k) => (k.username !== undefined ? [k.username] : [])),
+      );
       for (const { line, number, extension, username } of keys) {
         if (number !== undefined && taken.has(number))
           issues.push({ path: `rows[${line}].number`, message: `${number} is already taken` });

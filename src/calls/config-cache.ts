@@ -73,6 +73,22 @@ export class ConfigCache {
     this.unsubscribe = await this.store.onChange((change) => this.invalidate(change));
   }
 
+  /** Forgets everything (changes may have been missed, e.g. while the store was away). */
+  clear(): void {
+    this.generation++;
+    for (const c of [
+      this.numbers,
+      this.extensions,
+      this.workplaces,
+      this.portals,
+      this.groups,
+      this.companies,
+      this.profiles,
+      this.endpoints,
+    ])
+      c.clear();
+  }
+
   async stop(): Promise<void> {
     await this.unsubscribe?.();
     this.unsubscribe = undefined;

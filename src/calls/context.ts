@@ -6,9 +6,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AnywherePortal, Workplace } from '../domain/model.js';
 import type { Store } from '../store/store.js';
+import type { CallEvents } from './call-events.js';
 import type { ConfigCache } from './config-cache.js';
 import type { CallThroughGuard } from './fraud-guard.js';
 import type { LiveCalls } from './live-calls.js';
+import type { StoreWriteQueue } from './store-writes.js';
 import type { VoiceboxNotifier } from './notifier.js';
 import type { CallAri, CallSession } from './session.js';
 import type { Timing } from './timing.js';
@@ -23,8 +25,12 @@ export interface CallContext {
   notifier: VoiceboxNotifier;
   controllerId: string;
   logger: Logger;
+  /** store writes that must land even when Redis is away (voicebox messages, live-call registry) */
+  writes: StoreWriteQueue;
   /** the Anywhere portal's call-through fraud guard (absent: call-throughs are not guarded) */
   callThroughGuard?: CallThroughGuard;
+  /** call events and call-list records (optional: absent in unit tests) */
+  events?: CallEvents;
 }
 
 /** Who is calling the portal, as the router knows it (optional: flows may ignore it). */

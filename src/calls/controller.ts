@@ -1,17 +1,25 @@
 /**
  * The call controller: wires the ARI event socket to the router, keeps the config cache in
  * step with the store, and reconciles after every (re)connect — channels and bridges the
- * application still owns in Asterisk that no session knows are released, and this
+ * application still owns in Asterisk that no session knows are re-adopted (answered calls,
+ * voicebox recordings) or released (calls in set-up, strays; see adoption.ts), and this
  * controller's stale live-call entries are removed.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { isNotFound } from '../ari/index.js';
-import type { RecordingFiles } from '../api/ports.js';
+import {
+  Admission,
+  CAUSE_CONGESTION,
+  timedAri,
+  type AdmissionLimits,
+  type AdmissionStats,
+} from './admission.js';
+import { adoptOrphans, type AdoptionResult } from './adoption.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
 import { applyEventFilter } from './event-filter.js';
+import type { CallEvents } from './call-events.js';
 import type { CallContext, Flows } from './context.js';
 import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
 import { LiveCalls } from './live-calls.js';
@@ -19,6 +27,7 @@ import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
 import { createRouter, type Router, type StasisStartEvent } from './router.js';
 import type { CallAri } from './session.js';
+import { bounded, boundedStore, StoreWriteQueue } from './store-writes.js';
 import { resolveTiming, type Timing } from './timing.js';
 
 export interface CallControllerDeps {
@@ -31,10 +40,25 @@ export interface CallControllerDeps {
   flows?: Flows;
   /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
   callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
+  /** call events and call-list records (src/calls/call-events.ts) */
+  events?: CallEvents;
+  /** set-up capacity (default: from config, ADMISSION_*) */
+  admission?: Partial<AdmissionLimits>;
+}
+
+export interface StopOptions {
+  /**
+   * Graceful shutdown of the process: leave answered calls and voicebox recordings to
+   * Asterisk for the next controller to re-adopt, end calls in set-up, refuse new calls
+   * (cause 34) until the event socket is closed. Without it every call is hung up.
+   */
+  handOver?: boolean;
+  /** how long queued store writes (voicebox messages) may take to land (default 2000 ms) */
+  flushMs?: number;
 }
 
 export interface CallController {
-  stop(): Promise<void>;
+  stop(opts?: StopOptions): Promise<void>;
   /** new voicebox messages, for notifications */
   readonly voicebox: VoiceboxEvents;
   /** call-through fraud alerts (new country, limit hit, refused destination, workplace locked) */
@@ -43,7 +67,14 @@ export interface CallController {
   readonly context: CallContext;
   readonly router: Router;
   /** runs the reconcile now (also runs after every event-socket connect) */
-  reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }>;
+  reconcile(): Promise<ReconcileResult>;
+  /** admission control: calls admitted and refused (cause 34), set-ups in flight, load figures */
+  admission(): AdmissionStats;
+}
+
+export interface ReconcileResult extends AdoptionResult {
+  /** this controller's registry entries of calls that no longer run */
+  liveCalls: number;
 }
 
 /**
@@ -51,15 +82,29 @@ export interface CallController {
  * the socket is already up). Resolves once the config cache listens to store changes.
  */
 export async function startCallController(deps: CallControllerDeps): Promise<CallController> {
-  const { ari, store, config } = deps;
+  const { config } = deps;
+  const admission = new Admission(
+    {
+      maxSetups: config.ADMISSION_MAX_SETUPS,
+      maxRestLatencyMs: config.ADMISSION_MAX_REST_LATENCY_MS,
+      maxEventLoopDelayMs: config.ADMISSION_MAX_EVENT_LOOP_DELAY_MS,
+      ...deps.admission,
+    },
+    deps.logger.child({ component: 'admission' }),
+  );
+  // the call path's REST requests are timed for admission control
+  const ari = timedAri(deps.ari, admission);
+  // no call waits on Redis longer than this (calls go on on the cached configuration)
+  const store = boundedStore(deps.store, config.CALL_STORE_TIMEOUT_MS);
   const controllerId = config.CONTROLLER_ID ?? hostname();
   const logger = deps.logger.child({ component: 'calls', controllerId });
   const timing = resolveTiming(deps.timing);
   const cache = new ConfigCache(store);
-  await cache.start();
+  await startCache(cache, logger);
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
-  const live = new LiveCalls(ari, store, controllerId, logger);
+  const writes = new StoreWriteQueue({ logger });
+  const live = new LiveCalls(ari, store, controllerId, logger, writes);
   const callThroughAlerts = deps.callThroughGuard?.alerts ?? createCallThroughAlerts(logger);
   const callThroughGuard = new CallThroughGuard({
     store,
@@ -78,12 +123,14 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     notifier: voicebox,
     controllerId,
     logger,
+    writes,
     callThroughGuard,
+    ...(deps.events ? { events: deps.events } : {}),
   };
-  const router = createRouter(context, { ownership, flows: deps.flows ?? {} });
+  const router = createRouter(context, { ownership, flows: deps.flows ?? {}, admission });
   let stopping = false;
 
-  async function reconcile(): Promise<{ channels: number; bridges: number; liveCalls: number }> {
+  async function reconcile(): Promise<ReconcileResult> {
     // events in flight when we ask (a call entering Stasis right now) get a moment to arrive
     await new Promise((r) => setTimeout(r, timing.reconcileGraceMs));
     // only what existed before we ask can be judged by the answer
@@ -94,32 +141,27 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     // calls that ended while the socket was down: nobody will tell their sessions any more
     for (const session of sessionsBefore) if (!present.has(session.channelId)) session.channelGone();
     live.endCallsWithout(present, peersBefore);
-    const strayChannels = app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id));
-    const strayBridges = app.bridge_ids.filter((id) => !ownership.has(id));
-    await Promise.all([
-      ...strayChannels.map((channelId) =>
-        ari.channels.hangup({ channelId }).catch((err: unknown) => {
-          if (!isNotFound(err)) logger.warn({ err, channelId }, 'reconcile: hangup failed');
-        }),
-      ),
-      ...strayBridges.map((bridgeId) =>
-        ari.bridges.destroy({ bridgeId }).catch((err: unknown) => {
-          if (!isNotFound(err)) logger.warn({ err, bridgeId }, 'reconcile: bridge destroy failed');
-        }),
-      ),
-    ]);
-    const liveCalls = await live.removeStale();
-    const result = { channels: strayChannels.length, bridges: strayBridges.length, liveCalls };
-    if (result.channels + result.bridges + result.liveCalls > 0)
-      logger.warn(result, 'reconcile released leftovers');
+    const orphans = {
+      channelIds: app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id)),
+      bridgeIds: app.bridge_ids.filter((id) => !ownership.has(id)),
+    };
+    const adopted = await adoptOrphans(context, router, orphans, logger);
+    const liveCalls = await live.removeStale().catch((err: unknown) => {
+      logger.warn({ err }, 'reconcile: stale live-call entries not removed (store away)');
+      return 0;
+    });
+    const result = { ...adopted, liveCalls };
+    if (Object.values(result).some((n) => n > 0))
+      logger.warn(result, 'reconcile: calls adopted, leftovers released');
     else logger.info('reconcile: nothing left over');
     return result;
   }
 
   const unsubscribe = [
     ari.events.on('StasisStart', (event) => {
-      if (stopping) return;
-      router.onStasisStart(event as unknown as StasisStartEvent);
+      const start = event as unknown as StasisStartEvent;
+      if (stopping) return refuseWhileStopping(start);
+      router.onStasisStart(start);
     }),
     ari.events.onConnected(async ({ reconnect }) => {
       if (stopping) return;
@@ -133,6 +175,16 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     }),
   ];
 
+  let refuseNew = false;
+  /** a new call while this controller shuts down: congestion, so the caller may retry */
+  function refuseWhileStopping(event: StasisStartEvent): void {
+    const kind = event.args?.[0];
+    if (!refuseNew || (kind !== 'inbound' && kind !== 'internal')) return;
+    void ari.channels
+      .hangup({ channelId: event.channel.id, reason_code: String(CAUSE_CONGESTION) })
+      .catch(() => {});
+  }
+
   logger.info('call controller started');
   return {
     voicebox,
@@ -140,38 +192,58 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     context,
     router,
     reconcile,
-    async stop() {
+    admission: () => admission.stats(),
+    async stop(opts: StopOptions = {}) {
       if (stopping) return;
       stopping = true;
+      admission.stop();
+      if (opts.handOver) {
+        refuseNew = true;
+        const handed = await router.handOver();
+        unsubscribe[1]!();
+        const lost = await writes.flush(opts.flushMs ?? 2000);
+        await bounded(callThroughGuard.stop(), 1000, 'call-through settlement').catch((err: unknown) =>
+          logger.warn({ err }, 'call-through settlement failed'),
+        );
+        await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
+        logger.info(
+          { ...handed, storeWritesLost: lost },
+          'call controller stopped; calls left to the next controller',
+        );
+        return;
+      }
       for (const u of unsubscribe) u();
       await router.drain();
-      await callThroughGuard
-        .stop()
-        .catch((err: unknown) => logger.warn({ err }, 'call-through settlement failed'));
-      await cache.stop();
+      await writes.flush(opts.flushMs ?? 2000);
+      await bounded(callThroughGuard.stop(), 1000, 'call-through settlement').catch((err: unknown) =>
+        logger.warn({ err }, 'call-through settlement failed'),
+      );
+      await bounded(cache.stop(), 1000, 'unsubscribe').catch(() => {});
       logger.info('call controller stopped');
     },
   };
 }
 
-/** The API's voicebox audio port, backed by ARI stored recordings. */
-export function createAriRecordingFiles(ari: Pick<CallAri, 'recordings'>): RecordingFiles {
-  return {
-    async getFile(name) {
-      try {
-        const body = await ari.recordings.getStoredFile({ recordingName: name });
-        return { body, contentType: 'audio/wav' };
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    async delete(name) {
-      try {
-        await ari.recordings.deleteStored({ recordingName: name });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    },
+/**
+ * Listens to configuration changes. With Redis away at start the controller starts all the
+ * same (calls then fail fast on cold lookups instead of hanging) and subscribes once it can;
+ * whatever was cached meanwhile is dropped then.
+ */
+async function startCache(cache: ConfigCache, logger: Logger): Promise<void> {
+  try {
+    await bounded(cache.start(), 2000, 'config change subscription');
+    return;
+  } catch (err) {
+    logger.warn({ err }, 'config changes not subscribed (store away); retrying in the background');
+  }
+  const retry = async (): Promise<void> => {
+    try {
+      await bounded(cache.start(), 2000, 'config change subscription');
+      cache.clear();
+      logger.info('config changes subscribed');
+    } catch {
+      setTimeout(() => void retry(), 2000).unref();
+    }
   };
+  setTimeout(() => void retry(), 2000).unref();
 }

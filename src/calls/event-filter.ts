@@ -30,6 +30,9 @@ export const CONTROLLER_EVENT_TYPES = [
   'RecordingFailed',
   // the ARI client says when another connection took the app over
   'ApplicationReplaced',
+  // device registration as events (device-events.ts, wired by the telemetry)
+  'ContactStatusChange',
+  'EndpointStateChange',
 ] as const;
 
 /**

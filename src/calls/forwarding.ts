@@ -17,6 +17,7 @@ export async function forwardCall(
   present: PresentedIdentity,
 ): Promise<'connected' | RingFailure> {
   session.log.info({ reason: step.reason, target: step.leg.number }, 'forwarding');
+  ctx.events?.emit(session, { type: 'forwarded', to: step.leg.number, reason: step.reason });
   await session.ringback();
   const result = await session.dialLegs([step.leg], {
     timeoutSeconds: step.ringSeconds,
@@ -26,6 +27,7 @@ export async function forwardCall(
     session.log.info({ outcome: result.kind }, 'forward target did not take the call');
     return result.kind;
   }
+  ctx.events?.emit(session, { type: 'answered', leg: step.leg });
   // a forwarded call is not the workplace's own call: not registered for *11
   await ctx.live.connect(session, result.leg.channelId, {});
   return 'connected';

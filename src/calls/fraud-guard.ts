@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import {
   classifyDestination,
   isLimitReason,
+  limitValue,
   type CallThroughPolicy,
   type DestinationClass,
   type RefusalReason,
@@ -29,11 +30,18 @@ export interface CallThroughAlert {
   kind: CallThroughAlertKind;
   companyId: string;
   workplaceId: string;
+  /** the portal call (caller channel id) that raised it */
+  callId: string;
   at: string;
   /** country calling code of the destination */
   country: string;
   destinationClass: DestinationClass;
   reason?: RefusalReason;
+  /**
+   * the configured value that was hit: the limit of `reason` (per hour, concurrent, minutes per
+   * day) or, for kind 'locked', the refusals that lock
+   */
+  limit?: number;
   refusalsToday?: number;
 }
 
@@ -177,6 +185,7 @@ export class CallThroughGuard {
     const base = {
       companyId: workplace.companyId,
       workplaceId: workplace.id,
+      callId: args.callId,
       at: new Date(nowMs).toISOString(),
       country: destination.country,
       destinationClass: destination.destinationClass,
@@ -208,9 +217,12 @@ export class CallThroughGuard {
       'call-through refused by the fraud guard',
     );
     const details = { ...base, reason: verdict.reason, refusalsToday: verdict.refusalsToday };
-    if (isLimitReason(verdict.reason)) this.opts.alerts.alert({ kind: 'limit', ...details });
+    const limit = limitValue(policy, verdict.reason);
+    if (isLimitReason(verdict.reason))
+      this.opts.alerts.alert({ kind: 'limit', ...details, ...(limit !== undefined ? { limit } : {}) });
     else if (verdict.reason !== 'locked') this.opts.alerts.alert({ kind: 'destination-refused', ...details });
-    if (verdict.lockedNow) this.opts.alerts.alert({ kind: 'locked', ...details });
+    if (verdict.lockedNow)
+      this.opts.alerts.alert({ kind: 'locked', ...details, limit: policy.lockAfterRefusals });
     return {
       kind: 'refused',
       reason: verdict.reason,

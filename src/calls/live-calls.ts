@@ -10,6 +10,7 @@ import { isNotFound, type Unsubscribe } from '../ari/index.js';
 import type { LiveCall } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 import { isCallEnded, type CallAri, type CallSession } from './session.js';
+import type { StoreWriteQueue } from './store-writes.js';
 
 type AriEvent = { type: string } & Record<string, unknown>;
 
@@ -17,6 +18,27 @@ function isEndingEvent(event: AriEvent): boolean {
   return (
     event.type === 'ChannelHangupRequest' || event.type === 'StasisEnd' || event.type === 'ChannelDestroyed'
   );
+}
+
+/**
+ * Bridges of connected calls carry their call in their name, so a controller that restarts
+ * (or lost its event socket) can tell from Asterisk alone which party is the remote one and
+ * which workplace the call belongs to: `pbx-call:<remoteChannelId>:<workplaceId or empty>`.
+ */
+const BRIDGE_NAME_PREFIX = 'pbx-call:';
+
+export function callBridgeName(call: { remoteChannelId: string; workplaceId: string | undefined }): string {
+  return `${BRIDGE_NAME_PREFIX}${call.remoteChannelId}:${call.workplaceId ?? ''}`;
+}
+
+export function parseCallBridgeName(
+  name: string | undefined,
+): { remoteChannelId: string; workplaceId: string | undefined } | undefined {
+  if (!name?.startsWith(BRIDGE_NAME_PREFIX)) return undefined;
+  const rest = name.slice(BRIDGE_NAME_PREFIX.length);
+  const cut = rest.lastIndexOf(':');
+  if (cut <= 0) return undefined;
+  return { remoteChannelId: rest.slice(0, cut), workplaceId: rest.slice(cut + 1) || undefined };
 }
 
 /** A caller talking to a peer through a bridge; the peer can be swapped by a pull. */
@@ -53,8 +75,11 @@ export class ConnectedCall {
     });
   }
 
+  /** in order per call; when Redis is away, kept and written once it is back (store-writes.ts) */
   private writeRegistry(op: () => Promise<void>): Promise<void> {
-    const next = this.writes.then(op).catch((err: unknown) => {
+    const fields = { workplaceId: this.workplaceId, bridgeId: this.bridgeId };
+    const durable = () => this.registry.writes.write('live-call registry', fields, op).then(() => {});
+    const next = this.writes.then(durable).catch((err: unknown) => {
       this.session.log.warn({ err }, 'live-call registry write failed');
     });
     this.writes = next;
@@ -79,49 +104,89 @@ export class ConnectedCall {
 
   /** Bridges caller and peer and holds the call until either side hangs up. */
   async run(peerChannelId: string): Promise<void> {
-    const { session } = this;
     this.watchPeer(peerChannelId);
-    try {
-      const bridge = await session.bridgeWith(peerChannelId);
+    await this.hold(async () => {
+      const bridge = await this.session.bridgeWith(peerChannelId, { name: callBridgeName(this) });
       this.bridgeId = bridge.id;
+    });
+  }
+
+  /**
+   * Takes over a call that is already bridged in Asterisk (found after a restart or an
+   * event-socket reconnect, see adoption.ts) and holds it like run() does.
+   */
+  async resume(peerChannelId: string, bridgeId: string): Promise<void> {
+    this.watchPeer(peerChannelId);
+    this.session.adoptBridge(bridgeId);
+    this.session.markAnswered();
+    this.bridgeId = bridgeId;
+    // known at once, so a reconcile running now keeps its registry entry
+    this.registry.add(this);
+    await this.hold(async () => {
+      // either side may have gone between the listing and the routing of its events: ask once more
+      const gone = (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      };
+      const [peer, remote] = await Promise.all([
+        this.registry.ari.channels.get({ channelId: peerChannelId }).then(() => true, gone),
+        this.registry.ari.channels.get({ channelId: this.remoteChannelId }).then(() => true, gone),
+      ]);
+      if (!peer) this.peerGone();
+      if (!remote) this.session.channelGone();
+    });
+  }
+
+  private async hold(connect: () => Promise<void>): Promise<void> {
+    const { session } = this;
+    try {
+      await connect();
       this.registry.add(this);
       const registered = this.toLiveCall();
       if (this.workplaceId) await this.writeRegistry(() => this.registry.store.liveCalls.put(registered));
-      session.log.info({ bridgeId: this.bridgeId, peer: peerChannelId }, 'call connected');
+      session.log.info({ bridgeId: this.bridgeId, peer: this.peerChannelId }, 'call connected');
+      session.keepOnHandOver = true;
       await session.guard(this.peerEnded);
       session.log.info({ peer: this.peerChannelId }, 'peer hung up');
     } catch (err) {
       if (!isCallEnded(err)) throw err;
       session.log.info('caller hung up while connected');
     } finally {
+      session.keepOnHandOver = false;
       this.over = true;
       this.unroutePeer?.();
       this.registry.remove(this);
-      const peer = this.peerChannelId;
-      const workplaceId = this.workplaceId;
-      const bridgeId = this.bridgeId;
-      await Promise.all([
-        // released, not just hung up: the session's close must not DELETE it a second time
-        session.releaseChannel(peer),
-        workplaceId && bridgeId
-          ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
-          : Promise.resolve(),
-      ]);
+      // handed over to the next controller: the call and its registry entry stay as they are
+      if (!session.isDetached) await this.release();
     }
+  }
+
+  private async release(): Promise<void> {
+    const peer = this.peerChannelId;
+    const workplaceId = this.workplaceId;
+    const bridgeId = this.bridgeId;
+    await Promise.all([
+      // released, not just hung up: the session's close must not DELETE it a second time
+      this.session.releaseChannel(peer),
+      workplaceId && bridgeId
+        ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
+        : Promise.resolve(),
+    ]);
   }
 
   /**
    * Moves the caller (remote party) into a new bridge with `newPeerChannelId`, then releases
    * the old peer and its bridge. The remote party is never hung up: adding a channel that is
-   * in bridge A to bridge B moves it.
+   * in bridge A to bridge B moves it. False: the call ended during the move (nothing was
+   * moved; the new peer is released).
    */
-  async moveTo(newPeerChannelId: string): Promise<void> {
+  async moveTo(newPeerChannelId: string): Promise<boolean> {
     const { session, registry } = this;
     const { ari } = registry;
     if (this.over) throw new Error('the call is over');
     const bridgeId = randomUUID();
     session.adoptBridge(bridgeId);
-    await ari.bridges.create({ type: 'mixing', bridgeId });
+    await ari.bridges.create({ type: 'mixing', bridgeId, name: callBridgeName(this) });
     await ari.bridges.addChannel({ bridgeId, channel: [newPeerChannelId, this.remoteChannelId] });
     if (this.over) {
       // the remote party hung up while it was being moved: run() has already released the old
@@ -129,7 +194,7 @@ export class ConnectedCall {
       session.log.info({ to: newPeerChannelId }, 'call ended during the move; new peer released');
       await ari.channels.hangup({ channelId: newPeerChannelId }).catch(() => {});
       await session.destroyBridge(bridgeId);
-      return;
+      return false;
     }
     const oldPeer = this.peerChannelId;
     const oldBridge = this.bridgeId;
@@ -144,6 +209,7 @@ export class ConnectedCall {
       }),
     ]);
     await session.destroyBridge(oldBridge);
+    return true;
   }
 }
 
@@ -155,11 +221,20 @@ export class LiveCalls {
     readonly store: Store,
     readonly controllerId: string,
     readonly logger: Logger,
+    readonly writes: StoreWriteQueue,
   ) {}
 
   /** Bridges the session's caller with the leg and holds the call (registered for `*11`). */
   connect(session: CallSession, peerChannelId: string, opts: { workplaceId?: string }): Promise<void> {
     return new ConnectedCall(session, opts.workplaceId, this).run(peerChannelId);
+  }
+
+  /** Holds a call found already bridged in Asterisk (re-adoption), registered like connect(). */
+  resume(
+    session: CallSession,
+    found: { peerChannelId: string; bridgeId: string; workplaceId?: string },
+  ): Promise<void> {
+    return new ConnectedCall(session, found.workplaceId, this).resume(found.peerChannelId, found.bridgeId);
   }
 
   /** The in-process call whose remote party is this channel. */

@@ -27,9 +27,11 @@ export async function callOut(
   workplace: Workplace,
   e164: string,
 ): Promise<void> {
+  ctx.events?.emit(session, { type: 'outbound', workplace, to: e164 });
   const blocking = await session.guard(ctx.cache.blockingFor(workplace));
   if (isBlocked(blocking, 'outgoing', e164)) {
     session.log.info({ workplaceId: workplace.id, profile: blocking?.id }, 'outgoing call blocked');
+    ctx.events?.emit(session, { type: 'blocked', number: e164 });
     await session.answer();
     await session.play([promptMedia('number-blocked')], { lang: workplace.language });
     await session.hangup();
@@ -45,8 +47,13 @@ export async function callOut(
   );
   if (result.kind !== 'answered') {
     session.log.info({ outcome: result.kind }, 'outgoing call not answered');
+    ctx.events?.emit(session, { type: 'released', reason: result.kind });
     await session.hangup(RELEASE[result.kind]);
     return;
   }
+  ctx.events?.emit(session, {
+    type: 'answered',
+    leg: { kind: 'external', endpoint: '', number: e164, confirm: false },
+  });
   await ctx.live.connect(session, result.leg.channelId, {});
 }

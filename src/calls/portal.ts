@@ -59,6 +59,7 @@ async function say(call: PortalCall, id: PromptId, lang: Language): Promise<stri
 
 export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) => {
   const call: PortalCall = { session, portal, ctx, log: session.log.child({ portalId: portal.id }) };
+  ctx.events?.emit(session, { type: 'portal', portal });
   call.log.info(
     { silentMode: portal.silentMode, pinRequired: portal.pinRequired, level: portal.level },
     'portal call',
@@ -66,10 +67,12 @@ export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) 
   const workplace = await identify(call, caller);
   if (!workplace) {
     call.log.info('portal: access refused');
+    ctx.events?.emit(session, { type: 'refused', portal, reason: 'caller not authorised' });
     await say(call, 'access-denied', PORTAL_LANGUAGE);
     await session.hangup(portal.silentMode ? CAUSE.rejected : CAUSE.normal);
     return;
   }
+  ctx.events?.emit(session, { type: 'portal.entered', workplace });
   await session.answer();
   if (portal.silentMode) return silentMode(call, workplace);
   return menu(call, workplace);
@@ -155,6 +158,14 @@ async function enterPin(call: PortalCall, candidates: Workplace[]): Promise<Work
       return outcome.workplace;
     }
     for (const id of outcome.countFailureFor) failures.set(id, (failures.get(id) ?? 0) + 1);
+    for (const id of outcome.countFailureFor)
+      ctx.events?.emit(session, {
+        type: 'pin.wrong',
+        companyId: call.portal.companyId,
+        workplaceId: id,
+        failures: failures.get(id) ?? 0,
+        where: 'portal',
+      });
     log.info(
       {
         attempt,
@@ -301,6 +312,7 @@ async function callThrough(
       { destination: e164, targetWorkplaceId: target.workplace.id },
       'portal: call-through to a workplace',
     );
+    ctx.events?.emit(session, { type: 'call-through', to: e164 });
     await callWorkplace(session, ctx, target.workplace, present.number ?? '', present);
     return { kind: 'done' };
   }
@@ -319,13 +331,15 @@ async function callThrough(
       )
     : ({ kind: 'unguarded' } as const);
   if (admission.kind === 'refused') {
-    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
+    // its own prompt: the number is not blocked, the guard may let it through later
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'call-through-refused', lang) };
   }
   const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
   let answeredAt: number | undefined;
   let cut: NodeJS.Timeout | undefined;
   try {
     log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
+    ctx.events?.emit(session, { type: 'call-through', to: e164 });
     await session.ringback();
     const result = await session.dialLegs(
       [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
@@ -336,6 +350,10 @@ async function callThrough(
       return { kind: 'back-to-menu', typedAhead: undefined };
     }
     answeredAt = Date.now();
+    ctx.events?.emit(session, {
+      type: 'answered',
+      leg: { kind: 'external', endpoint: '', number: e164, confirm: false },
+    });
     // the day's call-through minutes are a hard limit: the call is cut when they are used up
     const secondsLeft = admission.kind === 'admitted' ? admission.secondsLeft : undefined;
     if (secondsLeft !== undefined) {

@@ -30,6 +30,12 @@ export const PROMPTS = {
     de: 'Diese Rufnummer kann nicht gewählt werden.',
     en: 'This number cannot be dialled.',
   },
+  // a call-through the fraud guard refused (limits, destination class, lock); a blocking
+  // profile's refusal keeps 'number-blocked'
+  'call-through-refused': {
+    de: 'Dieses Ziel ist über das Anywhere Portal zurzeit nicht erlaubt.',
+    en: 'This destination is not allowed through the Anywhere portal at the moment.',
+  },
   'invalid-input': { de: 'Ungültige Eingabe.', en: 'Invalid input.' },
   goodbye: { de: 'Auf Wiederhören.', en: 'Goodbye.' },
   // answer confirmation on parallel-ringing legs

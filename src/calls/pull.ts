@@ -36,7 +36,19 @@ export async function pullCall(
   }
   if (call.peerChannelId === session.channelId) return 'pulled';
   await session.answer();
-  await session.guard(call.moveTo(session.channelId));
+  // recorded as pulled only once the move succeeded; the records of both calls wait for the
+  // outcome (either side may hang up the moment it is bridged, before the move is over), which
+  // is the move's own — told even when this caller is gone before it is
+  const pull = { workplaceId, remoteChannelId: call.remoteChannelId };
+  ctx.events?.emit(session, { type: 'pull.started', ...pull });
+  const moving = call.moveTo(session.channelId).then(
+    (moved) => ctx.events?.emit(session, { type: moved ? 'pulled' : 'pull.failed', ...pull }),
+    (err: unknown) => {
+      ctx.events?.emit(session, { type: 'pull.failed', ...pull });
+      throw err;
+    },
+  );
+  await session.guard(moving);
   session.log.info({ workplaceId, bridgeId: call.bridgeId }, 'pull: call taken over');
   return 'pulled';
 }

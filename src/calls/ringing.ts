@@ -30,6 +30,7 @@ export async function callWorkplace(
   /** what the rung devices and numbers see: the caller (default), or ours on a call-through */
   present: PresentedIdentity = { kind: 'caller' },
 ): Promise<void> {
+  ctx.events?.emit(session, { type: 'target', workplace, callerNumber });
   const blocking = await session.guard(ctx.cache.blockingFor(workplace));
   const input: PlanInput = {
     workplace,
@@ -43,9 +44,16 @@ export async function callWorkplace(
     switch (step.action) {
       case 'reject':
       case 'release':
+        ctx.events?.emit(
+          session,
+          step.action === 'reject'
+            ? { type: 'blocked', number: callerNumber }
+            : { type: 'released', reason: step.reason },
+        );
         await session.hangup(step.cause);
         return;
       case 'voicebox':
+        ctx.events?.emit(session, { type: 'voicebox', reason: step.reason });
         await depositMessage(session, ctx, workplace, callerNumber);
         return;
       case 'forward': {
@@ -55,6 +63,7 @@ export async function callWorkplace(
         break;
       }
       case 'ring': {
+        ctx.events?.emit(session, { type: 'ringing', legs: step.legs });
         // the legs ring while the indication travels: one round trip less before they are called
         session.ringback().catch(() => {}); // a caller gone is noticed by dialLegs
         const result = await session.dialLegs<RingLeg>(step.legs, {
@@ -64,6 +73,7 @@ export async function callWorkplace(
         });
         if (result.kind === 'answered') {
           session.log.info({ endpoint: result.leg.spec.endpoint }, 'answered');
+          ctx.events?.emit(session, { type: 'answered', leg: result.leg.spec });
           await ctx.live.connect(session, result.leg.channelId, { workplaceId: workplace.id });
           return;
         }

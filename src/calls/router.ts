@@ -15,6 +15,8 @@ import { isNotFound } from '../ari/index.js';
 import { normaliseNumber } from '../domain/numbers.js';
 import type { Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
+import { CAUSE_CONGESTION, type Admission } from './admission.js';
+import { CAUSE_TEMPORARY_FAILURE, isStoreAway } from './store-writes.js';
 import type { ConfigCache } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
 import {
@@ -41,8 +43,24 @@ export interface Router {
   onStasisStart(event: StasisStartEvent): void;
   /** sessions running now */
   readonly sessions: ReadonlyMap<string, CallSession>;
+  /**
+   * Runs `flow` on a new session for a channel this controller found in Asterisk without a
+   * StasisStart (re-adoption after a restart or a lost event socket); undefined when a
+   * session already has it.
+   */
+  adopt(
+    channel: CallerChannel,
+    kind: string,
+    flow: (session: CallSession) => Promise<void>,
+  ): CallSession | undefined;
   /** resolves when every running call has finished (after hanging them up on stop) */
   drain(): Promise<void>;
+  /**
+   * Graceful shutdown: calls the next controller can re-adopt (answered, recording) are left
+   * to Asterisk untouched; calls in set-up are hung up (they could not be resumed). Resolves
+   * once the hung-up ones have finished.
+   */
+  handOver(): Promise<{ left: number; ended: number }>;
 }
 
 /** The lookup step between classifyDialled and routeCall (config cache: no I/O when warm). */
@@ -60,10 +78,11 @@ export function resolveDialled(
 
 export function createRouter(
   ctx: CallContext,
-  deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows },
+  deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows; admission?: Admission },
 ): Router {
   const sessions = new Map<string, CallSession>();
   const running = new Set<Promise<void>>();
+  const runs = new Map<CallSession, Promise<void>>();
   const log: Logger = ctx.logger;
 
   function onStasisStart(event: StasisStartEvent): void {
@@ -71,34 +90,66 @@ export function createRouter(
     if (kind !== 'inbound' && kind !== 'internal') return;
     const channel = event.channel;
     if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return;
+    const { admission } = deps;
+    if (admission?.tryAdmit()) {
+      // beyond capacity: refused at once, never queued (no session, one REST request)
+      void ctx.ari.channels
+        .hangup({ channelId: channel.id, reason_code: String(CAUSE_CONGESTION) })
+        .catch(() => {});
+      return;
+    }
+    start(channel, kind, (session) => decide(session, kind, channel), admission && (() => admission.done()));
+  }
+
+  function start(
+    channel: CallerChannel,
+    kind: string,
+    flow: (session: CallSession) => Promise<void>,
+    onSetUp?: () => void,
+  ): CallSession | undefined {
+    if (deps.ownership.has(channel.id) || sessions.has(channel.id)) {
+      onSetUp?.();
+      return undefined;
+    }
     // the session routes the channel's events from here on, so no DTMF is lost while we look up
     const session = new CallSession(channel, {
       ari: ctx.ari,
       logger: ctx.logger,
       timing: ctx.timing,
       ownership: deps.ownership,
+      onSetUp,
     });
     sessions.set(channel.id, session);
-    const run = runCall(session, kind, channel).finally(() => {
+    const run = runCall(session, kind, flow).finally(() => {
       sessions.delete(channel.id);
       running.delete(run);
+      runs.delete(session);
     });
     running.add(run);
+    runs.set(session, run);
+    return session;
   }
 
   async function runCall(
     session: CallSession,
-    kind: 'inbound' | 'internal',
-    channel: StasisStartEvent['channel'],
+    kind: string,
+    flow: (session: CallSession) => Promise<void>,
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
+    if (kind === 'inbound' || kind === 'internal') ctx.events?.started(session, kind);
+    let cause: number | undefined;
     try {
-      await decide(session, kind, channel);
+      await flow(session);
     } catch (err) {
-      if (!isCallEnded(err)) session.log.error({ err }, 'call flow failed');
+      if (isStoreAway(err)) {
+        // Redis is away and this call needed it: "temporary failure", the caller may retry
+        cause = CAUSE_TEMPORARY_FAILURE;
+        session.log.warn({ err }, 'call ended: the store is away');
+      } else if (!isCallEnded(err)) session.log.error({ err }, 'call flow failed');
     } finally {
-      await session.close().catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
+      await session.close(cause).catch((err: unknown) => session.log.warn({ err }, 'session close failed'));
       session.log.info('call over');
+      ctx.events?.ended(session, session.hangupCause);
     }
   }
 
@@ -110,6 +161,7 @@ export function createRouter(
     const countryCode = ctx.config.COUNTRY_CODE;
     const exten = session.calledExten;
     const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
+    if (callerWorkplace) ctx.events?.emit(session, { type: 'caller', workplace: callerWorkplace });
     const callerNumber = callerWorkplace
       ? callerWorkplace.number
       : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);
@@ -220,10 +272,47 @@ export function createRouter(
   }
 
   async function drain(): Promise<void> {
-    await Promise.all([...sessions.values()].map((s) => s.hangup().catch(() => {})));
+    // a session whose hang-up cannot be sent (Asterisk gone) is given up all the same
+    await Promise.all(
+      [...sessions.values()].map((s) =>
+        s
+          .hangup()
+          .catch(() => {})
+          .finally(() => s.channelGone()),
+      ),
+    );
     await Promise.allSettled([...running]);
   }
 
+  async function handOver(): Promise<{ left: number; ended: number }> {
+    const ending: Array<Promise<unknown>> = [];
+    let left = 0;
+    for (const session of sessions.values()) {
+      if (session.keepOnHandOver) {
+        session.detach();
+        left += 1;
+      } else {
+        const run = runs.get(session);
+        ending.push(
+          session
+            .hangup()
+            .catch(() => {})
+            .finally(() => session.channelGone())
+            // the flow releases its legs and bridges on the way out
+            .then(() => run),
+        );
+      }
+    }
+    await Promise.all(ending);
+    return { left, ended: ending.length };
+  }
+
   log.debug('router ready');
-  return { onStasisStart, sessions, drain };
+  return {
+    onStasisStart,
+    sessions,
+    drain,
+    handOver,
+    adopt: (channel, kind, flow) => start(channel, kind, flow),
+  };
 }

@@ -68,6 +68,8 @@ export interface SessionDeps {
   logger: Logger;
   timing: Timing;
   ownership?: Ownership;
+  /** called once when the call's set-up is over: answered, every leg dialled, or ended (admission) */
+  onSetUp?: () => void;
 }
 
 export interface PlayOptions {
@@ -190,10 +192,17 @@ export class CallSession {
   private answered = false;
   private ringing: Promise<void> | undefined;
   private closed = false;
+  private detached = false;
+  /**
+   * Set while the call is in a state the next controller re-adopts (talking through a bridge,
+   * recording a voicebox message): a graceful shutdown leaves such a call to Asterisk.
+   */
+  keepOnHandOver = false;
   /** channels (legs) and bridges this session created and must release */
   private readonly ownedChannels = new Set<string>();
   private readonly ownedBridges = new Set<string>();
   private readonly endedWaiters = new Set<() => void>();
+  private onSetUp: (() => void) | undefined;
 
   constructor(channel: CallerChannel, deps: SessionDeps) {
     this.channelId = channel.id;
@@ -209,6 +218,7 @@ export class CallSession {
     this.ari = deps.ari;
     this.timing = deps.timing;
     this.ownership = deps.ownership;
+    this.onSetUp = deps.onSetUp;
     this.log = deps.logger.child({ call: channel.id });
     this.ownership?.claim(this.channelId);
     this.unrouteCaller = this.ari.events.route(this.channelId, (event) =>
@@ -219,6 +229,11 @@ export class CallSession {
   /** aborted when the caller hangs up (or the session is closed) */
   get signal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  /** the caller's hangup cause, once known */
+  get hangupCause(): number | undefined {
+    return this.endCause;
   }
 
   get isEnded(): boolean {
@@ -342,6 +357,19 @@ export class CallSession {
     // requests on two pool connections may otherwise overtake each other)
     if (this.ringing) await this.ringing.catch(() => {});
     await this.onCaller(() => this.ari.channels.answer({ channelId: this.channelId }));
+    this.answered = true;
+    this.markSetUp();
+  }
+
+  /** The set-up of this call is over (admission control counts set-ups in flight). */
+  markSetUp(): void {
+    const done = this.onSetUp;
+    this.onSetUp = undefined;
+    done?.();
+  }
+
+  /** The caller was answered before this session existed (a re-adopted call). */
+  markAnswered(): void {
     this.answered = true;
   }
 
@@ -495,13 +523,13 @@ export class CallSession {
   }
 
   /** Answers the caller (if needed) and bridges it with `channelId` in a new mixing bridge. */
-  async bridgeWith(channelId: string): Promise<{ id: string }> {
+  async bridgeWith(channelId: string, opts: { name?: string } = {}): Promise<{ id: string }> {
     const bridgeId = randomUUID();
     this.adoptBridge(bridgeId);
     // answer and bridge creation are independent: one round trip of set-up latency, not two
     await Promise.all([
       this.answer(),
-      this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId })),
+      this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId, name: opts.name })),
     ]);
     await this.onCaller(() =>
       this.ari.bridges.addChannel({ bridgeId, channel: [this.channelId, channelId] }),
@@ -589,12 +617,30 @@ export class CallSession {
   // ---------------------------------------------------------------- end of session
 
   /**
+   * Graceful shutdown: this process lets go of the call without touching it — the caller, its
+   * legs and bridges stay up in Asterisk for the next controller to re-adopt. The flow never
+   * resumes; close() releases nothing.
+   */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.unrouteCaller();
+    this.log.info('left to the next controller');
+  }
+
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  /**
    * Releases everything: hangs up the caller (when still there) and every leg this session
    * created, destroys its bridges, stops routing. Called once by the router after the flow.
    */
   async close(cause: number = CAUSE.normal): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.markSetUp();
+    if (this.detached) return;
     const work: Array<Promise<void>> = [];
     if (!this.abort.signal.aborted) work.push(this.hangup(cause).catch(() => {}));
     for (const id of this.ownedChannels) work.push(this.hangupChannel(id));
@@ -613,6 +659,7 @@ type LegState = 'creating' | 'ringing' | 'confirming' | 'won' | 'failed';
 class DialAttempt<T extends DialLegSpec> {
   private winner: LegRun<T> | undefined;
   private readonly runs: Array<LegRun<T>> = [];
+  private readonly dialled = new Set<LegRun<T>>();
 
   constructor(
     readonly session: CallSession,
@@ -659,6 +706,12 @@ class DialAttempt<T extends DialLegSpec> {
       // the winner keeps a reference to this attempt for the whole call: let the losers go
       this.runs.length = 0;
     }
+  }
+
+  /** A leg was dialled (or failed before): once every leg is, the call's set-up is over. */
+  legDialled(run: LegRun<T>): void {
+    this.dialled.add(run);
+    if (this.runs.length > 0 && this.dialled.size >= this.runs.length) this.session.markSetUp();
   }
 
   /** A leg answered (and confirmed): the first one wins, the others stop at once. */
@@ -725,6 +778,7 @@ class LegRun<T extends DialLegSpec> {
   private finish(cause: number): void {
     if (this.cause !== undefined) return;
     this.cause = cause;
+    this.attempt.legDialled(this);
     this.unroute?.();
     this.attempt.session.disown(this.channelId);
     if (this.state !== 'won') {
@@ -821,6 +875,7 @@ class LegRun<T extends DialLegSpec> {
       await this.hangup('normal');
       return;
     }
+    this.attempt.legDialled(this);
     if ((await Promise.race([this.answer, gone])) === 'gone') return;
     return this.afterAnswer();
   }

@@ -11,6 +11,7 @@
  * 1 listen (per message: 1 repeat, 2 save, 3 delete, # next), 2 record a greeting.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, verifyPinAsync } from '../domain/pin.js';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
 import { StaleWriteError } from '../store/store.js';
@@ -54,32 +55,49 @@ export async function depositMessage(
   session.clearDigits();
   await session.play(p('beep'), { lang });
   session.clearDigits();
-  const receivedAt = new Date().toISOString();
-  const recording = await session.record({
-    name: newRecordingName('vm', workplace.id),
-    maxSeconds: VOICEBOX_MAX_SECONDS,
-    maxSilenceSeconds: VOICEBOX_MAX_SILENCE_SECONDS,
-    terminateOn: '#',
-    beep: false,
-  });
-  if (!recording.ok) {
-    session.log.warn({ recording: recording.name }, 'voicebox recording failed');
-    await session.hangup();
-    return;
-  }
-  const message: VoiceboxMessage = {
+  const pending: VoiceboxMessage = {
     id: randomUUID(),
     companyId: workplace.companyId,
     workplaceId: workplace.id,
     callerNumber,
-    receivedAt,
-    durationSeconds: recording.durationSeconds,
-    recordingName: recording.name,
+    receivedAt: new Date().toISOString(),
+    durationSeconds: 0,
+    recordingName: newRecordingName('vm', workplace.id),
     status: 'new',
   };
+  // should this controller stop mid-recording, the next one finds the message and stores it
+  // (adoption.ts). Not awaited — the tone does not wait for the store — but the message is
+  // written only after this attempt (landed or queued), so nothing can overtake it
+  const onRecord = ctx.writes.write('voicebox recording in progress', { messageId: pending.id }, () =>
+    ctx.store.recordingsInProgress.put(ctx.controllerId, { message: pending, channelId: session.channelId }),
+  );
+  session.keepOnHandOver = true;
+  const recording = await session
+    .record({
+      name: pending.recordingName,
+      maxSeconds: VOICEBOX_MAX_SECONDS,
+      maxSilenceSeconds: VOICEBOX_MAX_SILENCE_SECONDS,
+      terminateOn: '#',
+      beep: false,
+    })
+    .catch(async (err: unknown) => {
+      // the caller left before the recording started: nothing to keep
+      await onRecord;
+      void forgetRecording(ctx, pending.id);
+      throw err;
+    })
+    .finally(() => (session.keepOnHandOver = false));
+  await onRecord;
+  if (!recording.ok) {
+    session.log.warn({ recording: recording.name }, 'voicebox recording failed');
+    void forgetRecording(ctx, pending.id);
+    await session.hangup();
+    return;
+  }
+  const message: VoiceboxMessage = { ...pending, durationSeconds: recording.durationSeconds };
   // stored whether or not the caller is still there: the message is what the caller came for
-  await ctx.store.voicebox.add(message);
-  ctx.notifier.messageDeposited(message);
+  await storeMessage(ctx, message, session.log);
+  ctx.events?.emit(session, { type: 'message', message });
   session.log.info(
     { messageId: message.id, durationSeconds: message.durationSeconds, callerHungUp: recording.callerHungUp },
     'voicebox message stored',
@@ -87,6 +105,34 @@ export async function depositMessage(
   if (recording.callerHungUp) return;
   await session.play(p('goodbye'), { lang });
   await session.hangup();
+}
+
+/**
+ * Stores a recorded message and tells the owner; when the store is away the message is kept
+ * and written once it is back (the caller does not wait), then the in-progress record goes.
+ */
+export async function storeMessage(ctx: CallContext, message: VoiceboxMessage, log: Logger): Promise<void> {
+  const fields = {
+    messageId: message.id,
+    workplaceId: message.workplaceId,
+    recording: message.recordingName,
+  };
+  const { written } = await ctx.writes.write('voicebox message', { ...fields, message }, () =>
+    ctx.store.voicebox.add(message),
+  );
+  void written.then(() => {
+    ctx.notifier.messageDeposited(message);
+    log.debug(fields, 'voicebox message written');
+    void ctx.writes.write('voicebox recording in progress', { messageId: message.id }, () =>
+      ctx.store.recordingsInProgress.remove(ctx.controllerId, message.id),
+    );
+  });
+}
+
+function forgetRecording(ctx: CallContext, messageId: string): Promise<unknown> {
+  return ctx.writes.write('voicebox recording in progress', { messageId }, () =>
+    ctx.store.recordingsInProgress.remove(ctx.controllerId, messageId),
+  );
 }
 
 /** PIN check: true when the owner may listen. Plays what the caller needs to hear. */
@@ -125,6 +171,13 @@ async function authenticate(session: CallSession, ctx: CallContext, workplace: W
       }
       // never the PIN itself in a log line
       session.log.info({ workplaceId: workplace.id, attempt, failures }, 'voicebox PIN wrong');
+      ctx.events?.emit(session, {
+        type: 'pin.wrong',
+        companyId: workplace.companyId,
+        workplaceId: workplace.id,
+        failures,
+        where: 'voicebox',
+      });
       if (failures >= PIN_LOCK_AFTER) return locked();
     }
     await session.play(p('pin-wrong'), { lang });

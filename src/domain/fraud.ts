@@ -144,6 +144,34 @@ export function isLimitReason(reason: RefusalReason): reason is LimitReason {
   return reason !== 'locked' && reason !== 'premium-rate' && reason !== 'country-not-allowed';
 }
 
+/**
+ * The configured value behind a refusal (alerts and events name it): calls per hour,
+ * concurrent calls, minutes per day, or the refusals that lock; undefined for refusals
+ * that are no counted limit.
+ */
+export function limitValue(policy: CallThroughPolicy, reason: RefusalReason | 'lock'): number | undefined {
+  const w = policy.perWorkplace;
+  const c = policy.perCompany;
+  switch (reason) {
+    case 'workplace-per-hour':
+      return w.perHour;
+    case 'workplace-concurrent':
+      return w.concurrent;
+    case 'workplace-minutes':
+      return w.minutesPerDay;
+    case 'company-per-hour':
+      return c.perHour;
+    case 'company-concurrent':
+      return c.concurrent;
+    case 'company-minutes':
+      return c.minutesPerDay;
+    case 'lock':
+      return policy.lockAfterRefusals;
+    default:
+      return undefined;
+  }
+}
+
 /** Counter windows: the clock hour and the day (UTC) an instant falls in. */
 export function hourBucket(nowMs: number): string {
   return String(Math.floor(nowMs / 3_600_000));

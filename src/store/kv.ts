@@ -19,7 +19,38 @@ export type Guard =
   /** key must be absent or hold JSON whose top-level string field equals value */
   | { type: 'absentOrFieldEquals'; key: string; field: string; value: string; label: string }
   /** the hash at key must have this field */
-  | { type: 'hashFieldExists'; key: string; field: string; label: string };
+  | { type: 'hashFieldExists'; key: string; field: string; label: string }
+  /** key must exist */
+  | { type: 'exists'; key: string; label: string }
+  /** the set at key must have no members (nothing refers to an object any more) */
+  | { type: 'setEmpty'; key: string; label: string }
+  /** the set at key must have at most `max` members */
+  | { type: 'setSizeAtMost'; key: string; max: number; label: string }
+  /** the JSON at key (a group) has a numberRanges entry holding `number` (E.164) */
+  | { type: 'numberInRanges'; key: string; number: string; label: string }
+  /**
+   * Every workplace or portal named in the set at key ("workplace:<id>", the reference set of a
+   * group) has its `number` (the JSON at `<valuePrefix><member>`) inside `ranges` (E.164).
+   */
+  | {
+      type: 'referrersInRanges';
+      key: string;
+      valuePrefix: string;
+      ranges: Array<{ first: string; last: string }>;
+      label: string;
+    }
+  /**
+   * No range of the range index at key (a sorted set, see RangeIndexOp) other than `owner`'s
+   * overlaps any of `ranges` (digit strings, inclusive). Fails with `label` + the indexes of
+   * the overlapping ranges, comma separated ("#ranges:0,2").
+   */
+  | {
+      type: 'rangesFree';
+      key: string;
+      owner: string;
+      ranges: Array<{ first: string; last: string }>;
+      label: string;
+    };
 
 export type WriteOp =
   | { op: 'set'; key: string; value: string }
@@ -27,7 +58,10 @@ export type WriteOp =
   | { op: 'sadd'; key: string; member: string }
   | { op: 'srem'; key: string; member: string }
   | { op: 'hset'; key: string; field: string; value: string }
-  | { op: 'hdel'; key: string; field: string };
+  | { op: 'hdel'; key: string; field: string }
+  /** sorted set: member with score (range index: score = the range's first number) */
+  | { op: 'zadd'; key: string; score: number; member: string }
+  | { op: 'zrem'; key: string; member: string };
 
 export interface AtomicWrite {
   guards: Guard[];
@@ -61,6 +95,11 @@ export interface Kv {
   hget(key: string, field: string): Promise<string | undefined>;
   hvals(key: string): Promise<string[]>;
   incr(key: string): Promise<number>;
+  /**
+   * Fixed-window counter: increments key, starting a window of `windowMs` when the key is new;
+   * returns the count in the window and the time left of it. One round trip.
+   */
+  incrWindow(key: string, windowMs: number): Promise<{ count: number; remainingMs: number }>;
   del(key: string): Promise<void>;
   atomic(write: AtomicWrite): Promise<AtomicResult>;
   publish(channel: string, message: string): Promise<void>;
@@ -75,6 +114,25 @@ export interface Kv {
   roundTrips(): number;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** `number` lies in one of `ranges` (E.164 strings: same length, then string order). */
+export function inAnyRange(number: string, ranges: ReadonlyArray<{ first: string; last: string }>): boolean {
+  return ranges.some((r) => r.first.length === number.length && r.first <= number && number <= r.last);
+}
+
+/**
+ * A range in a range index (sorted set): member "<first>|<last>|<owner>" (digits of the E.164
+ * numbers), score = first as a number (E.164 has at most 15 digits, exact in a double).
+ * Numbers of different lengths never compare equal, so numeric order is safe across lengths.
+ */
+export function rangeMember(first: string, last: string, owner: string): { member: string; score: number } {
+  return { member: `${first}|${last}|${owner}`, score: Number(first) };
+}
+
+export function parseRangeMember(member: string): { first: number; last: number; owner: string } {
+  const [first, last, ...owner] = member.split('|');
+  return { first: Number(first), last: Number(last), owner: owner.join('|') };
 }
 
 /** Deterministic JSON: object keys sorted, so equal values serialise to equal strings (CAS guards). */

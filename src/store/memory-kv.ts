@@ -3,15 +3,17 @@
  * atomic by construction. Nothing is persisted.
  */
 import { EventEmitter } from 'node:events';
-import type {
-  AtomicResult,
-  AtomicWrite,
-  CallThroughAdmitResult,
-  CallThroughCounts,
-  CallThroughKeys,
-  CallThroughOp,
-  Guard,
-  Kv,
+import {
+  inAnyRange,
+  parseRangeMember,
+  type AtomicResult,
+  type AtomicWrite,
+  type CallThroughAdmitResult,
+  type CallThroughCounts,
+  type CallThroughKeys,
+  type CallThroughOp,
+  type Guard,
+  type Kv,
 } from './kv.js';
 
 function fieldOf(json: string, field: string): unknown {
@@ -27,6 +29,8 @@ export class MemoryKv implements Kv {
   private readonly strings = new Map<string, string>();
   private readonly sets = new Map<string, Set<string>>();
   private readonly hashes = new Map<string, Map<string, string>>();
+  private readonly zsets = new Map<string, Map<string, number>>();
+  private readonly windows = new Map<string, { count: number; endsAt: number }>();
   private readonly bus = new EventEmitter();
   /** expiring counters of the call-through guard: key → value and expiry (ms, the op's clock) */
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();
@@ -104,6 +108,20 @@ export class MemoryKv implements Kv {
     return current + 1;
   }
 
+  async incrWindow(key: string, windowMs: number) {
+    this.trips++;
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || window.endsAt <= now) {
+      // expired windows of other keys go too (bounded memory under many keys)
+      for (const [k, w] of this.windows) if (w.endsAt <= now) this.windows.delete(k);
+      window = { count: 0, endsAt: now + windowMs };
+      this.windows.set(key, window);
+    }
+    window.count++;
+    return { count: window.count, remainingMs: window.endsAt - now };
+  }
+
   async del(key: string) {
     this.trips++;
     this.deleteKey(key);
@@ -115,6 +133,20 @@ export class MemoryKv implements Kv {
     this.strings.delete(key);
     this.sets.delete(key);
     this.hashes.delete(key);
+    this.zsets.delete(key);
+    this.windows.delete(key);
+  }
+
+  /** The indexes of `ranges` overlapping a range of another owner (brute force: a dev store). */
+  private overlapping(key: string, owner: string, ranges: Array<{ first: string; last: string }>): number[] {
+    const others = [...(this.zsets.get(key)?.keys() ?? [])]
+      .map(parseRangeMember)
+      .filter((r) => r.owner !== owner);
+    return ranges.flatMap((r, i) => {
+      const first = Number(r.first);
+      const last = Number(r.last);
+      return others.some((o) => o.first <= last && first <= o.last) ? [i] : [];
+    });
   }
 
   private guardHolds(guard: Guard): boolean {
@@ -132,12 +164,44 @@ export class MemoryKv implements Kv {
         return current === undefined || fieldOf(current, guard.field) === guard.value;
       case 'hashFieldExists':
         return this.hashes.get(guard.key)?.has(guard.field) ?? false;
+      case 'exists':
+        return [this.strings, this.sets, this.hashes, this.zsets].some((m) => m.has(guard.key));
+      case 'setEmpty':
+        return (this.sets.get(guard.key)?.size ?? 0) === 0;
+      case 'setSizeAtMost':
+        return (this.sets.get(guard.key)?.size ?? 0) <= guard.max;
+      case 'rangesFree':
+        return true; // checked in failedLabel, which names the overlapping ranges
+      case 'numberInRanges': {
+        const ranges = current === undefined ? undefined : (fieldOf(current, 'numberRanges') as unknown);
+        return (
+          Array.isArray(ranges) && inAnyRange(guard.number, ranges as Array<{ first: string; last: string }>)
+        );
+      }
+      case 'referrersInRanges':
+        return [...(this.sets.get(guard.key) ?? [])].every((member) => {
+          if (!member.startsWith('workplace:') && !member.startsWith('portal:')) return true;
+          const json = this.strings.get(guard.valuePrefix + member);
+          const number = json === undefined ? undefined : fieldOf(json, 'number');
+          return typeof number !== 'string' || inAnyRange(number, guard.ranges);
+        });
     }
+  }
+
+  private failedLabel(guard: Guard): string | undefined {
+    if (guard.type === 'rangesFree') {
+      const hits = this.overlapping(guard.key, guard.owner, guard.ranges);
+      return hits.length > 0 ? guard.label + hits.join(',') : undefined;
+    }
+    return this.guardHolds(guard) ? undefined : guard.label;
   }
 
   async atomic(write: AtomicWrite): Promise<AtomicResult> {
     this.trips++;
-    for (const guard of write.guards) if (!this.guardHolds(guard)) return guard.label;
+    for (const guard of write.guards) {
+      const failed = this.failedLabel(guard);
+      if (failed !== undefined) return failed;
+    }
     for (const op of write.ops) {
       switch (op.op) {
         case 'set':
@@ -168,6 +232,18 @@ export class MemoryKv implements Kv {
           const hash = this.hashes.get(op.key);
           hash?.delete(op.field);
           if (hash?.size === 0) this.hashes.delete(op.key);
+          break;
+        }
+        case 'zadd': {
+          const zset = this.zsets.get(op.key) ?? new Map<string, number>();
+          zset.set(op.member, op.score);
+          this.zsets.set(op.key, zset);
+          break;
+        }
+        case 'zrem': {
+          const zset = this.zsets.get(op.key);
+          zset?.delete(op.member);
+          if (zset?.size === 0) this.zsets.delete(op.key);
           break;
         }
       }

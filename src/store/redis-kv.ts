@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import type {
   AtomicResult,
   AtomicWrite,
@@ -17,6 +17,7 @@ import type {
   Kv,
   WriteOp,
 } from './kv.js';
+import { StoreUnavailableError } from './store.js';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -31,10 +32,19 @@ local function field_of(json, field)
   if not ok or type(obj) ~= 'table' then return nil end
   return obj[field]
 end
+-- E.164 strings: a number is in a range of the same length when first <= number <= last
+local function in_ranges(number, ranges, a, b)
+  if type(ranges) ~= 'table' then return false end
+  for _, r in ipairs(ranges) do
+    local first, last = r[a], r[b]
+    if type(first) == 'string' and #first == #number and first <= number and number <= last then return true end
+  end
+  return false
+end
 for _, g in ipairs(p.g) do
   local t, k, label = g[1], KEYS[g[2]], g[3]
   local cur = false
-  if t ~= 'h' then cur = redis.call('GET', k) end
+  if t == 'n' or t == 'e' or t == 'ae' or t == 'f' or t == 'af' then cur = redis.call('GET', k) end
   if t == 'h' then
     if redis.call('HEXISTS', k, g[5]) == 0 then return label end
   elseif t == 'n' then
@@ -47,6 +57,52 @@ for _, g in ipairs(p.g) do
     if not cur or field_of(cur, g[5]) ~= g[4] then return label end
   elseif t == 'af' then
     if cur and field_of(cur, g[5]) ~= g[4] then return label end
+  elseif t == 'x' then
+    if redis.call('EXISTS', k) == 0 then return label end
+  elseif t == 'se' then
+    if redis.call('SCARD', k) > 0 then return label end
+  elseif t == 'sm' then
+    if redis.call('SCARD', k) > tonumber(g[4]) then return label end
+  elseif t == 'nr' then
+    local obj = false
+    local raw = redis.call('GET', k)
+    if raw then
+      local ok, decoded = pcall(cjson.decode, raw)
+      if ok and type(decoded) == 'table' then obj = decoded end
+    end
+    if not obj or not in_ranges(g[4], obj.numberRanges, 'first', 'last') then return label end
+  elseif t == 'rr' then
+    for _, m in ipairs(redis.call('SMEMBERS', k)) do
+      if string.sub(m, 1, 10) == 'workplace:' or string.sub(m, 1, 7) == 'portal:' then
+        local raw = redis.call('GET', g[4] .. m)
+        if raw then
+          local ok, obj = pcall(cjson.decode, raw)
+          if ok and type(obj) == 'table' and type(obj.number) == 'string'
+            and not in_ranges(obj.number, g[5], 1, 2) then
+            return label
+          end
+        end
+      end
+    end
+  elseif t == 'rf' then
+    -- ranges of other owners are disjoint and sorted by start, so the one with the greatest
+    -- start <= last also has the greatest end: only it can overlap (O(log n), not O(groups))
+    local hits = {}
+    for i, r in ipairs(g[5]) do
+      local first, last = tonumber(r[1]), tonumber(r[2])
+      local offset = 0
+      while true do
+        local m = redis.call('ZREVRANGEBYSCORE', k, last, '-inf', 'LIMIT', offset, 1)
+        if #m == 0 then break end
+        local _, b, owner = string.match(m[1], '^(%d+)|(%d+)|(.*)$')
+        if owner ~= g[4] then
+          if tonumber(b) >= first then hits[#hits + 1] = tostring(i - 1) end
+          break
+        end
+        offset = offset + 1
+      end
+    end
+    if #hits > 0 then return label .. table.concat(hits, ',') end
   else
     return redis.error_reply('unknown guard ' .. tostring(t))
   end
@@ -59,10 +115,21 @@ for _, o in ipairs(p.o) do
   elseif t == 'sr' then redis.call('SREM', k, o[3])
   elseif t == 'hs' then redis.call('HSET', k, o[3], o[4])
   elseif t == 'hd' then redis.call('HDEL', k, o[3])
+  elseif t == 'za' then redis.call('ZADD', k, o[3], o[4])
+  elseif t == 'zr' then redis.call('ZREM', k, o[3])
   end
 end
 if p.p then for _, m in ipairs(p.p) do redis.call('PUBLISH', m[1], m[2]) end end
 return ''
+`;
+
+/* KEYS[1] = counter; ARGV[1] = window in ms. Returns {count, ms left of the window}. */
+const INCR_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
 `;
 
 /* KEYS[1] = index key; ARGV[1] = value prefix. Returns {index, value|false} or nil. */
@@ -203,6 +270,12 @@ const GUARD_CODES: Record<Guard['type'], string> = {
   fieldEquals: 'f',
   absentOrFieldEquals: 'af',
   hashFieldExists: 'h',
+  exists: 'x',
+  setEmpty: 'se',
+  setSizeAtMost: 'sm',
+  rangesFree: 'rf',
+  numberInRanges: 'nr',
+  referrersInRanges: 'rr',
 };
 const OP_CODES: Record<WriteOp['op'], string> = {
   set: 's',
@@ -211,6 +284,8 @@ const OP_CODES: Record<WriteOp['op'], string> = {
   srem: 'sr',
   hset: 'hs',
   hdel: 'hd',
+  zadd: 'za',
+  zrem: 'zr',
 };
 
 class Script {
@@ -223,7 +298,14 @@ class Script {
 export interface RedisKvOptions {
   url: string;
   logger?: pino.Logger;
+  /**
+   * A command without an answer after this long fails with StoreUnavailableError (default
+   * 1000 ms): a request or a call must not hang on a Redis that stopped answering.
+   */
+  commandTimeoutMs?: number;
 }
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 
 /** Exponential backoff capped at 5 s; node-redis keeps retrying forever. */
 export function reconnectDelay(retries: number): number {
@@ -240,6 +322,7 @@ export class RedisKv implements Kv {
   private readonly withRefsScript = new Script(GET_WITH_REFS);
   private readonly callThroughsScript = new Script(CALL_THROUGHS);
   private readonly callThroughUsageScript = new Script(CALL_THROUGH_USAGE);
+  private readonly incrWindowScript = new Script(INCR_WINDOW);
 
   private constructor(
     private readonly client: Client,
@@ -258,6 +341,7 @@ export class RedisKv implements Kv {
       kv.withRefsScript,
       kv.callThroughsScript,
       kv.callThroughUsageScript,
+      kv.incrWindowScript,
     ]) {
       await client.scriptLoad(script.source);
     }
@@ -268,6 +352,10 @@ export class RedisKv implements Kv {
     const client = createClient({
       url: options.url,
       socket: { reconnectStrategy: reconnectDelay, connectTimeout: 5_000 },
+      // while disconnected, commands fail at once instead of queueing until Redis is back: the
+      // caller answers 503 (API) or uses its cache (calls), and no stale write lands minutes
+      // later. The subscriber keeps its queue: it re-subscribes by itself on reconnect.
+      disableOfflineQueue: role === 'commands',
     });
     // without a listener node-redis would throw connection errors as unhandled 'error' events
     client.on('error', (err: Error) => {
@@ -277,26 +365,53 @@ export class RedisKv implements Kv {
     return client;
   }
 
+  /**
+   * Every command goes through here: no answer within the timeout, or no connection, is a
+   * StoreUnavailableError (an error Redis itself replied with stays what it is). The timeout
+   * also covers a command already sent when Redis stopped answering, which node-redis would
+   * otherwise wait for until the socket dies.
+   */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(new Error(`no answer within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([command(), timeout]);
+    } catch (err) {
+      if (err instanceof ErrorReply || err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async evalScript(script: Script, keys: string[], args: string[]): Promise<unknown> {
     this.trips++;
-    try {
-      return await this.client.evalSha(script.sha, { keys, arguments: args });
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      this.trips++;
-      return this.client.eval(script.source, { keys, arguments: args });
-    }
+    return this.run(async () => {
+      try {
+        return await this.client.evalSha(script.sha, { keys, arguments: args });
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        this.trips++;
+        return this.client.eval(script.source, { keys, arguments: args });
+      }
+    });
   }
 
   async get(key: string) {
     this.trips++;
-    return (await this.client.get(key)) ?? undefined;
+    return (await this.run(() => this.client.get(key))) ?? undefined;
   }
 
   async mget(keys: string[]) {
     if (keys.length === 0) return [];
     this.trips++;
-    return (await this.client.mGet(keys)).map((v) => v ?? undefined);
+    return (await this.run(() => this.client.mGet(keys))).map((v) => v ?? undefined);
   }
 
   async loadSet(setKey: string, valuePrefix: string) {
@@ -331,22 +446,31 @@ export class RedisKv implements Kv {
 
   async hget(key: string, field: string) {
     this.trips++;
-    return (await this.client.hGet(key, field)) ?? undefined;
+    return (await this.run(() => this.client.hGet(key, field))) ?? undefined;
   }
 
   async hvals(key: string) {
     this.trips++;
-    return this.client.hVals(key);
+    return this.run(() => this.client.hVals(key));
   }
 
   async incr(key: string) {
     this.trips++;
-    return this.client.incr(key);
+    return this.run(() => this.client.incr(key));
+  }
+
+  async incrWindow(key: string, windowMs: number) {
+    const [count, remainingMs] = (await this.evalScript(
+      this.incrWindowScript,
+      [key],
+      [String(windowMs)],
+    )) as [number, number];
+    return { count, remainingMs };
   }
 
   async del(key: string) {
     this.trips++;
-    await this.client.del(key);
+    await this.run(() => this.client.del(key));
   }
 
   async atomic(write: AtomicWrite): Promise<AtomicResult> {
@@ -366,6 +490,11 @@ export class RedisKv implements Kv {
       if (g.type === 'equals' || g.type === 'absentOrEquals') return [...base, g.value];
       if (g.type === 'fieldEquals' || g.type === 'absentOrFieldEquals') return [...base, g.value, g.field];
       if (g.type === 'hashFieldExists') return [...base, '', g.field];
+      if (g.type === 'setSizeAtMost') return [...base, String(g.max)];
+      if (g.type === 'rangesFree') return [...base, g.owner, g.ranges.map((r) => [r.first, r.last])];
+      if (g.type === 'numberInRanges') return [...base, g.number];
+      if (g.type === 'referrersInRanges')
+        return [...base, g.valuePrefix, g.ranges.map((r) => [r.first, r.last])];
       return base;
     });
     const ops = write.ops.map((o) => {
@@ -380,6 +509,10 @@ export class RedisKv implements Kv {
           return [...base, o.field, o.value];
         case 'hdel':
           return [...base, o.field];
+        case 'zadd':
+          return [...base, String(o.score), o.member];
+        case 'zrem':
+          return [...base, o.member];
         case 'del':
           return base;
       }
@@ -396,7 +529,7 @@ export class RedisKv implements Kv {
 
   async publish(channel: string, message: string) {
     this.trips++;
-    await this.client.publish(channel, message);
+    await this.run(() => this.client.publish(channel, message));
   }
 
   async subscribe(channel: string, listener: (message: string) => void) {

@@ -71,6 +71,12 @@ export interface ConfigChange {
   companyId?: string;
 }
 
+/** A voicebox message being recorded on the caller channel `channelId`. */
+export interface RecordingInProgress {
+  message: VoiceboxMessage;
+  channelId: string;
+}
+
 /** A uniqueness clash: which index refused the write. */
 export class ConflictError extends Error {
   constructor(
@@ -80,6 +86,39 @@ export class ConflictError extends Error {
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/** The company was deleted (or is being deleted): nothing may be written under it any more. */
+export class CompanyGoneError extends Error {
+  constructor(readonly companyId: string) {
+    super('company not found');
+    this.name = 'CompanyGoneError';
+  }
+}
+
+/**
+ * Number ranges of a group overlap ranges of another group (of any company). Which group is
+ * deliberately not said: it may be another tenant's.
+ */
+export class RangeOverlapError extends Error {
+  constructor(
+    /** indexes into the written group's numberRanges */
+    readonly indexes: number[],
+  ) {
+    super(`number ranges ${indexes.join(', ')} overlap a range in use`);
+    this.name = 'RangeOverlapError';
+  }
+}
+
+/**
+ * The backend did not answer (Redis down, restarting, or slower than the command timeout).
+ * Nothing is queued for later: the caller may retry (the API answers 503 + Retry-After).
+ */
+export class StoreUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('the store is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
   }
 }
 
@@ -103,13 +142,37 @@ export interface CompanyScopedRepo<T extends { id: string; companyId: string }> 
 export interface Store {
   readonly kind: 'redis' | 'memory';
 
+  /**
+   * Referential integrity (unless the store was opened with checkReferences: false): every
+   * company-scoped write requires its company (CompanyGoneError), and the group, area and
+   * blocking profile it names (ConflictError naming the field); a group, area or blocking
+   * profile cannot be deleted while anything names it (ConflictError 'id'). Checked inside the
+   * same atomic write, so a concurrent delete and create cannot leave an orphan.
+   */
   companies: {
     get(id: string): Promise<Company | undefined>;
     list(): Promise<Company[]>;
-    put(company: Company): Promise<void>;
+    /** With `previous`: compare-and-set, StaleWriteError when the company changed meanwhile. */
+    put(company: Company, previous?: Company): Promise<void>;
+    /**
+     * Removes the company and leaves a tombstone: from now on nothing can be written under it,
+     * and its objects can be removed at leisure (finishDelete when none are left).
+     */
     delete(id: string): Promise<void>;
+    /** Deleted, but its objects may not all be removed yet (a cascade was interrupted). */
+    isDeleting(id: string): Promise<boolean>;
+    finishDelete(id: string): Promise<void>;
   };
-  groups: CompanyScopedRepo<Group>;
+  /**
+   * put() keeps two invariants atomically: the number ranges of all groups of all companies
+   * never overlap (RangeOverlapError; an index sorted by range start makes the check cost
+   * independent of the number of groups), and a company with groups has exactly one default
+   * group (making one the default clears the old one in the same write; the first group is
+   * the default). It returns the group as stored.
+   */
+  groups: Omit<CompanyScopedRepo<Group>, 'put'> & {
+    put(group: Group, previous?: Group): Promise<Group>;
+  };
   areas: CompanyScopedRepo<Area>;
   blockingProfiles: CompanyScopedRepo<BlockingProfile>;
   templates: CompanyScopedRepo<Template>;
@@ -123,6 +186,8 @@ export interface Store {
     getById(id: string): Promise<Workplace | undefined>;
     getMany(ids: string[]): Promise<Array<Workplace | undefined>>;
     byExtension(companyId: string, extension: string): Promise<Workplace | undefined>;
+    /** Which of these usernames are taken (usernames are global), in one round trip. */
+    usernamesTaken(usernames: string[]): Promise<Set<string>>;
     /** Workplaces whose parallel-ringing list contains this E.164 number (portal auth). */
     byParallelNumber(number: string): Promise<Workplace[]>;
   };
@@ -161,6 +226,14 @@ export interface Store {
     reset(workplaceId: string): Promise<void>;
   };
 
+  /**
+   * Shared fixed-window rate limits (every API process sees the same counts): `hit` counts one
+   * attempt for the key and says whether it is within `max` per `windowMs`.
+   */
+  rateLimits: {
+    hit(key: string, max: number, windowMs: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  };
+
   /** Running calls of workplaces, for `*11`. */
   liveCalls: {
     put(call: LiveCall): Promise<void>;
@@ -183,6 +256,16 @@ export interface Store {
     lock(workplaceId: string): Promise<CallThroughLock | undefined>;
     /** lifts the lock and forgets today's refusals */
     unlock(workplaceId: string): Promise<void>;
+  };
+
+  /**
+   * Voicebox messages being recorded right now, per controller: a controller that restarts
+   * mid-recording finds them and stores the message once Asterisk has the recording.
+   */
+  recordingsInProgress: {
+    put(controllerId: string, record: RecordingInProgress): Promise<void>;
+    remove(controllerId: string, messageId: string): Promise<void>;
+    list(controllerId: string): Promise<RecordingInProgress[]>;
   };
 
   /** Pub/sub of configuration changes; returns an unsubscribe function. */

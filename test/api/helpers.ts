@@ -8,8 +8,9 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import type { RecordingFiles } from '../../src/api/ports.js';
+import type { RecordingFiles } from '../../src/calls/recording-files.js';
 import { loadConfig } from '../../src/config.js';
+import { createMemoryBackend } from '../../src/events/backend.js';
 import type { DeviceProvisioner, ProvisionResult } from '../../src/devices/contract.js';
 import type { Workplace } from '../../src/domain/model.js';
 import type { Store } from '../../src/store/store.js';
@@ -62,19 +63,26 @@ export async function makeApp(
     storeKind?: 'redis' | 'memory';
     withProvisioner?: boolean;
     authFailures?: { maxFailures: number; windowMs: number };
+    /** extra environment variables for loadConfig */
+    env?: Record<string, string>;
+    /** a pino logger to capture the app's log lines (default: silent) */
+    logger?: pino.Logger;
+    pinChangeLimit?: { max: number; windowMs: number };
   } = {},
 ): Promise<TestApp> {
   const store = await createTestStore(opts.storeKind);
   const provisioner = new FakeProvisioner();
   const recordings = new FakeRecordings();
-  const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'silent', COUNTRY_CODE: '49' });
+  const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'silent', COUNTRY_CODE: '49', ...opts.env });
   const app = await buildApp({
     store,
     config,
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.withProvisioner === false ? {} : { provisioner }),
     recordings,
+    telemetry: createMemoryBackend(pino({ level: 'silent' })),
     authFailures: opts.authFailures ?? { maxFailures: 100_000, windowMs: 60_000 },
+    ...(opts.pinChangeLimit ? { pinChangeLimit: opts.pinChangeLimit } : {}),
   });
   return {
     app,

@@ -116,6 +116,38 @@ describe('CSV import and templates', () => {
     expect((await t.store.workplaces.list(s.company.id)).length).toBe(3);
   });
 
+  it('a Windows-1252 file (Excel) imports with its umlauts, a semicolon-separated one too', async () => {
+    const csv = [
+      'firstName;lastName;email;username;groupId;number',
+      `Jürgen;Müller;jm@example.com;juergen.mueller;${s.group.id};+4930444160`,
+      `Ändrea;Weiß;aw@example.com;aendrea.weiss;${s.group.id};+4930444161`,
+    ].join('\r\n');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${s.base}/workplaces/import`,
+      headers: { authorization: `Bearer ${s.adminToken}`, 'content-type': 'text/csv' },
+      payload: Buffer.from(csv, 'latin1'),
+    });
+    const body = await expectStatus(res, 201);
+    expect(
+      body.workplaces.map((w: { firstName: string; lastName: string }) => `${w.firstName} ${w.lastName}`),
+    ).toEqual(['Jürgen Müller', 'Ändrea Weiß']);
+    const stored = await t.store.workplaces.list(s.company.id);
+    expect(JSON.stringify(stored)).not.toContain('\uFFFD');
+    expect(stored.map((w) => w.lastName)).toContain('Müller');
+  });
+
+  it('a file that already holds U+FFFD is refused naming the row, nothing stored', async () => {
+    const before = (await t.store.workplaces.list(s.company.id)).length;
+    const csv = [
+      'firstName,lastName,email,username,groupId,number',
+      `Kai,M\uFFFDller,k@example.com,kai.m,${s.group.id},+4930444170`,
+    ].join('\n');
+    const body = await expectStatus(importCsv(csv, 'text/csv; charset=utf-8'), 400);
+    expect(issuePaths(body)).toEqual(['rows[2]']);
+    expect((await t.store.workplaces.list(s.company.id)).length).toBe(before);
+  });
+
   it('JSON to the import route is refused without a crash', async () => {
     const res = await call(t.app, 'POST', `${s.base}/workplaces/import`, s.adminToken, { rows: [] });
     expect(res.statusCode).toBe(400);

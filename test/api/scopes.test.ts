@@ -16,7 +16,8 @@ import {
   workplaceBody,
 } from './helpers.js';
 
-type Scope = 'platform' | 'company' | 'workplace' | 'employee';
+/** 'events': the WebSocket authenticates itself; every token of the company may watch (employees filtered) */
+type Scope = 'platform' | 'company' | 'workplace' | 'employee' | 'events';
 type Caller = 'none' | 'bad' | 'platform' | 'adminSame' | 'adminOther' | 'employeeOwn' | 'employeeOther';
 const CALLERS: Caller[] = [
   'none',
@@ -104,6 +105,11 @@ const ROWS: Row[] = [
   { method: 'PUT', path: `${c}/call-through-policy`, scope: 'company' },
   { method: 'GET', path: `${w}/call-through-lock`, scope: 'company' },
   { method: 'DELETE', path: `${w}/call-through-lock`, scope: 'company' },
+  { method: 'POST', path: `${c}/event-tickets`, scope: 'company' },
+  { method: 'POST', path: `${w}/event-tickets`, scope: 'workplace' },
+  { method: 'GET', path: `${c}/events`, scope: 'events' },
+  { method: 'GET', path: `${c}/calls`, scope: 'company' },
+  { method: 'GET', path: `${w}/calls`, scope: 'workplace' },
 ];
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
 
@@ -111,6 +117,7 @@ const PUBLIC = ['GET /healthz', 'GET /readyz'];
 function expected(scope: Scope, caller: Caller): number | 'allowed' {
   if (caller === 'none' || caller === 'bad') return 401;
   if (caller === 'platform') return 'allowed';
+  if (scope === 'events') return caller === 'adminOther' ? 404 : 'allowed';
   if (scope === 'platform') return 403;
   if (caller === 'adminOther') return 404;
   if (caller === 'adminSame') return 'allowed';

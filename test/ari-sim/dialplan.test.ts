@@ -33,18 +33,35 @@ describe('dialplan file', () => {
       app: 'pbx',
       args: ['inbound'],
       appData: 'pbx,inbound',
+      sets: [],
     });
     expect(dp.route('lab-devices', 'desk1')).toEqual({
       app: 'labdriver',
       args: ['device', 'desk1'],
       appData: 'labdriver,device,desk1',
+      sets: [],
     });
     expect(dp.route('lab-pstn', '+491709')).toEqual({
       app: 'labdriver',
       args: ['pstn', '+491709'],
       appData: 'labdriver,pstn,+491709',
+      sets: [],
     });
     expect(dp.route('other', '100')).toBeUndefined();
     expect(dp.route('nope', '1')).toBeUndefined();
+  });
+
+  it('runs Set() lines before the Stasis (same => n), with ${VARIABLE} from the channel', () => {
+    const dp = new Dialplan(
+      '[e2e-internal]\nexten => _[*0-9].,1,Set(CHANNEL(accountcode)=${E2E_ACCOUNTCODE})\n same => n,Stasis(e2epbx,internal)\n',
+    );
+    expect(dp.route('e2e-internal', '*11', new Map([['E2E_ACCOUNTCODE', 'wp-1']]))).toEqual({
+      app: 'e2epbx',
+      args: ['internal'],
+      appData: 'e2epbx,internal',
+      sets: [{ name: 'CHANNEL(accountcode)', value: 'wp-1' }],
+    });
+    // an unset variable is empty, as in Asterisk
+    expect(dp.route('e2e-internal', '*11')?.sets).toEqual([{ name: 'CHANNEL(accountcode)', value: '' }]);
   });
 });

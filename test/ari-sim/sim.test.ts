@@ -298,11 +298,10 @@ describe('recordings', () => {
     expect(wav.readUInt16LE(34)).toBe(16);
     expect(Math.abs((wav.length - 44) / 16 - stored.durationMs)).toBeLessThan(2);
     expect(readFileSync(stored.file).equals(wav)).toBe(true);
-    // ifExists=fail: accepted, then RecordingFailed once Asterisk finds the file; the stored one stays
-    expect((await record(call.id)).status).toBe(201);
-    expect((await pbx.waitFor((e) => e.type === 'RecordingFailed')).recording).toMatchObject({
-      name: 'vm/one',
-      state: 'failed',
+    // ifExists=fail on a stored name: refused at once (test/ari-sim/traces/rest-errors-controller.jsonl); the stored one stays
+    expect(await record(call.id)).toEqual({
+      status: 409,
+      body: { message: "Recording 'vm/one' already exists and can not be overwritten" },
     });
     expect(sim.driver.storedRecordings()[0]!.durationMs).toBe(stored.durationMs);
     expect((await pbx.req('GET', '/recordings/stored/nope')).body).toEqual({
@@ -440,5 +439,49 @@ describe('dynamic config, applications, reconnect', () => {
     expect((await again.waitFor((e) => e.type === 'ChannelDtmfReceived')).digit).toBe('7');
     again.close();
     expect(sim.driver.restLog().some((r) => r.path === '/applications/pbx' && r.status === 200)).toBe(true);
+  });
+});
+
+describe('playbacks that fail, as on Asterisk (test/ari-sim/traces/playback-failures.jsonl)', () => {
+  it('a prompt missing from the project sounds fails at once; a core sound plays; a prompt hung up on fails', async () => {
+    // the default media lengths: the project's sounds/ decide what exists
+    const own = await startAriSimulator({ timeScale: 0.02, dialplan: README_DIALPLAN });
+    const app = new TestAri(own.url, 'pbx');
+    await app.connect();
+    try {
+      const call = await own.driver.placeCall({ from: '+49301', to: '100' });
+      await app.waitFor((e) => e.type === 'StasisStart');
+      await app.req('POST', `/channels/${call.id}/answer`);
+      const finished = async (playbackId: string) =>
+        (await app.waitFor((e) => e.type === 'PlaybackFinished' && e.playback.id === playbackId)).playback
+          .state;
+      const play = (media: string, playbackId: string) =>
+        app.req('POST', `/channels/${call.id}/play`, { media, lang: 'de', playbackId });
+
+      expect((await play('sound:pbx/no-such-prompt', 'missing')).status).toBe(201);
+      expect(await finished('missing')).toBe('failed');
+      expect(app.events.filter((e) => e.playback?.id === 'missing').map((e) => e.type)).toEqual([
+        'PlaybackStarted',
+        'PlaybackFinished',
+      ]);
+      expect((await app.req('DELETE', '/playbacks/missing')).body).toEqual({ message: 'Playback not found' });
+      await play('recording:no-such-recording', 'no-recording');
+      expect(await finished('no-recording')).toBe('failed');
+      await play('sound:beep', 'core');
+      expect(await finished('core')).toBe('done');
+      await play('sound:pbx/beep', 'own');
+      expect(await finished('own')).toBe('done');
+
+      await play('sound:pbx/vb-unavailable', 'cut');
+      await app.waitFor((e) => e.type === 'PlaybackStarted' && e.playback.id === 'cut');
+      await call.hangup();
+      expect(await finished('cut')).toBe('failed');
+      const types = app.events.map((e) => e.type);
+      expect(types.lastIndexOf('ChannelHangupRequest')).toBeLessThan(types.lastIndexOf('PlaybackFinished'));
+      expect((await play('sound:pbx/beep', 'gone')).body).toEqual({ message: 'Channel not found' });
+    } finally {
+      app.close();
+      await own.close();
+    }
   });
 });

@@ -519,7 +519,7 @@ describe('the Anywhere portal, explained and placed', () => {
       const ch = await menu(p, mobile);
       const start = mark();
       await ch.pressDigits('09001234567#');
-      await ch.waitForPlayback(sound('number-blocked'));
+      await ch.waitForPlayback(sound('call-through-refused'));
       expect(dialledSince(start)).toEqual([]);
       await ch.hangup();
     });
@@ -564,7 +564,7 @@ describe('the Anywhere portal, explained and placed', () => {
       const second = await menu(p, mobile);
       const start = mark();
       await second.pressDigits('030555200125#');
-      await second.waitForPlayback(sound('number-blocked'));
+      await second.waitForPlayback(sound('call-through-refused'));
       expect(dialledSince(start)).toEqual([]);
       await second.hangup();
       await first.hangup();

@@ -9,6 +9,7 @@
  * `PbxObserver` watches the controller's own application events (what it played to which
  * channel, which bridges) without interfering.
  */
+import { randomUUID } from 'node:crypto';
 import type { AriClient } from '../../src/ari/client.js';
 
 type AnyEvent = Record<string, unknown> & { type: string };
@@ -22,6 +23,8 @@ interface ChannelJson {
 export type LegBehaviour =
   | { kind: 'answer'; afterMs?: number }
   | { kind: 'busy'; afterMs?: number }
+  /** the phone is switched off / not registered: hangs up with cause 20 (subscriber absent) */
+  | { kind: 'unreachable' }
   | { kind: 'ring' }
   | { kind: 'script'; run: (leg: WorldLeg) => Promise<void> };
 
@@ -33,8 +36,14 @@ export interface WorldLeg {
   name: string;
   /** every caller number this phone was shown, in order: at ringing, then any update (e.g. on answer) */
   callerNumbers: string[];
+  /** the cause this phone was hung up with (the first real one; undefined while it lasts) */
+  cause(): number | undefined;
   ended: Promise<void>;
   isEnded(): boolean;
+  /** the phone answers */
+  answer(): Promise<void>;
+  /** DTMF from this phone into the call */
+  press(digits: string): Promise<void>;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +73,7 @@ export class Caller {
   private readonly upped = deferred<void>();
   private readonly hungUp = deferred<void>();
   private ended = false;
+  private endCause: number | undefined;
 
   constructor(
     private readonly world: OutsideWorld,
@@ -79,13 +89,18 @@ export class Caller {
   markUp(): void {
     this.upped.resolve();
   }
-  markEnded(): void {
+  markEnded(cause?: number): void {
     this.ended = true;
+    this.endCause ??= cause;
     this.upped.resolve();
     this.hungUp.resolve();
   }
   isEnded(): boolean {
     return this.ended;
+  }
+  /** the cause the caller's phone was hung up with (the first real one, not a soft 32) */
+  cause(): number | undefined {
+    return this.endCause;
   }
   waitUp(ms = 20_000): Promise<void> {
     return within(this.upped.promise, ms, `caller ${this.name} answered`);
@@ -98,12 +113,18 @@ export class Caller {
     return within(this.hungUp.promise, ms, `caller ${this.name} hung up`).finally(() => clearInterval(poll));
   }
   /** DTMF from the caller's phone, one digit after the other */
-  async press(digits: string): Promise<void> {
-    await this.world.ari.channels.sendDTMF({ channelId: this.id, dtmf: digits, between: 150, duration: 100 });
+  press(digits: string): Promise<void> {
+    return this.world.sendDigits(this.id, digits);
   }
-  /** the caller talks: a prompt played into the call, heard (and recorded) by the other side */
+  /**
+   * the caller talks: a prompt played into the call, heard (and recorded) by the other side;
+   * resolves when it has been said
+   */
   async speak(media = 'sound:pbx/vb-message-from'): Promise<void> {
-    await this.world.ari.channels.play({ channelId: this.id, media });
+    const playbackId = randomUUID();
+    const said = this.world.playbackFinished(playbackId);
+    await this.world.ari.channels.play({ channelId: this.id, media, playbackId });
+    await said;
   }
   async hangup(): Promise<void> {
     await this.world.ari.channels.hangup({ channelId: this.id }).catch(() => undefined);
@@ -116,21 +137,26 @@ export class OutsideWorld {
   private readonly legWaiters: Array<{ match: (l: WorldLeg) => boolean; resolve: (l: WorldLeg) => void }> =
     [];
   private readonly callers = new Map<string, Caller>();
-  private readonly legEnds = new Map<string, () => void>();
+  private readonly legEnds = new Map<string, (cause: number | undefined) => void>();
 
   constructor(readonly ari: AriClient) {
     ari.events.on('StasisStart', (e) => void this.onStasisStart(e as unknown as AnyEvent));
     const end = (e: Record<string, unknown>) => {
       const id = (e.channel as ChannelJson | undefined)?.id;
       if (!id) return;
-      this.callers.get(id)?.markEnded();
-      this.legEnds.get(id)?.();
+      // a soft request (a DELETE, the Local partner going) carries 32, not the cause
+      const cause = e.soft || typeof e.cause !== 'number' ? undefined : e.cause;
+      this.callers.get(id)?.markEnded(cause);
+      this.legEnds.get(id)?.(cause);
     };
     // a connected-line update reaches the ;2 half of a Local leg as a caller ID change
     ari.events.on('ChannelCallerId', (e) => {
       const ch = e.channel as ChannelJson | undefined;
       const leg = this.legs.find((l) => l.channelId === ch?.id);
       if (leg && ch?.caller) leg.callerNumbers.push(ch.caller.number);
+    });
+    ari.events.on('PlaybackFinished', (e) => {
+      this.playbackEnds.get((e.playback as { id: string }).id)?.();
     });
     ari.events.on('StasisEnd', end);
     ari.events.on('ChannelDestroyed', end);
@@ -157,14 +183,51 @@ export class OutsideWorld {
     );
   }
 
+  private readonly playbackEnds = new Map<string, () => void>();
+
+  /** resolves when our playback `playbackId` has finished (however) */
+  playbackFinished(playbackId: string, ms = 20_000): Promise<void> {
+    const done = deferred<void>();
+    this.playbackEnds.set(playbackId, () => done.resolve());
+    return within(done.promise, ms, `playback ${playbackId}`).finally(() =>
+      this.playbackEnds.delete(playbackId),
+    );
+  }
+
+  /** DTMF into a call from one of our channels, one digit after the other */
+  async sendDigits(channelId: string, digits: string): Promise<void> {
+    await this.ari.channels.sendDTMF({ channelId, dtmf: digits, between: 150, duration: 100 });
+  }
+
   /** an inbound call from `from` to `to`, entering the controller like a trunk call */
-  async call(from: string, to: string, context = 'e2e-trunk'): Promise<Caller> {
+  call(from: string, to: string, context = 'e2e-trunk'): Promise<Caller> {
+    return this.originate(to, context, { callerId: from });
+  }
+
+  /**
+   * A desk phone of workplace `workplaceId` dials `dialled` (e.g. `*11`): through e2e-internal,
+   * which makes the workplace id the channel's accountcode, as a provisioned PJSIP endpoint's
+   * accountcode does (src/devices/pjsip-objects.ts); the controller tells devices by it.
+   */
+  deviceCall(workplaceId: string, dialled: string, callerId = ''): Promise<Caller> {
+    return this.originate(dialled, 'e2e-internal', {
+      callerId,
+      variables: { E2E_ACCOUNTCODE: workplaceId },
+    });
+  }
+
+  private async originate(
+    exten: string,
+    context: string,
+    opts: { callerId: string; variables?: Record<string, string> },
+  ): Promise<Caller> {
     const channel = (await this.ari.channels.originate({
-      endpoint: `Local/${to}@${context}`,
+      endpoint: `Local/${exten}@${context}`,
       app: this.ari.app,
       appArgs: 'caller',
-      callerId: from,
+      callerId: opts.callerId,
       timeout: 60,
+      ...(opts.variables ? { variables: opts.variables } : {}),
     })) as unknown as ChannelJson;
     const caller = new Caller(this, channel.id, channel.name);
     this.callers.set(channel.id, caller);
@@ -180,9 +243,11 @@ export class OutsideWorld {
     }
     if (args[0] !== 'device' && args[0] !== 'pstn') return;
     let ended = false;
+    let cause: number | undefined;
     const endedSignal = deferred<void>();
-    this.legEnds.set(channel.id, () => {
+    this.legEnds.set(channel.id, (c) => {
       ended = true;
+      cause ??= c;
       endedSignal.resolve();
     });
     const leg: WorldLeg = {
@@ -191,8 +256,11 @@ export class OutsideWorld {
       channelId: channel.id,
       name: channel.name,
       callerNumbers: [channel.caller?.number ?? ''],
+      cause: () => cause,
       ended: endedSignal.promise,
       isEnded: () => ended,
+      answer: () => this.ari.channels.answer({ channelId: channel.id }).then(() => undefined),
+      press: (digits) => this.sendDigits(channel.id, digits),
     };
     this.legs.push(leg);
     for (let i = this.legWaiters.length - 1; i >= 0; i--) {
@@ -217,6 +285,10 @@ export class OutsideWorld {
         if (behaviour.afterMs) await delay(behaviour.afterMs);
         await this.ari.channels.hangup({ channelId: leg.channelId, reason: 'busy' }).catch(ignoreGone);
         return;
+      case 'unreachable':
+        // as /work/shared/ari/traces/dial-unreachable.jsonl: the leg ends with cause 20
+        await this.ari.channels.hangup({ channelId: leg.channelId, reason_code: '20' }).catch(ignoreGone);
+        return;
       case 'script':
         await behaviour.run(leg);
         return;
@@ -228,9 +300,13 @@ export class OutsideWorld {
 export class PbxObserver {
   private readonly idsByName = new Map<string, string>();
   private readonly played = new Map<string, string[]>();
-  /** every playback that ended, with how: `done`, or `failed` (e.g. a prompt file missing) */
-  private readonly finished: Array<{ media: string; state: string; target: string }> = [];
-  private readonly hungUp = new Set<string>();
+  /**
+   * every playback that ended, with how: `done`, or `failed` — a prompt file missing, or the
+   * channel hung up while it played (Asterisk cuts the stream: test/ari-sim/traces/playback-failures.jsonl)
+   */
+  private readonly finished: Array<{ media: string; state: string; target: string; hungUp: boolean }> = [];
+  /** channels of the controller's application that were asked to hang up, with the cause */
+  private readonly hangups = new Map<string, number | undefined>();
   private readonly watchers: Array<() => void> = [];
 
   constructor(private readonly ari: AriClient) {
@@ -239,33 +315,104 @@ export class PbxObserver {
       this.idsByName.set(ch.name, ch.id);
       this.notify();
     });
+    // a leg the controller originates enters Stasis only when answered: while it rings, its
+    // Dial and state events name it
+    const learn = (ch: ChannelJson | undefined) => {
+      if (!ch?.name || this.idsByName.has(ch.name)) return;
+      this.idsByName.set(ch.name, ch.id);
+      this.notify();
+    };
+    ari.events.on('Dial', (e) => learn(e.peer as ChannelJson | undefined));
+    ari.events.on('ChannelStateChange', (e) => learn(e.channel as ChannelJson | undefined));
     ari.events.on('PlaybackStarted', (e) => {
       const playback = e.playback as { target_uri: string; media_uri: string };
       const target = playback.target_uri.replace(/^channel:/, '');
       this.played.set(target, [...(this.played.get(target) ?? []), playback.media_uri]);
       this.notify();
     });
-    ari.events.on('ChannelHangupRequest', (e) => {
-      this.hungUp.add((e.channel as ChannelJson).id);
-    });
     ari.events.on('PlaybackFinished', (e) => {
       const playback = e.playback as { target_uri: string; media_uri: string; state: string };
-      const channelId = playback.target_uri.replace(/^channel:/, '');
-      // Asterisk ends a playback `failed` when the file is missing — and also when the caller
-      // hangs up while it plays (res_stasis_playback): only the first kind is a defect
-      const interrupted = playback.state === 'failed' && this.hungUp.has(channelId);
+      const target = playback.target_uri.replace(/^channel:/, '');
       this.finished.push({
         media: playback.media_uri,
-        state: interrupted ? 'interrupted by hangup' : playback.state,
+        state: playback.state,
         target: playback.target_uri,
+        hungUp: this.hangups.has(target),
       });
       this.notify();
     });
+    ari.events.on('ChannelHangupRequest', (e) => {
+      const id = (e.channel as ChannelJson).id;
+      // a soft request (our DELETE, a Local partner) carries 32, not the cause: keep a real one
+      if (!e.soft || !this.hangups.has(id)) this.hangups.set(id, e.soft ? undefined : (e.cause as number));
+      this.notify();
+    });
+    ari.events.on('ChannelDestroyed', (e) => {
+      this.destroyedCauses.set((e.channel as ChannelJson).id, e.cause as number);
+      this.notify();
+    });
+    for (const type of ['RecordingStarted', 'RecordingFinished', 'RecordingFailed'] as const) {
+      ari.events.on(type, (e) => {
+        const rec = e.recording as { name: string; target_uri: string; state: string };
+        this.recordings.set(rec.name, { target: rec.target_uri.replace(/^channel:/, ''), state: rec.state });
+        this.notify();
+      });
+    }
   }
 
-  /** playbacks that failed on a channel that was still up (a missing prompt ends `failed`) */
+  /** recordings the controller made: name → channel and last state (recording, done, failed) */
+  private readonly recordings = new Map<string, { target: string; state: string }>();
+
+  /** waits until the controller records the channel; returns the recording's name */
+  untilRecording(channelId: string, ms = 20_000): Promise<string> {
+    return this.until(
+      () => [...this.recordings].find(([, r]) => r.target === channelId && r.state === 'recording')?.[0],
+      `a recording of ${channelId}`,
+      ms,
+    );
+  }
+
+  /** the last state a recording reported (undefined: never seen) */
+  recordingState(name: string): string | undefined {
+    return this.recordings.get(name)?.state;
+  }
+
+  private readonly destroyedCauses = new Map<string, number>();
+
+  /**
+   * playbacks that ended in another state than `done` while their channel was still there (a
+   * missing prompt ends `failed`; one the caller hung up on ends `failed` too, and is no fault)
+   */
   failedPlaybacks(): Array<{ media: string; state: string; target: string }> {
-    return this.finished.filter((p) => p.state !== 'done' && p.state !== 'interrupted by hangup');
+    return this.finished
+      .filter((p) => p.state !== 'done' && !p.hungUp)
+      .map(({ media, state, target }) => ({ media, state, target }));
+  }
+
+  /** true once a playback of `media` on the channel has finished `done` (the caller heard it all) */
+  heardFully(channelId: string, media: string): boolean {
+    return this.finished.some(
+      (p) => p.target === `channel:${channelId}` && p.media === media && p.state === 'done',
+    );
+  }
+
+  /** waits until the caller has heard `media` to its end */
+  untilHeard(channelId: string, media: string, ms = 20_000): Promise<true> {
+    return this.until(
+      () => (this.heardFully(channelId, media) ? true : undefined),
+      `${media} played out`,
+      ms,
+    );
+  }
+
+  /** the cause a channel of the controller's application was destroyed with (undefined: still there) */
+  destroyedCause(channelId: string): number | undefined {
+    return this.destroyedCauses.get(channelId);
+  }
+
+  /** waits for the channel's ChannelDestroyed and returns its cause */
+  untilDestroyed(channelId: string, ms = 20_000): Promise<number> {
+    return this.until(() => this.destroyedCauses.get(channelId), `channel ${channelId} destroyed`, ms);
   }
 
   /** media URIs of every playback the controller started, over all channels */

@@ -16,14 +16,12 @@ import pino from 'pino';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
 import { buildApp } from '../../src/api/app.js';
 import { portalFlow } from '../../src/calls/portal.js';
-import {
-  createAriRecordingFiles,
-  startCallController,
-  type CallController,
-} from '../../src/calls/controller.js';
+import { startCallController, type CallController } from '../../src/calls/controller.js';
+import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
 import type { Timing } from '../../src/calls/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
+import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
 import { createRedisStore, type PbxStore } from '../../src/store/index.js';
 import type { AriTarget } from '../e2e/target.js';
 import { OutsideWorld, PbxObserver, type Caller } from '../e2e/world.js';
@@ -58,6 +56,10 @@ export interface ScenarioEnv {
   store: PbxStore;
   controller: CallController;
   config: Config;
+  /** events, call lists and metrics, wired as src/main.ts wires them */
+  telemetry: Telemetry;
+  /** base URL of the API (http://127.0.0.1:port) */
+  apiUrl: string;
   cid: string;
   adminToken: string;
   groupId: string;
@@ -80,6 +82,14 @@ export interface ScenarioEnv {
   ): Promise<{ caller: Caller; callerPbx: string; deskPbx: string }>;
   /** the channel id of the caller's half in the controller's application */
   pbxChannelOf(caller: Caller): Promise<string>;
+  /** the controller's side (the ;1 it created) of the leg that rang a desk phone or a number */
+  pbxLegOf(kind: 'device' | 'pstn', target: string): Promise<string>;
+  /** waits until the controller has started playing `sound:pbx/<prompt>` to the channel */
+  untilPlaying(channelId: string, prompt: string, ms?: number): Promise<void>;
+  /** waits until the prompt has played to its end on the channel (the caller heard it all) */
+  untilHeard(channelId: string, prompt: string, ms?: number): Promise<void>;
+  /** waits until the two channels share a bridge */
+  untilBridged(a: string, b: string, what: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,11 +123,10 @@ export async function startScenarioEnv(
     REDIS_URL: target.redisUrl,
     ...opts.env,
   });
-  const store = await createRedisStore({
-    url: target.redisUrl,
-    prefix: `e2e-${run}-${process.pid}:`,
-    logger,
-  });
+  const prefix = `e2e-${run}-${process.pid}:`;
+  const store = await createRedisStore({ url: target.redisUrl, prefix, logger });
+  const telemetry = await createTelemetry({ config, logger, store, prefix, defaultMetrics: false });
+  telemetry.watchAri(pbxAri);
   const provisioner = createAriProvisioner(pbxAri, { logger });
   const controller = await startCallController({
     ari: pbxAri,
@@ -126,7 +135,9 @@ export async function startScenarioEnv(
     logger,
     timing: { ...SCENARIO_TIMING, ...opts.timing },
     flows: { portal: portalFlow },
+    events: telemetry.calls,
   });
+  telemetry.watchController(controller);
   await pbxAri.connect();
   const app = await buildApp({
     store,
@@ -134,6 +145,8 @@ export async function startScenarioEnv(
     logger,
     provisioner,
     recordings: createAriRecordingFiles(pbxAri),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -175,6 +188,8 @@ export async function startScenarioEnv(
     store,
     controller,
     config,
+    telemetry,
+    apiUrl: baseUrl,
     cid: '',
     adminToken: adminTokenPlatform,
     groupId: '',
@@ -231,6 +246,26 @@ export async function startScenarioEnv(
         `the call of ${caller.name} reached the controller`,
       );
     },
+    pbxLegOf(kind, target) {
+      const prefix = `Local/${target}@${kind === 'device' ? 'e2e-devices' : 'e2e-pstn'}-`;
+      return observer.until(
+        () => observer.channelIdsByPrefix(prefix).find((id) => id !== undefined),
+        `the controller's leg to ${target}`,
+      );
+    },
+    async untilPlaying(channelId, prompt, ms) {
+      const media = `sound:pbx/${prompt}`;
+      await observer.until(() => (observer.heard(channelId).includes(media) ? true : undefined), prompt, ms);
+    },
+    async untilHeard(channelId, prompt, ms) {
+      await observer.untilHeard(channelId, `sound:pbx/${prompt}`, ms);
+    },
+    async untilBridged(a, b, what) {
+      await observer.until(
+        async () => ((await observer.bridgedWith(a)).includes(b) ? true : undefined),
+        what,
+      );
+    },
     async close() {
       // a real Asterisk keeps pushed devices in astdb: remove every one this run created
       for (const wid of createdWorkplaces) {
@@ -238,6 +273,7 @@ export async function startScenarioEnv(
       }
       await controller.stop().catch(() => undefined);
       await app.close().catch(() => undefined);
+      await telemetry.close().catch(() => undefined);
       await worldAri.close().catch(() => undefined);
       await pbxAri.close().catch(() => undefined);
       await store.close().catch(() => undefined);

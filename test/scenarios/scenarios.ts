@@ -7,6 +7,9 @@
  * `failed` on a real Asterisk) and every prompt it played must exist in every language.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { PbxEvent } from '../../src/events/model.js';
+import type { LegBehaviour } from '../e2e/world.js';
 import { promptsInAllLanguages, type ScenarioEnv } from './env.js';
 
 export function callScenarios(getEnv: () => ScenarioEnv): void {
@@ -31,17 +34,219 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(missing, 'prompts missing in a language').toEqual([]);
   });
 
-  it('a call to a workplace is answered on its desk phone; hanging up ends the desk leg', async () => {
+  /** a phone that answers once `first` happened (e.g. another leg rang): who wins is scripted, not raced */
+  const answerAfter = (first: () => Promise<unknown>): LegBehaviour => ({
+    kind: 'script',
+    run: async (leg) => {
+      await first();
+      await leg.answer();
+    },
+  });
+
+  it('a call to a workplace is answered on its desk phone; an admin watches it live and reads the call list', async () => {
     const wp = await env.createWorkplace();
+    // an admin watches the company's events over a real WebSocket (token as subprotocol)
+    const events: PbxEvent[] = [];
+    const ws = new WebSocket(`${env.apiUrl.replace(/^http/, 'ws')}/v1/companies/${env.cid}/events`, [
+      'pbx.events.v1',
+      `bearer.${env.adminToken}`,
+    ]);
+    ws.on('message', (m) => {
+      const e = JSON.parse(String(m)) as PbxEvent;
+      if (typeof e.id === 'string') events.push(e);
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const { caller } = await env.establishDeskCall(wp, '+491511000001');
     await caller.waitUp();
     const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
     await caller.hangup();
     await deskLeg.ended;
     expect(deskLeg.isEnded()).toBe(true);
+    await env.observer.until(
+      () => (events.some((e) => e.type === 'call.ended' && e.workplaceId === wp.id) ? true : undefined),
+      'the call.ended event',
+    );
+    ws.close();
+    const ofWorkplace = events.filter((e) => e.workplaceId === wp.id && e.type.startsWith('call.'));
+    expect(ofWorkplace.map((e) => e.type)).toEqual(['call.ringing', 'call.answered', 'call.ended']);
+    expect(ofWorkplace[2]).toMatchObject({ outcome: 'answered', direction: 'inbound' });
+    const list = await env.observer.until(async () => {
+      const l = await env.api<{ items: Array<{ outcome: string; answeredBy?: { kind: string } }> }>(
+        'GET',
+        `/v1/companies/${env.cid}/workplaces/${wp.id}/calls`,
+      );
+      return l.items.length > 0 ? l : undefined;
+    }, 'the call list entry');
+    expect(list.items[0]).toMatchObject({ outcome: 'answered', answeredBy: { kind: 'device' } });
   });
 
-  it('no answer → voicebox: greeting, beep, the caller speaks and hangs up, the message is kept as a WAV', async () => {
+  it('workplace call answered on the desk phone: first answer wins, the ringing parallel number stops with cause 26; the call is registered for *11 until the caller hangs up', async () => {
+    const mobile = '+491701000011';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    env.world.setBehaviour('pstn', mobile, { kind: 'ring' });
+    env.world.setBehaviour(
+      'device',
+      sip,
+      answerAfter(() => env.world.waitForLeg('pstn', mobile)),
+    );
+    const caller = await env.world.call('+491511000011', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const deskPbx = await env.pbxLegOf('device', sip);
+    await env.untilBridged(callerPbx, deskPbx, 'the caller bridged with the desk phone');
+    await caller.waitUp();
+
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    expect(await env.observer.untilDestroyed(await env.pbxLegOf('pstn', mobile))).toBe(26);
+    await mobileLeg.ended;
+    expect(mobileLeg.cause(), 'the mobile is told: answered elsewhere').toBe(26);
+    const live = await env.observer.until(() => env.store.liveCalls.get(wp.id), 'the call registered');
+    expect(live).toMatchObject({ remoteChannelId: callerPbx, deviceChannelId: deskPbx });
+
+    const deskLeg = await env.world.waitForLeg('device', sip);
+    await caller.hangup();
+    await deskLeg.ended;
+    await env.observer.until(
+      async () => ((await env.store.liveCalls.get(wp.id)) ? undefined : true),
+      'the registration removed',
+    );
+  });
+
+  it('workplace call answered on a parallel number first: the caller talks to the mobile, the desk phone stops with cause 26', async () => {
+    const mobile = '+491701000012';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour(
+      'pstn',
+      mobile,
+      answerAfter(() => env.world.waitForLeg('device', sip)),
+    );
+    const caller = await env.world.call('+491511000012', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilBridged(callerPbx, mobilePbx, 'the caller bridged with the mobile');
+
+    const deskLeg = await env.world.waitForLeg('device', sip);
+    expect(await env.observer.untilDestroyed(await env.pbxLegOf('device', sip))).toBe(26);
+    await deskLeg.ended;
+    expect(deskLeg.cause(), 'the desk phone is told: answered elsewhere').toBe(26);
+    // the mobile sees who is calling
+    expect((await env.world.waitForLeg('pstn', mobile)).callerNumbers[0]).toBe('+491511000012');
+    expect(await env.store.liveCalls.get(wp.id)).toMatchObject({ deviceChannelId: mobilePbx });
+    await caller.hangup();
+  });
+
+  it('answer confirmation: the mobile answers, hears confirm-call and presses 1 — only then is it bridged', async () => {
+    const mobile = '+491701000013';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: true },
+    });
+    env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer', afterMs: 100 });
+    const caller = await env.world.call('+491511000013', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilPlaying(mobilePbx, 'confirm-call');
+    expect(await env.observer.bridgedWith(callerPbx), 'not bridged before the 1').toEqual([]);
+
+    await (await env.world.waitForLeg('pstn', mobile)).press('1');
+    await env.untilBridged(callerPbx, mobilePbx, 'the caller bridged with the confirmed mobile');
+    const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
+    await deskLeg.ended;
+    expect(deskLeg.cause()).toBe(26);
+    await caller.hangup();
+  });
+
+  it('answer confirmation: a mobile that answers but does not press 1 is dropped; the desk phone still wins', async () => {
+    const mobile = '+491701000014';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: true },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer', afterMs: 100 });
+    // the desk phone picks up only once the mobile has been dropped
+    env.world.setBehaviour(
+      'device',
+      sip,
+      answerAfter(async () => (await env.world.waitForLeg('pstn', mobile)).ended),
+    );
+    const caller = await env.world.call('+491511000014', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilPlaying(mobilePbx, 'confirm-call');
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    const droppedAfter = Date.now();
+    await mobileLeg.ended;
+    // dropped by the controller's confirmation timer (SCENARIO_TIMING.confirmationMs = 4 s)
+    expect(Date.now() - droppedAfter).toBeGreaterThan(2500);
+    expect(await env.observer.untilDestroyed(mobilePbx), 'a plain hang-up, not answered elsewhere').toBe(16);
+    await env.untilBridged(callerPbx, await env.pbxLegOf('device', sip), 'the caller bridged with the desk');
+    expect(await env.observer.bridgedWith(callerPbx)).not.toContain(mobilePbx);
+    await caller.hangup();
+  });
+
+  // Forwarding: each rule with its own workplace; the device does what makes the rule apply.
+  it.each([
+    { rule: 'always', device: undefined, n: 21 },
+    { rule: 'busy', device: { kind: 'busy' } as const, n: 22 },
+    { rule: 'noAnswer', device: { kind: 'ring' } as const, n: 23 },
+    { rule: 'unreachable', device: { kind: 'unreachable' } as const, n: 24 },
+  ])(
+    'forwarding $rule: the target is rung showing the ORIGINAL caller and bridged; not registered for *11',
+    async ({ rule, device, n }) => {
+      const target = `+4989100000${n}`;
+      const from = `+4915110000${n}`;
+      const ruleOf = (name: string) =>
+        name === rule ? { enabled: true, target: { number: target } } : { enabled: false };
+      const wp = await env.createWorkplace({
+        forwarding: {
+          always: ruleOf('always'),
+          busy: ruleOf('busy'),
+          // the minimum ring time (5 s) keeps the no-answer case short
+          noAnswer: { ...ruleOf('noAnswer'), ringSeconds: 5 },
+          unreachable: ruleOf('unreachable'),
+        },
+      });
+      const sip = wp.devices[0]!.sipUsername;
+      if (device) env.world.setBehaviour('device', sip, device);
+      env.world.setBehaviour('pstn', target, { kind: 'answer', afterMs: 100 });
+      const caller = await env.world.call(from, wp.number);
+      const callerPbx = await env.pbxChannelOf(caller);
+      const far = await env.world.waitForLeg('pstn', target);
+      expect(far.callerNumbers[0], 'the target sees the original caller').toBe(from);
+      await env.untilBridged(
+        callerPbx,
+        await env.pbxLegOf('pstn', target),
+        'the caller bridged with the target',
+      );
+      if (rule === 'always') {
+        expect(
+          env.world.allLegs().filter((l) => l.target === sip),
+          'forward always rings no device',
+        ).toEqual([]);
+      } else {
+        const deskLeg = await env.world.waitForLeg('device', sip);
+        expect(deskLeg.isEnded(), 'the desk leg is over before the forward').toBe(true);
+        // how the desk leg ended is what picked the rule: busy 17, dial timeout 19, absent 20
+        const cause = { busy: 17, noAnswer: 19, unreachable: 20 }[rule];
+        expect(env.observer.destroyedCause(await env.pbxLegOf('device', sip))).toBe(cause);
+      }
+      expect(
+        await env.store.liveCalls.get(wp.id),
+        "a forwarded call is not the workplace's own",
+      ).toBeUndefined();
+      await caller.hangup();
+      await far.ended;
+    },
+  );
+
+  it('voicebox: no answer → greeting, beep, the caller hangs up mid-recording and the message is kept; the owner calls in from the desk phone, enters the PIN and hears it', async () => {
+    const from = '+491511000002';
     const wp = await env.createWorkplace({
       forwarding: {
         always: { enabled: false },
@@ -52,31 +257,42 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
       voicebox: { enabled: true, pin: '4711' },
     });
     env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
-    const caller = await env.world.call('+491511000002', wp.number);
-    const callerPbx = await env.observer.until(
-      () => env.observer.channelId(caller.pbxName),
-      'the call reached the controller',
-    );
-    await env.observer.until(
-      () => (env.observer.heard(callerPbx).includes('sound:pbx/beep') ? true : undefined),
-      'the beep',
-      40_000,
-    );
+    const caller = await env.world.call(from, wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const name = await env.observer.untilRecording(callerPbx, 40_000);
     expect(env.observer.heard(callerPbx)).toContain('sound:pbx/vb-unavailable');
-    await caller.waitUp();
+    expect(env.observer.heardFully(callerPbx, 'sound:pbx/beep'), 'the beep before recording').toBe(true);
     await caller.speak();
-    await new Promise((r) => setTimeout(r, 1500));
+    // still recording (5 s of silence would end it): the caller hangs up in the middle
+    expect(env.observer.recordingState(name)).toBe('recording');
     await caller.hangup();
 
-    const messages = await env.observer.until(async () => {
+    const [message] = await env.observer.until(async () => {
       const list = await env.store.voicebox.list(wp.id);
       return list.length > 0 ? list : undefined;
     }, 'the voicebox message');
-    expect(messages[0]!.callerNumber).toBe('+491511000002');
-    const wav = (await env.pbxAri.recordings.getStoredFile({
-      recordingName: messages[0]!.recordingName,
-    })) as unknown as Buffer;
-    expect(Buffer.from(wav).subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(message).toMatchObject({ callerNumber: from, recordingName: name, status: 'new' });
+    expect(env.observer.recordingState(name)).toBe('done');
+    const wav = Buffer.from(
+      (await env.pbxAri.recordings.getStoredFile({ recordingName: name })) as unknown as ArrayBuffer,
+    );
+    expect(wav.subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(wav.length, 'what the caller said is in it').toBeGreaterThan(44 + 4000);
+
+    // retrieval: the desk phone dials its own number
+    const owner = await env.world.deviceCall(wp.id, wp.number);
+    const ownerPbx = await env.pbxChannelOf(owner);
+    await env.untilPlaying(ownerPbx, 'vb-enter-pin');
+    await owner.press('4711#');
+    await env.untilPlaying(ownerPbx, 'vb-main-menu');
+    expect(env.observer.heard(ownerPbx)).toEqual(
+      expect.arrayContaining(['sound:pbx/vb-you-have', 'sound:pbx/digit-1', 'sound:pbx/vb-new-messages']),
+    );
+    await owner.press('1');
+    await env.observer.untilHeard(ownerPbx, `recording:${name}`, 40_000);
+    expect(env.observer.heard(ownerPbx)).toContain('sound:pbx/vb-message-from');
+    expect((await env.store.voicebox.list(wp.id))[0]!.status, 'heard now').toBe('heard');
+    await owner.hangup();
   });
 
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
@@ -113,6 +329,79 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     );
     await deskLeg.ended;
     await mobileCall.hangup();
+  });
+
+  it('*11 from the desk phone pulls the call the mobile answered back to the desk; the mobile is released', async () => {
+    const mobile = '+491701000015';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer', afterMs: 100 });
+    const caller = await env.world.call('+491511000015', wp.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    const mobilePbx = await env.pbxLegOf('pstn', mobile);
+    await env.untilBridged(callerPbx, mobilePbx, 'the caller bridged with the mobile');
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+
+    const desk = await env.world.deviceCall(wp.id, '*11');
+    const deskPbx = await env.pbxChannelOf(desk);
+    await env.untilBridged(callerPbx, deskPbx, 'the caller bridged with the desk phone');
+    await mobileLeg.ended;
+    expect(caller.isEnded(), 'the caller was never dropped').toBe(false);
+    expect(await env.store.liveCalls.get(wp.id)).toMatchObject({
+      remoteChannelId: callerPbx,
+      deviceChannelId: deskPbx,
+    });
+    expect(env.observer.heard(deskPbx), 'no prompt on a successful pull').toEqual([]);
+    await caller.hangup();
+    await desk.waitEnded();
+  });
+
+  it('PIN lockout across calls: 3 wrong PINs refuse the first call, 2 more in the next lock it; then even the right PIN is refused', async () => {
+    const mobile = '+491701000016';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+    /** a portal call from the mobile keying `digits` as soon as the PIN is asked for */
+    const portalCall = async (digits: string) => {
+      const call = await env.world.call(mobile, portal.number);
+      const pbx = await env.pbxChannelOf(call);
+      await env.untilPlaying(pbx, 'enter-pin');
+      await call.press(digits);
+      await env.untilHeard(pbx, 'access-denied');
+      await call.waitEnded();
+      expect(env.observer.heard(pbx), 'never the menu').not.toContain('sound:pbx/portal-welcome');
+      return pbx;
+    };
+
+    // the PIN entries are keyed ahead: each one ends with '#', the retry prompt is skipped
+    const first = await portalCall('1111#2222#3333#');
+    expect(env.observer.heard(first).filter((m) => m === 'sound:pbx/pin-wrong')).toHaveLength(2);
+    expect(await env.store.pinFailures.get(wp.id)).toBe(3);
+    // a call is refused after its three entries (keyed ahead: no waiting for the entry timeout)
+    await portalCall('4444#5555#6666#');
+    expect(await env.store.pinFailures.get(wp.id)).toBeGreaterThanOrEqual(5);
+    // locked: the right PIN is refused like a wrong one — the caller is never told why
+    const locked = await portalCall('4711#4711#4711#');
+    expect(env.observer.heard(locked).filter((m) => m === 'sound:pbx/pin-wrong')).toHaveLength(2);
+    expect(await env.store.pinFailures.get(wp.id), 'the right PIN does not unlock').toBeGreaterThanOrEqual(5);
+  });
+
+  it('an unknown caller is refused by the portal (access-denied, hung up); an unknown number is released as unallocated (cause 1)', async () => {
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+    const stranger = await env.world.call('+491709999017', portal.number);
+    const strangerPbx = await env.pbxChannelOf(stranger);
+    await env.untilHeard(strangerPbx, 'access-denied');
+    await stranger.waitEnded();
+    expect(env.observer.heard(strangerPbx)).toEqual(['sound:pbx/access-denied']);
+    expect(stranger.cause(), 'a normal clearing after the announcement').toBe(16);
+
+    const wrongNumber = await env.world.call('+491511000017', env.number(9917));
+    await wrongNumber.waitEnded();
+    expect(wrongNumber.cause()).toBe(1);
   });
 
   it('silent mode: no prompt at all, *11 pulls at once', async () => {

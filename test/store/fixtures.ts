@@ -3,14 +3,18 @@ import type { AnywherePortal, Group, Workplace } from '../../src/domain/model.js
 
 const now = '2026-01-01T00:00:00.000Z';
 
+let groupCounter = 0;
+/** A default group (a company's first group is always its default) with a range of its own. */
 export function group(companyId: string, overrides: Partial<Group> = {}): Group {
+  groupCounter++;
+  const base = `+4940${String(groupCounter).padStart(6, '0')}`;
   return {
     id: randomUUID(),
     companyId,
     name: 'Sales',
     timezone: 'Europe/Berlin',
-    numberRanges: [{ first: '+4930100000', last: '+4930100099' }],
-    isDefault: false,
+    numberRanges: [{ first: `${base}00`, last: `${base}99` }],
+    isDefault: true,
     createdAt: now,
     updatedAt: now,
     ...overrides,

@@ -1,8 +1,8 @@
 /**
  * The Redis store across a Redis outage: a private redis-server (with an append-only file, as
- * in production) is stopped and started again on the same port. Errors are logged, never
- * thrown; ping reports the outage; commands and the change subscription resume afterwards and
- * the configuration is still there.
+ * in production) is stopped and started again on the same port. Connection errors are logged;
+ * commands fail fast with StoreUnavailableError while it is down; ping reports the outage;
+ * commands and the change subscription resume afterwards and the configuration is still there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createRedisStore, type ConfigChange, type PbxStore } from '../../src/store/index.js';
+import {
+  createRedisStore,
+  StoreUnavailableError,
+  type ConfigChange,
+  type PbxStore,
+} from '../../src/store/index.js';
 import { freePort } from '../support/redis-global-setup.js';
 import { workplace } from './fixtures.js';
 
@@ -75,8 +80,8 @@ it('survives a Redis restart: logged errors, ping false while down, then command
   const url = `redis://127.0.0.1:${port}`;
   const prefix = `reconnect-${randomUUID()}:`;
   // the server may still be loading right after spawn; connect retries until it answers
-  const writer: PbxStore = await createRedisStore({ url, prefix, logger });
-  const listener: PbxStore = await createRedisStore({ url, prefix, logger });
+  const writer: PbxStore = await createRedisStore({ url, prefix, logger, checkReferences: false });
+  const listener: PbxStore = await createRedisStore({ url, prefix, logger, checkReferences: false });
   try {
     const before = workplace('c1');
     await writer.workplaces.put(before);
@@ -85,6 +90,9 @@ it('survives a Redis restart: logged errors, ping false while down, then command
 
     await stopRedis();
     expect(await writer.ping()).toBe(false);
+    // commands fail at once while disconnected (nothing queued for later), as StoreUnavailableError
+    await expect(writer.workplaces.getById(before.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(writer.workplaces.put(workplace('c1'))).rejects.toBeInstanceOf(StoreUnavailableError);
     await eventually(async () => logLines.some((l) => l.includes('redis connection error')));
 
     await startRedis();

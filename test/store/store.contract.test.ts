@@ -13,8 +13,12 @@ import type {
   Template,
   VoiceboxMessage,
 } from '../../src/domain/model.js';
+import { createClient } from 'redis';
 import {
+  CompanyGoneError,
   ConflictError,
+  RangeOverlapError,
+  SecretKeyError,
   StaleWriteError,
   callLookupOf,
   createMemoryStore,
@@ -31,11 +35,20 @@ const redisUrl = inject('redisUrl');
 
 interface Backend {
   name: 'memory' | 'redis';
-  open(prefix: string): Promise<PbxStore>;
+  open(prefix: string, options?: { checkReferences?: boolean; secretKey?: Buffer }): Promise<PbxStore>;
 }
+// the per-entity rules below are tested on loose objects (a workplace without its company):
+// referential integrity has its own block (store.integrity.test.ts)
 const backends: Backend[] = [
-  { name: 'memory', open: async (prefix) => createMemoryStore({ prefix }) },
-  { name: 'redis', open: (prefix) => createRedisStore({ url: redisUrl, prefix }) },
+  {
+    name: 'memory',
+    open: async (prefix, options) => createMemoryStore({ prefix, checkReferences: false, ...options }),
+  },
+  {
+    name: 'redis',
+    open: (prefix, options) =>
+      createRedisStore({ url: redisUrl, prefix, checkReferences: false, ...options }),
+  },
 ];
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -87,6 +100,28 @@ describe.each(backends)('$name store', (backend) => {
   it('reports its kind and answers ping', async () => {
     expect(store.kind).toBe(backend.name);
     expect(await store.ping()).toBe(true);
+  });
+
+  it('rate limits: a fixed window per key, shared by every user of the store', async () => {
+    const verdicts = [];
+    for (let i = 0; i < 4; i++) verdicts.push(await store.rateLimits.hit('pin:w1', 3, 60_000));
+    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, false]);
+    expect(verdicts[3]!.retryAfterMs).toBeGreaterThan(0);
+    expect(verdicts[3]!.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect((await store.rateLimits.hit('pin:w2', 3, 60_000)).allowed).toBe(true);
+    // parallel hits are all counted
+    const parallel = await Promise.all(
+      Array.from({ length: 10 }, () => store.rateLimits.hit('pin:w3', 5, 60_000)),
+    );
+    expect(parallel.filter((v) => v.allowed)).toHaveLength(5);
+  });
+
+  it('usernamesTaken asks the username index only', async () => {
+    const w = workplace('c1');
+    await store.workplaces.put(w);
+    const before = store.roundTrips();
+    expect(await store.workplaces.usernamesTaken([w.username, 'free.name'])).toEqual(new Set([w.username]));
+    expect(store.roundTrips() - before).toBe(1);
   });
 
   it('companies: put, get, list, delete', async () => {
@@ -821,5 +856,421 @@ describe('createStore', () => {
     await store.close();
     expect(await store.ping()).toBe(false);
     expect(lines.join('')).not.toMatch(/password/i);
+  });
+});
+
+/**
+ * Referential integrity and the group invariants, checked inside the atomic write: parallel
+ * writers (Promise.all against the real Redis, several trials) never leave an orphan, two
+ * groups with overlapping ranges, or a company with zero or two default groups.
+ */
+describe.each(backends)('$name store: integrity under concurrency', (backend) => {
+  let store: PbxStore;
+  const TRIALS = 5;
+  const company = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    name: id,
+    mobileIntegration: false,
+    createdAt: 't',
+    updatedAt: 't',
+    ...extra,
+  });
+  const profile = (companyId: string, id = randomUUID()): BlockingProfile => ({
+    id,
+    companyId,
+    name: 'p',
+    incoming: [],
+    outgoing: [],
+    forwarded: [],
+    createdAt: 't',
+    updatedAt: 't',
+  });
+  const range = (first: string, last: string) => [{ first, last }];
+
+  beforeEach(async () => {
+    store = await backend.open(`test-integrity-${randomUUID()}:`, { checkReferences: true });
+  });
+  afterEach(async () => store.close());
+
+  let seq = 0;
+  /** a workplace of group g with a number inside its first range */
+  const member = (g: { id: string; companyId: string; numberRanges: Array<{ first: string }> }, extra = {}) =>
+    workplace(g.companyId, {
+      groupId: g.id,
+      number: `${g.numberRanges[0]!.first.slice(0, -2)}${String(seq++ % 100).padStart(2, '0')}`,
+      ...extra,
+    });
+
+  async function newCompany() {
+    const c = company(`c-${randomUUID()}`);
+    await store.companies.put(c);
+    return c;
+  }
+
+  it('writes under a missing or deleted company are refused; a deleted company stays deleted', async () => {
+    await expectError(store.groups.put(group('nobody')), CompanyGoneError);
+    const c = await newCompany();
+    const g = await store.groups.put(group(c.id));
+    await store.companies.delete(c.id);
+    expect(await store.companies.isDeleting(c.id)).toBe(true);
+    await expectError(store.workplaces.put(member(g)), CompanyGoneError);
+    await expectError(store.blockingProfiles.put(profile(c.id)), CompanyGoneError);
+    await expectError(store.companies.put(c), CompanyGoneError);
+    await store.groups.delete(g);
+    await store.companies.finishDelete(c.id);
+    expect(await store.companies.isDeleting(c.id)).toBe(false);
+  });
+
+  it('a workplace must name an existing group, area and profile of its own company', async () => {
+    const c = await newCompany();
+    const other = await newCompany();
+    const g = await store.groups.put(group(c.id));
+    const foreign = await store.groups.put(group(other.id));
+    await expectConflict(store.workplaces.put(workplace(c.id, { groupId: 'missing' })), 'groupId');
+    await expectConflict(store.workplaces.put(workplace(c.id, { groupId: foreign.id })), 'groupId');
+    await expectConflict(store.workplaces.put(member(g, { blockingProfileId: 'x' })), 'blockingProfileId');
+    // a number outside the group's ranges
+    await expectConflict(
+      store.workplaces.put(workplace(c.id, { groupId: g.id, number: '+4999999999' })),
+      'number',
+    );
+    const w = member(g);
+    await store.workplaces.put(w);
+    expect(await store.workplaces.get(c.id, w.id)).toEqual(w);
+    // and the group's ranges cannot shrink away from it
+    await expectConflict(store.groups.put({ ...g, numberRanges: [] }, g), 'numberRanges');
+  });
+
+  it('a referenced group, area or profile cannot be deleted; once released it can', async () => {
+    const c = await newCompany();
+    const bp = profile(c.id);
+    await store.blockingProfiles.put(bp);
+    const g = await store.groups.put(group(c.id, { blockingProfileId: bp.id }));
+    const w = member(g);
+    await store.workplaces.put(w);
+    await expectConflict(store.groups.delete(g), 'id');
+    await expectConflict(store.blockingProfiles.delete(bp), 'id');
+    await store.workplaces.delete(w);
+    await expectConflict(store.blockingProfiles.delete(bp), 'id'); // the group still names it
+    const { blockingProfileId: _bp, ...plain } = g;
+    await store.groups.put({ ...plain }, g);
+    await store.blockingProfiles.delete(bp);
+    await store.groups.delete((await store.groups.get(c.id, g.id))!);
+    expect(await store.groups.list(c.id)).toEqual([]);
+  });
+
+  it('group delete racing workplace creates in it: never a workplace in a deleted group', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      await store.groups.put(group(c.id)); // the default, so the raced group may be deleted
+      const g = await store.groups.put(group(c.id, { isDefault: false }));
+      const creates = Array.from({ length: 10 }, () =>
+        store.workplaces.put(workplace(c.id, { groupId: g.id })),
+      );
+      const results = await Promise.allSettled([store.groups.delete(g), ...creates]);
+      const groupGone = (await store.groups.get(c.id, g.id)) === undefined;
+      const inGroup = (await store.workplaces.list(c.id)).filter((w) => w.groupId === g.id);
+      if (groupGone) expect(inGroup, `trial ${trial}`).toEqual([]);
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(groupGone ? 1 + 0 : inGroup.length);
+    }
+  });
+
+  it('group ranges shrinking racing workplace creates in the removed part: never a number outside its group', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const g = await store.groups.put(group(c.id));
+      const first = g.numberRanges[0]!.first;
+      const lower = { first, last: `${first.slice(0, -2)}49` };
+      const creates = Array.from({ length: 10 }, (_, i) =>
+        store.workplaces.put(workplace(c.id, { groupId: g.id, number: `${first.slice(0, -2)}${50 + i}` })),
+      );
+      await Promise.allSettled([store.groups.put({ ...g, numberRanges: [lower] }, g), ...creates]);
+      const stored = (await store.groups.get(c.id, g.id))!;
+      for (const w of await store.workplaces.list(c.id)) {
+        expect(
+          stored.numberRanges.some((r) => r.first <= w.number && w.number <= r.last),
+          `trial ${trial}: ${w.number} outside ${JSON.stringify(stored.numberRanges)}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('profile delete racing a company default naming it: never a dangling default', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const bp = profile(c.id);
+      await store.blockingProfiles.put(bp);
+      await Promise.allSettled([
+        store.blockingProfiles.delete(bp),
+        store.companies.put({ ...c, defaultBlockingProfileId: bp.id }, c),
+      ]);
+      const stored = (await store.companies.get(c.id))!;
+      const profileLeft = await store.blockingProfiles.get(c.id, bp.id);
+      if (stored.defaultBlockingProfileId !== undefined) expect(profileLeft, `trial ${trial}`).toBeDefined();
+    }
+  });
+
+  it('company put with a stale previous is refused (compare-and-set)', async () => {
+    const c = await newCompany();
+    await store.companies.put({ ...c, name: 'first' }, c);
+    await expectError(store.companies.put({ ...c, name: 'second' }, c), StaleWriteError);
+    expect((await store.companies.get(c.id))?.name).toBe('first');
+  });
+
+  it('10 parallel groups of one range, in one or several companies: exactly one wins', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const companies = await Promise.all(Array.from({ length: 4 }, () => newCompany()));
+      const first = `+4950${String(trial).padStart(2, '0')}000000`;
+      const last = `+4950${String(trial).padStart(2, '0')}000099`;
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.groups.put(
+            group(companies[i % 4]!.id, { numberRanges: range(first, last), isDefault: false }),
+          ),
+        ),
+      );
+      expect(
+        results.filter((r) => r.status === 'fulfilled'),
+        `trial ${trial}`,
+      ).toHaveLength(1);
+      for (const r of results)
+        if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RangeOverlapError);
+      const all = (await Promise.all(companies.map((c) => store.groups.list(c.id)))).flat();
+      expect(all).toHaveLength(1);
+    }
+  });
+
+  it('ranges: partial overlaps are found whatever the number of groups; own ranges and freed ranges are reusable', async () => {
+    const c = await newCompany();
+    const groups = [];
+    for (let i = 0; i < 30; i++) {
+      const base = `+4960${String(i).padStart(4, '0')}`;
+      groups.push(
+        await store.groups.put(
+          group(c.id, { numberRanges: range(`${base}000`, `${base}099`), isDefault: false }),
+        ),
+      );
+    }
+    const err = await rejection(
+      store.groups.put(
+        group(c.id, {
+          numberRanges: [...range('+49700000000', '+49700000001'), ...range('+49600010050', '+49600010150')],
+        }),
+      ),
+    );
+    expect(err).toBeInstanceOf(RangeOverlapError);
+    expect((err as RangeOverlapError).indexes).toEqual([1]);
+    // spanning several stored ranges
+    await expectError(
+      store.groups.put(group(c.id, { numberRanges: range('+49600000500', '+49600020500') })),
+      RangeOverlapError,
+    );
+    // other lengths never overlap
+    await store.groups.put(group(c.id, { numberRanges: range('+496000100500', '+496000100599') }));
+    // a group may move inside its own range
+    const g = groups[5]!;
+    const moved = await store.groups.put({ ...g, numberRanges: range('+49600005050', '+49600005199') }, g);
+    await expectError(
+      store.groups.put(group(c.id, { numberRanges: range('+49600005150', '+49600005150') })),
+      RangeOverlapError,
+    );
+    // the freed part and a deleted group's range can be taken
+    await store.groups.put(group(c.id, { numberRanges: range('+49600005000', '+49600005049') }));
+    await store.groups.delete(groups[7]!);
+    await store.groups.put(group(c.id, { numberRanges: range('+49600007000', '+49600007099') }));
+    expect(moved.numberRanges).toEqual(range('+49600005050', '+49600005199'));
+  });
+
+  it('isDefault: parallel creates asking to be the default leave exactly one default; a refused one stores nothing', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: true }))),
+      );
+      const stored = await store.groups.list(c.id);
+      expect(
+        stored.filter((g) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
+      expect(stored).toHaveLength(results.filter((r) => r.status === 'fulfilled').length);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StaleWriteError);
+    }
+  });
+
+  it('isDefault: parallel first groups (none asking) — exactly one becomes the default', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      await Promise.allSettled(
+        Array.from({ length: 10 }, () => store.groups.put(group(c.id, { isDefault: false }))),
+      );
+      const stored = await store.groups.list(c.id);
+      expect(stored.length).toBeGreaterThan(0);
+      expect(
+        stored.filter((g) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
+    }
+  });
+
+  it('isDefault: parallel switches of the default to different groups leave exactly one', async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c = await newCompany();
+      const groups: Awaited<ReturnType<PbxStore['groups']['put']>>[] = [];
+      for (let i = 0; i < 8; i++) groups.push(await store.groups.put(group(c.id, { isDefault: false })));
+      await Promise.allSettled(groups.map((g) => store.groups.put({ ...g, isDefault: true, name: 'x' }, g)));
+      expect(
+        (await store.groups.list(c.id)).filter((g) => g.isDefault),
+        `trial ${trial}`,
+      ).toHaveLength(1);
+    }
+  });
+
+  it('the default group goes only with the last group; deleting it racing a create keeps one default', async () => {
+    const c = await newCompany();
+    const first = await store.groups.put(group(c.id));
+    const second = await store.groups.put(group(c.id, { isDefault: false }));
+    expect(first.isDefault).toBe(true);
+    expect(second.isDefault).toBe(false);
+    await expectConflict(store.groups.delete(first), 'isDefault');
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const c2 = await newCompany();
+      const only = await store.groups.put(group(c2.id));
+      await Promise.allSettled([
+        store.groups.delete(only),
+        store.groups.put(group(c2.id, { isDefault: false })),
+      ]);
+      const left = await store.groups.list(c2.id);
+      if (left.length > 0)
+        expect(
+          left.filter((g) => g.isDefault),
+          `trial ${trial}`,
+        ).toHaveLength(1);
+    }
+  });
+});
+
+async function expectError(promise: Promise<unknown>, type: new (...args: never[]) => Error) {
+  const err = await rejection(promise);
+  expect(err).toBeInstanceOf(type);
+}
+
+/** SIP passwords encrypted at rest with SECRET_KEY; plain values from before stay readable. */
+describe.each(backends)('$name store: SIP passwords at rest', (backend) => {
+  const key = Buffer.alloc(32, 7);
+  const device = (id: string, sipPassword: string) => ({
+    id,
+    type: 'deskphone' as const,
+    sipUsername: `sip-${id}`,
+    sipPassword,
+    createdAt: 't',
+  });
+
+  it('round-trips encrypted; compare-and-set still works on the decrypted object', async () => {
+    const store = await backend.open(`test-sip-${randomUUID()}:`, { secretKey: key });
+    try {
+      const w = workplace('c1', { devices: [device('d1', 'S3cret-pass-1'), device('d2', 'S3cret-pass-2')] });
+      await store.workplaces.put(w);
+      expect(await store.workplaces.get('c1', w.id)).toEqual(w);
+      expect(await store.lookupNumber(w.number)).toMatchObject({ workplace: w });
+      const next = { ...w, firstName: 'Changed' };
+      await store.workplaces.put(next, w);
+      await expectError(store.workplaces.put({ ...w, firstName: 'Stale' }, w), StaleWriteError);
+      expect((await store.workplaces.getById(w.id))?.devices[1]?.sipPassword).toBe('S3cret-pass-2');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SIP passwords at rest in Redis', () => {
+  const key = Buffer.alloc(32, 9);
+  const device = (id: string, sipPassword: string) => ({
+    id,
+    type: 'mobile' as const,
+    sipUsername: `sip-${id}`,
+    sipPassword,
+    createdAt: 't',
+  });
+
+  it('are not in Redis in clear; plain values from before are read and encrypted on the next write; no key or another key is refused loudly', async () => {
+    const prefix = `test-sip-raw-${randomUUID()}:`;
+    const plain = await createRedisStore({ url: redisUrl, prefix, checkReferences: false });
+    const sealed = await createRedisStore({ url: redisUrl, prefix, checkReferences: false, secretKey: key });
+    const wrong = await createRedisStore({
+      url: redisUrl,
+      prefix,
+      checkReferences: false,
+      secretKey: Buffer.alloc(32, 1),
+    });
+    const raw = createClient({ url: redisUrl });
+    await raw.connect();
+    try {
+      const legacy = workplace('c1', { devices: [device('d1', 'Legacy-Pass-123')] });
+      await plain.workplaces.put(legacy);
+      expect(await raw.get(`${prefix}workplace:${legacy.id}`)).toContain('Legacy-Pass-123');
+      // read with the key, updated with compare-and-set, stored encrypted
+      expect(await sealed.workplaces.get('c1', legacy.id)).toEqual(legacy);
+      await sealed.workplaces.put({ ...legacy, lastName: 'Neu' }, legacy);
+      const stored = (await raw.get(`${prefix}workplace:${legacy.id}`))!;
+      expect(stored).not.toContain('Legacy-Pass-123');
+      expect(stored).toContain('enc:v1:');
+      expect((await sealed.workplaces.get('c1', legacy.id))?.devices[0]?.sipPassword).toBe('Legacy-Pass-123');
+      await expectError(plain.workplaces.get('c1', legacy.id), SecretKeyError);
+      await expectError(wrong.workplaces.get('c1', legacy.id), SecretKeyError);
+    } finally {
+      await raw.close();
+      await Promise.all([plain.close(), sealed.close(), wrong.close()]);
+    }
+  });
+
+  it('createStore says loudly when SECRET_KEY is unset, and refuses a malformed key', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          lines.push(chunk.toString());
+          cb();
+        },
+      }),
+    );
+    const store = await createStore({}, logger);
+    expect(lines.join('')).toMatch(/SECRET_KEY is not set: SIP passwords are stored in CLEAR/);
+    await store.close();
+    await expectError(createStore({ SECRET_KEY: 'short' }, logger), SecretKeyError);
+    lines.length = 0;
+    const keyed = await createStore({ SECRET_KEY: key.toString('base64') }, logger);
+    expect(lines.join('')).not.toMatch(/SECRET_KEY/);
+    await keyed.close();
+  });
+});
+
+describe('data from before the range index and the default pointer (Redis)', () => {
+  it('the first group write builds the index from the stored groups; a legacy default stays the default', async () => {
+    const prefix = `test-legacy-${randomUUID()}:`;
+    const store = await createRedisStore({ url: redisUrl, prefix });
+    const raw = createClient({ url: redisUrl });
+    await raw.connect();
+    try {
+      const c = { id: 'c-legacy', name: 'L', mobileIntegration: false, createdAt: 't', updatedAt: 't' };
+      await store.companies.put(c);
+      const old = await store.groups.put(
+        group(c.id, { numberRanges: [{ first: '+4980000000', last: '+4980000099' }] }),
+      );
+      // as an older version left it: no index, no pointer
+      await raw.del([`${prefix}ranges`, `${prefix}ranges-built`, `${prefix}default-group:${c.id}`]);
+      const err = await rejection(
+        store.groups.put(group(c.id, { numberRanges: [{ first: '+4980000050', last: '+4980000150' }] })),
+      );
+      expect(err).toBeInstanceOf(RangeOverlapError);
+      const next = await store.groups.put(
+        group(c.id, { isDefault: false, numberRanges: [{ first: '+4980000100', last: '+4980000199' }] }),
+      );
+      expect(next.isDefault).toBe(false);
+      expect((await store.groups.get(c.id, old.id))?.isDefault).toBe(true);
+      expect(await raw.get(`${prefix}default-group:${c.id}`)).toBe(old.id);
+    } finally {
+      await raw.close();
+      await store.close();
+    }
   });
 });

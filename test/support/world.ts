@@ -20,13 +20,14 @@ import { inject } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
 import { buildApp } from '../../src/api/app.js';
 import {
-  createAriRecordingFiles,
   startCallController,
   type CallController,
   type CallControllerDeps,
 } from '../../src/calls/controller.js';
 import type { Flows } from '../../src/calls/context.js';
+import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
 import type { Timing } from '../../src/calls/timing.js';
+import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
 import type { AnywherePortal, Company, Group, Workplace } from '../../src/domain/model.js';
@@ -79,6 +80,8 @@ export interface World {
   logger: Logger;
   /** the platform admin token (ADMIN_TOKEN) */
   adminToken: string;
+  /** events, call records and metrics of this world */
+  telemetry: Telemetry;
   /** JSON request to the API over HTTP; `token` defaults to the platform admin token */
   api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse<T>>;
   /** raw bytes (e.g. the voicebox WAV) */
@@ -148,8 +151,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     ...opts.env,
   });
   const logger = pino({ level: config.LOG_LEVEL });
-  const storePrefix = opts.storePrefix ?? `test-calls-${randomUUID()}:`;
-  const store = await createTestStore(config.REDIS_URL!, storePrefix);
+  const prefix = opts.storePrefix ?? `test-calls-${randomUUID()}:`;
+  const store = await createTestStore(config.REDIS_URL!, prefix);
+  const telemetry = await createTelemetry({ config, logger, store, prefix, defaultMetrics: false });
   const ari = createAriClient({
     url: config.ARI_URL,
     username: 'ari',
@@ -157,6 +161,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     app: config.ARI_APP,
     logger,
   });
+  telemetry.watchAri(ari);
   const controller = await startCallController({
     ari,
     store,
@@ -165,7 +170,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     timing: opts.timing,
     flows: opts.flows,
     ...(opts.callThroughGuard ? { callThroughGuard: opts.callThroughGuard } : {}),
+    events: telemetry.calls,
   });
+  telemetry.watchController(controller);
   await ari.connect();
   const provisioner = createAriProvisioner(ari, { logger });
   const app = await buildApp({
@@ -174,6 +181,8 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     logger,
     provisioner,
     recordings: createAriRecordingFiles(ari),
+    telemetry: telemetry.backend,
+    metrics: telemetry.metrics,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -222,13 +231,14 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     driver: sim.driver,
     ari,
     store,
-    storePrefix,
+    storePrefix: prefix,
     app,
     apiUrl,
     controller,
     config,
     logger,
     adminToken,
+    telemetry,
     api,
     async apiBytes(path, token) {
       const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
@@ -332,6 +342,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       await controller.stop().catch(() => {});
       await app.close().catch(() => {});
       await ari.close().catch(() => {});
+      await telemetry.close().catch(() => {});
       await store.close().catch(() => {});
       await sim.close();
     },

@@ -43,6 +43,14 @@ export interface ScenarioDriver {
   events(): Array<{ app: string; event: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   restLog(): Array<{ method: string; path: string; query: any; status: number }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   dropEventSockets(): void;
+  /**
+   * A device registers (REGISTER to the endpoint's AOR): ContactStatusChange (Reachable) then
+   * EndpointStateChange (online), as Asterisk sends them to apps subscribed to the endpoint
+   * (eventSource endpoint:PJSIP or endpoint:PJSIP/<resource>).
+   */
+  registerDevice(resource: string, contactUri?: string): void;
+  /** The registration ends: ContactStatusChange (Removed) then EndpointStateChange (offline). */
+  unregisterDevice(resource: string): void;
 }
 
 const DEFAULT_WAIT_MS = 5000;
@@ -106,6 +114,11 @@ export function createDriver(deps: {
 
   world.behaviourFor = (endpoint) => {
     for (let i = rules.length - 1; i >= 0; i--) if (matches(rules[i]!.endpoint, endpoint)) return rules[i]!.b;
+    // Asterisk cannot allocate a channel to a PJSIP endpoint it does not know (500 Allocation
+    // failed; test/ari-sim/traces/rest-errors-controller.jsonl): one neither pushed through
+    // dynamic configuration nor scripted here. `PJSIP/<number>@<trunk>` names a static endpoint.
+    const device = /^PJSIP\/([^@/]+)$/.exec(endpoint)?.[1];
+    if (device && !dyn.hasEndpoint(device)) return { kind: 'allocation-failure' };
     return { kind: 'noanswer' };
   };
   world.onOutbound = (ch) => {
@@ -227,5 +240,35 @@ export function createDriver(deps: {
     events: () => hub.log.all(),
     restLog: () => deps.restLog.all(),
     dropEventSockets: () => hub.dropSockets(),
+    registerDevice(resource, contactUri = `sip:${resource}@192.0.2.10:5060`) {
+      dyn.contacts.set(resource, contactUri);
+      endpointEvents(resource, contactUri, 'Reachable');
+    },
+    unregisterDevice(resource) {
+      const uri = dyn.contacts.get(resource);
+      if (uri === undefined) return;
+      dyn.contacts.delete(resource);
+      endpointEvents(resource, uri, 'Removed');
+    },
   };
+
+  /** To every app subscribed to the endpoint (or its technology), and subscribeAll apps. */
+  function endpointEvents(resource: string, uri: string, status: 'Reachable' | 'Removed'): void {
+    const subs = [...hub.apps.values()]
+      .filter((a) => a.endpointIds.has('PJSIP') || a.endpointIds.has(`PJSIP/${resource}`))
+      .map((a) => a.name);
+    const endpoint = dyn.endpointJson(resource);
+    for (const app of hub.targets(subs)) {
+      hub.send(app, 'ContactStatusChange', {
+        endpoint,
+        contact_info: {
+          uri,
+          contact_status: status,
+          aor: resource,
+          ...(status === 'Reachable' ? { roundtrip_usec: '1520' } : {}),
+        },
+      });
+      hub.send(app, 'EndpointStateChange', { endpoint });
+    }
+  }
 }

@@ -80,6 +80,19 @@ export class DynamicConfig {
     return { status: 204, body: undefined };
   }
 
+  /** registered contacts per PJSIP endpoint (driver.registerDevice / unregisterDevice) */
+  readonly contacts = new Map<string, string>();
+
+  /** the endpoint as ARI shows it: online while a contact is registered */
+  endpointJson(id: string): Record<string, unknown> {
+    return {
+      technology: 'PJSIP',
+      resource: id,
+      state: this.contacts.has(id) ? 'online' : 'offline',
+      channel_ids: [],
+    };
+  }
+
   hasEndpoint(id: string): boolean {
     return this.objects.has(`res_pjsip/endpoint/${id}`);
   }

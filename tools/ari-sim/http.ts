@@ -387,12 +387,7 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   r('DELETE', '/asterisk/config/dynamic/{c}/{t}/{id}', ({ m }) => dyn.delete(m[1]!, m[2]!, m[3]!) as Reply);
 
   // --- endpoints
-  const endpointJson = (id: string) => ({
-    technology: 'PJSIP',
-    resource: id,
-    state: 'offline',
-    channel_ids: [],
-  });
+  const endpointJson = (id: string) => dyn.endpointJson(id);
   r('GET', '/endpoints', () => ok(dyn.endpointIds().map(endpointJson)));
   r('GET', '/endpoints/{tech}', ({ m }) => ok(m[1] === 'PJSIP' ? dyn.endpointIds().map(endpointJson) : []));
   r('GET', '/endpoints/{tech}/{res}', ({ m }) => {

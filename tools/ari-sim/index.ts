@@ -25,7 +25,8 @@ export interface AriSimulatorOptions {
   password?: string;
   dialplan?: string;
   timeScale?: number;
-  mediaDurationMs?: (media: string, lang?: string) => number;
+  /** ms a media URI plays; 'missing' makes its playback fail like a missing file on Asterisk */
+  mediaDurationMs?: (media: string, lang?: string) => number | 'missing';
   soundsDir?: string;
   recordingsDir?: string;
   /** Real ms between a /channels/create answer and the channel's StasisStart (default 2; the create/dial race). */
@@ -45,25 +46,37 @@ export interface AriSimulator {
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
 
-/** The default media length: the WAV's length under soundsDir (`sound:pbx/x` → `<lang>/pbx/x.wav`), else 1000 ms; `tone:` plays until stopped. */
+/**
+ * The default media length: the WAV's length under soundsDir (`sound:pbx/x` → `<lang>/pbx/x.wav`),
+ * else 1000 ms; `tone:` plays until stopped. `missing` — the playback fails, as on Asterisk
+ * (test/ari-sim/traces/playback-failures.jsonl) — for a stored recording that does not exist and
+ * for a sound in a folder soundsDir has (e.g. `pbx/`) but not that file: the project's own prompts
+ * are known, Asterisk's core sounds (`sound:beep`, `digits/1`) are assumed installed.
+ */
 function defaultMediaDuration(soundsDir: string, storedMs: (name: string) => number | undefined) {
-  const cache = new Map<string, number>();
-  return (media: string, lang = 'en'): number => {
+  const cache = new Map<string, number | 'missing'>();
+  const knownFolder = (lang: string, rest: string): boolean => {
+    const slash = rest.indexOf('/');
+    if (slash < 0) return false;
+    const folder = rest.slice(0, slash);
+    return existsSync(join(soundsDir, lang, folder)) || existsSync(join(soundsDir, folder));
+  };
+  return (media: string, lang = 'en'): number | 'missing' => {
     const key = `${lang}|${media}`;
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
     const colon = media.indexOf(':');
     const scheme = media.slice(0, colon);
     const rest = media.slice(colon + 1);
-    let ms = 1000;
+    let ms: number | 'missing' = 1000;
     if (scheme === 'tone') ms = Infinity;
-    else if (scheme === 'recording') return storedMs(rest) ?? 1000;
+    else if (scheme === 'recording') return storedMs(rest) ?? 'missing';
     else if (scheme === 'digits' || scheme === 'characters') ms = 500 * rest.length;
     else if (scheme === 'sound')
       ms =
         wavDurationMs(join(soundsDir, lang, `${rest}.wav`)) ??
         wavDurationMs(join(soundsDir, `${rest}.wav`)) ??
-        1000;
+        (knownFolder(lang, rest) ? 'missing' : 1000);
     cache.set(key, ms);
     return ms;
   };

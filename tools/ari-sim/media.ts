@@ -14,7 +14,7 @@ export interface Playback {
   channel?: Chan;
   bridge?: Bridge;
   language: string;
-  state: 'queued' | 'playing' | 'done';
+  state: 'queued' | 'playing' | 'done' | 'failed';
   timer?: NodeJS.Timeout;
 }
 
@@ -51,7 +51,8 @@ export class Media {
 
   constructor(
     private readonly world: World,
-    private readonly durationMs: (media: string, lang: string) => number,
+    /** 'missing': no such file — the playback starts and fails at once, like Asterisk's */
+    private readonly durationMs: (media: string, lang: string) => number | 'missing',
     private readonly recordingsDir: string,
   ) {}
 
@@ -125,6 +126,11 @@ export class Media {
     }
     this.emit(pb, wasPlaying ? 'PlaybackContinuing' : 'PlaybackStarted');
     const ms = this.durationMs(uri, pb.language);
+    if (ms === 'missing') {
+      // Asterisk: "Playback failed for sound:..." — PlaybackFinished state failed right after PlaybackStarted
+      this.finish(pb, 'failed');
+      return;
+    }
     if (Number.isFinite(ms)) {
       pb.timer = this.world.after(pb.channel, ms, () => {
         pb.timer = undefined;
@@ -136,13 +142,14 @@ export class Media {
     }
   }
 
-  finish(pb: Playback): void {
-    if (pb.state === 'done') return;
+  /** Ends a playback: `done` (played out or stopped) or `failed` (file missing, channel hung up). */
+  finish(pb: Playback, state: 'done' | 'failed' = 'done'): void {
+    if (pb.state === 'done' || pb.state === 'failed') return;
     if (pb.timer) {
       clearTimeout(pb.timer);
       pb.channel?.timers.delete(pb.timer);
     }
-    pb.state = 'done';
+    pb.state = state;
     this.playbacks.delete(pb.id);
     const owner = (pb.channel ?? pb.bridge)!;
     owner.playbacks = owner.playbacks.filter((p) => p !== pb);
@@ -174,8 +181,11 @@ export class Media {
     if (rec.state === 'done' || rec.state === 'canceled') {
       const total = this.recordedMs(rec);
       body.duration = Math.floor(total / 1000);
-      body.talking_duration = Math.floor(rec.talkingMs / 1000);
-      body.silence_duration = Math.floor(Math.max(0, total - rec.talkingMs) / 1000);
+      // Asterisk knows talking/silence only when it detected silence (maxSilenceSeconds given)
+      if (rec.maxSilenceSec > 0) {
+        body.talking_duration = Math.floor(rec.talkingMs / 1000);
+        body.silence_duration = Math.floor(Math.max(0, total - rec.talkingMs) / 1000);
+      }
     }
     return body;
   }
@@ -207,16 +217,15 @@ export class Media {
       throw new SimHttpError(400, { message: 'terminateOn: invalid value' });
     if (p.maxDurationSeconds < 0 || p.maxSilenceSeconds < 0)
       throw new SimHttpError(400, { message: 'maxDurationSeconds and maxSilenceSeconds must be >= 0' });
-    // Like Asterisk: a name in use by a live recording is refused at once (409); an existing stored
-    // file with ifExists=fail is found only when recording begins, and ends in RecordingFailed.
-    if (this.live.has(p.name))
+    // Like Asterisk: a name in use by a live recording, or a stored one with ifExists=fail, is
+    // refused at once (409; test/ari-sim/traces/rest-errors-controller.jsonl).
+    if (this.live.has(p.name) || (p.ifExists === 'fail' && this.stored.has(p.name)))
       throw new SimHttpError(409, {
         message: `Recording '${p.name}' already exists and can not be overwritten`,
       });
     if (ch.recording) throw new SimHttpError(409, { message: 'Channel is already recording' });
     const existing = this.stored.get(p.name);
     const append = existing && p.ifExists === 'append';
-    const refuseExisting = existing !== undefined && p.ifExists === 'fail';
     const rec: LiveRecording = {
       name: p.name,
       format: p.format,
@@ -233,7 +242,6 @@ export class Media {
     ch.recording = rec;
     const start = () => {
       if (rec.state !== 'queued') return;
-      if (refuseExisting) return this.fail(rec, 'Recording file already exists');
       rec.state = 'recording';
       rec.startedAt = Date.now();
       this.emitRec(rec, 'RecordingStarted');
@@ -331,7 +339,9 @@ export class Media {
     const rec = ch.recording;
     if (rec?.state === 'queued') this.fail(rec, 'Channel hung up before the recording started');
     else if (rec) this.end(rec, 'done');
-    for (const pb of [...ch.playbacks]) this.finish(pb);
+    // Asterisk ends a playback the caller hangs up on as `failed` (the stream was cut), after
+    // ChannelHangupRequest and before StasisEnd (test/ari-sim/traces/playback-failures.jsonl)
+    for (const pb of [...ch.playbacks]) this.finish(pb, pb.state === 'playing' ? 'failed' : 'done');
   }
 
   storedGet(name: string): StoredRecording {

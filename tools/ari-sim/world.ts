@@ -278,6 +278,8 @@ export class World {
     ch2.connected = { ...ch1.caller };
     ch2.localHalf = 2;
     ch2.dialplan = { ...ch1.dialplan, app_name: '', app_data: '' };
+    // like Asterisk's ast_unreal_call_setup: ;2 gets ;1's channel variables (not its accountcode)
+    ch2.vars = new Map(ch1.vars);
     ch1.localPeer = ch2;
     ch2.localPeer = ch1;
     return ch2;
@@ -286,7 +288,8 @@ export class World {
   /** Channel variables at create; CALLERID() and CONNECTEDLINE() write the channel's parties. */
   private applyVariables(ch: Chan, vars: Record<string, string> | undefined): void {
     for (const [k, v] of Object.entries(vars ?? {})) {
-      if (!this.writeParty(ch, k, String(v))) ch.vars.set(k, String(v));
+      if (k === 'CHANNEL(accountcode)') ch.accountcode = String(v);
+      else if (!this.writeParty(ch, k, String(v))) ch.vars.set(k, String(v));
     }
   }
 
@@ -325,11 +328,12 @@ export class World {
 
   /** A Local `;2` (or driver-placed channel) runs the dialplan of its context/exten. */
   runDialplan(ch: Chan): void {
-    const route = this.dialplan.route(ch.dialplan.context, ch.dialplan.exten);
+    const route = this.dialplan.route(ch.dialplan.context, ch.dialplan.exten, ch.vars);
     if (!route) {
       this.hangup(ch, 1, false);
       return;
     }
+    for (const { name, value } of route.sets) this.applyVariables(ch, { [name]: value });
     ch.dialplan.app_name = 'Stasis';
     ch.dialplan.app_data = route.appData;
     this.emit(ch, 'ChannelDialplan', { dialplan_app: 'Stasis', dialplan_app_data: route.appData });
@@ -388,8 +392,8 @@ export class World {
     if (ch.dialing || ch.localPeer || ch.state === 'Up')
       throw new SimHttpError(409, { message: 'Channel is already dialed' });
     if (ch.localHalf === 2) throw new SimHttpError(409, { message: 'Channel is already dialed' });
+    // Asterisk dials anyway when `caller` names no channel (204; rest-errors-controller.jsonl)
     const caller = callerId ? this.channels.get(callerId) : undefined;
-    if (callerId && !caller) throw notFound('Caller channel not found');
     if (caller) {
       ch.connected = { ...caller.caller };
       this.emit(ch, 'ChannelConnectedLine');

@@ -1,0 +1,171 @@
+/**
+ * Admission control: the controller knows how much call set-up it can carry and refuses a new
+ * call at once (hang-up cause 34, congestion — the caller's network may retry or announce it)
+ * instead of queueing it behind the others until every call is late.
+ *
+ * A new call is refused while any of these is over its limit:
+ * - set-ups in flight: calls between StasisStart and the end of their set-up (the caller
+ *   answered, or every leg dialled, or the call over);
+ * - ARI REST latency: a moving average over the controller's own REST requests;
+ * - event-loop delay: the mean delay over the last 0.5 s (one long pause alone does not trip it).
+ * Latency and delay are sampled off the call path; the check itself is a few comparisons.
+ * Refusals are counted (`stats()`, for metrics and the bench) and logged at most every 5 s.
+ */
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { CallAri } from './session.js';
+
+export interface AdmissionLimits {
+  /** set-ups in flight at most (0 = no limit) */
+  maxSetups: number;
+  /** refuse while the moving average of ARI REST latency is above this (ms; 0 = no limit) */
+  maxRestLatencyMs: number;
+  /** refuse while the event loop's mean delay over the last 0.5 s is above this (ms; 0 = no limit) */
+  maxEventLoopDelayMs: number;
+}
+
+export type RefusalReason = 'setups' | 'rest-latency' | 'event-loop';
+
+export interface AdmissionStats {
+  admitted: number;
+  refused: number;
+  refusedBy: Record<RefusalReason, number>;
+  setupsInFlight: number;
+  restLatencyMs: number;
+  eventLoopDelayMs: number;
+}
+
+/** Q.850 cause 34: no circuit/channel available (congestion) */
+export const CAUSE_CONGESTION = 34;
+
+const LOG_EVERY_MS = 5000;
+const SAMPLE_EVERY_MS = 500;
+/** weight of the newest REST sample in the moving average */
+const EWMA_ALPHA = 0.05;
+
+export class Admission {
+  private inFlight = 0;
+  private admitted = 0;
+  private refused = 0;
+  private readonly refusedBy: Record<RefusalReason, number> = {
+    setups: 0,
+    'rest-latency': 0,
+    'event-loop': 0,
+  };
+  private restLatencyMs = 0;
+  private eventLoopDelayMs = 0;
+  private refusedSinceLog = 0;
+  private lastLog = 0;
+  private readonly histogram: IntervalHistogram | undefined;
+  private readonly sampler: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly limits: AdmissionLimits,
+    private readonly logger: Logger,
+  ) {
+    if (limits.maxEventLoopDelayMs > 0) {
+      this.histogram = monitorEventLoopDelay({ resolution: 10 });
+      this.histogram.enable();
+      this.sampler = setInterval(() => {
+        this.eventLoopDelayMs = this.histogram!.count > 0 ? this.histogram!.mean / 1e6 : 0;
+        this.histogram!.reset();
+      }, SAMPLE_EVERY_MS);
+      this.sampler.unref();
+    }
+  }
+
+  /**
+   * A new call: undefined when admitted — then `done` must be called once its set-up is over —
+   * else why it is refused.
+   */
+  tryAdmit(): RefusalReason | undefined {
+    const { maxSetups, maxRestLatencyMs, maxEventLoopDelayMs } = this.limits;
+    let reason: RefusalReason | undefined;
+    if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
+    else if (maxRestLatencyMs > 0 && this.restLatencyMs > maxRestLatencyMs) reason = 'rest-latency';
+    else if (maxEventLoopDelayMs > 0 && this.eventLoopDelayMs > maxEventLoopDelayMs) reason = 'event-loop';
+    if (reason) {
+      this.refused += 1;
+      this.refusedBy[reason] += 1;
+      this.refusedSinceLog += 1;
+      const now = Date.now();
+      if (now - this.lastLog >= LOG_EVERY_MS) {
+        this.logger.warn(
+          { reason, refusedSinceLastLog: this.refusedSinceLog, ...this.stats() },
+          'overload: new calls refused (cause 34)',
+        );
+        this.lastLog = now;
+        this.refusedSinceLog = 0;
+      }
+      return reason;
+    }
+    this.inFlight += 1;
+    this.admitted += 1;
+    return undefined;
+  }
+
+  /** the set-up of an admitted call is over (call once per admitted call) */
+  done(): void {
+    if (this.inFlight > 0) this.inFlight -= 1;
+  }
+
+  /** one ARI REST request took `ms` */
+  observeRest(ms: number): void {
+    this.restLatencyMs += EWMA_ALPHA * (ms - this.restLatencyMs);
+  }
+
+  stats(): AdmissionStats {
+    return {
+      admitted: this.admitted,
+      refused: this.refused,
+      refusedBy: { ...this.refusedBy },
+      setupsInFlight: this.inFlight,
+      restLatencyMs: Math.round(this.restLatencyMs * 10) / 10,
+      eventLoopDelayMs: Math.round(this.eventLoopDelayMs * 10) / 10,
+    };
+  }
+
+  stop(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.histogram?.disable();
+  }
+}
+
+/** REST namespaces whose requests are timed (the events router passes untouched). */
+const TIMED = new Set(['channels', 'bridges', 'playbacks', 'recordings']);
+
+/** The ARI client with its call-path REST requests timed into `admission`. */
+export function timedAri(ari: CallAri, admission: Admission): CallAri {
+  if (admission.limits.maxRestLatencyMs <= 0) return ari;
+  const namespaces = new Map<string | symbol, unknown>();
+  const timeNamespace = (ns: Record<string, unknown>) =>
+    new Proxy(ns, {
+      get(target, prop) {
+        const value = target[prop as string];
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const started = performance.now();
+          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (result instanceof Promise) {
+            void result.then(
+              () => admission.observeRest(performance.now() - started),
+              () => admission.observeRest(performance.now() - started),
+            );
+          }
+          return result;
+        };
+      },
+    });
+  return new Proxy(ari, {
+    get(target, prop) {
+      const value = (target as unknown as Record<string | symbol, unknown>)[prop];
+      if (typeof prop !== 'string' || !TIMED.has(prop) || !value || typeof value !== 'object') return value;
+      let wrapped = namespaces.get(prop);
+      if (!wrapped) {
+        wrapped = timeNamespace(value as Record<string, unknown>);
+        namespaces.set(prop, wrapped);
+      }
+      return wrapped;
+    },
+  });
+}

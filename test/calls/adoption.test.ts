@@ -1,0 +1,283 @@
+/**
+ * Re-adoption (src/calls/adoption.ts) on the simulator: the controller process dies (its
+ * event socket and REST client go away without a word) while calls run, and a new controller
+ * with the same CONTROLLER_ID starts on the same Asterisk and Redis. Answered calls go on —
+ * either side's hang-up ends the other, *11 can pull them, the registry stays true — calls in
+ * set-up are ended, never left ringing, and a voicebox message being recorded is kept.
+ */
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAriClient, type AriClient } from '../../src/ari/index.js';
+import { startCallController, type CallController } from '../../src/calls/controller.js';
+import type { Company } from '../../src/domain/model.js';
+import { startWorld, until, type World, type WorkplaceView } from '../support/world.js';
+
+let world: World;
+let company: Company;
+let admin: string;
+let groupId: string;
+let nextNumber = 10;
+const CALLER = '+4989111444';
+
+async function workplace(body: Record<string, unknown> = {}): Promise<WorkplaceView> {
+  const number = `+49301234${String(nextNumber++).padStart(2, '0')}`;
+  return world.createWorkplace(company.id, admin, { groupId, number, ...body });
+}
+
+/** the controller of the moment; the first one is the world's */
+let current: { ari: AriClient; controller: CallController } | undefined;
+const successors: Array<{ ari: AriClient; controller: CallController }> = [];
+
+/** kill -9 of the controller: no stop, no hang-up; Asterisk just loses the socket */
+async function crash(): Promise<void> {
+  const dying = current ?? { ari: world.ari, controller: world.controller };
+  await dying.ari.close();
+}
+
+/** a new controller process on the same Asterisk, Redis and CONTROLLER_ID */
+async function restart(): Promise<CallController> {
+  const logger = pino({ level: process.env.CALLS_LOG ?? 'silent' });
+  const ari = createAriClient({
+    url: world.config.ARI_URL,
+    username: 'ari',
+    password: 'ari',
+    app: world.config.ARI_APP,
+    logger,
+  });
+  const controller = await startCallController({ ari, store: world.store, config: world.config, logger });
+  await ari.connect();
+  current = { ari, controller };
+  successors.push(current);
+  return controller;
+}
+
+const TWO_DEVICES = { devices: [{ type: 'deskphone', model: 'Yealink T54W' }, { type: 'mobile' }] };
+/** made before the first crash: device provisioning goes through the first controller's client */
+const workplaces: WorkplaceView[] = [];
+
+beforeAll(async () => {
+  world = await startWorld({ logLevel: process.env.CALLS_LOG ?? 'silent' });
+  ({ company, admin } = await world.createCompany());
+  groupId = (await world.createGroup(company.id, admin)).id;
+  for (const body of [{}, {}, {}, TWO_DEVICES, TWO_DEVICES, { devices: [] }, { devices: [] }, TWO_DEVICES]) {
+    workplaces.push(await workplace(body));
+  }
+});
+
+afterEach(() => {
+  world.driver.setEndpointBehaviour('*', { kind: 'answer' });
+});
+
+afterAll(async () => {
+  for (const s of successors) {
+    await s.controller.stop().catch(() => {});
+    await s.ari.close().catch(() => {});
+  }
+  await world?.close();
+});
+
+describe('a restarted controller re-adopts', () => {
+  it('an answered call: still bridged, registered, and a hang-up on either side ends the other', async () => {
+    const wp = workplaces.shift()!;
+    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => caller.bridgedWith().length > 0, 'bridge');
+    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    const registered = await world.store.liveCalls.get(wp.id);
+    expect(registered).toMatchObject({ remoteChannelId: caller.id, deviceChannelId: deskLeg.id });
+
+    await crash();
+    const controller = await restart();
+    // the reconcile ran on connect
+    await until(() => controller.router.sessions.has(caller.id), 'the caller has a session again');
+    expect(caller.isAlive()).toBe(true);
+    expect(deskLeg.isAlive()).toBe(true);
+    expect(caller.bridgedWith()).toEqual([deskLeg.id]);
+    expect(await world.store.liveCalls.get(wp.id)).toMatchObject({
+      remoteChannelId: caller.id,
+      deviceChannelId: deskLeg.id,
+      bridgeId: registered!.bridgeId,
+    });
+
+    await deskLeg.hangup();
+    expect(await caller.waitForHangup()).toBe(16);
+    await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+    await until(() => world.driver.bridges().length === 0, 'bridge destroyed');
+  });
+
+  it('an answered call whose caller hangs up after the restart releases the desk phone', async () => {
+    const wp = workplaces.shift()!;
+    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => caller.bridgedWith().length > 0, 'bridge');
+
+    await crash();
+    const controller = await restart();
+    await until(() => controller.router.sessions.has(caller.id), 'the caller has a session again');
+    await caller.hangup();
+    await deskLeg.waitForHangup();
+    await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+  });
+
+  it('a call whose desk phone hung up while no controller ran is ended on restart', async () => {
+    const wp = workplaces.shift()!;
+    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => caller.bridgedWith().length > 0, 'bridge');
+
+    await crash();
+    await deskLeg.hangup();
+    await restart();
+    await caller.waitForHangup();
+    await until(() => world.driver.bridges().length === 0, 'bridge destroyed');
+    await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+  });
+
+  it('*11 pulls a re-adopted call', async () => {
+    const wp = workplaces.shift()!;
+    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [
+      string,
+      string,
+    ];
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
+    const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => remote.bridgedWith().length > 0, 'bridge');
+
+    await crash();
+    const controller = await restart();
+    await until(() => controller.router.sessions.has(remote.id), 'the caller has a session again');
+
+    const puller = await world.driver.placeCall({
+      from: wp.extension,
+      to: '*11',
+      args: ['internal'],
+      name: `PJSIP/${wp.devices[1]!.sipUsername}`,
+    });
+    await until(() => remote.bridgedWith()[0] === puller.id, 'remote bridged with the puller');
+    expect(await deskLeg.waitForHangup()).toBe(16);
+    expect(remote.isAlive()).toBe(true);
+    await until(
+      async () => (await world.store.liveCalls.get(wp.id))?.deviceChannelId === puller.id,
+      're-registered with the puller',
+    );
+    await puller.hangup();
+    await remote.waitForHangup();
+  });
+
+  it('a call still ringing is ended at once: caller and every leg hung up', async () => {
+    const wp = workplaces.shift()!;
+    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [
+      string,
+      string,
+    ];
+    world.driver.setEndpointBehaviour(desk, { kind: 'manual' });
+    world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const legs = [await world.driver.waitForChannel(desk), await world.driver.waitForChannel(mobileClient)];
+
+    await crash();
+    await restart();
+    await caller.waitForHangup();
+    for (const leg of legs) await leg.waitForHangup();
+  });
+
+  it('a voicebox message being recorded is kept: the caller goes on speaking, then hangs up', async () => {
+    const wp = workplaces.shift()!;
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    await caller.waitForPlayback('sound:pbx/beep');
+    await until(
+      () =>
+        world.driver.restLog().some((r) => r.method === 'POST' && r.path === `/channels/${caller.id}/record`),
+      'the recording started',
+    );
+    await until(
+      async () =>
+        (await world.store.recordingsInProgress.list(world.controller.context.controllerId)).length === 1,
+      'the recording is on record',
+    );
+
+    await crash();
+    const controller = await restart();
+    await until(() => controller.router.sessions.has(caller.id), 'the caller has a session again');
+    await caller.speak(500);
+    await caller.hangup();
+    await until(async () => (await world.store.voicebox.list(wp.id)).length === 1, 'message stored');
+    const [message] = await world.store.voicebox.list(wp.id);
+    expect(message).toMatchObject({ callerNumber: CALLER, status: 'new', workplaceId: wp.id });
+    expect(world.driver.storedRecordings().map((r) => r.name)).toContain(message!.recordingName);
+    await until(
+      async () =>
+        (await world.store.recordingsInProgress.list(world.controller.context.controllerId)).length === 0,
+      'the in-progress record removed',
+    );
+  });
+
+  it('a voicebox message whose caller hung up while no controller ran is stored on restart', async () => {
+    const wp = workplaces.shift()!;
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    await caller.waitForPlayback('sound:pbx/beep');
+    await until(
+      async () =>
+        (await world.store.recordingsInProgress.list(world.controller.context.controllerId)).length === 1,
+      'the recording is on record',
+    );
+    await until(
+      () =>
+        world.driver.restLog().some((r) => r.method === 'POST' && r.path === `/channels/${caller.id}/record`),
+      'the recording started',
+    );
+
+    await crash();
+    await caller.speak(500);
+    await caller.hangup();
+    await restart();
+    await until(async () => (await world.store.voicebox.list(wp.id)).length === 1, 'message stored');
+    const [message] = await world.store.voicebox.list(wp.id);
+    expect(world.driver.storedRecordings().map((r) => r.name)).toContain(message!.recordingName);
+  });
+
+  it('a graceful hand-over leaves the answered call up, ends the ringing one, refuses new calls with 34', async () => {
+    const wp = workplaces.shift()!;
+    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [
+      string,
+      string,
+    ];
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const talking = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(desk);
+    await until(() => talking.bridgedWith().length > 0, 'bridge');
+    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    world.driver.setEndpointBehaviour(desk, { kind: 'manual' });
+    world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
+    const ringing = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const ringingLeg = await world.driver.waitForChannel(mobileClient);
+
+    const stopping = current!;
+    await stopping.controller.stop({ handOver: true });
+    // the answered call is left to Asterisk (and its registry entry to the next controller)
+    expect(talking.isAlive()).toBe(true);
+    expect(deskLeg.isAlive()).toBe(true);
+    expect(await world.store.liveCalls.get(wp.id)).toMatchObject({ remoteChannelId: talking.id });
+    // the call in set-up is ended with its legs
+    await ringing.waitForHangup();
+    await ringingLeg.waitForHangup();
+    // until the socket closes, a new call is refused: congestion, the caller may retry
+    const late = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    expect(await late.waitForHangup()).toBe(34);
+
+    await crash();
+    const next = await restart();
+    await until(() => next.router.sessions.has(talking.id), 'the next controller holds the call');
+    await talking.hangup();
+    await deskLeg.waitForHangup();
+    await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+  });
+});
