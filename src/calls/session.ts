@@ -501,6 +501,20 @@ export class CallSession {
     this.ownership?.claim(channelId);
   }
 
+  /**
+   * @internal a channel the application is subscribed to but this session need not hang up
+   * (the ;2 half of an originated Local leg: it ends with its ;1): marked as ours so a
+   * reconcile does not take it for a stray.
+   */
+  claimOnly(channelId: string): void {
+    this.ownership?.claim(channelId);
+  }
+
+  /** @internal */
+  releaseOnly(channelId: string): void {
+    this.ownership?.release(channelId);
+  }
+
   /** @internal */
   disown(channelId: string): void {
     if (!this.ownedChannels.delete(channelId)) return;
@@ -742,6 +756,8 @@ class LegRun<T extends DialLegSpec> {
   private unroute: Unsubscribe | undefined;
   private cancelled: 'normal' | 'answered_elsewhere' | undefined;
   private created = false;
+  /** the ;2 half of an originated Local leg */
+  private otherHalfId: string | undefined;
 
   constructor(
     private readonly attempt: DialAttempt<T>,
@@ -781,6 +797,7 @@ class LegRun<T extends DialLegSpec> {
     this.attempt.legDialled(this);
     this.unroute?.();
     this.attempt.session.disown(this.channelId);
+    if (this.otherHalfId) this.attempt.session.releaseOnly(this.otherHalfId);
     if (this.state !== 'won') {
       this.state = 'failed';
       this.failure ??= legFailureOfCause(cause);
@@ -808,6 +825,8 @@ class LegRun<T extends DialLegSpec> {
    */
   private async startOriginate(): Promise<void> {
     const { ari, session, opts, log } = this.attempt;
+    this.otherHalfId = `${this.channelId};2`;
+    session.claimOnly(this.otherHalfId);
     const gone = this.ended.then(() => 'gone' as const);
     this.state = 'ringing';
     try {
@@ -817,6 +836,9 @@ class LegRun<T extends DialLegSpec> {
         appArgs: 'leg',
         channelId: this.channelId,
         originator: session.channelId,
+        // Asterisk subscribes the app to BOTH halves of an originated Local channel: the ;2
+        // half gets a known id so it counts as ours (ignored for other channel types)
+        otherChannelId: this.otherHalfId,
         // what a dial naming the caller would copy into the leg's connected line
         ...(session.callerId ? { callerId: session.callerId } : {}),
         timeout: opts.timeoutSeconds + ORIGINATE_BACKSTOP_SECONDS,
