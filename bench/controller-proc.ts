@@ -210,6 +210,8 @@ serveIpc({
    * counter's home is not settled yet, so the likely places are looked up; none → {}.
    */
   admission() {
+    const stats = (controller as { admission?: () => { refused?: number } } | undefined)?.admission?.();
+    if (typeof stats?.refused === 'number') return { refused: stats.refused };
     const c = controller as unknown as Record<string, unknown> | undefined;
     const candidates = [
       c?.admission,
