@@ -252,7 +252,7 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
     );
     await measure('dial', stepArgs('dial', 50, 1000));
 
-    const rates = env.quick ? [50] : [100, 150, 200, 250, 300, 400];
+    const rates = env.quick ? [50] : [100, 150, 200, 250, 300, 400, 500, 650];
     report.ramps = await majorityRamps<AstMode, AstStep>({
       contenders: AST_MODES,
       rates,
