@@ -4,6 +4,7 @@
 #
 #   ARI_USERNAME                 required; letters, digits, . _ -
 #   ARI_PASSWORD | ARI_PASSWORD_FILE   required (a docker secret file); at least 16 characters
+#   ARI_PASSWORD_ROUNDS          SHA-512 crypt rounds of the stored hash (default 1000: checked per request)
 #   ARI_APP                      Stasis application of the dialplan (default pbx)
 #   HTTP_BIND_ADDRESS            where ARI listens (default 0.0.0.0: the container's networks;
 #                                never publish port 8088)
@@ -63,7 +64,15 @@ ARI_PASSWORD_VALUE=$(secret ARI_PASSWORD)
 [ -n "$ARI_PASSWORD_VALUE" ] || fail "ARI_PASSWORD or ARI_PASSWORD_FILE is required (no default password is shipped)"
 [ "${#ARI_PASSWORD_VALUE}" -ge 16 ] || fail "the ARI password must have at least 16 characters"
 single_line ARI_PASSWORD "$ARI_PASSWORD_VALUE"
-ARI_HASH=$(printf '%s' "$ARI_PASSWORD_VALUE" | openssl passwd -6 -stdin)
+# Asterisk checks this hash on EVERY ARI REST request (no session): at crypt's default 5000
+# rounds that was ~1.8 ms of Asterisk CPU per request, most of what a call cost Asterisk
+# (bench/README.md). 1000 rounds (SHA-crypt's minimum) costs ~0.3 ms; the password is a machine
+# secret of at least 16 characters, where the round count adds little. Raise it with
+# ARI_PASSWORD_ROUNDS when the secret is weak.
+ARI_PASSWORD_ROUNDS="${ARI_PASSWORD_ROUNDS:-1000}"
+printf '%s' "$ARI_PASSWORD_ROUNDS" | grep -Eq '^[1-9][0-9]{3,8}$' || fail "ARI_PASSWORD_ROUNDS: a number from 1000 to 999999999"
+ARI_SALT=$(openssl rand -base64 12 | tr '+/' './')
+ARI_HASH=$(printf '%s' "$ARI_PASSWORD_VALUE" | openssl passwd -6 -salt "rounds=${ARI_PASSWORD_ROUNDS}\$${ARI_SALT}" -stdin)
 unset ARI_PASSWORD ARI_PASSWORD_VALUE
 cat > "$GEN/ari_users.conf" <<CONF
 [$ARI_USERNAME]

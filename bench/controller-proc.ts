@@ -109,14 +109,23 @@ async function start(args: {
   logLevel?: string;
   /** keep-alive connections of the ARI REST pool (the client's default when unset) */
   ariConnections?: number;
+  /** a real Asterisk (the asterisk section): its credentials, app and dial templates */
+  ariUsername?: string;
+  ariPassword?: string;
+  ariApp?: string;
+  dialDevice?: string;
+  dialExternal?: string;
   /** events, call records and metrics wired as in src/main.ts */
   telemetry?: boolean;
 }) {
   const config = loadConfig({
     REDIS_URL: args.redisUrl,
     ARI_URL: args.ariUrl,
-    ARI_USERNAME: 'ari',
-    ARI_PASSWORD: 'ari',
+    ARI_USERNAME: args.ariUsername ?? 'ari',
+    ARI_PASSWORD: args.ariPassword ?? 'ari',
+    ARI_APP: args.ariApp,
+    DIAL_DEVICE: args.dialDevice,
+    DIAL_EXTERNAL: args.dialExternal,
     ADMIN_TOKEN: randomUUID(),
     CONTROLLER_ID: `bench-${process.pid}`,
     LOG_LEVEL: args.logLevel ?? 'info',
@@ -125,8 +134,8 @@ async function start(args: {
   store = await createRedisStore({ url: args.redisUrl, prefix: args.prefix, logger });
   ari = createAriClient({
     url: config.ARI_URL,
-    username: 'ari',
-    password: 'ari',
+    username: config.ARI_USERNAME ?? 'ari',
+    password: config.ARI_PASSWORD ?? 'ari',
     app: config.ARI_APP,
     logger,
     ...(args.ariConnections ? { connections: args.ariConnections } : {}),
@@ -195,6 +204,26 @@ serveIpc({
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     return writeHeapSnapshot(join(args.dir, `controller-${args.label}.heapsnapshot`));
+  },
+  /**
+   * Calls refused by admission control (issue 12), when the controller counts them: the
+   * counter's home is not settled yet, so the likely places are looked up; none → {}.
+   */
+  admission() {
+    const stats = (controller as { admission?: () => { refused?: number } } | undefined)?.admission?.();
+    if (typeof stats?.refused === 'number') return { refused: stats.refused };
+    const c = controller as unknown as Record<string, unknown> | undefined;
+    const candidates = [
+      c?.admission,
+      (c?.router as Record<string, unknown> | undefined)?.admission,
+      c?.router,
+    ];
+    for (const x of candidates) {
+      const refused = (x as { refused?: unknown } | undefined)?.refused;
+      const n = typeof refused === 'function' ? (refused as () => unknown)() : refused;
+      if (typeof n === 'number') return { refused: n };
+    }
+    return {};
   },
   probe(args: { on: boolean }) {
     probing = args.on;

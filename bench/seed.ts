@@ -20,6 +20,8 @@ export interface SeedPlan {
   voiceboxWorkplaces: number;
   /** more portals for the API benchmark (one per load connection: no write conflicts) */
   apiPortals: number;
+  /** workplaces with ONE desk phone and ONE parallel number (the real-Asterisk scenario) */
+  deskWorkplaces?: number;
 }
 
 export interface Seeded {
@@ -33,6 +35,7 @@ export interface Seeded {
   adminToken: string;
   ring: Array<{ id: string; number: string; mobile: string }>;
   voicebox: Array<{ id: string; number: string }>;
+  desk: Array<{ id: string; number: string }>;
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
@@ -44,6 +47,10 @@ export const ringMobile = (i: number) => `+49170${pad(i, 7)}`;
 export const ringSecondMobile = (i: number) => `+49171${pad(i, 7)}`;
 export const voiceboxNumber = (i: number) => `+49302${pad(i, 5)}`;
 export const PORTAL_NUMBER = '+4930399999';
+/** desk workplaces: bench/asterisk/extensions-bench.conf derives desk and mobile from the last 7 digits */
+export const deskNumber = (i: number) => `+49304${pad(i, 5)}`;
+export const deskEndpoint = (i: number) => `bd${deskNumber(i).slice(-7)}`;
+export const deskMobile = (i: number) => `+49172${deskNumber(i).slice(-7)}`;
 
 export async function seed(store: PbxStore, plan: SeedPlan): Promise<Seeded> {
   const now = new Date().toISOString();
@@ -73,7 +80,7 @@ export async function seed(store: PbxStore, plan: SeedPlan): Promise<Seeded> {
     companyId,
     name: 'Berlin',
     timezone: 'Europe/Berlin',
-    numberRanges: [{ first: '+4930100000', last: '+4930399999' }],
+    numberRanges: [{ first: '+4930100000', last: '+4930499999' }],
     isDefault: true,
     createdAt: now,
     updatedAt: now,
@@ -145,7 +152,26 @@ export async function seed(store: PbxStore, plan: SeedPlan): Promise<Seeded> {
       },
     });
   }
-  const all = [...ring, ...voicebox];
+  const desk: Workplace[] = [];
+  for (let i = 0; i < (plan.deskWorkplaces ?? 0); i++) {
+    desk.push({
+      ...base(i, 'desk'),
+      number: deskNumber(i),
+      extension: `4${pad(i, 4)}`,
+      devices: [
+        {
+          id: randomUUID(),
+          type: 'deskphone' as const,
+          model: 'Yealink T54W',
+          sipUsername: deskEndpoint(i),
+          sipPassword: randomUUID(),
+          createdAt: now,
+        },
+      ],
+      parallelRinging: { enabled: true, numbers: [deskMobile(i)], answerConfirmation: false },
+    });
+  }
+  const all = [...ring, ...voicebox, ...desk];
   for (let i = 0; i < all.length; i += 250) await store.workplaces.putMany(all.slice(i, i + 250));
 
   const portal: AnywherePortal = {
@@ -190,5 +216,6 @@ export async function seed(store: PbxStore, plan: SeedPlan): Promise<Seeded> {
     adminToken: token,
     ring: ring.map((w, i) => ({ id: w.id, number: w.number, mobile: ringMobile(i) })),
     voicebox: voicebox.map((w) => ({ id: w.id, number: w.number })),
+    desk: desk.map((w) => ({ id: w.id, number: w.number })),
   };
 }

@@ -80,6 +80,11 @@ export class EventRouter implements AriEventRouter {
     return () => this.connected.delete(handler);
   }
 
+  /** event types someone listens to with on() (the application's event filter must allow them) */
+  listenedTypes(): string[] {
+    return [...this.byType.keys()];
+  }
+
   /** number of object ids with handlers (for leak checks in tests and metrics) */
   routedIdCount(): number {
     return this.byId.size;

@@ -146,8 +146,15 @@ export async function adoptOrphans(
   }
 
   // 3. everything else: calls in set-up and their legs, strays
+  const orphanSet = new Set(orphans.channelIds);
   for (const id of orphans.channelIds) {
     if (handled.has(id)) continue;
+    // the ;2 half of a leg the controller originated (Asterisk subscribes the app to both
+    // halves): it ends with its ;1 half, which is a kept call's peer or a session's leg
+    if (id.endsWith(';2')) {
+      const half1 = id.slice(0, -2);
+      if (handled.has(half1) || (channelById.has(half1) && !orphanSet.has(half1))) continue;
+    }
     const channel = channelById.get(id);
     if (!channel) continue; // gone meanwhile
     hangup(id, isUp(channel) ? 'call was being set up (menu, prompt)' : 'call was being set up (ringing)');

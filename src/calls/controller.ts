@@ -18,6 +18,7 @@ import { adoptOrphans, type AdoptionResult } from './adoption.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
+import { applyEventFilter } from './event-filter.js';
 import type { CallEvents } from './call-events.js';
 import type { CallContext, Flows } from './context.js';
 import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
@@ -164,6 +165,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     }),
     ari.events.onConnected(async ({ reconnect }) => {
       if (stopping) return;
+      // first: every event until it is set is one Asterisk serialises and we parse for nothing
+      await applyEventFilter(ari, logger);
       try {
         await reconcile();
       } catch (err) {

@@ -166,7 +166,8 @@ export class ConnectedCall {
     const workplaceId = this.workplaceId;
     const bridgeId = this.bridgeId;
     await Promise.all([
-      this.registry.ari.channels.hangup({ channelId: peer }).catch(() => {}),
+      // released, not just hung up: the session's close must not DELETE it a second time
+      this.session.releaseChannel(peer),
       workplaceId && bridgeId
         ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
         : Promise.resolve(),

@@ -64,7 +64,8 @@ export async function callWorkplace(
       }
       case 'ring': {
         ctx.events?.emit(session, { type: 'ringing', legs: step.legs });
-        await session.ringback();
+        // the legs ring while the indication travels: one round trip less before they are called
+        session.ringback().catch(() => {}); // a caller gone is noticed by dialLegs
         const result = await session.dialLegs<RingLeg>(step.legs, {
           timeoutSeconds: step.ringSeconds,
           present,

@@ -155,6 +155,9 @@ export interface RecordResult {
 
 const MAX_BUFFERED_DIGITS = 32;
 
+/** Asterisk's own originate timeout sits this far behind ours (a backstop, never the cause). */
+const ORIGINATE_BACKSTOP_SECONDS = 5;
+
 /** Events that end a channel from the application's point of view. */
 function endingCause(event: AriEvent): { ended: boolean; cause?: number } {
   switch (event.type) {
@@ -173,6 +176,8 @@ function endingCause(event: AriEvent): { ended: boolean; cause?: number } {
 export class CallSession {
   readonly channelId: string;
   readonly callerNumber: string;
+  /** the caller's identity as an originate `callerId` ("name" <number>), '' when it has none */
+  readonly callerId: string;
   readonly calledExten: string;
   readonly channelName: string;
   readonly log: Logger;
@@ -185,6 +190,7 @@ export class CallSession {
   private digitListener: ((digit: string) => void) | undefined;
   private endCause: number | undefined;
   private answered = false;
+  private ringing: Promise<void> | undefined;
   private closed = false;
   private detached = false;
   /**
@@ -201,6 +207,12 @@ export class CallSession {
   constructor(channel: CallerChannel, deps: SessionDeps) {
     this.channelId = channel.id;
     this.callerNumber = channel.caller?.number ?? '';
+    const callerName = channel.caller?.name ?? '';
+    this.callerId = this.callerNumber
+      ? callerName
+        ? `"${callerName.replace(/"/g, '')}" <${this.callerNumber}>`
+        : this.callerNumber
+      : '';
     this.calledExten = channel.dialplan?.exten ?? '';
     this.channelName = channel.name ?? '';
     this.ari = deps.ari;
@@ -341,6 +353,9 @@ export class CallSession {
 
   async answer(): Promise<void> {
     if (this.answered) return;
+    // a ringing indication still in flight must reach Asterisk before the answer does (two
+    // requests on two pool connections may otherwise overtake each other)
+    if (this.ringing) await this.ringing.catch(() => {});
     await this.onCaller(() => this.ari.channels.answer({ channelId: this.channelId }));
     this.answered = true;
     this.markSetUp();
@@ -358,9 +373,14 @@ export class CallSession {
     this.answered = true;
   }
 
-  /** The caller hears ringing (before answer). */
-  async ringback(): Promise<void> {
-    await this.onCaller(() => this.ari.channels.ring({ channelId: this.channelId }));
+  /**
+   * The caller hears ringing (before answer). Flows need not wait for it: the legs can be
+   * dialled meanwhile, and answer() waits for it.
+   */
+  ringback(): Promise<void> {
+    const p = this.onCaller(() => this.ari.channels.ring({ channelId: this.channelId }));
+    this.ringing = p;
+    return p;
   }
 
   /** Hangs up the caller (idempotent; a caller already gone is fine). */
@@ -481,6 +501,20 @@ export class CallSession {
     this.ownership?.claim(channelId);
   }
 
+  /**
+   * @internal a channel the application is subscribed to but this session need not hang up
+   * (the ;2 half of an originated Local leg: it ends with its ;1): marked as ours so a
+   * reconcile does not take it for a stray.
+   */
+  claimOnly(channelId: string): void {
+    this.ownership?.claim(channelId);
+  }
+
+  /** @internal */
+  releaseOnly(channelId: string): void {
+    this.ownership?.release(channelId);
+  }
+
   /** @internal */
   disown(channelId: string): void {
     if (!this.ownedChannels.delete(channelId)) return;
@@ -504,14 +538,26 @@ export class CallSession {
 
   /** Answers the caller (if needed) and bridges it with `channelId` in a new mixing bridge. */
   async bridgeWith(channelId: string, opts: { name?: string } = {}): Promise<{ id: string }> {
-    await this.answer();
     const bridgeId = randomUUID();
     this.adoptBridge(bridgeId);
-    await this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId, name: opts.name }));
+    // answer and bridge creation are independent: one round trip of set-up latency, not two
+    await Promise.all([
+      this.answer(),
+      this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId, name: opts.name })),
+    ]);
     await this.onCaller(() =>
       this.ari.bridges.addChannel({ bridgeId, channel: [this.channelId, channelId] }),
     );
     return { id: bridgeId };
+  }
+
+  /**
+   * Hangs up a channel and forgets it: close() then sends no second DELETE for it (the leg's
+   * own hang-up event may not have arrived by then).
+   */
+  async releaseChannel(channelId: string): Promise<void> {
+    this.disown(channelId);
+    await this.hangupChannel(channelId);
   }
 
   /** Hangs up one channel this session created (404 is fine). */
@@ -710,6 +756,8 @@ class LegRun<T extends DialLegSpec> {
   private unroute: Unsubscribe | undefined;
   private cancelled: 'normal' | 'answered_elsewhere' | undefined;
   private created = false;
+  /** the ;2 half of an originated Local leg */
+  private otherHalfId: string | undefined;
 
   constructor(
     private readonly attempt: DialAttempt<T>,
@@ -749,6 +797,7 @@ class LegRun<T extends DialLegSpec> {
     this.attempt.legDialled(this);
     this.unroute?.();
     this.attempt.session.disown(this.channelId);
+    if (this.otherHalfId) this.attempt.session.releaseOnly(this.otherHalfId);
     if (this.state !== 'won') {
       this.state = 'failed';
       this.failure ??= legFailureOfCause(cause);
@@ -758,10 +807,66 @@ class LegRun<T extends DialLegSpec> {
 
   /** Runs the leg until it wins or fails; never rejects. */
   async start(): Promise<void> {
+    const { opts } = this.attempt;
+    this.unroute = this.attempt.ari.events.route(this.channelId, (e) => this.onEvent(e as AriEvent));
+    this.attempt.session.own(this.channelId);
+    // Showing the caller's identity: ONE originate (Asterisk dials at once; the leg enters
+    // Stasis when it answers). Our own identity: create + dial, because only a dial that does
+    // not name the caller keeps the connected line set at create (see PresentedIdentity).
+    if (opts.present?.kind === 'own') return this.startCreateDial(opts.present.number);
+    return this.startOriginate();
+  }
+
+  /**
+   * One REST request instead of create + dial, and no wait for StasisStart in between; the
+   * leg's StasisStart IS its answer. Nothing here can dial a channel twice: there is no dial.
+   * The ring timeout is ours (a hang-up with cause 19): Asterisk's originate timeout ends the
+   * channel without the no-answer cause the ring plan needs; it stays as a backstop.
+   */
+  private async startOriginate(): Promise<void> {
+    const { ari, session, opts, log } = this.attempt;
+    this.otherHalfId = `${this.channelId};2`;
+    session.claimOnly(this.otherHalfId);
+    const gone = this.ended.then(() => 'gone' as const);
+    this.state = 'ringing';
+    try {
+      await ari.channels.originate({
+        endpoint: this.spec.endpoint,
+        app: ari.app,
+        appArgs: 'leg',
+        channelId: this.channelId,
+        originator: session.channelId,
+        // Asterisk subscribes the app to BOTH halves of an originated Local channel: the ;2
+        // half gets a known id so it counts as ours (ignored for other channel types)
+        otherChannelId: this.otherHalfId,
+        // what a dial naming the caller would copy into the leg's connected line
+        ...(session.callerId ? { callerId: session.callerId } : {}),
+        timeout: opts.timeoutSeconds + ORIGINATE_BACKSTOP_SECONDS,
+      });
+      this.created = true;
+    } catch (err) {
+      log.info({ endpoint: this.spec.endpoint, err: (err as Error).message }, 'leg could not be created');
+      this.failure = 'unreachable';
+      this.finish(CAUSE.subscriberAbsent);
+      return;
+    }
+    if (this.cancelled) return this.hangup(this.cancelled);
+    const noAnswer = setTimeout(() => {
+      if (this.state !== 'ringing') return;
+      this.failure ??= 'noanswer';
+      void this.attempt.session.hangupChannel(this.channelId, 'no_answer');
+    }, opts.timeoutSeconds * 1000);
+    try {
+      if ((await Promise.race([this.stasis, gone])) === 'gone') return;
+    } finally {
+      clearTimeout(noAnswer);
+    }
+    return this.afterAnswer();
+  }
+
+  private async startCreateDial(ownNumber: string | undefined): Promise<void> {
     const { ari, session, opts, log } = this.attempt;
     const gone = this.ended.then(() => 'gone' as const);
-    this.unroute = ari.events.route(this.channelId, (e) => this.onEvent(e as AriEvent));
-    session.own(this.channelId);
     try {
       await ari.channels.create({
         endpoint: this.spec.endpoint,
@@ -769,7 +874,7 @@ class LegRun<T extends DialLegSpec> {
         appArgs: 'leg',
         channelId: this.channelId,
         originator: session.channelId,
-        ...(opts.present?.kind === 'own' ? { variables: ownIdentityVariables(opts.present.number) } : {}),
+        variables: ownIdentityVariables(ownNumber),
       });
       this.created = true;
     } catch (err) {
@@ -784,12 +889,8 @@ class LegRun<T extends DialLegSpec> {
     if (this.cancelled) return this.hangup(this.cancelled);
     this.state = 'ringing';
     try {
-      await ari.channels.dial({
-        channelId: this.channelId,
-        // naming the caller copies its identity into the leg's connected line: only when wanted
-        ...(opts.present?.kind === 'own' ? {} : { caller: session.channelId }),
-        timeout: opts.timeoutSeconds,
-      });
+      // never naming the caller: that would overwrite our identity with the caller's
+      await ari.channels.dial({ channelId: this.channelId, timeout: opts.timeoutSeconds });
     } catch (err) {
       if (!isNotFound(err)) log.warn({ err, endpoint: this.spec.endpoint }, 'dial failed');
       this.failure ??= 'unreachable';
@@ -798,6 +899,12 @@ class LegRun<T extends DialLegSpec> {
     }
     this.attempt.legDialled(this);
     if ((await Promise.race([this.answer, gone])) === 'gone') return;
+    return this.afterAnswer();
+  }
+
+  /** The leg answered: confirm when required, then claim the win (or let it go). */
+  private async afterAnswer(): Promise<void> {
+    const { log } = this.attempt;
     if (this.attempt.settled) return this.hangup(this.cancelled ?? 'answered_elsewhere');
     if (this.spec.confirm && !(await this.confirm())) {
       this.failure = 'noanswer';

@@ -653,9 +653,10 @@ describe('metrics', () => {
       sampleValue(after, 'pbx_call_setup_seconds_count') -
         sampleValue(before, 'pbx_call_setup_seconds_count'),
     ).toBe(1);
+    // a leg showing the caller's identity is one originate (src/calls/session.ts)
     expect(
-      sampleValue(after, 'pbx_ari_rest_seconds_count', { operation: 'channels.create' }),
-    ).toBeGreaterThan(sampleValue(before, 'pbx_ari_rest_seconds_count', { operation: 'channels.create' }));
+      sampleValue(after, 'pbx_ari_rest_seconds_count', { operation: 'channels.originate' }),
+    ).toBeGreaterThan(sampleValue(before, 'pbx_ari_rest_seconds_count', { operation: 'channels.originate' }));
     expect(sampleValue(after, 'pbx_ari_events_total')).toBeGreaterThan(
       sampleValue(before, 'pbx_ari_events_total'),
     );

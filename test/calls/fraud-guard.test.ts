@@ -99,7 +99,7 @@ function dialledAnywhere(e164: string): boolean {
   return [world, world2].some((w) =>
     w.driver
       .restLog()
-      .some((r) => r.path === '/channels/create' && r.query?.endpoint === w.externalEndpoint(e164)),
+      .some((r) => /\/channels(\/create)?$/.test(r.path) && r.query?.endpoint === w.externalEndpoint(e164)),
   );
 }
 

@@ -121,12 +121,12 @@ function mark(): Set<RestEntry> {
   return new Set(world.driver.restLog());
 }
 
-/** Endpoints the controller asked Asterisk to create since the mark, in order. */
+/** Endpoints the controller asked Asterisk to create (create+dial, or originate) since the mark, in order. */
 function dialledSince(before: Set<RestEntry>): string[] {
   return world.driver
     .restLog()
     .filter((r) => !before.has(r))
-    .filter((r) => r.method === 'POST' && r.path === '/channels/create')
+    .filter((r) => r.method === 'POST' && (r.path === '/channels/create' || r.path === '/channels'))
     .map((r) => String(r.query?.endpoint));
 }
 

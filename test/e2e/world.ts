@@ -315,6 +315,15 @@ export class PbxObserver {
       this.idsByName.set(ch.name, ch.id);
       this.notify();
     });
+    // a leg the controller originates enters Stasis only when answered: while it rings, its
+    // Dial and state events name it
+    const learn = (ch: ChannelJson | undefined) => {
+      if (!ch?.name || this.idsByName.has(ch.name)) return;
+      this.idsByName.set(ch.name, ch.id);
+      this.notify();
+    };
+    ari.events.on('Dial', (e) => learn(e.peer as ChannelJson | undefined));
+    ari.events.on('ChannelStateChange', (e) => learn(e.channel as ChannelJson | undefined));
     ari.events.on('PlaybackStarted', (e) => {
       const playback = e.playback as { target_uri: string; media_uri: string };
       const target = playback.target_uri.replace(/^channel:/, '');

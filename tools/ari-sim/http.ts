@@ -300,6 +300,32 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
       }
       return ok(hub.appJson(app));
     };
+  // Asterisk's rules (res/stasis/app.c app_event_filter_set): an empty object (or no body)
+  // clears both lists; otherwise only the lists present are replaced; a list that is not an
+  // array, or an entry without a `type`, is 400 "Invalid format definition"
+  r('PUT', '/applications/{app}/eventFilter', ({ m, body }) => {
+    const app = appGet(m[1]!);
+    const invalid = () => new SimHttpError(400, { message: 'Invalid format definition' });
+    const filter = body === undefined || body === null ? {} : body;
+    if (typeof filter !== 'object' || Array.isArray(filter)) throw invalid();
+    const f = filter as Record<string, unknown>;
+    const parse = (key: 'allowed' | 'disallowed'): string[] | undefined => {
+      if (Object.keys(f).length === 0) return [];
+      const list = f[key];
+      if (list === undefined) return undefined;
+      if (!Array.isArray(list)) throw invalid();
+      return list.map((item) => {
+        const type = (item as { type?: unknown } | null)?.type;
+        if (typeof type !== 'string' || type === '') throw invalid();
+        return type;
+      });
+    };
+    const disallowed = parse('disallowed');
+    const allowed = parse('allowed');
+    if (disallowed) app.eventsDisallowed = disallowed;
+    if (allowed) app.eventsAllowed = allowed;
+    return ok(hub.appJson(app));
+  });
   r('POST', '/applications/{app}/subscription', subscription(true));
   r('DELETE', '/applications/{app}/subscription', subscription(false));
 

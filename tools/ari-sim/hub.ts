@@ -11,11 +11,29 @@ export interface StasisApp {
   bridgeIds: Set<string>;
   endpointIds: Set<string>;
   deviceNames: Set<string>;
+  /** PUT /applications/{app}/eventFilter: `type`s; an empty allowed list allows everything */
+  eventsAllowed: string[];
+  eventsDisallowed: string[];
+}
+
+/**
+ * Asterisk's rule (res/stasis/app.c stasis_app_event_allowed): not in the disallowed list, and
+ * in the allowed list unless that list is empty. Checked when an event is written to the
+ * socket (res/ari/ari_websockets.c), so a filtered event is never sent (the log keeps it, marked).
+ */
+export function eventAllowed(
+  app: Pick<StasisApp, 'eventsAllowed' | 'eventsDisallowed'>,
+  type: string,
+): boolean {
+  if (app.eventsDisallowed.includes(type)) return false;
+  return app.eventsAllowed.length === 0 || app.eventsAllowed.includes(type);
 }
 
 export interface LoggedEvent {
   app: string;
   event: Record<string, unknown>;
+  /** generated but not sent: the app's event filter keeps this type off its socket */
+  filtered?: true;
 }
 
 /** Delivers events to applications' WebSockets and keeps the event log the driver exposes. */
@@ -38,6 +56,8 @@ export class EventHub {
         bridgeIds: new Set(),
         endpointIds: new Set(),
         deviceNames: new Set(),
+        eventsAllowed: [],
+        eventsDisallowed: [],
       };
       this.apps.set(name, app);
     }
@@ -86,6 +106,12 @@ export class EventHub {
       asterisk_id: ASTERISK_ID,
       application: appName,
     };
+    // the log stays "what Asterisk generated" (tests observe calls through it)
+    const app = this.apps.get(appName);
+    if (app && !eventAllowed(app, type)) {
+      this.log.push({ app: appName, event, filtered: true });
+      return;
+    }
     this.log.push({ app: appName, event });
     const socket = this.apps.get(appName)?.socket;
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(event));
@@ -98,6 +124,11 @@ export class EventHub {
       asterisk_id: ASTERISK_ID,
       application: appName,
     };
+    const app = this.apps.get(appName);
+    if (app && typeof fields.type === 'string' && !eventAllowed(app, fields.type)) {
+      this.log.push({ app: appName, event, filtered: true });
+      return;
+    }
     this.log.push({ app: appName, event });
     if (socket.readyState === 1) socket.send(JSON.stringify(event));
   }
@@ -116,8 +147,8 @@ export class EventHub {
       bridge_ids: [...app.bridgeIds],
       endpoint_ids: [...app.endpointIds],
       device_names: [...app.deviceNames],
-      events_allowed: [],
-      events_disallowed: [],
+      events_allowed: app.eventsAllowed.map((type) => ({ type })),
+      events_disallowed: app.eventsDisallowed.map((type) => ({ type })),
     };
   }
 }
