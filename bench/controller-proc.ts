@@ -129,6 +129,8 @@ async function start(args: {
     ADMIN_TOKEN: randomUUID(),
     CONTROLLER_ID: `bench-${process.pid}`,
     LOG_LEVEL: args.logLevel ?? 'info',
+    // admission limits to measure under overload (ADMISSION_MAX_SETUPS=… npm run bench)
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ADMISSION_'))),
   });
   const logger = pino({ level: config.LOG_LEVEL }, pino.destination({ dest: '/dev/null', sync: false }));
   store = await createRedisStore({ url: args.redisUrl, prefix: args.prefix, logger });

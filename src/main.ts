@@ -86,7 +86,9 @@ async function main(): Promise<void> {
   // events, call lists and metrics (before anything uses the store: it times its operations).
   // Its Redis backend connects at once: with Redis away at start it keeps them in memory
   if (!redisReachable)
-    logger.error('Redis is not reachable at start: events and call lists are kept in memory until the next start');
+    logger.error(
+      'Redis is not reachable at start: events and call lists are kept in memory until the next start',
+    );
   const telemetry = await createTelemetry({
     config: redisReachable ? config : { ...config, REDIS_URL: undefined },
     logger,

@@ -137,7 +137,12 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(deskLeg.cause(), 'the desk phone is told: answered elsewhere').toBe(26);
     // the mobile sees who is calling
     expect((await env.world.waitForLeg('pstn', mobile)).callerNumbers[0]).toBe('+491511000012');
-    expect(await env.store.liveCalls.get(wp.id)).toMatchObject({ deviceChannelId: mobilePbx });
+    // the registry is written right after the bridge (through the store write queue): wait for it
+    const live = await env.observer.until(
+      async () => ((await env.store.liveCalls.get(wp.id))?.deviceChannelId === mobilePbx ? true : undefined),
+      'the call registered with the mobile',
+    );
+    expect(live).toBe(true);
     await caller.hangup();
   });
 
@@ -349,6 +354,10 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await env.untilBridged(callerPbx, deskPbx, 'the caller bridged with the desk phone');
     await mobileLeg.ended;
     expect(caller.isEnded(), 'the caller was never dropped').toBe(false);
+    await env.observer.until(
+      async () => ((await env.store.liveCalls.get(wp.id))?.deviceChannelId === deskPbx ? true : undefined),
+      'the registry points at the desk',
+    );
     expect(await env.store.liveCalls.get(wp.id)).toMatchObject({
       remoteChannelId: callerPbx,
       deviceChannelId: deskPbx,
