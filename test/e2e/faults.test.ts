@@ -31,6 +31,8 @@ const skipReason =
     : !resolved.local
       ? `the target (${resolved.source}) is not a local Asterisk this suite can kill and restart`
       : undefined;
+// a target this suite cannot use is released at once (e.g. the redis-server it started)
+if (skipReason && resolved.kind === 'ari') await resolved.close();
 if (skipReason) console.warn(`\n[e2e faults] SKIPPED — ${skipReason}\n`);
 else if (resolved.kind !== 'skip') console.info(`[e2e faults] running against ${resolved.source}`);
 
