@@ -18,6 +18,22 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
   let playedBefore = 0;
   let failedBefore = 0;
 
+  /** A mobile calls the portal and signs in with its PIN; resolves once it hears the menu. */
+  async function signInAtPortal(from: string, portalNumber: string, pin = '4711') {
+    const call = await env.world.call(from, portalNumber);
+    const pbx = await env.pbxChannelOf(call);
+    const heard = (prompt: string) =>
+      env.observer.until(
+        () => (env.observer.heard(pbx).includes(`sound:pbx/${prompt}`) ? true : undefined),
+        prompt,
+      );
+    await heard('enter-pin');
+    await call.waitUp();
+    await call.press(`${pin}#`);
+    await heard('portal-welcome');
+    return { call, pbx };
+  }
+
   beforeEach(() => {
     env = getEnv();
   });
@@ -311,21 +327,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     const { callerPbx } = await env.establishDeskCall(wp, '+491511000003');
     const deskLeg = await env.world.waitForLeg('device', wp.devices[0]!.sipUsername);
 
-    const mobileCall = await env.world.call(mobile, portal.number);
-    const mobilePbx = await env.observer.until(
-      () => env.observer.channelId(mobileCall.pbxName),
-      'the portal call',
-    );
-    await env.observer.until(
-      () => (env.observer.heard(mobilePbx).includes('sound:pbx/enter-pin') ? true : undefined),
-      'enter-pin',
-    );
-    await mobileCall.waitUp();
-    await mobileCall.press('4711#');
-    await env.observer.until(
-      () => (env.observer.heard(mobilePbx).includes('sound:pbx/portal-welcome') ? true : undefined),
-      'the portal menu',
-    );
+    const { call: mobileCall, pbx: mobilePbx } = await signInAtPortal(mobile, portal.number);
     await mobileCall.press('*11');
 
     await env.observer.until(
@@ -455,21 +457,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     });
     const portal = await env.createPortal({ silentMode: false, pinRequired: true });
 
-    const mobileCall = await env.world.call(mobile, portal.number);
-    const mobilePbx = await env.observer.until(
-      () => env.observer.channelId(mobileCall.pbxName),
-      'the portal call',
-    );
-    await env.observer.until(
-      () => (env.observer.heard(mobilePbx).includes('sound:pbx/enter-pin') ? true : undefined),
-      'enter-pin',
-    );
-    await mobileCall.waitUp();
-    await mobileCall.press('4711#');
-    await env.observer.until(
-      () => (env.observer.heard(mobilePbx).includes('sound:pbx/portal-welcome') ? true : undefined),
-      'the portal menu',
-    );
+    const { call: mobileCall, pbx: mobilePbx } = await signInAtPortal(mobile, portal.number);
     await mobileCall.press('0900123456#');
     await env.observer.until(
       () => (env.observer.heard(mobilePbx).includes('sound:pbx/number-blocked') ? true : undefined),
@@ -492,17 +480,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
       });
       const portal = await env.createPortal({ silentMode: false, pinRequired: true });
       env.world.setBehaviour('pstn', `+49${destination.slice(1)}`, { kind: 'answer', afterMs: 100 });
-      const mobileCall = await env.world.call(mobile, portal.number);
-      const mobilePbx = await env.pbxChannelOf(mobileCall);
-      await env.observer.until(
-        () => (env.observer.heard(mobilePbx).includes('sound:pbx/enter-pin') ? true : undefined),
-        'enter-pin',
-      );
-      await mobileCall.press('4711#');
-      await env.observer.until(
-        () => (env.observer.heard(mobilePbx).includes('sound:pbx/portal-welcome') ? true : undefined),
-        'the portal menu',
-      );
+      const { call: mobileCall, pbx: mobilePbx } = await signInAtPortal(mobile, portal.number);
       await mobileCall.press(`${destination}#`);
       const far = await env.world.waitForLeg('pstn', `+49${destination.slice(1)}`);
       await env.observer.until(
