@@ -102,6 +102,13 @@ export const configSchema = z.object({
   ADMISSION_MAX_REST_LATENCY_MS: z.coerce.number().int().min(0).default(500),
   /** … or while the event loop's mean delay over the last 0.5 s is above this, in ms (0 = off) */
   ADMISSION_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(200),
+  /**
+   * shedding at the edge: the dialplan refuses a share of new trunk calls (cause 34) while
+   * admitted calls' set-up (channel created → set-up over) p90 is above this, in ms (0 = off)
+   */
+  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(150),
+  /** … at most this share of new trunk calls, in percent */
+  SHED_MAX_PERCENT: z.coerce.number().int().min(1).max(99).default(95),
   /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */
   CALL_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** call lists: how long a call is kept, and at most how many per workplace / per company */

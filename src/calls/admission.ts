@@ -26,6 +26,18 @@ export interface AdmissionLimits {
 
 export type RefusalReason = 'setups' | 'rest-latency' | 'event-loop';
 
+/**
+ * What happened to new calls since the last `takeWindow()` — the dialplan gate's input
+ * (shedding.ts): calls that reached the controller, how many it refused, and how long the
+ * admitted ones took from their channel's creation in Asterisk to the end of their set-up.
+ */
+export interface AdmissionWindow {
+  reached: number;
+  refused: number;
+  /** channel created → set-up over, of the admitted calls whose set-up ended in the window */
+  setupMs: number[];
+}
+
 export interface AdmissionStats {
   admitted: number;
   refused: number;
@@ -42,6 +54,8 @@ const LOG_EVERY_MS = 5000;
 const SAMPLE_EVERY_MS = 500;
 /** weight of the newest REST sample in the moving average */
 const EWMA_ALPHA = 0.05;
+/** set-up samples kept per window (a window is a fraction of a second; more adds nothing) */
+const MAX_WINDOW_SAMPLES = 2000;
 
 export class Admission {
   private inFlight = 0;
@@ -55,6 +69,7 @@ export class Admission {
   private restLatencyMs = 0;
   private eventLoopDelayMs = 0;
   private refusedSinceLog = 0;
+  private window: AdmissionWindow = { reached: 0, refused: 0, setupMs: [] };
   private lastLog = 0;
   private readonly histogram: IntervalHistogram | undefined;
   private readonly sampler: NodeJS.Timeout | undefined;
@@ -80,6 +95,7 @@ export class Admission {
    */
   tryAdmit(): RefusalReason | undefined {
     const { maxSetups, maxRestLatencyMs, maxEventLoopDelayMs } = this.limits;
+    this.window.reached += 1;
     let reason: RefusalReason | undefined;
     if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
     else if (maxRestLatencyMs > 0 && this.restLatencyMs > maxRestLatencyMs) reason = 'rest-latency';
@@ -87,6 +103,7 @@ export class Admission {
     if (reason) {
       this.refused += 1;
       this.refusedBy[reason] += 1;
+      this.window.refused += 1;
       this.refusedSinceLog += 1;
       const now = Date.now();
       if (now - this.lastLog >= LOG_EVERY_MS) {
@@ -104,9 +121,21 @@ export class Admission {
     return undefined;
   }
 
-  /** the set-up of an admitted call is over (call once per admitted call) */
-  done(): void {
+  /**
+   * The set-up of an admitted call is over (call once per admitted call); `setupMs`: how long
+   * it took since Asterisk created the channel, when known.
+   */
+  done(setupMs?: number): void {
     if (this.inFlight > 0) this.inFlight -= 1;
+    if (setupMs !== undefined && this.window.setupMs.length < MAX_WINDOW_SAMPLES)
+      this.window.setupMs.push(setupMs);
+  }
+
+  /** the window since the last call, and a fresh one from now on */
+  takeWindow(): AdmissionWindow {
+    const w = this.window;
+    this.window = { reached: 0, refused: 0, setupMs: [] };
+    return w;
   }
 
   /** one ARI REST request took `ms` */

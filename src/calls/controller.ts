@@ -27,6 +27,12 @@ import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
 import { OwnershipBook } from './ownership.js';
 import { createRouter, type Router, type StasisStartEvent } from './router.js';
 import type { CallAri } from './session.js';
+import {
+  defaultSheddingOptions,
+  EdgeShedding,
+  type SheddingOptions,
+  type SheddingStats,
+} from './shedding.js';
 import { bounded, boundedStore, StoreWriteQueue } from './store-writes.js';
 import { resolveTiming, type Timing } from './timing.js';
 
@@ -44,6 +50,8 @@ export interface CallControllerDeps {
   events?: CallEvents;
   /** set-up capacity (default: from config, ADMISSION_*) */
   admission?: Partial<AdmissionLimits>;
+  /** shedding in the dialplan (default: from config, SHED_*) */
+  shedding?: Partial<SheddingOptions>;
 }
 
 export interface StopOptions {
@@ -70,6 +78,10 @@ export interface CallController {
   reconcile(): Promise<ReconcileResult>;
   /** admission control: calls admitted and refused (cause 34), set-ups in flight, load figures */
   admission(): AdmissionStats;
+  /** shedding in the dialplan: the share of new trunk calls refused there now */
+  shedding(): SheddingStats;
+  /** for tests: one shedding decision now */
+  readonly edgeShedding: EdgeShedding;
 }
 
 export interface ReconcileResult extends AdoptionResult {
@@ -94,6 +106,17 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   );
   // the call path's REST requests are timed for admission control
   const ari = timedAri(deps.ari, admission);
+  const shedding = new EdgeShedding(
+    deps.ari,
+    admission,
+    {
+      ...defaultSheddingOptions,
+      targetSetupMs: config.SHED_TARGET_SETUP_MS,
+      maxPercent: config.SHED_MAX_PERCENT,
+      ...deps.shedding,
+    },
+    deps.logger.child({ component: 'shedding' }),
+  );
   // no call waits on Redis longer than this (calls go on on the cached configuration)
   const store = boundedStore(deps.store, config.CALL_STORE_TIMEOUT_MS);
   const controllerId = config.CONTROLLER_ID ?? hostname();
@@ -167,6 +190,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       if (stopping) return;
       // first: every event until it is set is one Asterisk serialises and we parse for nothing
       await applyEventFilter(ari, logger);
+      // a gate left closed by a predecessor (or by us before the socket dropped) opens
+      if (shedding.options.targetSetupMs > 0) await shedding.reset();
       try {
         await reconcile();
       } catch (err) {
@@ -185,6 +210,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       .catch(() => {});
   }
 
+  shedding.start();
   logger.info('call controller started');
   return {
     voicebox,
@@ -193,10 +219,13 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     router,
     reconcile,
     admission: () => admission.stats(),
+    shedding: () => shedding.stats(),
+    edgeShedding: shedding,
     async stop(opts: StopOptions = {}) {
       if (stopping) return;
       stopping = true;
       admission.stop();
+      await bounded(shedding.stop(), 500, 'open the dialplan gate').catch(() => {});
       if (opts.handOver) {
         refuseNew = true;
         const handed = await router.handOver();

@@ -10,6 +10,7 @@
  *   portal → the portal flow;  a device dialling a number that is not ours → out via the
  *   trunk (outgoing blocking applies);  unknown → hang up with cause 1 (unallocated).
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
 import { normaliseNumber } from '../domain/numbers.js';
@@ -35,8 +36,22 @@ import { promptMedia } from './prompts.js';
 
 export interface StasisStartEvent {
   type: 'StasisStart';
+  /** when Asterisk raised the event (Asterisk's clock) */
+  timestamp?: string;
   args?: string[];
-  channel: CallerChannel & { accountcode?: string };
+  channel: CallerChannel & { accountcode?: string; creationtime?: string };
+}
+
+/**
+ * How long Asterisk held the call before handing it to us (channel created → StasisStart),
+ * both on Asterisk's clock so no clock skew enters; 0 when a timestamp is missing. Under
+ * overload this is where the wait grows (Asterisk's own queues), invisible from our side alone.
+ */
+export function entryDelayMs(event: StasisStartEvent): number {
+  const created = event.channel.creationtime ? Date.parse(event.channel.creationtime) : NaN;
+  const raised = event.timestamp ? Date.parse(event.timestamp) : NaN;
+  const delay = raised - created;
+  return Number.isFinite(delay) && delay > 0 ? delay : 0;
 }
 
 export interface Router {
@@ -98,7 +113,12 @@ export function createRouter(
         .catch(() => {});
       return;
     }
-    start(channel, kind, (session) => decide(session, kind, channel), admission && (() => admission.done()));
+    let onSetUp: (() => void) | undefined;
+    if (admission) {
+      const entered = performance.now() - entryDelayMs(event);
+      onSetUp = () => admission.done(performance.now() - entered);
+    }
+    start(channel, kind, (session) => decide(session, kind, channel), onSetUp);
   }
 
   function start(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePattern, Dialplan } from '../../tools/ari-sim/dialplan.js';
+import { compilePattern, Dialplan, evaluate } from '../../tools/ari-sim/dialplan.js';
 import { README_DIALPLAN } from './helpers.js';
 
 describe('extension patterns', () => {
@@ -63,5 +63,68 @@ describe('dialplan file', () => {
     });
     // an unset variable is empty, as in Asterisk
     expect(dp.route('e2e-internal', '*11')?.sets).toEqual([{ name: 'CHANNEL(accountcode)', value: '' }]);
+  });
+});
+
+describe('$[...] expressions (ast_expr2 subset)', () => {
+  it.each([
+    ['1 < 2', '1'],
+    ['2 < 10', '1'], // numeric: both sides integers
+    ['abc < abd', '1'], // else as strings
+    ['0 <= 0', '1'],
+    ['5 = 05', '1'],
+    ['5 != 5', '0'],
+    ['1 < 2 & 3 > 4', '0'],
+    ['1 < 2 & 3 < 4', '1'],
+    ['0 | 1 = 1', '1'],
+    ['(1 < 2) & (2 >= 2)', '1'],
+  ])('%s → %s', (expr, result) => {
+    expect(evaluate(expr)).toBe(result);
+  });
+});
+
+describe('the trunk shedding gate', () => {
+  const conf = `
+[trunk]
+exten => _[+0-9].,1,GotoIf($[\${EPOCH} < 0\${SHED_UNTIL} & \${RAND(1,100)} <= 0\${SHED_PERCENT}]?shed)
+ same => n,Stasis(pbx,inbound)
+ same => n(shed),Hangup(34)
+`;
+  const dp = new Dialplan(conf);
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('an unset gate lets every call into Stasis', () => {
+    const r = dp.route('trunk', '+4930123');
+    expect(r?.hangupCause).toBeUndefined();
+    expect(r?.appData).toBe('pbx,inbound');
+  });
+
+  it('a closed gate (100 %, expiry ahead) hangs up with the cause of its label, from channel or global variables', () => {
+    const globals = new Map([
+      ['SHED_UNTIL', String(now() + 10)],
+      ['SHED_PERCENT', '100'],
+    ]);
+    const r = dp.route('trunk', '+4930123', new Map(), globals);
+    expect(r?.hangupCause).toBe(34);
+    expect(r?.gotoIfData).toMatch(/^\$\[\d+ < 0\d+ & \d+ <= 0100\]\?shed$/);
+  });
+
+  it('an expired gate is open whatever its share', () => {
+    const globals = new Map([
+      ['SHED_UNTIL', String(now() - 1)],
+      ['SHED_PERCENT', '100'],
+    ]);
+    expect(dp.route('trunk', '+4930123', new Map(), globals)?.hangupCause).toBeUndefined();
+  });
+
+  it('RAND draws within its bounds: a 50 % gate sheds about half', () => {
+    const globals = new Map([
+      ['SHED_UNTIL', String(now() + 10)],
+      ['SHED_PERCENT', '50'],
+    ]);
+    let shed = 0;
+    for (let i = 0; i < 2000; i++) if (dp.route('trunk', '+4930123', new Map(), globals)?.hangupCause) shed++;
+    expect(shed).toBeGreaterThan(800);
+    expect(shed).toBeLessThan(1200);
   });
 });

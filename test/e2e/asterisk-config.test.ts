@@ -8,7 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createAriClient } from '../../src/ari/client.js';
+import { gateVariables } from '../../src/calls/shedding.js';
 import { findAsteriskBinary, startLocalAsterisk, type LocalAsterisk } from '../../tools/asterisk/local.js';
 
 /** ERROR lines Asterisk 22.10.1 logs at start that are not the configuration's fault. */
@@ -64,4 +67,59 @@ describe.skipIf(!bin).each([
       e2e ? /Stasis\(e2epbx,inbound\)/ : /There is no existence of 'e2e-trunk'/,
     );
   });
+
+  it.skipIf(e2e)(
+    "the trunk's shedding gate: closed, a call ends with cause 34 before Stasis; open, it reaches the application",
+    async () => {
+      const a = asterisk!;
+      const ari = createAriClient({
+        url: a.url,
+        username: a.username,
+        password: a.password,
+        app: 'pbx',
+        logger: pino({ level: 'silent' }),
+      });
+      const started: string[] = [];
+      ari.events.on('StasisStart', (e) => {
+        const ev = e as unknown as { channel: { id: string; dialplan?: { context?: string } } };
+        if (ev.channel.dialplan?.context === 'from-trunk') started.push(ev.channel.id);
+        void ari.channels.hangup({ channelId: ev.channel.id }).catch(() => {});
+      });
+      await ari.connect();
+      try {
+        const gate = gateVariables('pbx');
+        /** a trunk call: Local/<number>@from-trunk, the ;2 half runs the production dialplan */
+        async function trunkCall(): Promise<number> {
+          const ended = new Promise<number>((resolve) => {
+            const off = ari.events.on('ChannelDestroyed', (e) => {
+              const ev = e as unknown as { channel: { id: string }; cause: number };
+              if (ev.channel.id !== id) return;
+              off();
+              resolve(ev.cause);
+            });
+          });
+          const id = `gate-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+          await ari.channels.originate({
+            endpoint: 'Local/+4930123456@from-trunk',
+            app: 'pbx',
+            appArgs: 'caller',
+            channelId: id,
+          });
+          return ended;
+        }
+        await ari.asterisk.setGlobalVar({
+          variable: gate.until,
+          value: String(Math.floor(Date.now() / 1000) + 30),
+        });
+        await ari.asterisk.setGlobalVar({ variable: gate.percent, value: '100' });
+        expect(await trunkCall()).toBe(34);
+        expect(started, 'nothing reached the application').toEqual([]);
+        await ari.asterisk.setGlobalVar({ variable: gate.percent, value: '0' });
+        await trunkCall();
+        expect(started).toHaveLength(1);
+      } finally {
+        await ari.close();
+      }
+    },
+  );
 });

@@ -10,7 +10,9 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { PbxEvent } from '../../src/events/model.js';
 import type { LegBehaviour } from '../e2e/world.js';
-import { promptsInAllLanguages, type ScenarioEnv } from './env.js';
+import pino from 'pino';
+import { defaultSheddingOptions, EdgeShedding, gateVariables } from '../../src/calls/shedding.js';
+import { PBX_APP, promptsInAllLanguages, type ScenarioEnv } from './env.js';
 
 export function callScenarios(getEnv: () => ScenarioEnv): void {
   const prompts = promptsInAllLanguages();
@@ -413,6 +415,50 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     const wrongNumber = await env.world.call('+491511000017', env.number(9917));
     await wrongNumber.waitEnded();
     expect(wrongNumber.cause()).toBe(1);
+  });
+
+  it('overload: while the controller sheds, the trunk dialplan refuses new calls with cause 34 before they reach ARI; the gate opens when the controller says so, and by itself once its expiry passes', async () => {
+    const wp = await env.createWorkplace();
+    const reached = () => {
+      const a = env.controller.admission();
+      return a.admitted + a.refused;
+    };
+    // a controller that had to refuse every call of its last tick closes the gate completely
+    // (maxPercent 100 only here: the configuration allows at most 99, so a trickle gets through)
+    const shedding = new EdgeShedding(
+      env.pbxAri,
+      { takeWindow: () => ({ reached: 10, refused: 10, setupMs: [] }) },
+      { ...defaultSheddingOptions, maxPercent: 100 },
+      pino({ level: 'silent' }),
+    );
+    await shedding.tick();
+    expect(shedding.stats().percent).toBe(100);
+    const before = reached();
+    const refused = await env.world.call('+491511000018', wp.number);
+    await refused.waitEnded();
+    expect(refused.cause(), 'congestion, from the dialplan').toBe(34);
+    expect(reached(), 'the refused call never reached the controller').toBe(before);
+
+    // the controller opens the gate again: the next call rings the desk phone and is answered
+    await shedding.stop();
+    const admitted = await env.establishDeskCall(wp, '+491511000019');
+    expect(reached()).toBe(before + 1);
+    await admitted.caller.hangup();
+
+    // a gate nobody renews (its controller died) opens by itself
+    const gate = gateVariables(PBX_APP);
+    await env.pbxAri.asterisk.setGlobalVar({ variable: gate.percent, value: '100' });
+    await env.pbxAri.asterisk.setGlobalVar({
+      variable: gate.until,
+      value: String(Math.floor(Date.now() / 1000) - 1),
+    });
+    try {
+      const afterExpiry = await env.establishDeskCall(wp, '+491511000020');
+      expect(reached()).toBe(before + 2);
+      await afterExpiry.caller.hangup();
+    } finally {
+      await env.pbxAri.asterisk.setGlobalVar({ variable: gate.percent, value: '0' });
+    }
   });
 
   it('silent mode: no prompt at all, *11 pulls at once', async () => {

@@ -3,8 +3,12 @@
  * `[context]` sections and extensions that end in `Stasis(app[,args...])` — `exten =>
  * PATTERN,1,Stasis(...)`, or `exten => PATTERN,1,Set(NAME=VALUE)` followed by `same => n,...`
  * lines (more `Set`s, then the `Stasis`) — with `_`-patterns (X Z N . ! [..]) and `${EXTEN}` /
- * `${VARIABLE}` substitution. Every other line is ignored, like a dialplan application the
- * simulator does not run.
+ * `${VARIABLE}` substitution (a channel variable, else a global one; `${EPOCH}` and
+ * `${RAND(min,max)}` as Asterisk's). Before the Stasis an extension may also run
+ * `GotoIf($[expression]?label)` to a `same => n(label),Hangup(cause)` line — the shedding
+ * gate of the trunk contexts; `$[...]` knows comparisons, `&`, `|` and parentheses, numeric
+ * when both sides are integers (ast_expr2). Every other line is ignored, like a dialplan
+ * application the simulator does not run.
  */
 export interface DialplanStasis {
   app: string;
@@ -13,6 +17,10 @@ export interface DialplanStasis {
   appData: string;
   /** `Set(NAME=VALUE)` run before the Stasis, in order, values substituted */
   sets: Array<{ name: string; value: string }>;
+  /** set when a GotoIf before the Stasis jumped to a `Hangup(cause)`: the channel ends there */
+  hangupCause?: number;
+  /** that GotoIf's data after substitution, as Asterisk shows it in `dialplan.app_data` */
+  gotoIfData?: string;
 }
 
 interface Rule {
@@ -21,6 +29,10 @@ interface Rule {
   /** raw, with ${EXTEN}; undefined until the extension's Stasis line is read */
   appData?: string;
   sets: Array<{ name: string; value: string }>; // raw values
+  /** GotoIf(condition?label) lines before the Stasis (raw) */
+  gates: Array<{ condition: string; label: string }>;
+  /** `same => n(label),Hangup(cause)` lines */
+  hangups: Map<string, number>;
 }
 
 export class Dialplan {
@@ -41,19 +53,26 @@ export class Dialplan {
       }
       if (!context) continue;
       const ext = /^exten\s*=>?\s*([^,]+),\s*(\d+|n)\s*,\s*(\w+)\((.*)\)\s*$/i.exec(line);
-      const same = /^same\s*=>?\s*n\s*,\s*(\w+)\((.*)\)\s*$/i.exec(line);
+      const same = /^same\s*=>?\s*n(?:\(([\w-]+)\))?\s*,\s*(\w+)\((.*)\)\s*$/i.exec(line);
       let app: string;
       let data: string;
       if (ext) {
         const pattern = ext[1]!.trim();
-        current = { pattern, matcher: compilePattern(pattern), sets: [] };
+        current = { pattern, matcher: compilePattern(pattern), sets: [], gates: [], hangups: new Map() };
         this.contexts.get(context)!.push(current);
         [app, data] = [ext[3]!, ext[4]!.trim()];
+      } else if (same && current && same[1] && /^hangup$/i.test(same[2]!)) {
+        current.hangups.set(same[1], Number(same[3]!.trim() || '16'));
+        continue;
       } else if (same && current && current.appData === undefined) {
-        [app, data] = [same[1]!, same[2]!.trim()];
+        [app, data] = [same[2]!, same[3]!.trim()];
       } else continue;
       if (/^stasis$/i.test(app)) current!.appData = data;
-      else if (/^set$/i.test(app)) {
+      else if (/^gotoif$/i.test(app)) {
+        // GotoIf(condition?label): the condition is everything before the last '?'
+        const q = data.lastIndexOf('?');
+        if (q > 0) current!.gates.push({ condition: data.slice(0, q), label: data.slice(q + 1).trim() });
+      } else if (/^set$/i.test(app)) {
         const eq = data.indexOf('=');
         if (eq > 0) current!.sets.push({ name: data.slice(0, eq).trim(), value: data.slice(eq + 1) });
       }
@@ -76,6 +95,7 @@ export class Dialplan {
     context: string,
     exten: string,
     vars: ReadonlyMap<string, string> = new Map(),
+    globals: ReadonlyMap<string, string> = new Map(),
   ): DialplanStasis | undefined {
     const rules = this.contexts.get(context);
     if (!rules) return undefined;
@@ -84,15 +104,96 @@ export class Dialplan {
       rules.find((r) => !r.pattern.startsWith('_') && r.pattern === exten) ??
       rules.find((r) => r.matcher(exten));
     if (!rule) return undefined;
+    const variable = (name: string): string => {
+      if (name === 'EXTEN') return exten;
+      if (name === 'EPOCH') return String(Math.floor(Date.now() / 1000));
+      const rand = /^RAND\((-?\d+),(-?\d+)\)$/.exec(name);
+      if (rand) {
+        const [min, max] = [Number(rand[1]), Number(rand[2])];
+        return String(min + Math.floor(Math.random() * (max - min + 1)));
+      }
+      return vars.get(name) ?? vars.get(`_${name}`) ?? vars.get(`__${name}`) ?? globals.get(name) ?? '';
+    };
     const substitute = (raw: string) =>
-      raw.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) =>
-        name === 'EXTEN' ? exten : (vars.get(name) ?? vars.get(`_${name}`) ?? vars.get(`__${name}`) ?? ''),
-      );
+      raw.replace(/\$\{([A-Za-z0-9_]+(?:\(-?\d+,-?\d+\))?)\}/g, (_, name: string) => variable(name));
     const appData = substitute(rule.appData!);
     const [app, ...args] = appData.split(',').map((s) => s.trim());
     const sets = rule.sets.map((s) => ({ name: s.name, value: substitute(s.value) }));
+    for (const gate of rule.gates) {
+      const condition = substitute(gate.condition);
+      const expr = /^\$\[(.*)\]$/s.exec(condition.trim());
+      if (!isTrue(expr ? evaluate(expr[1]!) : condition.trim())) continue;
+      const cause = rule.hangups.get(gate.label);
+      if (cause !== undefined) {
+        return {
+          app: app!,
+          args,
+          appData,
+          sets,
+          hangupCause: cause,
+          gotoIfData: `${condition}?${gate.label}`,
+        };
+      }
+    }
     return { app: app!, args, appData, sets };
   }
+}
+
+/** Asterisk's truth of an expression result: not empty and not "0". */
+function isTrue(value: string): boolean {
+  return value !== '' && value !== '0';
+}
+
+const INTEGER = /^[+-]?\d+$/;
+
+/**
+ * `$[...]` the way ast_expr2 reads what the simulator's dialplan uses: operands, `=` `!=` `<`
+ * `>` `<=` `>=` (numeric when both sides are integers, else as strings), then `&`, then `|`,
+ * and parentheses. Exported for table tests.
+ */
+export function evaluate(expression: string): string {
+  const tokens = expression.match(/\(|\)|!=|<=|>=|[=<>&|]|[^\s()=<>&|!]+/g) ?? [];
+  let i = 0;
+  const peek = () => tokens[i];
+  const operand = (): string => {
+    const t = tokens[i++];
+    if (t === '(') {
+      const v = or();
+      i++; // ')'
+      return v;
+    }
+    return t ?? '';
+  };
+  const compare = (): string => {
+    const left = operand();
+    const op = peek();
+    if (op !== '=' && op !== '!=' && op !== '<' && op !== '>' && op !== '<=' && op !== '>=') return left;
+    i++;
+    const right = operand();
+    const numeric = INTEGER.test(left) && INTEGER.test(right);
+    const c = numeric ? Number(left) - Number(right) : left < right ? -1 : left > right ? 1 : 0;
+    const result = { '=': c === 0, '!=': c !== 0, '<': c < 0, '>': c > 0, '<=': c <= 0, '>=': c >= 0 }[op];
+    return result ? '1' : '0';
+  };
+  const and = (): string => {
+    let left = compare();
+    while (peek() === '&') {
+      i++;
+      const right = compare();
+      left = isTrue(left) && isTrue(right) ? left : '0';
+    }
+    return left;
+  };
+  const or = (): string => {
+    let left = and();
+    while (peek() === '|') {
+      i++;
+      const right = and();
+      left = isTrue(left) ? left : isTrue(right) ? right : '0';
+    }
+    return left;
+  };
+  return or();
 }
 
 /** Compiles an extension pattern to a predicate. Exported for table tests. */

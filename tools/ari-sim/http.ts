@@ -330,7 +330,7 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
   r('DELETE', '/applications/{app}/subscription', subscription(false));
 
   // --- asterisk
-  const globals = new Map<string, string>();
+  const globals = world.globals;
   r('GET', '/asterisk/info', () =>
     ok({
       build: {

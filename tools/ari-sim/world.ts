@@ -34,6 +34,8 @@ export class World {
   behaviourFor: (endpoint: string) => EndpointBehaviour = () => ({ kind: 'noanswer' });
   /** Real ms between a /channels/create answer and the channel's StasisStart (Asterisk: a few ms). */
   createToStasisMs = 2;
+  /** Asterisk's global variables (POST /asterisk/variable; the dialplan reads them) */
+  readonly globals = new Map<string, string>();
   private seq = 0;
   private nameSeq = 0x20;
 
@@ -328,12 +330,20 @@ export class World {
 
   /** A Local `;2` (or driver-placed channel) runs the dialplan of its context/exten. */
   runDialplan(ch: Chan): void {
-    const route = this.dialplan.route(ch.dialplan.context, ch.dialplan.exten, ch.vars);
+    const route = this.dialplan.route(ch.dialplan.context, ch.dialplan.exten, ch.vars, this.globals);
     if (!route) {
       this.hangup(ch, 1, false);
       return;
     }
     for (const { name, value } of route.sets) this.applyVariables(ch, { [name]: value });
+    if (route.hangupCause !== undefined) {
+      // a gate in front of the Stasis (the trunk's shedding): the channel never reaches the app
+      ch.dialplan.app_name = 'GotoIf';
+      ch.dialplan.app_data = route.gotoIfData ?? '';
+      this.emit(ch, 'ChannelDialplan', { dialplan_app: 'GotoIf', dialplan_app_data: ch.dialplan.app_data });
+      this.hangup(ch, route.hangupCause, false);
+      return;
+    }
     ch.dialplan.app_name = 'Stasis';
     ch.dialplan.app_data = route.appData;
     this.emit(ch, 'ChannelDialplan', { dialplan_app: 'Stasis', dialplan_app_data: route.appData });
