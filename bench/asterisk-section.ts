@@ -60,8 +60,10 @@ export interface AstOverload {
   /** channels right after the drain, and after waiting up to 15 s more */
   channelsAfterDrain: number;
   channelsAfterSettle: number;
-  /** the controller's own refused-calls counter when it has one (issue 12) */
+  /** calls the controller itself refused (cause 34 after StasisStart) during the step */
   controllerRefused?: number;
+  /** calls the dialplan gate refused (refused in all minus refused by the controller) */
+  shedByDialplan?: number;
 }
 
 export interface AsteriskReport {
@@ -83,6 +85,8 @@ export interface AsteriskSectionEnv {
    * each on this machine). 'plain': the experiment of storing it in plain text.
    */
   ariAuth?: 'crypt' | 'plain';
+  /** only the overload step, at this rate (no ramps): `--overload-rate 400` */
+  overloadRate?: number;
   redisUrl: string;
   prefix: string;
   logLevel: string;
@@ -252,7 +256,7 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
     );
     await measure('dial', stepArgs('dial', 50, 1000));
 
-    const rates = env.quick ? [50] : [100, 150, 200, 250, 300, 400, 500, 650];
+    const rates = env.overloadRate ? [] : env.quick ? [50] : [100, 150, 200, 250, 300, 400, 500, 650];
     report.ramps = await majorityRamps<AstMode, AstStep>({
       contenders: AST_MODES,
       rates,
@@ -263,24 +267,41 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
     });
 
     // overload: twice what the controller sustains (issue 12), and Dial() at the same rate
-    const top = topConfirmed(report.ramps.controller)?.rate ?? rates[0]!;
-    const overRate = 2 * top;
+    const overRate = env.overloadRate ?? 2 * (topConfirmed(report.ramps.controller)?.rate ?? rates[0]!);
     report.overload = [];
     for (const mode of ['controller', 'dial'] as const) {
-      const refusedBefore = await controller
-        .call<{ refused?: number }>('admission')
-        .then((a) => a.refused)
-        .catch(() => undefined);
+      type Admission = {
+        refused?: number;
+        shedding?: { percent: number };
+        trace?: Array<[number, number, number, number, number, number, number]>;
+      };
+      const before = await controller
+        .call<Admission>('admission', { trace: true })
+        .catch(() => ({}) as Admission);
       const args = stepArgs(mode, overRate);
       const c0 = procCpuMs(ast.pid);
       const res = await world.call<WorldStepResult>('step', args, args.durationMs + args.drainMs + 60_000);
       const channelsAfterDrain = await world.call<number>('channelCount');
       const channelsAfterSettle = await world.call<number>('settle', { ms: 15_000 });
       const c1 = procCpuMs(ast.pid);
-      const refusedAfter = await controller
-        .call<{ refused?: number }>('admission')
-        .then((a) => a.refused)
-        .catch(() => undefined);
+      const after = await controller
+        .call<Admission>('admission', { trace: true })
+        .catch(() => ({}) as Admission);
+      if (mode === 'controller' && after.trace?.length) {
+        // the dialplan share, set-ups in flight, REST latency and the last decision's window
+        const t0 = after.trace[0]![0];
+        env.log(
+          `asterisk overload controller trace (s: share% / in flight / REST ms / reached, refused, p90 ms): ` +
+            after.trace
+              .filter((_, i) => i % 3 === 0)
+              .map(
+                ([t, p, f, r, n, x, q]) =>
+                  `${((t - t0) / 1000).toFixed(1)}: ${p}/${f}/${Math.round(r)}/${n},${x},${q}`,
+              )
+              .join('  '),
+        );
+      }
+      const [refusedBefore, refusedAfter] = [before.refused, after.refused];
       const base = {
         ...res,
         mode,
@@ -301,11 +322,17 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
           refusedBefore !== undefined && refusedAfter !== undefined
             ? refusedAfter - refusedBefore
             : undefined,
+        ...(mode === 'controller' && refusedBefore !== undefined && refusedAfter !== undefined
+          ? { shedByDialplan: res.refused - (refusedAfter - refusedBefore) }
+          : {}),
       });
       env.log(
         `asterisk overload ${mode} @ ${overRate}/s: ${res.setUp}/${res.placed} answered (${fmt(res.setupRate, 0)}/s), admitted set-up p50/p99 ${fmt(res.setup.p50)}/${fmt(res.setup.p99)} ms, ` +
           `refused ${res.refused} ${JSON.stringify(res.refusedByCause)} in p50/p99 ${fmt(res.refusal.p50)}/${fmt(res.refusal.p99)} ms, unfinished ${res.unfinished}, ` +
-          `channels after the drain ${channelsAfterDrain}, after 15 s more ${channelsAfterSettle}`,
+          `channels after the drain ${channelsAfterDrain}, after 15 s more ${channelsAfterSettle}` +
+          (mode === 'controller'
+            ? `; refused by the controller ${refusedAfter !== undefined && refusedBefore !== undefined ? refusedAfter - refusedBefore : '?'}, by the dialplan ${report.overload.at(-1)?.shedByDialplan ?? '?'}`
+            : ''),
       );
       if (channelsAfterSettle > 0) {
         await world.call('clear');
@@ -405,7 +432,7 @@ export function asteriskRows(r: AsteriskReport | undefined): Array<[string, stri
     rows.push([
       `Real Asterisk overload: controller at ${s.rate}/s (2× sustained)`,
       'admitted p99 ≤ 200 ms, refused ≤ 50 ms, 0 channels left',
-      `${fmt(s.setupRate, 0)} answered/s; admitted p50/p99 ${pctCell(s.setup)}; refused ${s.refused}${s.refused ? ` in p50/p99 ${pctCell(s.refusal)}` : ''}${over.controllerRefused !== undefined ? ` (controller counted ${over.controllerRefused})` : ''}; unfinished ${s.unfinished}; channels left ${over.channelsAfterDrain} after the drain, ${over.channelsAfterSettle} 15 s later`,
+      `${fmt(s.setupRate, 0)} answered/s; admitted p50/p99 ${pctCell(s.setup)}; refused ${s.refused}${s.refused ? ` in p50/p99 ${pctCell(s.refusal)}` : ''}${over.controllerRefused !== undefined ? ` (by the controller ${over.controllerRefused}, by the dialplan ${over.shedByDialplan ?? '?'})` : ''}; unfinished ${s.unfinished}; channels left ${over.channelsAfterDrain} after the drain, ${over.channelsAfterSettle} 15 s later`,
       met(s.setup.p99 <= 200 && (s.refused === 0 || s.refusal.p99 <= 50) && over.channelsAfterSettle === 0),
     ]);
   }
@@ -440,13 +467,13 @@ export function asteriskMarkdown(r: AsteriskReport | undefined): string {
       '',
       '### Overload (issue 12: admission control)',
       '',
-      '| mode | offered/s | answered/placed | answered/s | admitted set-up p50/p99 ms | refused (by cause) | refusal p50/p99 ms | unfinished | channels after drain / +15 s | controller refused counter |',
-      '| --- | ---: | --- | ---: | --- | --- | --- | ---: | --- | ---: |',
+      '| mode | offered/s | answered/placed | answered/s | admitted set-up p50/p99 ms | refused (by cause) | refusal p50/p99 ms | unfinished | channels after drain / +15 s | refused by the controller / by the dialplan |',
+      '| --- | ---: | --- | ---: | --- | --- | --- | ---: | --- | --- |',
     );
     for (const o of r.overload) {
       const s = o.step;
       lines.push(
-        `| ${o.mode} | ${s.rate} | ${s.setUp}/${s.placed} | ${fmt(s.setupRate, 0)} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${s.refused} ${JSON.stringify(s.refusedByCause)} | ${fmt(s.refusal.p50)} / ${fmt(s.refusal.p99)} | ${s.unfinished} | ${o.channelsAfterDrain} / ${o.channelsAfterSettle} | ${o.controllerRefused ?? 'n/a'} |`,
+        `| ${o.mode} | ${s.rate} | ${s.setUp}/${s.placed} | ${fmt(s.setupRate, 0)} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${s.refused} ${JSON.stringify(s.refusedByCause)} | ${fmt(s.refusal.p50)} / ${fmt(s.refusal.p99)} | ${s.unfinished} | ${o.channelsAfterDrain} / ${o.channelsAfterSettle} | ${o.controllerRefused ?? 'n/a'} / ${o.shedByDialplan ?? 'n/a'} |`,
       );
     }
   }

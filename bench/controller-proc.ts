@@ -129,8 +129,10 @@ async function start(args: {
     ADMIN_TOKEN: randomUUID(),
     CONTROLLER_ID: `bench-${process.pid}`,
     LOG_LEVEL: args.logLevel ?? 'info',
-    // admission limits to measure under overload (ADMISSION_MAX_SETUPS=… npm run bench)
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ADMISSION_'))),
+    // admission limits and shedding to measure under overload (ADMISSION_MAX_SETUPS=… SHED_…=… npm run bench)
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k.startsWith('ADMISSION_') || k.startsWith('SHED_')),
+    ),
   });
   const logger = pino({ level: config.LOG_LEVEL }, pino.destination({ dest: '/dev/null', sync: false }));
   store = await createRedisStore({ url: args.redisUrl, prefix: args.prefix, logger });
@@ -163,8 +165,34 @@ async function start(args: {
     ...(telemetry ? { events: telemetry.calls } : {}),
   });
   if (telemetry) telemetry.watchController(controller);
+  startAdmissionTrace();
   await ari.connect();
   return { portal: flows.portal ? 'loaded' : portalNote };
+}
+
+/**
+ * every 100 ms: [ms since start, dialplan share %, set-ups in flight, REST latency EWMA ms,
+ * and what the last shedding decision saw: calls reached, refused by the controller, set-up p90 ms]
+ */
+type TracePoint = [number, number, number, number, number, number, number];
+let trace: TracePoint[] = [];
+function startAdmissionTrace(): void {
+  const t0 = performance.now();
+  setInterval(() => {
+    if (!controller) return;
+    const a = controller.admission();
+    const s = controller.shedding();
+    trace.push([
+      Math.round(performance.now() - t0),
+      s.percent,
+      a.setupsInFlight,
+      a.restLatencyMs,
+      s.last.reached,
+      s.last.refused,
+      s.last.setupP90Ms,
+    ]);
+    if (trace.length > 600) trace.shift();
+  }, 100).unref();
 }
 
 function stats(args?: { reset?: boolean }) {
@@ -207,25 +235,16 @@ serveIpc({
     gc?.();
     return writeHeapSnapshot(join(args.dir, `controller-${args.label}.heapsnapshot`));
   },
-  /**
-   * Calls refused by admission control (issue 12), when the controller counts them: the
-   * counter's home is not settled yet, so the likely places are looked up; none → {}.
-   */
-  admission() {
-    const stats = (controller as { admission?: () => { refused?: number } } | undefined)?.admission?.();
-    if (typeof stats?.refused === 'number') return { refused: stats.refused };
-    const c = controller as unknown as Record<string, unknown> | undefined;
-    const candidates = [
-      c?.admission,
-      (c?.router as Record<string, unknown> | undefined)?.admission,
-      c?.router,
-    ];
-    for (const x of candidates) {
-      const refused = (x as { refused?: unknown } | undefined)?.refused;
-      const n = typeof refused === 'function' ? (refused as () => unknown)() : refused;
-      if (typeof n === 'number') return { refused: n };
-    }
-    return {};
+  /** admission control's counters and the dialplan gate's share (issue 12) */
+  admission(args?: { trace?: boolean }) {
+    if (!controller) return {};
+    const out = {
+      ...controller.admission(),
+      shedding: controller.shedding(),
+      trace: args?.trace ? trace : [],
+    };
+    if (args?.trace) trace = [];
+    return out;
   },
   probe(args: { on: boolean }) {
     probing = args.on;

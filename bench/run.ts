@@ -64,6 +64,7 @@ function parseOptions() {
         'heap-snapshots': { type: 'string' },
         'ari-connections': { type: 'string' },
         'asterisk-plain-auth': { type: 'boolean', default: false },
+        'overload-rate': { type: 'string' },
         /** the controller with events + call records (src/events/telemetry.ts), as src/main.ts wires it */
         telemetry: { type: 'boolean', default: false },
       },
@@ -455,6 +456,7 @@ async function main(): Promise<void> {
       report.asterisk = await runAsteriskSection({
         quick,
         ariAuth: opts['asterisk-plain-auth'] ? 'plain' : 'crypt',
+        ...(opts['overload-rate'] ? { overloadRate: Number(opts['overload-rate']) } : {}),
         redisUrl: redis.url,
         prefix,
         logLevel,

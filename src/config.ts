@@ -109,6 +109,8 @@ export const configSchema = z.object({
   SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(150),
   /** … at most this share of new trunk calls, in percent */
   SHED_MAX_PERCENT: z.coerce.number().int().min(1).max(99).default(95),
+  /** … and never below this many trunk calls per second let through */
+  SHED_MIN_RATE: z.coerce.number().int().min(1).max(100_000).default(50),
   /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */
   CALL_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** call lists: how long a call is kept, and at most how many per workplace / per company */

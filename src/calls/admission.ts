@@ -32,8 +32,12 @@ export type RefusalReason = 'setups' | 'rest-latency' | 'event-loop';
  * admitted ones took from their channel's creation in Asterisk to the end of their set-up.
  */
 export interface AdmissionWindow {
+  /** how long the window was open (ms) */
+  durationMs: number;
   reached: number;
   refused: number;
+  /** the most set-ups in flight at once during the window */
+  peakInFlight: number;
   /** channel created → set-up over, of the admitted calls whose set-up ended in the window */
   setupMs: number[];
 }
@@ -69,7 +73,11 @@ export class Admission {
   private restLatencyMs = 0;
   private eventLoopDelayMs = 0;
   private refusedSinceLog = 0;
-  private window: AdmissionWindow = { reached: 0, refused: 0, setupMs: [] };
+  private window = { reached: 0, refused: 0, peakInFlight: 0, setupMs: [] as number[] };
+  private windowStarted = performance.now();
+  /** calls reaching us in one window beyond which `onBurst` runs (once per window) */
+  private burstThreshold = Infinity;
+  private onBurst: (() => void) | undefined;
   private lastLog = 0;
   private readonly histogram: IntervalHistogram | undefined;
   private readonly sampler: NodeJS.Timeout | undefined;
@@ -96,6 +104,7 @@ export class Admission {
   tryAdmit(): RefusalReason | undefined {
     const { maxSetups, maxRestLatencyMs, maxEventLoopDelayMs } = this.limits;
     this.window.reached += 1;
+    if (this.window.reached === this.burstThreshold) this.onBurst?.();
     let reason: RefusalReason | undefined;
     if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
     else if (maxRestLatencyMs > 0 && this.restLatencyMs > maxRestLatencyMs) reason = 'rest-latency';
@@ -117,6 +126,7 @@ export class Admission {
       return reason;
     }
     this.inFlight += 1;
+    if (this.inFlight > this.window.peakInFlight) this.window.peakInFlight = this.inFlight;
     this.admitted += 1;
     return undefined;
   }
@@ -133,9 +143,21 @@ export class Admission {
 
   /** the window since the last call, and a fresh one from now on */
   takeWindow(): AdmissionWindow {
-    const w = this.window;
-    this.window = { reached: 0, refused: 0, setupMs: [] };
+    const now = performance.now();
+    const w = { durationMs: now - this.windowStarted, ...this.window };
+    this.window = { reached: 0, refused: 0, peakInFlight: this.inFlight, setupMs: [] };
+    this.windowStarted = now;
     return w;
+  }
+
+  /**
+   * Runs `onBurst` (synchronously, on the call path: keep it cheap) when the `threshold`-th
+   * call of a window reaches us — the dialplan gate then decides at once instead of at the end
+   * of its tick.
+   */
+  watchBursts(threshold: number, onBurst: () => void): void {
+    this.burstThreshold = Math.max(1, Math.ceil(threshold));
+    this.onBurst = onBurst;
   }
 
   /** one ARI REST request took `ms` */

@@ -113,6 +113,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       ...defaultSheddingOptions,
       targetSetupMs: config.SHED_TARGET_SETUP_MS,
       maxPercent: config.SHED_MAX_PERCENT,
+      minRate: config.SHED_MIN_RATE,
+      // half the controller's own limit: the gate closes before the controller must refuse
+      inFlightTarget: Math.floor(config.ADMISSION_MAX_SETUPS / 2),
       ...deps.shedding,
     },
     deps.logger.child({ component: 'shedding' }),

@@ -8,12 +8,12 @@
  *
  *   GotoIf($[${EPOCH} < 0${PBX_SHED_UNTIL_<app>} & ${RAND(1,100)} <= 0${PBX_SHED_PERCENT_<app>}]?shed)
  *
- * This module sets that share every tick from what admission control saw in the tick before:
- * calls the controller itself had to refuse, and how long admitted calls took from their
- * channel's creation in Asterisk to the end of their set-up (that includes the time Asterisk
- * held them before StasisStart, which is where the wait grows first). Over the target it sheds
- * more at once, under half the target it sheds a little less per tick (so it probes back to
- * full service instead of flapping), in between it holds.
+ * This module sets that share every tick (0.1 s) from what admission control saw in the tick
+ * before: calls the controller itself had to refuse, and how long admitted calls took from
+ * their channel's creation in Asterisk to the end of their set-up (that includes the time
+ * Asterisk held them before StasisStart, which is where the wait grows first). It keeps a
+ * limit on the rate of calls let in and sheds the share of the arrivals beyond it — see
+ * nextShedState for how the limit moves.
  *
  * The gate fails open: PBX_SHED_UNTIL is an expiry (epoch seconds) the controller keeps
  * pushing forward while it sheds; a controller that dies while shedding stops refusing calls
@@ -35,19 +35,35 @@ export interface SheddingOptions {
   tickMs: number;
   /** how long a decision holds in Asterisk without being renewed (s) */
   holdSeconds: number;
+  /** trunk calls per second always let through (a burst on an idle system is not overload) */
+  minRate: number;
+  /**
+   * set-ups in flight at once that count as over the target (0 = not a signal): below the
+   * controller's own limit, so the gate closes before the controller has to refuse calls
+   */
+  inFlightTarget: number;
 }
 
 export const defaultSheddingOptions: SheddingOptions = {
   targetSetupMs: 150,
   maxPercent: 95,
-  tickMs: 250,
+  tickMs: 100,
   holdSeconds: 3,
+  minRate: 50,
+  inFlightTarget: 0,
 };
 
-/** percentage points added at least per tick over the target */
-const STEP_UP = 10;
-/** percentage points taken off per tick well under the target */
-const STEP_DOWN = 2;
+/** weight of the newest tick in the arrival rate's moving average */
+const ARRIVALS_ALPHA = 0.5;
+/** growth of the limit per tick well under the target: fast up to near where it was last cut, slow beyond */
+const PROBE_FAST = 1.1; // ×2.6 per second
+const PROBE_SLOW = 1.02; // ×1.2 per second
+/** ticks after a cut before the next one (the signal lags the calls admitted before the cut) */
+const CUT_SETTLE_TICKS = 3;
+/** ticks without a cut after which where the last one happened is forgotten (5 s) */
+const FORGET_TROUBLE_TICKS = 50;
+/** the proven rate fades by this factor per tick (half-life about a minute) */
+const PROVEN_FADE = 0.999;
 
 /** nearest-rank percentile (0 for no values) */
 export function percentile(values: readonly number[], q: number): number {
@@ -56,33 +72,110 @@ export function percentile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+export interface ShedState {
+  /** share of new trunk calls the dialplan refuses (percent) */
+  percent: number;
+  /** trunk calls per second let through to the controller */
+  limit: number;
+  /** the limit when it was last cut: up to near it the limit grows fast, beyond it slowly */
+  lastTrouble: number;
+  /** ticks since the limit was last cut */
+  sinceOver: number;
+  /** trunk calls per second arriving at the gate (moving average, shed ones included) */
+  arrivals: number;
+  /** the highest rate of calls the controller set up within the target lately (calls/s) */
+  proven: number;
+  /** calls per second admitted in the last tick */
+  admitted: number;
+}
+
+export const openGate: ShedState = {
+  percent: 0,
+  limit: Infinity,
+  lastTrouble: Infinity,
+  sinceOver: Infinity,
+  arrivals: 0,
+  proven: 0,
+  admitted: 0,
+};
+
 /**
- * The share (percent) of new trunk calls to shed next, from the share shed now and the last
- * tick's admission window.
+ * The next state of the gate after one tick's admission window: a limit on the rate of trunk
+ * calls let in, moved the way TCP moves its congestion window, and the share of the arrivals
+ * beyond it shed.
+ * - Over the target (set-up p90 above it, more set-ups in flight at once than `inFlightTarget`
+ *   — the earlier sign, as queues form before set-ups get slow —, or calls the controller
+ *   itself had to refuse): the
+ *   limit drops by 10 % plus 10 % per target exceeded (at most half), and to just under the rate
+ *   set-ups completed in the tick (what the system carries now) — once, then it holds for
+ *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
+ * - Well under the target (p90 at most half of it): the limit grows 10 % per tick up to 90 %
+ *   of where it was last cut, 2 % per tick beyond, where the overload began last time (the
+ *   signal comes a few ticks late, so probing fast there would overshoot); 5 s without a cut
+ *   forget where it was. In between it holds.
+ * - The limit stays within twice the highest rate set up within the target lately (`proven`,
+ *   fading over minutes): a jump to more than double what the system has shown it carries
+ *   meets a limit in its first tick, before Asterisk's queues grow. While load rises within the
+ *   target, `proven` (and with it the room) keeps up tick by tick.
+ * - It never falls below `minRate`, which a burst on an idle system may always use.
  */
-export function nextShedPercent(
-  current: number,
+export function nextShedState(
+  s: ShedState,
   w: AdmissionWindow,
-  o: Pick<SheddingOptions, 'targetSetupMs' | 'maxPercent'>,
-): number {
-  if (o.targetSetupMs <= 0) return 0;
+  o: Pick<SheddingOptions, 'targetSetupMs' | 'maxPercent' | 'tickMs' | 'minRate' | 'inFlightTarget'>,
+): ShedState {
+  if (o.targetSetupMs <= 0) return openGate;
+  const perSecond = 1000 / Math.max(w.durationMs, o.tickMs / 10);
+  // the calls that reached us passed a gate letting (100 - percent) % through
+  const arrivedNow = (w.reached / Math.max(0.01, 1 - s.percent / 100)) * perSecond;
+  // up at once (an onset must meet the limit in its first tick), down smoothly
+  const arrivals = Math.max(arrivedNow, s.arrivals + ARRIVALS_ALPHA * (arrivedNow - s.arrivals));
+  const admitted = (w.reached - w.refused) * perSecond;
   const p90 = percentile(w.setupMs, 0.9);
-  if (w.refused > 0 || p90 > o.targetSetupMs) {
-    // what the controller had to refuse is shed before it arrives: of all arriving calls
-    // (reached / (1 - p)) only the admitted ones should pass
-    const refusedShare = w.reached > 0 ? w.refused / w.reached : 0;
-    const needed = 1 - (1 - refusedShare) * (1 - current / 100);
-    return Math.min(o.maxPercent, Math.max(current + STEP_UP, Math.ceil(needed * 100)));
+  const over =
+    Math.max(
+      p90 / o.targetSetupMs,
+      o.inFlightTarget > 0 ? w.peakInFlight / o.inFlightTarget : 0,
+      w.refused > 0 ? 2 : 0,
+    ) - 1;
+  // a tick within the target proves the rate admitted the tick before (whose set-ups it saw
+  // end) — not its own, which may be the first tick of an onset the signal does not show yet
+  let proven = s.proven * PROVEN_FADE;
+  if (over <= 0) proven = Math.max(proven, Math.min(s.admitted, admitted));
+  let limit = Math.min(s.limit, 2 * Math.max(proven, o.minRate));
+  let { lastTrouble, sinceOver } = s;
+  if (over > 0) {
+    // one cut, then a few ticks for it to show: the signal still carries the calls admitted
+    // before it, and cutting again for those would drive the limit to the floor
+    if (sinceOver >= CUT_SETTLE_TICKS) {
+      lastTrouble = limit;
+      // and at most just under the rate set-ups completed: what the system carries right now
+      const completed = w.setupMs.length * perSecond;
+      limit *= 1 - Math.min(0.5, 0.1 + 0.1 * over);
+      if (completed > 0) limit = Math.min(limit, 0.95 * completed);
+      sinceOver = 0;
+    } else sinceOver += 1;
+  } else {
+    sinceOver += 1;
+    if (sinceOver >= FORGET_TROUBLE_TICKS) lastTrouble = Infinity;
+    if (p90 <= o.targetSetupMs / 2) limit *= limit < 0.9 * lastTrouble ? PROBE_FAST : PROBE_SLOW;
   }
-  if (current > 0 && p90 <= o.targetSetupMs / 2) return Math.max(0, current - STEP_DOWN);
-  return current;
+  limit = Math.max(o.minRate, limit);
+  const percent =
+    // (less a hair: 1 - 95/100 is 0.05000000000000004 in floating point)
+    arrivals > limit ? Math.min(o.maxPercent, Math.ceil(100 * (1 - limit / arrivals) - 1e-9)) : 0;
+  return { percent, limit, lastTrouble, sinceOver, arrivals, proven, admitted };
 }
 
 export interface SheddingStats {
   /** share of new trunk calls the dialplan refuses now (percent) */
   percent: number;
-  /** trunk calls refused in the dialplan so far — estimated from the calls that got through */
-  shedEstimate: number;
+  /** trunk calls per second let through, arriving (moving average), and proven lately */
+  limit: number;
+  arrivals: number;
+  proven: number;
+  /** what the last decision saw: calls that reached the controller, refused by it, set-up p90 (ms) */
+  last: { reached: number; refused: number; setupP90Ms: number };
   /** variable writes to Asterisk that failed */
   writeErrors: number;
 }
@@ -95,9 +188,9 @@ export function gateVariables(app: string): { percent: string; until: string } {
 const LOG_EVERY_MS = 5000;
 
 export class EdgeShedding {
-  private percent = 0;
-  private shedEstimate = 0;
+  private state: ShedState = openGate;
   private writeErrors = 0;
+  private last = { reached: 0, refused: 0, setupP90Ms: 0 };
   private untilWritten = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastLog = 0;
@@ -106,7 +199,7 @@ export class EdgeShedding {
 
   constructor(
     private readonly ari: Pick<CallAri, 'asterisk' | 'app'>,
-    private readonly admission: Pick<Admission, 'takeWindow'>,
+    private readonly admission: Pick<Admission, 'takeWindow'> & Partial<Pick<Admission, 'watchBursts'>>,
     readonly options: SheddingOptions,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
@@ -123,7 +216,7 @@ export class EdgeShedding {
 
   /** after every (re)connect: a predecessor's share must not outlive it */
   reset(): Promise<void> {
-    this.percent = 0;
+    this.state = openGate;
     this.untilWritten = 0;
     return this.write([[this.names.percent, '0']]);
   }
@@ -131,10 +224,14 @@ export class EdgeShedding {
   /** one decision (the timer calls it; tests call it directly) */
   tick(): Promise<void> {
     const w = this.admission.takeWindow();
-    const before = this.percent;
-    if (before > 0 && before < 100) this.shedEstimate += Math.round((w.reached * before) / (100 - before));
-    const next = nextShedPercent(before, w, this.options);
-    this.percent = next;
+    const before = this.state.percent;
+    this.state = nextShedState(this.state, w, this.options);
+    const next = this.state.percent;
+    this.last = {
+      reached: w.reached,
+      refused: w.refused,
+      setupP90Ms: Math.round(percentile(w.setupMs, 0.9)),
+    };
     const writes: Array<[string, string]> = [];
     const nowS = Math.floor(this.now() / 1000);
     // the expiry first, so a raised share never meets an expired gate (and vice versa)
@@ -144,18 +241,29 @@ export class EdgeShedding {
     }
     if (next !== before) writes.push([this.names.percent, String(next)]);
     this.log(before, next, w);
+    // more calls than half again the limit's share of a tick: decide then, not at the tick's end
+    const room = Math.min(this.state.limit, 2 * Math.max(this.state.proven, this.options.minRate));
+    this.admission.watchBursts?.((1.5 * room * this.options.tickMs) / 1000 + 2, () => void this.tick());
     return writes.length ? this.write(writes) : Promise.resolve();
   }
 
   stats(): SheddingStats {
-    return { percent: this.percent, shedEstimate: this.shedEstimate, writeErrors: this.writeErrors };
+    const { percent, limit, arrivals, proven } = this.state;
+    return {
+      percent,
+      limit: Math.round(limit),
+      arrivals: Math.round(arrivals),
+      proven: Math.round(proven),
+      last: { ...this.last },
+      writeErrors: this.writeErrors,
+    };
   }
 
   /** stops deciding and opens the gate (best effort: it expires by itself anyway) */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.percent > 0) await this.reset();
+    if (this.state.percent > 0) await this.reset();
     await this.writing;
   }
 
@@ -183,7 +291,6 @@ export class EdgeShedding {
       reached: w.reached,
       refusedByController: w.refused,
       setupP90Ms: Math.round(percentile(w.setupMs, 0.9)),
-      shedEstimate: this.shedEstimate,
     };
     if (next > 0) this.logger.warn(figures, 'overload: the dialplan refuses new trunk calls (cause 34)');
     else this.logger.info(figures, 'overload over: the dialplan lets every trunk call through');

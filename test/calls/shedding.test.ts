@@ -5,41 +5,139 @@ import {
   defaultSheddingOptions,
   EdgeShedding,
   gateVariables,
-  nextShedPercent,
+  nextShedState,
+  openGate,
   percentile,
+  type ShedState,
 } from '../../src/calls/shedding.js';
 
-const opts = { targetSetupMs: 150, maxPercent: 95 };
-const w = (reached: number, refused: number, setupMs: number[] = []): AdmissionWindow => ({
+const opts = { targetSetupMs: 150, maxPercent: 95, tickMs: 100, minRate: 50, inFlightTarget: 12 };
+const w = (reached: number, refused: number, setupMs: number[] = [], peakInFlight = 0): AdmissionWindow => ({
+  durationMs: 100,
   reached,
   refused,
+  peakInFlight,
   setupMs,
 });
+const fast = (n: number) => Array<number>(n).fill(10);
+const slow = (n: number) => Array<number>(n).fill(400);
 
-describe('nextShedPercent', () => {
+describe('nextShedState', () => {
+  const calm: ShedState = { ...openGate, limit: 200, proven: 150, arrivals: 100, admitted: 100 };
   it.each([
-    // [why, current, window, next]
-    ['quiet: nothing to shed', 0, w(50, 0, [5, 6, 7]), 0],
-    ['no calls at all: nothing to shed', 0, w(0, 0), 0],
-    ['set-ups over the target: shed at least 10 points more', 0, w(50, 0, Array(50).fill(400)), 10],
-    ['one slow call in ten does not trip it (p90)', 0, w(10, 0, [...Array(9).fill(10), 900]), 0],
-    ['the controller refused half: shed half of all arrivals', 0, w(100, 50, [20]), 50],
-    ['already shedding 50 %, still refusing half: 75 %', 50, w(100, 50), 75],
-    ['refusals but few: at least 10 points more', 20, w(100, 1, [20]), 30],
-    ['never above the maximum', 90, w(100, 90), 95],
-    ['well under half the target: 2 points less per tick', 40, w(100, 0, [10, 20]), 38],
-    ['no call reached us while shedding: probe back', 40, w(0, 0), 38],
-    ['between half the target and the target: hold', 40, w(100, 0, Array(10).fill(100)), 40],
-    ['never below 0', 1, w(10, 0, [1]), 0],
-  ] as const)('%s', (_why, current, window, next) => {
-    expect(nextShedPercent(current, window, opts)).toBe(next);
+    // [why, state before, window (0.1 s), expected percent, expected limit (calls/s)]
+    ['an idle system: open, room for twice minRate and growing', openGate, w(0, 0), 0, 110],
+    ['quiet load within the target: open, the limit grows 10 %', calm, w(10, 0, fast(10)), 0, 220],
+    ['one slow call in ten does not trip it (p90)', calm, w(10, 0, [...fast(9), 900]), 0, 220],
+    ['between half the target and the target: the limit holds', calm, w(10, 0, Array(10).fill(100)), 0, 200],
+    [
+      'set-ups 2.7× the target: the limit drops to just under the rate set-ups completed',
+      calm,
+      w(10, 0, slow(10)),
+      5,
+      95,
+    ],
+    [
+      'the controller refused calls: the limit drops to just under the completions',
+      calm,
+      w(10, 2, fast(8)),
+      24,
+      76,
+    ],
+    [
+      'more set-ups in flight at once than the in-flight target: the limit drops',
+      calm,
+      w(10, 0, fast(10), 24),
+      5,
+      95,
+    ],
+    ['an onset of 6× the recent rate is shed in its first tick', calm, w(60, 0, fast(10)), 64, 220],
+    ['never below minRate', { ...calm, limit: 50 }, w(10, 0, slow(10)), 50, 50],
+    ['never above maxPercent', { ...calm, limit: 50 }, w(500, 0, slow(10)), 95, 50],
+    ['a cut is not repeated for the next three ticks', { ...calm, sinceOver: 1 }, w(10, 0, slow(10)), 0, 200],
+  ] as const)('%s', (_why, before, window, percent, limit) => {
+    const next = nextShedState(before, window, opts);
+    expect(next.percent).toBe(percent);
+    expect(Math.round(next.limit)).toBe(limit);
   });
 
   it('the gate is off with a target of 0', () => {
-    expect(nextShedPercent(50, w(100, 100), { targetSetupMs: 0, maxPercent: 95 })).toBe(0);
+    expect(nextShedState({ ...openGate, percent: 50 }, w(100, 100), { ...opts, targetSetupMs: 0 })).toEqual(
+      openGate,
+    );
   });
 
-  it('percentile', () => {
+  it('arrivals are estimated through the gate: 10 calls past a 75 % gate are 400/s', () => {
+    const next = nextShedState(
+      { ...openGate, percent: 75, arrivals: 400, limit: 100, proven: 100 },
+      w(10, 0, fast(10)),
+      opts,
+    );
+    expect(Math.round(next.arrivals)).toBe(400);
+  });
+
+  it('after a cut the limit grows fast back to 90 % of where it was cut, slowly beyond', () => {
+    const cut = nextShedState({ ...calm, limit: 200, proven: 200 }, w(20, 0, slow(20)), opts);
+    expect(cut.limit).toBeLessThan(180);
+    const after = nextShedState(cut, w(10, 0, fast(10)), opts);
+    expect(after.limit / cut.limit).toBeCloseTo(1.1);
+    const near = nextShedState({ ...after, limit: 185 }, w(10, 0, fast(10)), opts);
+    expect(near.limit / 185).toBeCloseTo(1.02);
+  });
+
+  /**
+   * Closed loop against a model of an overloaded Asterisk: it sets up `capacity` calls/s; what
+   * is admitted beyond that queues, and the queue is the wait (set-up time) and the set-ups in
+   * flight. The decision sees the calls of its own tick (the burst trigger decides as they
+   * come), their set-up times and the set-ups in flight only a tick late.
+   */
+  function runLoop(offered: number, capacity: number, seconds: number) {
+    let state: ShedState = { ...openGate, proven: 60, arrivals: 50, admitted: 50 };
+    let backlog = 0;
+    let wait = 10;
+    let peak = 0;
+    const admittedPerS: number[] = [];
+    const waits: number[] = [];
+    let completed = 5;
+    for (let t = 0; t < seconds * 10; t++) {
+      const reached = Math.round((offered / 10) * (1 - state.percent / 100));
+      state = nextShedState(state, w(reached, 0, Array<number>(completed).fill(wait), peak), opts);
+      const admitted = (offered / 10) * (1 - state.percent / 100);
+      completed = Math.round(Math.min(backlog + admitted, capacity / 10));
+      backlog = Math.max(0, backlog + admitted - capacity / 10);
+      wait = 10 + (backlog / capacity) * 1000;
+      peak = Math.round(backlog + capacity * 0.01);
+      admittedPerS.push(admitted * 10);
+      waits.push(wait);
+    }
+    const settled = admittedPerS.slice(20);
+    return { admitted: settled.reduce((a, b) => a + b, 0) / settled.length, worstWait: Math.max(...waits) };
+  }
+
+  it.each([
+    [400, 200],
+    [400, 300],
+    [1000, 200],
+    [300, 100],
+    [600, 200],
+  ])(
+    'closed loop: %i calls/s offered to a capacity of %i/s — the capacity used, set-ups kept near the target',
+    (offered, capacity) => {
+      const r = runLoop(offered, capacity, 10);
+      expect(r.admitted).toBeGreaterThan(0.9 * capacity);
+      expect(r.admitted).toBeLessThan(1.05 * capacity);
+      expect(r.worstWait).toBeLessThan(200);
+    },
+  );
+
+  it('closed loop: load within capacity is never shed', () => {
+    const r = runLoop(150, 300, 10);
+    expect(r.admitted).toBeCloseTo(150, 0);
+  });
+});
+
+describe('percentile', () => {
+  it('nearest rank', () => {
     expect(percentile([], 0.9)).toBe(0);
     expect(percentile([3, 1, 2], 0.5)).toBe(2);
     expect(
@@ -64,7 +162,15 @@ describe('EdgeShedding', () => {
         },
       },
     } as never;
-    const admission = { takeWindow: () => windows.shift() ?? w(0, 0) };
+    let burst: (() => void) | undefined;
+    let burstAt = Infinity;
+    const admission = {
+      takeWindow: () => windows.shift() ?? w(0, 0),
+      watchBursts: (threshold: number, onBurst: () => void) => {
+        burstAt = threshold;
+        burst = onBurst;
+      },
+    };
     const shedding = new EdgeShedding(
       ari,
       admission,
@@ -72,65 +178,61 @@ describe('EdgeShedding', () => {
       pino({ level: 'silent' }),
       () => now,
     );
-    return { shedding, writes, advance: (ms: number) => (now += ms) };
+    return {
+      shedding,
+      writes,
+      advance: (ms: number) => (now += ms),
+      burst: () => ({ at: burstAt, run: burst }),
+    };
   }
   const gate = gateVariables('pbx');
+  const overload = w(100, 0, slow(20));
 
-  it('closes the gate with an expiry first, renews the expiry while shedding, opens it when the load is gone', async () => {
-    const slow = w(100, 0, Array(100).fill(500));
-    const fast = w(100, 0, Array(100).fill(5));
-    const { shedding, writes, advance } = setup([slow, slow, ...Array(20).fill(fast)]);
+  it('closes the gate with its expiry first, renews the expiry while shedding, opens it once the load is gone', async () => {
+    const { shedding, writes, advance } = setup([overload, overload, ...Array(200).fill(w(5, 0, fast(5)))]);
     await shedding.tick();
-    expect(writes).toEqual([
-      [gate.until, '1800000003'],
-      [gate.percent, '10'],
-    ]);
+    expect(writes[0]).toEqual([gate.until, '1800000003']);
+    expect(writes[1]![0]).toBe(gate.percent);
+    expect(Number(writes[1]![1])).toBeGreaterThan(50);
     writes.length = 0;
-    advance(250);
+    advance(2100);
     await shedding.tick();
-    // the expiry is still 3 s ahead: only the share changes
-    expect(writes).toEqual([[gate.percent, '20']]);
-    writes.length = 0;
-    advance(2000);
-    await shedding.tick(); // 18, and the expiry comes within a second: renewed
-    expect(writes).toEqual([
-      [gate.until, '1800000005'],
-      [gate.percent, '18'],
-    ]);
-    for (let i = 0; i < 9; i++) await shedding.tick();
+    // the expiry comes within a second: renewed
+    expect(writes[0]).toEqual([gate.until, '1800000005']);
+    for (let i = 0; i < 200 && shedding.stats().percent > 0; i++) await shedding.tick();
     expect(shedding.stats().percent).toBe(0);
     expect(writes.at(-1)).toEqual([gate.percent, '0']);
   });
 
-  it('estimates what the dialplan refused from the calls that got through', async () => {
-    const slow = w(100, 0, Array(100).fill(500));
-    const { shedding } = setup([slow, w(90, 0, Array(90).fill(500))]);
-    await shedding.tick(); // → 10 %
-    await shedding.tick(); // 90 got through at 10 %: ~10 were shed
-    expect(shedding.stats().shedEstimate).toBe(10);
+  it('asks admission control to call it early when a burst beyond the room arrives', async () => {
+    const { shedding, burst } = setup([w(1, 0, fast(1))]);
+    await shedding.tick();
+    // room: twice minRate (100/s, nothing proven yet) → half again its share of a tick + 2
+    expect(burst().at).toBe(1.5 * 100 * 0.1 + 2);
+    expect(burst().run).toBeTypeOf('function');
   });
 
   it('writes nothing while nothing changes', async () => {
-    const { shedding, writes } = setup([w(100, 0, [5]), w(100, 0, [5])]);
+    const { shedding, writes } = setup([w(2, 0, fast(2)), w(2, 0, fast(2))]);
     await shedding.tick();
     await shedding.tick();
     expect(writes).toEqual([]);
   });
 
   it('reset opens the gate (a predecessor may have closed it); stop opens it when it was closed', async () => {
-    const { shedding, writes } = setup([w(10, 10)]);
+    const { shedding, writes } = setup([overload]);
     await shedding.reset();
     expect(writes).toEqual([[gate.percent, '0']]);
     writes.length = 0;
     await shedding.tick();
-    expect(shedding.stats().percent).toBe(95);
+    expect(shedding.stats().percent).toBeGreaterThan(50);
     writes.length = 0;
     await shedding.stop();
     expect(writes).toEqual([[gate.percent, '0']]);
   });
 
   it('a failed write is counted and logged, never thrown', async () => {
-    const { shedding } = setup([w(10, 10)], true);
+    const { shedding } = setup([overload], true);
     await expect(shedding.tick()).resolves.toBeUndefined();
     expect(shedding.stats().writeErrors).toBe(2);
   });

@@ -427,7 +427,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     // (maxPercent 100 only here: the configuration allows at most 99, so a trickle gets through)
     const shedding = new EdgeShedding(
       env.pbxAri,
-      { takeWindow: () => ({ reached: 10, refused: 10, setupMs: [] }) },
+      { takeWindow: () => ({ durationMs: 100, reached: 1000, refused: 1000, peakInFlight: 0, setupMs: [] }) },
       { ...defaultSheddingOptions, maxPercent: 100 },
       pino({ level: 'silent' }),
     );
