@@ -36,6 +36,14 @@ export interface MetricSources {
   telemetryRoundTrips?: () => number;
   telemetryWriteErrors?: () => number;
   eventSockets?: () => number;
+  /** admission control and the dialplan gate (src/calls/admission.ts, shedding.ts) */
+  admission?: () => {
+    admitted: number;
+    refused: number;
+    setupsInFlight: number;
+    shedPercent: number;
+    shedLimit: number;
+  };
 }
 
 /** A counter fed from a running total kept elsewhere. */
@@ -148,6 +156,47 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
       if (v !== undefined) this.set(v);
     },
   });
+  totalCounter(
+    registry,
+    'pbx_calls_admitted_total',
+    'new calls admission control let in',
+    () => sources.admission?.().admitted,
+  );
+  totalCounter(
+    registry,
+    'pbx_calls_refused_overload_total',
+    'new calls the controller refused for overload (cause 34), beyond its set-up capacity',
+    () => sources.admission?.().refused,
+  );
+  const admissionGauge = (
+    name: string,
+    help: string,
+    read: (a: NonNullable<ReturnType<NonNullable<MetricSources['admission']>>>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: reg,
+      collect() {
+        const a = sources.admission?.();
+        if (a) this.set(read(a));
+      },
+    });
+  admissionGauge(
+    'pbx_call_setups_in_flight',
+    'calls between StasisStart and the end of their set-up',
+    (a) => a.setupsInFlight,
+  );
+  admissionGauge(
+    'pbx_trunk_shed_percent',
+    'share of new trunk calls the dialplan refuses (cause 34) before they reach the controller',
+    (a) => a.shedPercent,
+  );
+  admissionGauge(
+    'pbx_trunk_admit_limit_per_second',
+    'trunk calls per second the dialplan gate lets through to the controller',
+    (a) => a.shedLimit,
+  );
   totalCounter(registry, 'pbx_ari_events_total', 'ARI events received (rate() gives events per second)', () =>
     sources.ariEvents?.(),
   );

@@ -87,7 +87,14 @@ export async function createTelemetry(opts: {
       });
     },
     watchController(controller) {
-      metrics.watch({ activeCalls: () => controller.router.sessions.size });
+      metrics.watch({
+        activeCalls: () => controller.router.sessions.size,
+        admission: () => {
+          const a = controller.admission();
+          const s = controller.shedding();
+          return { ...a, shedPercent: s.percent, shedLimit: s.limit };
+        },
+      });
       stopDevices = watchDevices({
         ari: controller.context.ari,
         cache: controller.context.cache,

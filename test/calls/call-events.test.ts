@@ -661,6 +661,13 @@ describe('metrics', () => {
       sampleValue(before, 'pbx_ari_events_total'),
     );
     expect(sampleValue(after, 'pbx_store_round_trips_total')).toBeGreaterThan(0);
+    // admission control let the call in; no overload, so the dialplan gate is open
+    expect(
+      sampleValue(after, 'pbx_calls_admitted_total') - sampleValue(before, 'pbx_calls_admitted_total'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(after, 'pbx_calls_refused_overload_total')).toBe(0);
+    expect(sampleValue(after, 'pbx_trunk_shed_percent')).toBe(0);
+    expect(sampleValue(after, 'pbx_call_setups_in_flight')).toBe(0);
     expect(sampleValue(after, 'pbx_store_seconds_count', { operation: 'lookupNumber' })).toBeGreaterThan(0);
     expect(
       sampleValue(after, 'pbx_api_request_seconds_count', {
