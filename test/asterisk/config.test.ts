@@ -112,7 +112,13 @@ describe('asterisk/*.conf', () => {
   it('extensions.conf follows the dialplan contract', () => {
     const conf = parsed('extensions.conf');
     const fromTrunk = effectiveEntries(conf, section(conf, 'from-trunk')!).get('exten') ?? [];
-    expect(fromTrunk.some((e) => /^_\[\+0-9\]\.,1,Stasis\(\$\{ARI_APP\},inbound\)$/.test(e))).toBe(true);
+    // the shedding gate first (src/calls/shedding.ts), then the controller
+    expect(fromTrunk[0]).toMatch(
+      /^_\[\+0-9\]\.,1,GotoIf\(\$\[\$\{EPOCH\} < 0\$\{PBX_SHED_UNTIL_\$\{ARI_APP\}\} & \$\{RAND\(1,100\)\} <= 0\$\{PBX_SHED_PERCENT_\$\{ARI_APP\}\}\]\?shed\)$/,
+    );
+    const trunkSteps = section(conf, 'from-trunk')!.entries.map((e) => e.value);
+    expect(trunkSteps).toContain('n,Stasis(${ARI_APP},inbound)');
+    expect(trunkSteps).toContain('n(shed),Hangup(34)');
     // the provisioner puts devices into this context
     const fromDevices =
       effectiveEntries(conf, section(conf, DEFAULT_DEVICE_OPTIONS.context)!).get('exten') ?? [];
@@ -141,16 +147,20 @@ describe('asterisk/*.conf', () => {
     expect(shipped).not.toMatch(/type\s*=\s*user/);
   });
 
-  it('extensions-e2e.conf: every extension ends in Stasis, with only Set() before it (what the ARI simulator reads)', () => {
+  it('extensions-e2e.conf: every extension ends in Stasis, with only Set() or the shedding gate before it (what the ARI simulator reads)', () => {
     const conf = parseConf(asteriskDir, 'extensions-e2e.conf');
     const contexts = conf.sections.map((s) => s.name);
     expect(contexts).toEqual(['e2e-trunk', 'e2e-internal', 'e2e-devices', 'e2e-pstn']);
     for (const s of conf.sections) {
-      const steps = s.entries.map((e) => e.value);
+      // the gate's target: a labelled Hangup after the Stasis
+      const steps = s.entries.map((e) => e.value).filter((v) => !/^n\([\w-]+\),Hangup\(\d+\)$/.test(v));
       expect(steps[0], s.name).toMatch(/^_?[^,]+,1,/);
       expect(steps.at(-1), s.name).toMatch(/(^_?[^,]+,1,|^n,)Stasis\([A-Za-z0-9_-]+(,[^)]*)?\)$/);
-      for (const step of steps.slice(0, -1)) expect(step, s.name).toMatch(/(^_?[^,]+,1,|^n,)Set\(/);
+      for (const step of steps.slice(0, -1))
+        expect(step, s.name).toMatch(/(^_?[^,]+,1,|^n,)(Set\(|GotoIf\(\$\[.*\]\?[\w-]+\)$)/);
     }
+    // the trunk world has the production trunk's gate
+    expect(conf.sections[0]!.entries.map((e) => e.value)).toContain('n(shed),Hangup(34)');
   });
 });
 
@@ -190,6 +200,19 @@ describe('docker-entrypoint.sh', () => {
     }).trim();
     expect(again).toBe(hash);
     expect(users).toMatch(/^\[controller\]\ntype = user\n/);
+  });
+
+  it('ARI_PASSWORD_FORMAT=plain stores the password as it is, and says so', () => {
+    const r = render({ ...GOOD_ENV, ARI_PASSWORD_FORMAT: 'plain' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('ARI_PASSWORD_FORMAT=plain');
+    expect(r.stderr).not.toContain(GOOD_ENV.ARI_PASSWORD);
+    const users = readFileSync(join(r.etc, 'generated', 'ari_users.conf'), 'utf8');
+    expect(users).toContain('password_format = plain\n');
+    expect(users).toContain(`password = ${GOOD_ENV.ARI_PASSWORD}\n`);
+    expect(render({ ...GOOD_ENV, ARI_PASSWORD_FORMAT: 'md5' }).stderr).toContain(
+      'ARI_PASSWORD_FORMAT: crypt or plain',
+    );
   });
 
   it('reads the password from a secret file', () => {
