@@ -97,9 +97,9 @@ export const configSchema = z.object({
   /** SIGTERM → exit within this, whatever is down (keep below the orchestrator's grace period) */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(9000),
   /** admission control: new calls are refused (cause 34) beyond this many set-ups in flight (0 = off) */
-  ADMISSION_MAX_SETUPS: z.coerce.number().int().min(0).default(100),
+  ADMISSION_MAX_SETUPS: z.coerce.number().int().min(0).default(30),
   /** … or while the moving average of ARI REST latency is above this, in ms (0 = off) */
-  ADMISSION_MAX_REST_LATENCY_MS: z.coerce.number().int().min(0).default(500),
+  ADMISSION_MAX_REST_LATENCY_MS: z.coerce.number().int().min(0).default(200),
   /** … or while the event loop's mean delay over the last 0.5 s is above this, in ms (0 = off) */
   ADMISSION_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(200),
   /**

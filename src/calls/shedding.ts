@@ -56,7 +56,7 @@ export const defaultSheddingOptions: SheddingOptions = {
 /** weight of the newest tick in the arrival rate's moving average */
 const ARRIVALS_ALPHA = 0.5;
 /** growth of the limit per tick well under the target: fast up to near where it was last cut, slow beyond */
-const PROBE_FAST = 1.1; // ×2.6 per second
+const PROBE_FAST = 1.05; // ×1.6 per second
 const PROBE_SLOW = 1.02; // ×1.2 per second
 /** ticks after a cut before the next one (the signal lags the calls admitted before the cut) */
 const CUT_SETTLE_TICKS = 3;
@@ -158,7 +158,10 @@ export function nextShedState(
   } else {
     sinceOver += 1;
     if (sinceOver >= FORGET_TROUBLE_TICKS) lastTrouble = Infinity;
-    if (p90 <= o.targetSetupMs / 2) limit *= limit < 0.9 * lastTrouble ? PROBE_FAST : PROBE_SLOW;
+    // probe only when clearly healthy: set-ups well within the target, few in flight at once
+    const calm =
+      p90 <= o.targetSetupMs / 2 && (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2);
+    if (calm) limit *= limit < 0.9 * lastTrouble ? PROBE_FAST : PROBE_SLOW;
   }
   limit = Math.max(o.minRate, limit);
   const percent =
