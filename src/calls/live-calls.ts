@@ -169,7 +169,13 @@ export class ConnectedCall {
       // released, not just hung up: the session's close must not DELETE it a second time
       this.session.releaseChannel(peer),
       workplaceId && bridgeId
-        ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
+        ? this.writeRegistry(() =>
+            this.registry.store.liveCalls.remove({
+              workplaceId,
+              bridgeId,
+              remoteChannelId: this.remoteChannelId,
+            }),
+          )
         : Promise.resolve(),
     ]);
   }
@@ -294,7 +300,7 @@ export class LiveCalls {
     for (const entry of entries) {
       const local = this.byRemote.get(entry.remoteChannelId);
       if (local && local.bridgeId === entry.bridgeId) continue;
-      await this.store.liveCalls.remove(entry.workplaceId, entry.bridgeId);
+      await this.store.liveCalls.remove(entry);
       removed += 1;
     }
     return removed;
