@@ -44,6 +44,8 @@ export interface MetricSources {
     shedPercent: number;
     shedLimit: number;
   };
+  /** the controller's bridge pool (src/calls/bridge-pool.ts) */
+  bridgePool?: () => { idle: number; created: number; reused: number };
 }
 
 /** A counter fed from a running total kept elsewhere. */
@@ -196,6 +198,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     'pbx_trunk_admit_limit_per_second',
     'trunk calls per second the dialplan gate lets through to the controller',
     (a) => a.shedLimit,
+  );
+  new Gauge({
+    name: 'pbx_bridge_pool_idle',
+    help: 'idle mixing bridges kept for the next calls (BRIDGE_POOL_MAX at most)',
+    registers: reg,
+    collect() {
+      const v = sources.bridgePool?.();
+      if (v !== undefined) this.set(v.idle);
+    },
+  });
+  totalCounter(
+    registry,
+    'pbx_bridges_created_total',
+    'mixing bridges created for calls',
+    () => sources.bridgePool?.().created,
+  );
+  totalCounter(
+    registry,
+    'pbx_bridges_reused_total',
+    'calls bridged in an idle bridge of the pool (no create, no destroy)',
+    () => sources.bridgePool?.().reused,
   );
   totalCounter(registry, 'pbx_ari_events_total', 'ARI events received (rate() gives events per second)', () =>
     sources.ariEvents?.(),

@@ -4,9 +4,11 @@
  * process gets no StasisStart for them) or after the event socket came back.
  *
  * Asterisk keeps calls up while no controller listens, so nothing that was answered is dropped:
- * - an ANSWERED call is a bridge named `pbx-call:<remote>:<workplace>` (live-calls.ts) holding
- *   both parties: a session is rebuilt for the remote party and the call is held again like any
- *   connected call — either side's hang-up ends the other, `*11` can pull it, and the
+ * - an ANSWERED call is a bridge holding both parties whose call is told by Asterisk alone
+ *   (live-calls.ts): a bridge created for the call is named `pbx-call:<remote>:<workplace>`; in
+ *   a reused bridge (bridge-pool.ts, named `pbx-pool:<app>`) the peer leg carries the same in
+ *   its PBX_CALL variable. A session is rebuilt for the remote party and the call is held again
+ *   like any connected call — either side's hang-up ends the other, `*11` can pull it, and the
  *   live-call registry is written again under this controller;
  * - a bridge that lost one side while nobody listened: the other side is hung up (hang-up on
  *   either side ends the other) and the bridge destroyed;
@@ -16,15 +18,17 @@
  *   message stored;
  * - a call still being SET UP (ringing legs, a menu, a PIN prompt): cannot be resumed half-way,
  *   so the caller and its legs are hung up at once, never left ringing;
- * - anything else belongs to nothing and is hung up.
+ * - anything else belongs to nothing and is hung up; an empty bridge (an earlier process's idle
+ *   pooled bridge) is destroyed.
  *
  * Cold path only (runs after a connect): it lists Asterisk's channels and bridges once each.
  */
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
 import type { VoiceboxMessage } from '../domain/model.js';
+import { isPooledBridgeName } from './bridge-pool.js';
 import type { CallContext } from './context.js';
-import { parseCallBridgeName } from './live-calls.js';
+import { CALL_VARIABLE, parseCallBridgeName, parseCallTag } from './live-calls.js';
 import type { Router } from './router.js';
 import type { CallerChannel, CallSession } from './session.js';
 import { bounded } from './store-writes.js';
@@ -105,10 +109,13 @@ export async function adoptOrphans(
   };
 
   // 1. answered calls: our call bridges
-  const orphanBridges = new Set(orphans.bridgeIds);
-  for (const bridge of bridges.filter((b) => orphanBridges.has(b.id))) {
-    const call = parseCallBridgeName(bridge.name);
-    const members = bridge.channels.filter((id) => channelById.has(id));
+  const orphanBridgeIds = new Set(orphans.bridgeIds);
+  const orphanBridges = bridges.filter((b) => orphanBridgeIds.has(b.id));
+  const membersOf = (bridge: (typeof bridges)[number]) => bridge.channels.filter((id) => channelById.has(id));
+  const callsOf = await Promise.all(orphanBridges.map((b) => callInBridge(ctx, b, membersOf(b))));
+  for (const [i, bridge] of orphanBridges.entries()) {
+    const call = callsOf[i];
+    const members = membersOf(bridge);
     const remote = call ? channelById.get(call.remoteChannelId) : undefined;
     const peerId = members.find((id) => id !== call?.remoteChannelId);
     if (call && remote && peerId && members.length === 2 && isUp(remote) && isUp(channelById.get(peerId))) {
@@ -164,6 +171,32 @@ export async function adoptOrphans(
   }
   await Promise.all(work);
   return result;
+}
+
+/**
+ * The call a bridge of ours holds: named in a bridge created for it; in a reused bridge, on the
+ * peer leg, whose call variable names the other member as the remote party (live-calls.ts).
+ */
+async function callInBridge(
+  ctx: CallContext,
+  bridge: { name?: string },
+  members: string[],
+): Promise<ReturnType<typeof parseCallTag>> {
+  const named = parseCallBridgeName(bridge.name);
+  if (named || !isPooledBridgeName(bridge.name) || members.length !== 2) return named;
+  const tags = await Promise.all(
+    members.map((channelId) =>
+      ctx.ari.channels.getChannelVar({ channelId, variable: CALL_VARIABLE }).then(
+        (v) => v.value,
+        () => undefined, // not set (not a leg of ours), or gone meanwhile
+      ),
+    ),
+  );
+  for (const [i, tag] of tags.entries()) {
+    const call = parseCallTag(tag);
+    if (call && call.remoteChannelId === members[1 - i]) return call;
+  }
+  return undefined;
 }
 
 function isUp(channel: ChannelJson | undefined): boolean {

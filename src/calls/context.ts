@@ -57,8 +57,9 @@ export interface PortalCaller {
  *     }
  *   };
  *
- * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, present: presentedWorkplace(workplace) })
- * then ctx.live.connect(session, leg.channelId, {}) holds the call until either side hangs up.
+ * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, present: presentedWorkplace(workplace),
+ * variables: callVariables(session) }) then ctx.live.connect(session, leg, {}) holds the call until
+ * either side hangs up (in a reused bridge: the leg carries its call, see live-calls.ts).
  * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
  */
 export type PortalFlow = (

@@ -2,8 +2,9 @@
  * The call controller: wires the ARI event socket to the router, keeps the config cache in
  * step with the store, and reconciles after every (re)connect — channels and bridges the
  * application still owns in Asterisk that no session knows are re-adopted (answered calls,
- * voicebox recordings) or released (calls in set-up, strays; see adoption.ts), and this
- * controller's stale live-call entries are removed.
+ * voicebox recordings) or released (calls in set-up, strays; see adoption.ts), an earlier
+ * process's idle pooled bridges are destroyed, and this controller's stale live-call entries
+ * are removed.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -15,6 +16,7 @@ import {
   type AdmissionStats,
 } from './admission.js';
 import { adoptOrphans, type AdoptionResult } from './adoption.js';
+import { BridgePool, type BridgePoolStats } from './bridge-pool.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './config-cache.js';
@@ -82,6 +84,8 @@ export interface CallController {
   shedding(): SheddingStats;
   /** for tests: one shedding decision now */
   readonly edgeShedding: EdgeShedding;
+  /** reused bridges: idle, busy, created, reused, destroyed */
+  bridgePool(): BridgePoolStats;
 }
 
 export interface ReconcileResult extends AdoptionResult {
@@ -129,6 +133,15 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   await startCache(cache, logger);
   const voicebox = createVoiceboxEvents(logger);
   const ownership = new OwnershipBook();
+  const bridgePool = new BridgePool({
+    ari,
+    ownership,
+    logger,
+    max: config.BRIDGE_POOL_MAX,
+    settleMs: timing.bridgeSettleMs,
+    route: (id, handler) => ari.events.route(id, handler),
+  });
+  const unwatchPool = bridgePool.watch(ari.events);
   const writes = new StoreWriteQueue({ logger });
   const live = new LiveCalls(ari, store, controllerId, logger, writes);
   const callThroughAlerts = deps.callThroughGuard?.alerts ?? createCallThroughAlerts(logger);
@@ -153,7 +166,12 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     callThroughGuard,
     ...(deps.events ? { events: deps.events } : {}),
   };
-  const router = createRouter(context, { ownership, flows: deps.flows ?? {}, admission });
+  const router = createRouter(context, {
+    ownership,
+    flows: deps.flows ?? {},
+    admission,
+    bridges: bridgePool,
+  });
   let stopping = false;
 
   async function reconcile(): Promise<ReconcileResult> {
@@ -172,6 +190,11 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       bridgeIds: app.bridge_ids.filter((id) => !ownership.has(id)),
     };
     const adopted = await adoptOrphans(context, router, orphans, logger);
+    // Asterisk need not list an empty bridge among the app's: found by name instead
+    adopted.bridges += await bridgePool.sweep().catch((err: unknown) => {
+      logger.warn({ err }, 'reconcile: idle bridges of an earlier process not looked for');
+      return 0;
+    });
     const liveCalls = await live.removeStale().catch((err: unknown) => {
       logger.warn({ err }, 'reconcile: stale live-call entries not removed (store away)');
       return 0;
@@ -214,6 +237,13 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   }
 
   shedding.start();
+  /** idle bridges and those of ended calls are destroyed; answered calls keep theirs */
+  async function stopPool(): Promise<void> {
+    await bounded(bridgePool.stop(), 1000, 'bridge pool').catch((err: unknown) =>
+      logger.warn({ err }, 'idle bridges not all destroyed'),
+    );
+  }
+
   logger.info('call controller started');
   return {
     voicebox,
@@ -224,6 +254,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     admission: () => admission.stats(),
     shedding: () => shedding.stats(),
     edgeShedding: shedding,
+    bridgePool: () => bridgePool.stats(),
     async stop(opts: StopOptions = {}) {
       if (stopping) return;
       stopping = true;
@@ -233,6 +264,8 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
         refuseNew = true;
         const handed = await router.handOver();
         unsubscribe[1]!();
+        unwatchPool();
+        await stopPool();
         const lost = await writes.flush(opts.flushMs ?? 2000);
         await bounded(callThroughGuard.stop(), 1000, 'call-through settlement').catch((err: unknown) =>
           logger.warn({ err }, 'call-through settlement failed'),
@@ -245,7 +278,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
         return;
       }
       for (const u of unsubscribe) u();
+      unwatchPool();
       await router.drain();
+      await stopPool();
       await writes.flush(opts.flushMs ?? 2000);
       await bounded(callThroughGuard.stop(), 1000, 'call-through settlement').catch((err: unknown) =>
         logger.warn({ err }, 'call-through settlement failed'),

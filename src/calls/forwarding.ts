@@ -5,6 +5,7 @@
  */
 import type { CallStep, RingFailure } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
+import { callVariables } from './live-calls.js';
 import type { CallSession, PresentedIdentity } from './session.js';
 
 type ForwardStep = Extract<CallStep, { action: 'forward' }>;
@@ -22,6 +23,7 @@ export async function forwardCall(
   const result = await session.dialLegs([step.leg], {
     timeoutSeconds: step.ringSeconds,
     present,
+    variables: callVariables(session),
   });
   if (result.kind !== 'answered') {
     session.log.info({ outcome: result.kind }, 'forward target did not take the call');
@@ -29,6 +31,6 @@ export async function forwardCall(
   }
   ctx.events?.emit(session, { type: 'answered', leg: step.leg });
   // a forwarded call is not the workplace's own call: not registered for *11
-  await ctx.live.connect(session, result.leg.channelId, {});
+  await ctx.live.connect(session, result.leg, {});
   return 'connected';
 }

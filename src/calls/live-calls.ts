@@ -21,24 +21,50 @@ function isEndingEvent(event: AriEvent): boolean {
 }
 
 /**
- * Bridges of connected calls carry their call in their name, so a controller that restarts
- * (or lost its event socket) can tell from Asterisk alone which party is the remote one and
- * which workplace the call belongs to: `pbx-call:<remoteChannelId>:<workplaceId or empty>`.
+ * A restarted controller (or one that lost its event socket) must tell from Asterisk alone which
+ * party of a bridged call is the remote one and which workplace the call belongs to. The call is
+ * written as `<remoteChannelId>:<workplaceId or empty>`:
+ * - on each leg, as the channel variable PBX_CALL, set by the request that creates the leg (no
+ *   request of its own). A call whose answered leg carries it is bridged in a reused bridge
+ *   (bridge-pool.ts), whose name cannot change and so names no call;
+ * - else in the name of a bridge created for the call alone: `pbx-call:<call>` (a pull's new
+ *   bridge: the pulling channel is no leg of ours; and every bridge of an earlier version).
  */
+export const CALL_VARIABLE = 'PBX_CALL';
 const BRIDGE_NAME_PREFIX = 'pbx-call:';
 
-export function callBridgeName(call: { remoteChannelId: string; workplaceId: string | undefined }): string {
-  return `${BRIDGE_NAME_PREFIX}${call.remoteChannelId}:${call.workplaceId ?? ''}`;
+type CallIdentity = { remoteChannelId: string; workplaceId: string | undefined };
+
+function callTag(call: CallIdentity): string {
+  return `${call.remoteChannelId}:${call.workplaceId ?? ''}`;
 }
 
-export function parseCallBridgeName(
-  name: string | undefined,
-): { remoteChannelId: string; workplaceId: string | undefined } | undefined {
-  if (!name?.startsWith(BRIDGE_NAME_PREFIX)) return undefined;
-  const rest = name.slice(BRIDGE_NAME_PREFIX.length);
-  const cut = rest.lastIndexOf(':');
+export function parseCallTag(tag: string | undefined): CallIdentity | undefined {
+  if (!tag) return undefined;
+  const cut = tag.lastIndexOf(':');
   if (cut <= 0) return undefined;
-  return { remoteChannelId: rest.slice(0, cut), workplaceId: rest.slice(cut + 1) || undefined };
+  return { remoteChannelId: tag.slice(0, cut), workplaceId: tag.slice(cut + 1) || undefined };
+}
+
+/** The variables that name the call on every leg dialled for it (DialOptions.variables). */
+export function callVariables(remote: { channelId: string }, workplaceId?: string): Record<string, string> {
+  return { [CALL_VARIABLE]: callTag({ remoteChannelId: remote.channelId, workplaceId }) };
+}
+
+export function callBridgeName(call: CallIdentity): string {
+  return `${BRIDGE_NAME_PREFIX}${callTag(call)}`;
+}
+
+export function parseCallBridgeName(name: string | undefined): CallIdentity | undefined {
+  if (!name?.startsWith(BRIDGE_NAME_PREFIX)) return undefined;
+  return parseCallTag(name.slice(BRIDGE_NAME_PREFIX.length));
+}
+
+/** The peer a call is bridged with: an answered leg (AnsweredLeg), or just a channel. */
+export interface Peer {
+  channelId: string;
+  /** the variables the leg was created with */
+  variables?: Readonly<Record<string, string>>;
 }
 
 /** A caller talking to a peer through a bridge; the peer can be swapped by a pull. */
@@ -103,10 +129,12 @@ export class ConnectedCall {
   }
 
   /** Bridges caller and peer and holds the call until either side hangs up. */
-  async run(peerChannelId: string): Promise<void> {
-    this.watchPeer(peerChannelId);
+  async run(peer: Peer): Promise<void> {
+    this.watchPeer(peer.channelId);
+    // a reused bridge only when a restarted controller can tell the call from its leg
+    const reuse = peer.variables?.[CALL_VARIABLE] === callTag(this);
     await this.hold(async () => {
-      const bridge = await this.session.bridgeWith(peerChannelId, { name: callBridgeName(this) });
+      const bridge = await this.session.bridgeWith(peer.channelId, { reuse, name: callBridgeName(this) });
       this.bridgeId = bridge.id;
     });
   }
@@ -169,7 +197,13 @@ export class ConnectedCall {
       // released, not just hung up: the session's close must not DELETE it a second time
       this.session.releaseChannel(peer),
       workplaceId && bridgeId
-        ? this.writeRegistry(() => this.registry.store.liveCalls.remove(workplaceId, bridgeId))
+        ? this.writeRegistry(() =>
+            this.registry.store.liveCalls.remove({
+              workplaceId,
+              bridgeId,
+              remoteChannelId: this.remoteChannelId,
+            }),
+          )
         : Promise.resolve(),
     ]);
   }
@@ -178,7 +212,9 @@ export class ConnectedCall {
    * Moves the caller (remote party) into a new bridge with `newPeerChannelId`, then releases
    * the old peer and its bridge. The remote party is never hung up: adding a channel that is
    * in bridge A to bridge B moves it. False: the call ended during the move (nothing was
-   * moved; the new peer is released).
+   * moved; the new peer is released). The new bridge is the call's alone and named for it (the
+   * pulling channel is no leg of ours, so it carries no call variable); the old one is
+   * destroyed, never reused. Pulls are rare: they keep the two requests the pool saves.
    */
   async moveTo(newPeerChannelId: string): Promise<boolean> {
     const { session, registry } = this;
@@ -225,8 +261,8 @@ export class LiveCalls {
   ) {}
 
   /** Bridges the session's caller with the leg and holds the call (registered for `*11`). */
-  connect(session: CallSession, peerChannelId: string, opts: { workplaceId?: string }): Promise<void> {
-    return new ConnectedCall(session, opts.workplaceId, this).run(peerChannelId);
+  connect(session: CallSession, peer: Peer, opts: { workplaceId?: string }): Promise<void> {
+    return new ConnectedCall(session, opts.workplaceId, this).run(peer);
   }
 
   /** Holds a call found already bridged in Asterisk (re-adoption), registered like connect(). */
@@ -294,7 +330,7 @@ export class LiveCalls {
     for (const entry of entries) {
       const local = this.byRemote.get(entry.remoteChannelId);
       if (local && local.bridgeId === entry.bridgeId) continue;
-      await this.store.liveCalls.remove(entry.workplaceId, entry.bridgeId);
+      await this.store.liveCalls.remove(entry);
       removed += 1;
     }
     return removed;

@@ -8,6 +8,7 @@ import type { Workplace } from '../domain/model.js';
 import { callThroughCallerId } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
+import { callVariables } from './live-calls.js';
 import { promptMedia } from './prompts.js';
 import type { CallSession, PresentedIdentity } from './session.js';
 
@@ -43,6 +44,7 @@ export async function callOut(
     {
       timeoutSeconds: OUTBOUND_RING_SECONDS,
       present: presentedWorkplace(workplace),
+      variables: callVariables(session),
     },
   );
   if (result.kind !== 'answered') {
@@ -55,5 +57,5 @@ export async function callOut(
     type: 'answered',
     leg: { kind: 'external', endpoint: '', number: e164, confirm: false },
   });
-  await ctx.live.connect(session, result.leg.channelId, {});
+  await ctx.live.connect(session, result.leg, {});
 }

@@ -25,6 +25,7 @@ import {
 } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext, PortalCaller, PortalFlow } from './context.js';
+import { callVariables } from './live-calls.js';
 import { OUTBOUND_RING_SECONDS, presentedWorkplace } from './outbound.js';
 import { promptMedia, type PromptId } from './prompts.js';
 import { pullCall } from './pull.js';
@@ -343,7 +344,7 @@ async function callThrough(
     await session.ringback();
     const result = await session.dialLegs(
       [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
-      { timeoutSeconds: OUTBOUND_RING_SECONDS, present },
+      { timeoutSeconds: OUTBOUND_RING_SECONDS, present, variables: callVariables(session) },
     );
     if (result.kind !== 'answered') {
       log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
@@ -362,7 +363,7 @@ async function callThrough(
         session.hangup().catch(() => {});
       }, secondsLeft * 1000);
     }
-    await ctx.live.connect(session, result.leg.channelId, {});
+    await ctx.live.connect(session, result.leg, {});
     return { kind: 'done' };
   } finally {
     if (cut) clearTimeout(cut);

@@ -15,6 +15,7 @@ import {
 } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
 import { forwardCall } from './forwarding.js';
+import { callVariables } from './live-calls.js';
 import type { CallSession, PresentedIdentity } from './session.js';
 import { depositMessage } from './voicebox.js';
 
@@ -70,11 +71,12 @@ export async function callWorkplace(
           timeoutSeconds: step.ringSeconds,
           present,
           lang: workplace.language,
+          variables: callVariables(session, workplace.id),
         });
         if (result.kind === 'answered') {
           session.log.info({ endpoint: result.leg.spec.endpoint }, 'answered');
           ctx.events?.emit(session, { type: 'answered', leg: result.leg.spec });
-          await ctx.live.connect(session, result.leg.channelId, { workplaceId: workplace.id });
+          await ctx.live.connect(session, result.leg, { workplaceId: workplace.id });
           return;
         }
         session.log.info({ outcome: result.kind, causes: result.causes }, 'nobody answered');

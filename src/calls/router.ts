@@ -30,7 +30,7 @@ import {
 import { pullCall } from './pull.js';
 import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
-import { CallSession, isCallEnded, type CallerChannel, type Ownership } from './session.js';
+import { CallSession, isCallEnded, type CallerChannel, type Ownership, type SessionDeps } from './session.js';
 import { retrieveMessages } from './voicebox.js';
 import { promptMedia } from './prompts.js';
 
@@ -93,7 +93,12 @@ export function resolveDialled(
 
 export function createRouter(
   ctx: CallContext,
-  deps: { ownership: Ownership & { has(id: string): boolean }; flows: Flows; admission?: Admission },
+  deps: {
+    ownership: Ownership & { has(id: string): boolean };
+    flows: Flows;
+    admission?: Admission;
+    bridges?: SessionDeps['bridges'];
+  },
 ): Router {
   const sessions = new Map<string, CallSession>();
   const running = new Set<Promise<void>>();
@@ -137,6 +142,7 @@ export function createRouter(
       logger: ctx.logger,
       timing: ctx.timing,
       ownership: deps.ownership,
+      bridges: deps.bridges,
       onSetUp,
     });
     sessions.set(channel.id, session);

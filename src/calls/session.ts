@@ -20,6 +20,7 @@ import {
   type LegFailure,
   type RingFailure,
 } from '../domain/ring-plan.js';
+import type { BridgeLease } from './bridge-pool.js';
 import { promptMedia } from './prompts.js';
 import type { Timing } from './timing.js';
 
@@ -68,6 +69,8 @@ export interface SessionDeps {
   logger: Logger;
   timing: Timing;
   ownership?: Ownership;
+  /** reused bridges (bridge-pool.ts); without it every bridge is created for its call */
+  bridges?: { lease(): BridgeLease };
   /** called once when the call's set-up is over: answered, every leg dialled, or ended (admission) */
   onSetUp?: () => void;
 }
@@ -123,6 +126,8 @@ export interface DialOptions {
   signal?: AbortSignal;
   /** language of the confirmation prompt on confirming legs */
   lang?: string;
+  /** channel variables every leg is created with (part of the create request: no extra one) */
+  variables?: Record<string, string>;
 }
 
 /** The leg that won, still routed so the flow learns when it hangs up. */
@@ -131,6 +136,8 @@ export interface AnsweredLeg<T extends DialLegSpec = DialLegSpec> {
   channelId: string;
   /** resolves with the hangup cause when the leg ends */
   ended: Promise<number>;
+  /** the variables it was created with (DialOptions.variables) */
+  variables: Readonly<Record<string, string>>;
 }
 
 export type DialResult<T extends DialLegSpec = DialLegSpec> =
@@ -201,6 +208,8 @@ export class CallSession {
   /** channels (legs) and bridges this session created and must release */
   private readonly ownedChannels = new Set<string>();
   private readonly ownedBridges = new Set<string>();
+  private readonly leases = new Map<string, BridgeLease>();
+  private readonly bridges: SessionDeps['bridges'];
   private readonly endedWaiters = new Set<() => void>();
   private onSetUp: (() => void) | undefined;
 
@@ -218,6 +227,7 @@ export class CallSession {
     this.ari = deps.ari;
     this.timing = deps.timing;
     this.ownership = deps.ownership;
+    this.bridges = deps.bridges;
     this.onSetUp = deps.onSetUp;
     this.log = deps.logger.child({ call: channel.id });
     this.ownership?.claim(this.channelId);
@@ -528,23 +538,43 @@ export class CallSession {
     this.ownership?.claim(bridgeId);
   }
 
-  /** Destroys an owned bridge now (404 is fine). */
+  /** Destroys a bridge of this call now, never to be reused (404 is fine). */
   async destroyBridge(bridgeId: string): Promise<void> {
-    if (this.ownedBridges.delete(bridgeId)) this.ownership?.release(bridgeId);
+    const lease = this.leases.get(bridgeId);
+    if (lease) {
+      this.leases.delete(bridgeId);
+      return lease.discard();
+    }
+    // one this session no longer holds (released when it closed) may be another call's by now
+    if (!this.ownedBridges.delete(bridgeId)) return;
+    this.ownership?.release(bridgeId);
     await this.ari.bridges.destroy({ bridgeId }).catch((err: unknown) => {
       if (!isNotFound(err)) this.log.warn({ err, bridgeId }, 'bridge destroy failed');
     });
   }
 
-  /** Answers the caller (if needed) and bridges it with `channelId` in a new mixing bridge. */
-  async bridgeWith(channelId: string, opts: { name?: string } = {}): Promise<{ id: string }> {
-    const bridgeId = randomUUID();
-    this.adoptBridge(bridgeId);
+  /**
+   * Answers the caller (if needed) and bridges it with `channelId`: in a reused bridge of the
+   * pool (`reuse`: its name cannot tell the call, so the call must be told apart otherwise, see
+   * live-calls.ts), else in a new mixing bridge named `name`, destroyed with the session.
+   */
+  async bridgeWith(
+    channelId: string,
+    opts: { name?: string; reuse?: boolean } = {},
+  ): Promise<{ id: string }> {
+    if (this.abort.signal.aborted) throw this.endedError();
+    const lease = opts.reuse ? this.bridges?.lease() : undefined;
+    const bridgeId = lease?.id ?? randomUUID();
+    if (lease) this.leases.set(bridgeId, lease);
+    else this.adoptBridge(bridgeId);
     // answer and bridge creation are independent: one round trip of set-up latency, not two
     await Promise.all([
       this.answer(),
-      this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId, name: opts.name })),
+      lease
+        ? this.guard(lease.ready)
+        : this.onCaller(() => this.ari.bridges.create({ type: 'mixing', bridgeId, name: opts.name })),
     ]);
+    lease?.adding([this.channelId, channelId]);
     await this.onCaller(() =>
       this.ari.bridges.addChannel({ bridgeId, channel: [this.channelId, channelId] }),
     );
@@ -659,6 +689,9 @@ export class CallSession {
     if (!this.abort.signal.aborted) work.push(this.hangup(cause).catch(() => {}));
     for (const id of this.ownedChannels) work.push(this.hangupChannel(id));
     for (const id of this.ownedBridges) work.push(this.destroyBridge(id));
+    // back to the pool once the caller and the legs are seen out of them
+    for (const lease of this.leases.values()) lease.release();
+    this.leases.clear();
     await Promise.all(work);
     for (const id of [...this.ownedChannels]) this.disown(id);
     this.unrouteCaller();
@@ -709,7 +742,12 @@ class DialAttempt<T extends DialLegSpec> {
       if (winner) {
         return {
           kind: 'answered',
-          leg: { spec: winner.spec, channelId: winner.channelId, ended: winner.ended },
+          leg: {
+            spec: winner.spec,
+            channelId: winner.channelId,
+            ended: winner.ended,
+            variables: opts.variables ?? {},
+          },
         };
       }
       const failures = outcomes.filter((f): f is LegFailure => f !== undefined);
@@ -841,6 +879,7 @@ class LegRun<T extends DialLegSpec> {
         otherChannelId: this.otherHalfId,
         // what a dial naming the caller would copy into the leg's connected line
         ...(session.callerId ? { callerId: session.callerId } : {}),
+        ...(opts.variables ? { variables: opts.variables } : {}),
         timeout: opts.timeoutSeconds + ORIGINATE_BACKSTOP_SECONDS,
       });
       this.created = true;
@@ -874,7 +913,7 @@ class LegRun<T extends DialLegSpec> {
         appArgs: 'leg',
         channelId: this.channelId,
         originator: session.channelId,
-        variables: ownIdentityVariables(ownNumber),
+        variables: { ...ownIdentityVariables(ownNumber), ...opts.variables },
       });
       this.created = true;
     } catch (err) {

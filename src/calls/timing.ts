@@ -17,6 +17,11 @@ export interface Timing {
   recordingGraceMs: number;
   /** before a reconcile lists the app's channels, let in-flight StasisStart events arrive */
   reconcileGraceMs: number;
+  /**
+   * a bridge whose call is over returns to the pool once its channels are seen leaving it;
+   * not seen within this time, it is destroyed instead (bridge-pool.ts)
+   */
+  bridgeSettleMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -26,6 +31,7 @@ export const DEFAULT_TIMING: Timing = {
   interDigitTimeoutMs: 5_000,
   recordingGraceMs: 5_000,
   reconcileGraceMs: 250,
+  bridgeSettleMs: 10_000,
 };
 
 export function resolveTiming(overrides: Partial<Timing> | undefined): Timing {

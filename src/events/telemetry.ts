@@ -94,6 +94,7 @@ export async function createTelemetry(opts: {
           const s = controller.shedding();
           return { ...a, shedPercent: s.percent, shedLimit: s.limit };
         },
+        bridgePool: () => controller.bridgePool(),
       });
       stopDevices = watchDevices({
         ari: controller.context.ari,

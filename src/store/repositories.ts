@@ -997,8 +997,9 @@ export function createKvStore(
       async get(workplaceId) {
         return parse<LiveCall>(await kv.get(liveKey(workplaceId)));
       },
-      async remove(workplaceId, bridgeId) {
-        // compare-and-delete: a newer call of the workplace (other bridge) is kept
+      async remove({ workplaceId, bridgeId, remoteChannelId }) {
+        // compare-and-delete: a newer call of the workplace (other call, maybe the same reused
+        // bridge; or the same call moved to another bridge) is kept
         await write({
           guards: [
             {
@@ -1006,6 +1007,13 @@ export function createKvStore(
               key: liveKey(workplaceId),
               field: 'bridgeId',
               value: bridgeId,
+              label: NOT_OURS,
+            },
+            {
+              type: 'fieldEquals',
+              key: liveKey(workplaceId),
+              field: 'remoteChannelId',
+              value: remoteChannelId,
               label: NOT_OURS,
             },
           ],

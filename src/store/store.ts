@@ -267,8 +267,12 @@ export interface Store {
   liveCalls: {
     put(call: LiveCall): Promise<void>;
     get(workplaceId: string): Promise<LiveCall | undefined>;
-    /** removes only if the registered call is still this bridge (a newer call is kept) */
-    remove(workplaceId: string, bridgeId: string): Promise<void>;
+    /**
+     * Removes only if the registered call is still this one: same bridge AND same remote
+     * channel. A bridge id alone does not tell calls apart: bridges are reused (bridge-pool.ts),
+     * so a newer call of the workplace may be registered with the same bridge.
+     */
+    remove(call: Pick<LiveCall, 'workplaceId' | 'bridgeId' | 'remoteChannelId'>): Promise<void>;
     listByController(controllerId: string): Promise<LiveCall[]>;
   };
 

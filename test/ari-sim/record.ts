@@ -281,6 +281,57 @@ const SCENARIOS: Record<string, (rec: Recorder) => Promise<void>> = {
     await rec.settle();
   },
 
+  /**
+   * One bridge for two calls one after the other, as the controller's bridge pool uses it
+   * (src/calls/bridge-pool.ts): the emptied bridge stays (and stays listed among the app's
+   * bridges), takes the next call's channels, and a leg carries the variables its originate set
+   * (the first leg's originate names a caller, the second's does not: an anonymous caller).
+   */
+  async 'bridge-reuse'(rec) {
+    const bridge = await rec.rest('pbx', 'POST', '/bridges', { type: 'mixing', name: 'pbx-pool:pbx' });
+    const bridgeId = bridge.body.id as string;
+    for (const [i, number] of ['4930123474', '4930123475'].entries()) {
+      const call = await inboundCall(rec, number, `+49170123458${i}`);
+      const leg = `reuse-leg-${i}`;
+      // as the controller originates a leg: naming the caller's identity, or none (anonymous)
+      const callerId: Record<string, string> = i === 0 ? { callerId: `+49170123458${i}` } : {};
+      await rec.rest(
+        'pbx',
+        'POST',
+        '/channels',
+        {
+          endpoint: 'Local/desk-r@lab-devices',
+          app: 'pbx',
+          appArgs: 'leg',
+          channelId: leg,
+          otherChannelId: `${leg};2`,
+          ...callerId,
+        },
+        { variables: { PBX_CALL: `${call.pbx}:wp-${i}` } },
+      );
+      const far = await rec.waitFor((e) => e.type === 'StasisStart' && e.channel?.id === `${leg};2`);
+      await rec.rest('world', 'POST', `/channels/${far.channel.id}/answer`);
+      await rec.waitFor((e) => e.type === 'StasisStart' && e.channel?.id === leg);
+      await rec.rest('pbx', 'GET', `/channels/${leg}/variable`, { variable: 'PBX_CALL' });
+      await rec.rest('pbx', 'POST', `/channels/${call.pbx}/answer`);
+      await rec.rest('pbx', 'POST', `/bridges/${bridgeId}/addChannel`, { channel: `${call.pbx},${leg}` });
+      await rec.waitFor(
+        (e) => e.type === 'ChannelEnteredBridge' && e.channel?.id === leg && e.bridge?.id === bridgeId,
+      );
+      await rec.rest('pbx', 'GET', `/bridges/${bridgeId}`);
+      // the caller hangs up; the controller hangs up the desk
+      await rec.rest('world', 'DELETE', `/channels/${call.world}`);
+      await rec.waitFor((e) => e.type === 'StasisEnd' && e.channel?.id === call.pbx);
+      await rec.rest('pbx', 'DELETE', `/channels/${leg}`);
+      await rec.waitFor((e) => e.type === 'ChannelDestroyed' && e.channel?.id === leg);
+      await rec.settle(300);
+      await rec.rest('pbx', 'GET', `/bridges/${bridgeId}`);
+      await rec.rest('pbx', 'GET', '/applications/pbx');
+    }
+    await rec.rest('pbx', 'DELETE', `/bridges/${bridgeId}`);
+    await rec.settle();
+  },
+
   /** A caller whose ;1 half carries an accountcode (a desk phone's workplace id): does ;2 show it? */
   async 'originate-accountcode'(rec) {
     const caller = await rec.rest(

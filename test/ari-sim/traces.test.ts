@@ -83,6 +83,7 @@ function loadTrace(file: string) {
   // Channels of this scenario: created by its REST calls, plus the ;2 halves of those Local channels.
   const ids = new Set<string>();
   const names = new Map<string, string>();
+  const pbxCreated = new Set<string>();
   for (const l of body) {
     if (
       l.kind === 'rest' &&
@@ -92,6 +93,7 @@ function loadTrace(file: string) {
     ) {
       ids.add(l.body.id);
       names.set(l.body.name.replace(/;1$/, ';2'), l.body.id);
+      if (l.actor === 'pbx') pbxCreated.add(l.body.id);
     }
   }
   const otherOf = new Map<string, string>();
@@ -108,7 +110,9 @@ function loadTrace(file: string) {
     const ch = l.event.channel ?? l.event.peer;
     return !ch || ids.has(ch.id);
   });
-  return { lines: relevant, otherOf };
+  // the ;2 halves of Local channels the controller created (subscribed when it names them)
+  const pbxLegHalves = new Set([...pbxCreated].flatMap((id) => otherOf.get(id) ?? []));
+  return { lines: relevant, otherOf, pbxLegHalves };
 }
 
 const counts = (events: Array<{ app: string; e: AriEvent }>, map: (id: string) => string) => {
@@ -144,7 +148,7 @@ describe.skipIf(sharedFiles.length === 0)('trace replays against the simulator',
   });
 
   it.each(files.map((f) => [basename(f), f]))('%s', async (_name, file) => {
-    const { lines, otherOf } = loadTrace(file);
+    const { lines, otherOf, pbxLegHalves } = loadTrace(file);
     const client = new TestAri(sim.url, 'pbx,labdriver');
     await client.connect();
     const idMap = new Map<string, string>();
@@ -249,10 +253,19 @@ describe.skipIf(sharedFiles.length === 0)('trace replays against the simulator',
         });
       }
       compared += expectedEvents.length;
-      // For the controller's app the whole sequence must match too, not only per object.
+      // For the controller's app the whole sequence must match too, not only per object. The ;2
+      // half of a Local leg it originated runs in a thread of its own: how its events interleave
+      // with the others' is a race in Asterisk itself (bridge-reuse.jsonl recorded it both ways),
+      // so those are left out here; their order per object is compared above.
       if (app === 'pbx') {
-        const want = expectedEvents.map((e) => e.type).join(', ');
-        const have = actualEvents.map((e) => e.type).join(', ');
+        const racing = new Set([...pbxLegHalves].flatMap((id) => [id, idMap.get(id) ?? id]));
+        const sequence = (events: AriEvent[]) =>
+          events
+            .filter((e) => !racing.has(e.channel?.id ?? ''))
+            .map((e) => e.type)
+            .join(', ');
+        const want = sequence(expectedEvents);
+        const have = sequence(actualEvents);
         if (want !== have) problems.push(`pbx global order\n    recorded: ${want}\n    simulator: ${have}`);
       }
       for (const key of act.keys())

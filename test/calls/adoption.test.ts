@@ -59,7 +59,18 @@ beforeAll(async () => {
   world = await startWorld({ logLevel: process.env.CALLS_LOG ?? 'silent' });
   ({ company, admin } = await world.createCompany());
   groupId = (await world.createGroup(company.id, admin)).id;
-  for (const body of [{}, {}, {}, TWO_DEVICES, TWO_DEVICES, { devices: [] }, { devices: [] }, TWO_DEVICES]) {
+  for (const body of [
+    {},
+    {},
+    {},
+    TWO_DEVICES,
+    TWO_DEVICES,
+    { devices: [] },
+    { devices: [] },
+    TWO_DEVICES,
+    {},
+    TWO_DEVICES,
+  ]) {
     workplaces.push(await workplace(body));
   }
 });
@@ -87,6 +98,9 @@ describe('a restarted controller re-adopts', () => {
     await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
     const registered = await world.store.liveCalls.get(wp.id);
     expect(registered).toMatchObject({ remoteChannelId: caller.id, deviceChannelId: deskLeg.id });
+    // a reused bridge: its name tells no call, the desk leg's variable does
+    const bridge = await world.ari.bridges.get({ bridgeId: registered!.bridgeId });
+    expect(bridge.name).toBe(`pbx-pool:${world.config.ARI_APP}`);
 
     await crash();
     const controller = await restart();
@@ -279,5 +293,53 @@ describe('a restarted controller re-adopts', () => {
     await talking.hangup();
     await deskLeg.waitForHangup();
     await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+  });
+
+  it("the earlier process's idle bridges are destroyed; a pulled call is re-adopted from its own bridge's name", async () => {
+    const plain = workplaces.shift()!;
+    const desk = world.deviceEndpoint(plain.devices[0]!.sipUsername);
+    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const done = await world.driver.placeCall({ from: CALLER, to: plain.number });
+    const doneLeg = await world.driver.waitForChannel(desk);
+    await until(() => done.bridgedWith().length > 0, 'bridge');
+    await done.hangup();
+    await doneLeg.waitForHangup();
+    await until(() => current!.controller.bridgePool().idle > 0, 'a bridge idle in the pool');
+
+    const wp = workplaces.shift()!;
+    const [deskOf, clientOf] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [string, string];
+    world.driver.setEndpointBehaviour(deskOf, { kind: 'answer', afterMs: 10 });
+    world.driver.setEndpointBehaviour(clientOf, { kind: 'manual' });
+    const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    const deskLeg = await world.driver.waitForChannel(deskOf);
+    await until(() => remote.bridgedWith().length > 0, 'bridge');
+    const puller = await world.driver.placeCall({
+      from: wp.extension,
+      to: '*11',
+      args: ['internal'],
+      name: `PJSIP/${wp.devices[1]!.sipUsername}`,
+    });
+    await until(() => remote.bridgedWith()[0] === puller.id, 'remote bridged with the puller');
+    await deskLeg.waitForHangup();
+    await until(
+      async () => (await world.store.liveCalls.get(wp.id))?.deviceChannelId === puller.id,
+      'registered with the puller',
+    );
+    const pulledBridge = world.driver.bridges().find((b) => b.channelIds.includes(remote.id))!.id;
+    expect((await current!.ari.bridges.get({ bridgeId: pulledBridge })).name).toMatch(/^pbx-call:/);
+
+    await crash();
+    const controller = await restart();
+    await until(() => controller.router.sessions.has(remote.id), 'the pulled call has a session again');
+    // nothing but the pulled call's bridge is left: the idle ones of the crashed process are gone
+    await until(() => world.driver.bridges().length === 1, 'idle bridges of the crashed process destroyed');
+    expect(world.driver.bridges()[0]!.id).toBe(pulledBridge);
+    expect(await world.store.liveCalls.get(wp.id)).toMatchObject({
+      remoteChannelId: remote.id,
+      deviceChannelId: puller.id,
+    });
+    await puller.hangup();
+    await remote.waitForHangup();
+    await until(() => world.driver.bridges().length === 0, "the pulled call's bridge destroyed");
   });
 });

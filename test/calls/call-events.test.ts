@@ -657,6 +657,11 @@ describe('metrics', () => {
     expect(
       sampleValue(after, 'pbx_ari_rest_seconds_count', { operation: 'channels.originate' }),
     ).toBeGreaterThan(sampleValue(before, 'pbx_ari_rest_seconds_count', { operation: 'channels.originate' }));
+    // the call was bridged in a bridge of the pool: a new one, or one kept from an earlier call
+    const bridged = (m: typeof after) =>
+      sampleValue(m, 'pbx_bridges_created_total') + sampleValue(m, 'pbx_bridges_reused_total');
+    expect(bridged(after) - bridged(before)).toBe(1);
+    expect(after.get('pbx_bridge_pool_idle')?.type).toBe('gauge');
     expect(sampleValue(after, 'pbx_ari_events_total')).toBeGreaterThan(
       sampleValue(before, 'pbx_ari_events_total'),
     );

@@ -40,6 +40,7 @@ const PBX_APP = 'e2epbx';
 const WORLD_APP = 'e2eworld';
 const PLATFORM_TOKEN = 'faults-platform-admin-token-0123456789';
 const CONTROLLER_ID = 'faults-controller';
+const METRICS_TOKEN = 'faults-metrics-token-0123456789';
 
 interface ChannelJson {
   id: string;
@@ -105,6 +106,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
       DIAL_DEVICE: 'Local/{endpoint}@e2e-devices',
       DIAL_EXTERNAL: 'Local/{number}@e2e-pstn',
       CONTROLLER_ID,
+      METRICS_TOKEN,
       LOG_LEVEL: 'info',
     });
   }
@@ -189,11 +191,30 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     );
   }
 
-  /** nothing of ours is left in Asterisk: no channel, no bridge */
+  /** idle bridges the running controller's pool holds (its /metrics) */
+  async function poolIdle(): Promise<number> {
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const line = /^pbx_bridge_pool_idle (\d+)$/m.exec(await res.text());
+    if (!line) throw new Error('no pbx_bridge_pool_idle in /metrics');
+    return Number(line[1]);
+  }
+
+  /**
+   * nothing of ours is left in Asterisk: no channel, no bridge — but the empty bridges the
+   * running controller keeps for its next calls, exactly as many as it says it holds (an
+   * earlier process's idle bridges must be gone)
+   */
   async function nothingLeftBehind(): Promise<void> {
     const leftovers = async () => {
-      const [chans, bridges] = await Promise.all([channels(), rest.bridges.list()]);
-      return [...chans.map((c) => `channel ${c.name} ${c.state}`), ...bridges.map((b) => `bridge ${b.name}`)];
+      const [chans, bridges, idle] = await Promise.all([channels(), rest.bridges.list(), poolIdle()]);
+      const pooled = bridges.filter((b) => b.name === `pbx-pool:${PBX_APP}` && b.channels.length === 0);
+      return [
+        ...chans.map((c) => `channel ${c.name} ${c.state}`),
+        ...bridges.filter((b) => !pooled.includes(b)).map((b) => `bridge ${b.name}`),
+        ...(pooled.length === idle
+          ? []
+          : [`${pooled.length} empty pooled bridges, the controller holds ${idle}`]),
+      ];
     };
     await until(
       async () => ((await leftovers()).length === 0 ? true : undefined),

@@ -55,6 +55,11 @@ export interface ScenarioEnv {
   observer: PbxObserver;
   store: PbxStore;
   controller: CallController;
+  /**
+   * every REST request the controller made, as `bridges.addChannel` (counted on its own ARI
+   * surface: not the observer's, the provisioner's or the telemetry's requests)
+   */
+  controllerRequests: string[];
   config: Config;
   /** events, call lists and metrics, wired as src/main.ts wires them */
   telemetry: Telemetry;
@@ -126,10 +131,11 @@ export async function startScenarioEnv(
   const prefix = `e2e-${run}-${process.pid}:`;
   const store = await createRedisStore({ url: target.redisUrl, prefix, logger });
   const telemetry = await createTelemetry({ config, logger, store, prefix, defaultMetrics: false });
+  const controllerRequests: string[] = [];
   telemetry.watchAri(pbxAri);
   const provisioner = createAriProvisioner(pbxAri, { logger });
   const controller = await startCallController({
-    ari: pbxAri,
+    ari: countingRequests(pbxAri, controllerRequests),
     store,
     config,
     logger,
@@ -187,6 +193,7 @@ export async function startScenarioEnv(
     observer,
     store,
     controller,
+    controllerRequests,
     config,
     telemetry,
     apiUrl: baseUrl,
@@ -303,6 +310,27 @@ export async function startScenarioEnv(
     })
   ).id;
   return env;
+}
+
+/** The client with every REST request through it logged as `<resource>.<operation>`. */
+function countingRequests(ari: AriClient, log: string[]): AriClient {
+  const resources = new Set(['channels', 'bridges', 'playbacks', 'recordings', 'applications', 'asterisk']);
+  return new Proxy(ari, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || !resources.has(prop)) return value;
+      return new Proxy(value as object, {
+        get(ops, op) {
+          const fn = Reflect.get(ops, op) as unknown;
+          if (typeof fn !== 'function' || typeof op !== 'string') return fn;
+          return (...args: unknown[]) => {
+            log.push(`${prop}.${op}`);
+            return (fn as (...a: unknown[]) => unknown).apply(ops, args);
+          };
+        },
+      });
+    },
+  });
 }
 
 /** Prompt ids (sound:pbx/<id>) present in every language directory of sounds/. */

@@ -132,6 +132,50 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     );
   });
 
+  it('two answered workplace calls in a row: the second is bridged in a bridge kept from before and costs the controller at most 8 REST requests', async () => {
+    const mobile = '+491701000091';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    env.world.setBehaviour('pstn', mobile, { kind: 'ring' });
+    env.world.setBehaviour('device', wp.devices[0]!.sipUsername, { kind: 'answer', afterMs: 200 });
+    // no call in progress and no bridge waiting for its channels to leave: only this call's requests
+    const quiet = () =>
+      env.observer.until(
+        () =>
+          env.controller.router.sessions.size === 0 && env.controller.bridgePool().busy === 0
+            ? true
+            : undefined,
+        'the controller idle',
+      );
+    const answeredCall = async () => {
+      await quiet();
+      const from = env.controllerRequests.length;
+      const caller = await env.world.call('+491511000091', wp.number);
+      const callerPbx = await env.pbxChannelOf(caller);
+      const live = await env.observer.until(async () => {
+        const entry = await env.store.liveCalls.get(wp.id);
+        return entry?.remoteChannelId === callerPbx ? entry : undefined;
+      }, 'the call registered');
+      await caller.waitUp();
+      await caller.hangup();
+      await quiet();
+      return { bridgeId: live.bridgeId, requests: env.controllerRequests.slice(from) };
+    };
+    // the first fills the pool if it was empty (as every call after a start does once)
+    await answeredCall();
+    const kept = new Set((await env.pbxAri.bridges.list()).map((b) => b.id));
+    const second = await answeredCall();
+    expect(kept.has(second.bridgeId), 'bridged in a bridge that was already there').toBe(true);
+    const why = second.requests.join(', ');
+    // ring, originate ×2, hang-up of the loser, answer, addChannel, hang-up of the desk
+    expect(
+      second.requests.filter((r) => r === 'bridges.create' || r === 'bridges.destroy'),
+      why,
+    ).toEqual([]);
+    expect(second.requests.length, why).toBeLessThanOrEqual(8);
+  });
+
   it('workplace call answered on a parallel number first: the caller talks to the mobile, the desk phone stops with cause 26', async () => {
     const mobile = '+491701000012';
     const wp = await env.createWorkplace({

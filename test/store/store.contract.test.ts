@@ -813,26 +813,36 @@ describe.each(backends)('$name store', (backend) => {
     });
   });
 
-  it('liveCalls: remove is compare-and-delete on the bridge; listed per controller', async () => {
-    const call = (workplaceId: string, bridgeId: string, controllerId = 'ctl-a'): LiveCall => ({
+  it('liveCalls: remove is compare-and-delete on the call (bridge and remote channel); listed per controller', async () => {
+    const call = (
+      workplaceId: string,
+      bridgeId: string,
+      controllerId = 'ctl-a',
+      remote = `r-${bridgeId}`,
+    ): LiveCall => ({
       workplaceId,
       bridgeId,
-      remoteChannelId: `r-${bridgeId}`,
+      remoteChannelId: remote,
       deviceChannelId: `d-${bridgeId}`,
       controllerId,
       startedAt: 't',
     });
     await store.liveCalls.put(call('w1', 'b1'));
     await store.liveCalls.put(call('w1', 'b2')); // a newer call replaces the first
-    await store.liveCalls.remove('w1', 'b1'); // the old call ending must not remove the new one
+    await store.liveCalls.remove(call('w1', 'b1')); // the old call ending must not remove the new one
     expect(await store.liveCalls.get('w1')).toEqual(call('w1', 'b2'));
+    // bridges are reused: the old call's late removal names the bridge the new call has now
+    await store.liveCalls.put(call('w1', 'b2', 'ctl-a', 'r-newer'));
+    await store.liveCalls.remove(call('w1', 'b2'));
+    expect(await store.liveCalls.get('w1')).toEqual(call('w1', 'b2', 'ctl-a', 'r-newer'));
+    await store.liveCalls.put(call('w1', 'b2'));
     await store.liveCalls.put(call('w2', 'b3'));
     await store.liveCalls.put(call('w3', 'b4', 'ctl-b'));
     expect((await store.liveCalls.listByController('ctl-a')).map((c) => c.workplaceId).sort()).toEqual([
       'w1',
       'w2',
     ]);
-    await store.liveCalls.remove('w1', 'b2');
+    await store.liveCalls.remove(call('w1', 'b2'));
     expect(await store.liveCalls.get('w1')).toBeUndefined();
     // w2's call moves to another controller
     await store.liveCalls.put(call('w2', 'b5', 'ctl-b'));
@@ -841,7 +851,7 @@ describe.each(backends)('$name store', (backend) => {
       'w2',
       'w3',
     ]);
-    await store.liveCalls.remove('nobody', 'bx');
+    await store.liveCalls.remove(call('nobody', 'bx'));
   });
 
   it('every mutation announces a ConfigChange; unsubscribe stops delivery', async () => {

@@ -116,8 +116,8 @@ export class Bridges {
       if (ch.connected.number !== other.caller.number || ch.connected.name !== other.caller.name) {
         ch.connected = { ...other.caller };
         this.world.emit(ch, 'ChannelConnectedLine');
-        // A Local ;2 passes the new connected line back to its ;1 as a caller id update.
-        if (ch.localHalf === 2 && ch.localPeer) ch.localPeer.callerIdChanged = true;
+        // A Local half passes its new connected line to the other half as a caller id update.
+        if (ch.localPeer) ch.localPeer.callerIdChanged = true;
       }
     }
   }

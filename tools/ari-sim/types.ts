@@ -58,7 +58,7 @@ export interface Chan {
   outbound: boolean;
   /** Entered Stasis from the dialplan (Local ;2): after StasisEnd the dialplan ends with a soft hangup. */
   viaDialplan?: boolean;
-  /** A Local ;1 whose ;2 got a new connected line: Asterisk reports a ChannelCallerId as it goes. */
+  /** A Local half whose other half got a new connected line: Asterisk reports a ChannelCallerId as it goes. */
   callerIdChanged?: boolean;
 }
 

@@ -254,11 +254,17 @@ export class World {
       ch: ch1,
       afterResponse: () => {
         if (ch1.hangingUp) return;
-        this.emit(ch2, 'ChannelCallerId', {
-          caller_presentation: 0,
-          caller_presentation_txt: 'Presentation Allowed, Not Screened',
-        });
-        this.emit(ch2, 'ChannelConnectedLine');
+        // ;2 gets ;1's variables (makeLocalTwo), each one a ChannelVarset (recorded: bridge-reuse)
+        for (const [variable, value] of Object.entries(opts.variables ?? {}))
+          if (ch2.vars.get(variable) === value) this.emit(ch2, 'ChannelVarset', { variable, value });
+        // an originate naming a caller updates ;2's parties at once; one naming none does not
+        if (opts.callerId) {
+          this.emit(ch2, 'ChannelCallerId', {
+            caller_presentation: 0,
+            caller_presentation_txt: 'Presentation Allowed, Not Screened',
+          });
+          this.emit(ch2, 'ChannelConnectedLine');
+        }
         this.emit(ch1, 'Dial', { dialstatus: '', forward: '', dialstring }, 'peer');
         this.armDialTimeout(ch1, opts.timeoutSec ?? 30);
         this.runDialplan(ch2);
