@@ -110,7 +110,7 @@ export const configSchema = z.object({
   /** … at most this share of new trunk calls, in percent */
   SHED_MAX_PERCENT: z.coerce.number().int().min(1).max(99).default(95),
   /** … and never below this many trunk calls per second let through */
-  SHED_MIN_RATE: z.coerce.number().int().min(1).max(100_000).default(50),
+  SHED_MIN_RATE: z.coerce.number().int().min(1).max(100_000).default(100),
   /** idle mixing bridges kept for the next calls (0 = a bridge per call, destroyed after it) */
   BRIDGE_POOL_MAX: z.coerce.number().int().min(0).max(10_000).default(64),
   /** no call waits longer than this for Redis (a call-path lookup or write then fails fast) */

@@ -49,12 +49,14 @@ export const defaultSheddingOptions: SheddingOptions = {
   maxPercent: 95,
   tickMs: 100,
   holdSeconds: 3,
-  minRate: 50,
+  minRate: 100,
   inFlightTarget: 0,
 };
 
 /** weight of the newest tick in the arrival rate's moving average */
 const ARRIVALS_ALPHA = 0.5;
+/** calls in one tick that may raise the arrival rate at once, without smoothing */
+const MIN_BURST_CALLS = 10;
 /** growth of the limit per tick well under the target: fast up to near where it was last cut, slow beyond */
 const PROBE_FAST = 1.05; // ×1.6 per second
 const PROBE_SLOW = 1.02; // ×1.2 per second
@@ -125,11 +127,14 @@ export function nextShedState(
   o: Pick<SheddingOptions, 'targetSetupMs' | 'maxPercent' | 'tickMs' | 'minRate' | 'inFlightTarget'>,
 ): ShedState {
   if (o.targetSetupMs <= 0) return openGate;
-  const perSecond = 1000 / Math.max(w.durationMs, o.tickMs / 10);
+  // (a window cut short by the burst trigger still counts as half a tick at least)
+  const perSecond = 1000 / Math.max(w.durationMs, o.tickMs / 2);
   // the calls that reached us passed a gate letting (100 - percent) % through
   const arrivedNow = (w.reached / Math.max(0.01, 1 - s.percent / 100)) * perSecond;
-  // up at once (an onset must meet the limit in its first tick), down smoothly
-  const arrivals = Math.max(arrivedNow, s.arrivals + ARRIVALS_ALPHA * (arrivedNow - s.arrivals));
+  // up at once when enough calls came to mean it (an onset must meet the limit in its first
+  // tick), otherwise and down smoothly: a handful of calls at once is no rate
+  const smoothed = s.arrivals + ARRIVALS_ALPHA * (arrivedNow - s.arrivals);
+  const arrivals = w.reached >= MIN_BURST_CALLS ? Math.max(arrivedNow, smoothed) : smoothed;
   const admitted = (w.reached - w.refused) * perSecond;
   const p90 = percentile(w.setupMs, 0.9);
   const over =

@@ -62,6 +62,14 @@ describe('nextShedState', () => {
     expect(Math.round(next.limit)).toBe(limit);
   });
 
+  it('a handful of calls at once on a slow machine is no overload: nothing is shed', () => {
+    let state: ShedState = openGate;
+    for (let t = 0; t < 5; t++) {
+      state = nextShedState(state, w(6, 0, slow(6)), { ...opts, minRate: 100 });
+      expect(state.percent).toBe(0);
+    }
+  });
+
   it('the gate is off with a target of 0', () => {
     expect(nextShedState({ ...openGate, percent: 50 }, w(100, 100), { ...opts, targetSetupMs: 0 })).toEqual(
       openGate,
@@ -208,8 +216,8 @@ describe('EdgeShedding', () => {
   it('asks admission control to call it early when a burst beyond the room arrives', async () => {
     const { shedding, burst } = setup([w(1, 0, fast(1))]);
     await shedding.tick();
-    // room: twice minRate (100/s, nothing proven yet) → half again its share of a tick + 2
-    expect(burst().at).toBe(1.5 * 100 * 0.1 + 2);
+    // room: twice minRate (200/s, nothing proven yet) → half again its share of a tick + 2
+    expect(burst().at).toBe(1.5 * 200 * 0.1 + 2);
     expect(burst().run).toBeTypeOf('function');
   });
 
