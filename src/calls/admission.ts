@@ -38,6 +38,8 @@ export interface AdmissionWindow {
   refused: number;
   /** the most set-ups in flight at once during the window */
   peakInFlight: number;
+  /** ARI REST latency (moving average, ms) at the window's end */
+  restLatencyMs: number;
   /** channel created → set-up over, of the admitted calls whose set-up ended in the window */
   setupMs: number[];
 }
@@ -75,8 +77,9 @@ export class Admission {
   private refusedSinceLog = 0;
   private window = { reached: 0, refused: 0, peakInFlight: 0, setupMs: [] as number[] };
   private windowStarted = performance.now();
-  /** calls reaching us in one window beyond which `onBurst` runs (once per window) */
+  /** calls reaching us in one window, or set-ups in flight at once, at which `onBurst` runs */
   private burstThreshold = Infinity;
+  private burstInFlight = Infinity;
   private onBurst: (() => void) | undefined;
   private lastLog = 0;
   private readonly histogram: IntervalHistogram | undefined;
@@ -126,7 +129,10 @@ export class Admission {
       return reason;
     }
     this.inFlight += 1;
-    if (this.inFlight > this.window.peakInFlight) this.window.peakInFlight = this.inFlight;
+    if (this.inFlight > this.window.peakInFlight) {
+      this.window.peakInFlight = this.inFlight;
+      if (this.inFlight === this.burstInFlight) this.onBurst?.();
+    }
     this.admitted += 1;
     return undefined;
   }
@@ -144,7 +150,7 @@ export class Admission {
   /** the window since the last call, and a fresh one from now on */
   takeWindow(): AdmissionWindow {
     const now = performance.now();
-    const w = { durationMs: now - this.windowStarted, ...this.window };
+    const w = { durationMs: now - this.windowStarted, restLatencyMs: this.restLatencyMs, ...this.window };
     this.window = { reached: 0, refused: 0, peakInFlight: this.inFlight, setupMs: [] };
     this.windowStarted = now;
     return w;
@@ -152,11 +158,12 @@ export class Admission {
 
   /**
    * Runs `onBurst` (synchronously, on the call path: keep it cheap) when the `threshold`-th
-   * call of a window reaches us — the dialplan gate then decides at once instead of at the end
-   * of its tick.
+   * call of a window reaches us, or `inFlight` set-ups are in flight at once for the first time
+   * in the window — the dialplan gate then decides at once instead of at the end of its tick.
    */
-  watchBursts(threshold: number, onBurst: () => void): void {
+  watchBursts(threshold: number, onBurst: () => void, inFlight = Infinity): void {
     this.burstThreshold = Math.max(1, Math.ceil(threshold));
+    this.burstInFlight = Math.max(1, Math.ceil(inFlight));
     this.onBurst = onBurst;
   }
 

@@ -42,6 +42,8 @@ export interface SheddingOptions {
    * controller's own limit, so the gate closes before the controller has to refuse calls
    */
   inFlightTarget: number;
+  /** ARI REST latency (moving average, ms) that counts as over the target (0 = not a signal) */
+  restLatencyTarget: number;
 }
 
 export const defaultSheddingOptions: SheddingOptions = {
@@ -51,6 +53,7 @@ export const defaultSheddingOptions: SheddingOptions = {
   holdSeconds: 3,
   minRate: 100,
   inFlightTarget: 0,
+  restLatencyTarget: 0,
 };
 
 /** weight of the newest tick in the arrival rate's moving average */
@@ -106,8 +109,8 @@ export const openGate: ShedState = {
  * calls let in, moved the way TCP moves its congestion window, and the share of the arrivals
  * beyond it shed.
  * - Over the target (set-up p90 above it, more set-ups in flight at once than `inFlightTarget`
- *   — the earlier sign, as queues form before set-ups get slow —, or calls the controller
- *   itself had to refuse): the
+ *   or ARI REST latency above `restLatencyTarget` — the earlier signs, as queues form before
+ *   set-ups get slow —, or calls the controller itself had to refuse): the
  *   limit drops by 10 % plus 10 % per target exceeded (at most half), and to just under the rate
  *   set-ups completed in the tick (what the system carries now) — once, then it holds for
  *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
@@ -116,15 +119,19 @@ export const openGate: ShedState = {
  *   signal comes a few ticks late, so probing fast there would overshoot); 5 s without a cut
  *   forget where it was. In between it holds.
  * - The limit stays within twice the highest rate set up within the target lately (`proven`,
- *   fading over minutes): a jump to more than double what the system has shown it carries
- *   meets a limit in its first tick, before Asterisk's queues grow. While load rises within the
- *   target, `proven` (and with it the room) keeps up tick by tick.
+ *   fading over minutes), or `minRate` if that is more: a jump to more than double what the
+ *   system has shown it carries meets a limit in its first tick, before Asterisk's queues
+ *   grow. While load rises within the target, `proven` (and with it the room) keeps up tick by
+ *   tick.
  * - It never falls below `minRate`, which a burst on an idle system may always use.
  */
 export function nextShedState(
   s: ShedState,
   w: AdmissionWindow,
-  o: Pick<SheddingOptions, 'targetSetupMs' | 'maxPercent' | 'tickMs' | 'minRate' | 'inFlightTarget'>,
+  o: Pick<
+    SheddingOptions,
+    'targetSetupMs' | 'maxPercent' | 'tickMs' | 'minRate' | 'inFlightTarget' | 'restLatencyTarget'
+  >,
 ): ShedState {
   if (o.targetSetupMs <= 0) return openGate;
   // (a window cut short by the burst trigger still counts as half a tick at least)
@@ -141,13 +148,14 @@ export function nextShedState(
     Math.max(
       p90 / o.targetSetupMs,
       o.inFlightTarget > 0 ? w.peakInFlight / o.inFlightTarget : 0,
+      o.restLatencyTarget > 0 ? w.restLatencyMs / o.restLatencyTarget : 0,
       w.refused > 0 ? 2 : 0,
     ) - 1;
   // a tick within the target proves the rate admitted the tick before (whose set-ups it saw
   // end) — not its own, which may be the first tick of an onset the signal does not show yet
   let proven = s.proven * PROVEN_FADE;
   if (over <= 0) proven = Math.max(proven, Math.min(s.admitted, admitted));
-  let limit = Math.min(s.limit, 2 * Math.max(proven, o.minRate));
+  let limit = Math.min(s.limit, Math.max(o.minRate, 2 * proven));
   let { lastTrouble, sinceOver } = s;
   if (over > 0) {
     // one cut, then a few ticks for it to show: the signal still carries the calls admitted
@@ -165,7 +173,9 @@ export function nextShedState(
     if (sinceOver >= FORGET_TROUBLE_TICKS) lastTrouble = Infinity;
     // probe only when clearly healthy: set-ups well within the target, few in flight at once
     const calm =
-      p90 <= o.targetSetupMs / 2 && (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2);
+      p90 <= o.targetSetupMs / 2 &&
+      (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2) &&
+      (o.restLatencyTarget <= 0 || w.restLatencyMs <= o.restLatencyTarget / 2);
     if (calm) limit *= limit < 0.9 * lastTrouble ? PROBE_FAST : PROBE_SLOW;
   }
   limit = Math.max(o.minRate, limit);
@@ -250,8 +260,13 @@ export class EdgeShedding {
     if (next !== before) writes.push([this.names.percent, String(next)]);
     this.log(before, next, w);
     // more calls than half again the limit's share of a tick: decide then, not at the tick's end
-    const room = Math.min(this.state.limit, 2 * Math.max(this.state.proven, this.options.minRate));
-    this.admission.watchBursts?.((1.5 * room * this.options.tickMs) / 1000 + 2, () => void this.tick());
+    const room = Math.min(this.state.limit, Math.max(this.options.minRate, 2 * this.state.proven));
+    // … or as many set-ups in flight at once as count as over the target
+    this.admission.watchBursts?.(
+      (1.5 * room * this.options.tickMs) / 1000 + 2,
+      () => void this.tick(),
+      this.options.inFlightTarget > 0 ? this.options.inFlightTarget : Infinity,
+    );
     return writes.length ? this.write(writes) : Promise.resolve();
   }
 

@@ -11,9 +11,23 @@ import {
   type ShedState,
 } from '../../src/calls/shedding.js';
 
-const opts = { targetSetupMs: 150, maxPercent: 95, tickMs: 100, minRate: 50, inFlightTarget: 12 };
-const w = (reached: number, refused: number, setupMs: number[] = [], peakInFlight = 0): AdmissionWindow => ({
+const opts = {
+  targetSetupMs: 150,
+  maxPercent: 95,
+  tickMs: 100,
+  minRate: 50,
+  inFlightTarget: 12,
+  restLatencyTarget: 50,
+};
+const w = (
+  reached: number,
+  refused: number,
+  setupMs: number[] = [],
+  peakInFlight = 0,
+  restLatencyMs = 2,
+): AdmissionWindow => ({
   durationMs: 100,
+  restLatencyMs,
   reached,
   refused,
   peakInFlight,
@@ -26,7 +40,7 @@ describe('nextShedState', () => {
   const calm: ShedState = { ...openGate, limit: 200, proven: 150, arrivals: 100, admitted: 100 };
   it.each([
     // [why, state before, window (0.1 s), expected percent, expected limit (calls/s)]
-    ['an idle system: open, room for twice minRate and growing', openGate, w(0, 0), 0, 105],
+    ['an idle system: open, room for minRate and growing', openGate, w(0, 0), 0, 53],
     ['quiet load within the target: open, the limit grows 5 %', calm, w(10, 0, fast(10)), 0, 210],
     ['one slow call in ten does not trip it (p90)', calm, w(10, 0, [...fast(9), 900]), 0, 210],
     ['set-ups fast but several in flight at once: the limit holds', calm, w(10, 0, fast(10), 8), 0, 200],
@@ -52,6 +66,8 @@ describe('nextShedState', () => {
       5,
       95,
     ],
+    ['ARI REST latency over its target: the limit drops', calm, w(10, 0, fast(10), 0, 100), 5, 95],
+    ['REST latency over half its target: the limit holds', calm, w(10, 0, fast(10), 0, 30), 0, 200],
     ['an onset of 6× the recent rate is shed in its first tick', calm, w(60, 0, fast(10)), 65, 210],
     ['never below minRate', { ...calm, limit: 50 }, w(10, 0, slow(10)), 50, 50],
     ['never above maxPercent', { ...calm, limit: 50 }, w(500, 0, slow(10)), 95, 50],
@@ -216,8 +232,8 @@ describe('EdgeShedding', () => {
   it('asks admission control to call it early when a burst beyond the room arrives', async () => {
     const { shedding, burst } = setup([w(1, 0, fast(1))]);
     await shedding.tick();
-    // room: twice minRate (200/s, nothing proven yet) → half again its share of a tick + 2
-    expect(burst().at).toBe(1.5 * 200 * 0.1 + 2);
+    // room: minRate (100/s, nothing proven yet) → half again its share of a tick + 2
+    expect(burst().at).toBe(1.5 * 100 * 0.1 + 2);
     expect(burst().run).toBeTypeOf('function');
   });
 

@@ -471,7 +471,16 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     // (maxPercent 100 only here: the configuration allows at most 99, so a trickle gets through)
     const shedding = new EdgeShedding(
       env.pbxAri,
-      { takeWindow: () => ({ durationMs: 100, reached: 1000, refused: 1000, peakInFlight: 0, setupMs: [] }) },
+      {
+        takeWindow: () => ({
+          durationMs: 100,
+          reached: 1000,
+          refused: 1000,
+          peakInFlight: 0,
+          restLatencyMs: 1,
+          setupMs: [],
+        }),
+      },
       { ...defaultSheddingOptions, maxPercent: 100 },
       pino({ level: 'silent' }),
     );
