@@ -106,7 +106,7 @@ export const configSchema = z.object({
    * shedding at the edge: the dialplan refuses a share of new trunk calls (cause 34) while
    * admitted calls' set-up (channel created → set-up over) p90 is above this, in ms (0 = off)
    */
-  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(150),
+  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(75),
   /** … at most this share of new trunk calls, in percent */
   SHED_MAX_PERCENT: z.coerce.number().int().min(1).max(99).default(95),
   /** … and never below this many trunk calls per second let through */

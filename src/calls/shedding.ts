@@ -47,7 +47,7 @@ export interface SheddingOptions {
 }
 
 export const defaultSheddingOptions: SheddingOptions = {
-  targetSetupMs: 150,
+  targetSetupMs: 75,
   maxPercent: 95,
   tickMs: 100,
   holdSeconds: 3,
