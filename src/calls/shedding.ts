@@ -62,7 +62,7 @@ const ARRIVALS_ALPHA = 0.5;
 const MIN_BURST_CALLS = 10;
 /** growth of the limit per tick well under the target: fast up to near where it was last cut, slow beyond */
 const PROBE_FAST = 1.05; // ×1.6 per second
-const PROBE_SLOW = 1.02; // ×1.2 per second
+const PROBE_SLOW = 1.03; // ×1.34 per second
 /** ticks after a cut before the next one (the signal lags the calls admitted before the cut) */
 const CUT_SETTLE_TICKS = 3;
 /** ticks without a cut after which where the last one happened is forgotten (5 s) */
@@ -114,10 +114,11 @@ export const openGate: ShedState = {
  *   limit drops by 10 % plus 10 % per target exceeded (at most half), and to just under the rate
  *   set-ups completed in the tick (what the system carries now) — once, then it holds for
  *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
- * - Well under the target (p90 at most half of it): the limit grows 10 % per tick up to 90 %
- *   of where it was last cut, 2 % per tick beyond, where the overload began last time (the
- *   signal comes a few ticks late, so probing fast there would overshoot); 5 s without a cut
- *   forget where it was. In between it holds.
+ * - Clearly healthy (p90 at most half the target, and the other signals at most half theirs):
+ *   the limit grows 5 % per tick while nothing is shed and it is below 90 % of what was carried
+ *   when it was last cut; 3 % per tick while shedding or beyond that point, where the overload
+ *   began last time (the signal comes a few ticks late, so probing fast there would
+ *   overshoot); 5 s without a cut forget that point. In between it holds.
  * - The limit stays within twice the highest rate set up within the target lately (`proven`,
  *   fading over minutes), or `minRate` if that is more: a jump to more than double what the
  *   system has shown it carries meets a limit in its first tick, before Asterisk's queues
@@ -161,9 +162,10 @@ export function nextShedState(
     // one cut, then a few ticks for it to show: the signal still carries the calls admitted
     // before it, and cutting again for those would drive the limit to the floor
     if (sinceOver >= CUT_SETTLE_TICKS) {
-      lastTrouble = limit;
       // and at most just under the rate set-ups completed: what the system carries right now
       const completed = w.setupMs.length * perSecond;
+      // trouble began at what was carried, not at the limit (which may have been far above it)
+      lastTrouble = completed > 0 ? Math.min(limit, completed) : limit;
       limit *= 1 - Math.min(0.5, 0.1 + 0.1 * over);
       if (completed > 0) limit = Math.min(limit, 0.95 * completed);
       sinceOver = 0;
@@ -176,7 +178,9 @@ export function nextShedState(
       p90 <= o.targetSetupMs / 2 &&
       (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2) &&
       (o.restLatencyTarget <= 0 || w.restLatencyMs <= o.restLatencyTarget / 2);
-    if (calm) limit *= limit < 0.9 * lastTrouble ? PROBE_FAST : PROBE_SLOW;
+    // while shedding the limit is what the system is given: grow it slowly there too
+    const fast = s.percent === 0 && limit < 0.9 * lastTrouble;
+    if (calm) limit *= fast ? PROBE_FAST : PROBE_SLOW;
   }
   limit = Math.max(o.minRate, limit);
   const percent =
@@ -261,11 +265,12 @@ export class EdgeShedding {
     this.log(before, next, w);
     // more calls than half again the limit's share of a tick: decide then, not at the tick's end
     const room = Math.min(this.state.limit, Math.max(this.options.minRate, 2 * this.state.proven));
-    // … or as many set-ups in flight at once as count as over the target
+    // … or more set-ups in flight at once than the in-flight target
     this.admission.watchBursts?.(
       (1.5 * room * this.options.tickMs) / 1000 + 2,
       () => void this.tick(),
-      this.options.inFlightTarget > 0 ? this.options.inFlightTarget : Infinity,
+      // (one more than the target: at the target itself a decision sees nothing over it)
+      this.options.inFlightTarget > 0 ? this.options.inFlightTarget + 1 : Infinity,
     );
     return writes.length ? this.write(writes) : Promise.resolve();
   }

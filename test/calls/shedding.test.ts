@@ -101,13 +101,16 @@ describe('nextShedState', () => {
     expect(Math.round(next.arrivals)).toBe(400);
   });
 
-  it('after a cut the limit grows fast back to 90 % of where it was cut, slowly beyond', () => {
+  it('after a cut the limit grows 3 % a tick while shedding; 5 % when nothing is shed, up to 90 % of what was carried at the cut', () => {
     const cut = nextShedState({ ...calm, limit: 200, proven: 200 }, w(20, 0, slow(20)), opts);
     expect(cut.limit).toBeLessThan(180);
-    const after = nextShedState(cut, w(10, 0, fast(10)), opts);
-    expect(after.limit / cut.limit).toBeCloseTo(1.05);
-    const near = nextShedState({ ...after, limit: 185 }, w(10, 0, fast(10)), opts);
-    expect(near.limit / 185).toBeCloseTo(1.02);
+    expect(cut.percent).toBeGreaterThan(0);
+    const shedding = nextShedState(cut, w(10, 0, fast(10)), opts);
+    expect(shedding.limit / cut.limit).toBeCloseTo(1.03);
+    const open = { ...cut, percent: 0, arrivals: 50 };
+    expect(nextShedState(open, w(5, 0, fast(5)), opts).limit / cut.limit).toBeCloseTo(1.05);
+    const near = nextShedState({ ...open, limit: 185 }, w(5, 0, fast(5)), opts);
+    expect(near.limit / 185).toBeCloseTo(1.03);
   });
 
   /**
