@@ -82,8 +82,6 @@ export interface CallController {
   admission(): AdmissionStats;
   /** shedding in the dialplan: the share of new trunk calls refused there now */
   shedding(): SheddingStats;
-  /** for tests: one shedding decision now */
-  readonly edgeShedding: EdgeShedding;
   /** reused bridges: idle, busy, created, reused, destroyed */
   bridgePool(): BridgePoolStats;
 }
@@ -256,7 +254,6 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     reconcile,
     admission: () => admission.stats(),
     shedding: () => shedding.stats(),
-    edgeShedding: shedding,
     bridgePool: () => bridgePool.stats(),
     async stop(opts: StopOptions = {}) {
       if (stopping) return;

@@ -262,7 +262,7 @@ export class EdgeShedding {
       writes.push([this.names.until, String(this.untilWritten)]);
     }
     if (next !== before) writes.push([this.names.percent, String(next)]);
-    this.log(before, next, w);
+    this.log(before, next);
     // more calls than half again the limit's share of a tick: decide then, not at the tick's end
     const room = Math.min(this.state.limit, Math.max(this.options.minRate, 2 * this.state.proven));
     // … or more set-ups in flight at once than the in-flight target
@@ -310,16 +310,12 @@ export class EdgeShedding {
     return this.writing;
   }
 
-  private log(before: number, next: number, w: AdmissionWindow): void {
-    if (before === next && (next === 0 || this.now() - this.lastLog < LOG_EVERY_MS)) return;
-    if (before > 0 && next > 0 && this.now() - this.lastLog < LOG_EVERY_MS) return;
+  /** when shedding starts or stops, and at most every 5 s while it goes on */
+  private log(before: number, next: number): void {
+    const startsOrStops = (before === 0) !== (next === 0);
+    if (!startsOrStops && (next === 0 || this.now() - this.lastLog < LOG_EVERY_MS)) return;
     this.lastLog = this.now();
-    const figures = {
-      percent: next,
-      reached: w.reached,
-      refusedByController: w.refused,
-      setupP90Ms: Math.round(percentile(w.setupMs, 0.9)),
-    };
+    const figures = { percent: next, limitPerSecond: Math.round(this.state.limit), ...this.last };
     if (next > 0) this.logger.warn(figures, 'overload: the dialplan refuses new trunk calls (cause 34)');
     else this.logger.info(figures, 'overload over: the dialplan lets every trunk call through');
   }

@@ -259,6 +259,42 @@ describe('EdgeShedding', () => {
     expect(writes).toEqual([[gate.percent, '0']]);
   });
 
+  it('logs when shedding starts and stops, and at most every 5 s while it goes on', async () => {
+    const lines: Array<{ level: number; msg: string; percent: number }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const windows = [
+      ...Array<AdmissionWindow>(80).fill(overload),
+      ...Array<AdmissionWindow>(30).fill(w(100, 0, fast(10))),
+      ...Array<AdmissionWindow>(400).fill(w(0, 0)),
+    ];
+    let now = 1_800_000_000_000;
+    const ari = { app: 'pbx', asterisk: { setGlobalVar: async () => {} } } as never;
+    const shedding = new EdgeShedding(
+      ari,
+      { takeWindow: () => windows.shift() ?? w(0, 0) },
+      defaultSheddingOptions,
+      logger,
+      () => now,
+    );
+    let sheddingTicks = 0;
+    for (let i = 0; i < 520 && (i === 0 || shedding.stats().percent > 0); i++) {
+      await shedding.tick();
+      if (shedding.stats().percent > 0) sheddingTicks += 1;
+      now += 100;
+    }
+    expect(shedding.stats().percent).toBe(0);
+    expect(sheddingTicks, 'shedding went on for more than 5 s').toBeGreaterThan(50);
+    const warns = lines.filter((l) => l.level === 40);
+    const infos = lines.filter((l) => l.level === 30);
+    expect(warns[0]!.msg).toContain('the dialplan refuses new trunk calls');
+    expect(warns[0]!.percent).toBeGreaterThan(0);
+    expect(infos).toHaveLength(1);
+    expect(infos[0]!.msg).toContain('lets every trunk call through');
+    // far fewer lines than ticks: one per 5 s at most while shedding
+    expect(warns.length).toBeGreaterThanOrEqual(2);
+    expect(warns.length).toBeLessThanOrEqual(Math.ceil(sheddingTicks / 50) + 1);
+  });
+
   it('a failed write is counted and logged, never thrown', async () => {
     const { shedding } = setup([overload], true);
     await expect(shedding.tick()).resolves.toBeUndefined();
