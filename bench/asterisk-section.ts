@@ -30,6 +30,8 @@ export const AST_MODES: readonly AstMode[] = ['dial', 'controller'];
 const CONTEXT: Record<AstMode, string> = { dial: 'bench-dial', controller: 'e2e-trunk' };
 const CONTROLLER_APP = 'e2epbx';
 const WORLD_APP = 'benchworld';
+/** how long the overload step offers calls */
+const OVERLOAD_MS = 10_000;
 const HOLD_MS = 300;
 
 /** A step is sustained when all of these hold. */
@@ -64,6 +66,8 @@ export interface AstOverload {
   controllerRefused?: number;
   /** calls the dialplan gate refused (refused in all minus refused by the controller) */
   shedByDialplan?: number;
+  /** … and what the controller estimated of them (pbx_trunk_calls_shed_estimated_total) */
+  shedEstimated?: number;
 }
 
 export interface AsteriskReport {
@@ -87,6 +91,8 @@ export interface AsteriskSectionEnv {
   ariAuth?: 'crypt' | 'plain';
   /** only the overload step, at this rate (no ramps): `--overload-rate 400` */
   overloadRate?: number;
+  /** how long the overload step offers calls (ms; default OVERLOAD_MS, a ramp step's with --quick) */
+  overloadMs?: number;
   redisUrl: string;
   prefix: string;
   logLevel: string;
@@ -272,13 +278,14 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
     for (const mode of ['controller', 'dial'] as const) {
       type Admission = {
         refused?: number;
-        shedding?: { percent: number };
+        shedding?: { percent: number; shedEstimated?: number };
         trace?: Array<[number, number, number, number, number, number, number]>;
       };
       const before = await controller
         .call<Admission>('admission', { trace: true })
         .catch(() => ({}) as Admission);
-      const args = stepArgs(mode, overRate);
+      // longer than a ramp step: the law's steady state, not only its onset, is what callers meet
+      const args = stepArgs(mode, overRate, env.overloadMs ?? (env.quick ? stepMs : OVERLOAD_MS));
       const c0 = procCpuMs(ast.pid);
       const res = await world.call<WorldStepResult>('step', args, args.durationMs + args.drainMs + 60_000);
       const channelsAfterDrain = await world.call<number>('channelCount');
@@ -291,9 +298,9 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
         // the dialplan share, set-ups in flight, REST latency and the last decision's window
         const t0 = after.trace[0]![0];
         env.log(
-          `asterisk overload controller trace (s: share% / in flight / REST ms / reached, refused, p90 ms): ` +
+          `asterisk overload controller trace (s: share% / in flight / REST ms / reached, refused, set-up p90 ms): ` +
             after.trace
-              .filter((_, i) => i % 3 === 0)
+              .filter((_, i) => i % 2 === 0)
               .map(
                 ([t, p, f, r, n, x, q]) =>
                   `${((t - t0) / 1000).toFixed(1)}: ${p}/${f}/${Math.round(r)}/${n},${x},${q}`,
@@ -325,15 +332,25 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
         ...(mode === 'controller' && refusedBefore !== undefined && refusedAfter !== undefined
           ? { shedByDialplan: res.refused - (refusedAfter - refusedBefore) }
           : {}),
+        ...(mode === 'controller' &&
+        after.shedding?.shedEstimated !== undefined &&
+        before.shedding?.shedEstimated !== undefined
+          ? { shedEstimated: after.shedding.shedEstimated - before.shedding.shedEstimated }
+          : {}),
       });
       env.log(
         `asterisk overload ${mode} @ ${overRate}/s: ${res.setUp}/${res.placed} answered (${fmt(res.setupRate, 0)}/s), admitted set-up p50/p99 ${fmt(res.setup.p50)}/${fmt(res.setup.p99)} ms, ` +
-          `refused ${res.refused} ${JSON.stringify(res.refusedByCause)} in p50/p99 ${fmt(res.refusal.p50)}/${fmt(res.refusal.p99)} ms, unfinished ${res.unfinished}, ` +
+          `refused ${res.refused} ${JSON.stringify(res.refusedByCause)} in p50/p99 ${fmt(res.refusal.p50)}/${fmt(res.refusal.p99)} ms (inside Asterisk ${fmt(res.refusalInAsterisk.p50)}/${fmt(res.refusalInAsterisk.p99)} ms; the callers' originate round trip ${fmt(res.originateRtt.p50)}/${fmt(res.originateRtt.p99)} ms), unfinished ${res.unfinished}, ` +
           `channels after the drain ${channelsAfterDrain}, after 15 s more ${channelsAfterSettle}` +
           (mode === 'controller'
-            ? `; refused by the controller ${refusedAfter !== undefined && refusedBefore !== undefined ? refusedAfter - refusedBefore : '?'}, by the dialplan ${report.overload.at(-1)?.shedByDialplan ?? '?'}`
+            ? `; refused by the controller ${refusedAfter !== undefined && refusedBefore !== undefined ? refusedAfter - refusedBefore : '?'}, by the dialplan ${report.overload.at(-1)?.shedByDialplan ?? '?'} (the controller's estimate ${report.overload.at(-1)?.shedEstimated ?? '?'})`
             : ''),
       );
+      if (mode === 'controller')
+        env.log(
+          `asterisk overload timeline (s: answered, set-up p99 ms / refused, refusal p99 ms): ` +
+            res.timeline.map(([t, a, ap, r, rp]) => `${t}: ${a},${ap}/${r},${rp}`).join('  '),
+        );
       if (channelsAfterSettle > 0) {
         await world.call('clear');
         await world.call('settle', { ms: 10_000 });
@@ -432,7 +449,7 @@ export function asteriskRows(r: AsteriskReport | undefined): Array<[string, stri
     rows.push([
       `Real Asterisk overload: controller at ${s.rate}/s (2× sustained)`,
       'admitted p99 ≤ 200 ms, refused ≤ 50 ms, 0 channels left',
-      `${fmt(s.setupRate, 0)} answered/s; admitted p50/p99 ${pctCell(s.setup)}; refused ${s.refused}${s.refused ? ` in p50/p99 ${pctCell(s.refusal)}` : ''}${over.controllerRefused !== undefined ? ` (by the controller ${over.controllerRefused}, by the dialplan ${over.shedByDialplan ?? '?'})` : ''}; unfinished ${s.unfinished}; channels left ${over.channelsAfterDrain} after the drain, ${over.channelsAfterSettle} 15 s later`,
+      `${fmt(s.setupRate, 0)} answered/s; admitted p50/p99 ${pctCell(s.setup)}; refused ${s.refused}${s.refused ? ` in p50/p99 ${pctCell(s.refusal)} (inside Asterisk p99 ${fmt(s.refusalInAsterisk.p99)} ms)` : ''}${over.controllerRefused !== undefined ? ` (by the controller ${over.controllerRefused}, by the dialplan ${over.shedByDialplan ?? '?'}, estimated by the controller ${over.shedEstimated ?? '?'})` : ''}; unfinished ${s.unfinished}; channels left ${over.channelsAfterDrain} after the drain, ${over.channelsAfterSettle} 15 s later`,
       met(s.setup.p99 <= 200 && (s.refused === 0 || s.refusal.p99 <= 50) && over.channelsAfterSettle === 0),
     ]);
   }
@@ -467,15 +484,22 @@ export function asteriskMarkdown(r: AsteriskReport | undefined): string {
       '',
       '### Overload (issue 12: admission control)',
       '',
-      '| mode | offered/s | answered/placed | answered/s | admitted set-up p50/p99 ms | refused (by cause) | refusal p50/p99 ms | unfinished | channels after drain / +15 s | refused by the controller / by the dialplan |',
-      '| --- | ---: | --- | ---: | --- | --- | --- | ---: | --- | --- |',
+      'Refusal = originate issued → the refused caller ended (what the bench caller sees, judged); inside Asterisk = the caller channel created → destroyed (Asterisk\'s clock: without the bench caller\'s own originate request, which a SIP trunk\'s INVITE does not make). The timeline (per 0.5 s of placing: answered, set-up p99 / refused, refusal p99) shows where the tail comes from.',
+      '',
+      '| mode | offered/s for | answered/placed | answered/s | admitted set-up p50/p99 ms | refused (by cause) | refusal p50/p99 ms | inside Asterisk p50/p99 ms | unfinished | channels after drain / +15 s | refused by the controller / by the dialplan |',
+      '| --- | ---: | --- | ---: | --- | --- | --- | --- | ---: | --- | --- |',
     );
     for (const o of r.overload) {
       const s = o.step;
       lines.push(
-        `| ${o.mode} | ${s.rate} | ${s.setUp}/${s.placed} | ${fmt(s.setupRate, 0)} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${s.refused} ${JSON.stringify(s.refusedByCause)} | ${fmt(s.refusal.p50)} / ${fmt(s.refusal.p99)} | ${s.unfinished} | ${o.channelsAfterDrain} / ${o.channelsAfterSettle} | ${o.controllerRefused ?? 'n/a'} / ${o.shedByDialplan ?? 'n/a'} |`,
+        `| ${o.mode} | ${s.rate} for ${fmt(s.durationMs / 1000, 0)} s | ${s.setUp}/${s.placed} | ${fmt(s.setupRate, 0)} | ${fmt(s.setup.p50)} / ${fmt(s.setup.p99)} | ${s.refused} ${JSON.stringify(s.refusedByCause)} | ${fmt(s.refusal.p50)} / ${fmt(s.refusal.p99)} | ${fmt(s.refusalInAsterisk.p50)} / ${fmt(s.refusalInAsterisk.p99)} | ${s.unfinished} | ${o.channelsAfterDrain} / ${o.channelsAfterSettle} | ${o.controllerRefused ?? 'n/a'} / ${o.shedByDialplan ?? 'n/a'} |`,
       );
     }
+    for (const o of r.overload.filter((x) => x.mode === 'controller' && x.step.timeline.length))
+      lines.push(
+        '',
+        `Timeline, ${o.mode}: ${o.step.timeline.map(([t, a, ap, n, np]) => `${t} s: ${a}, ${ap ?? '–'} / ${n}, ${np ?? '–'}`).join(' · ')}`,
+      );
   }
   if (r.notes.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';

@@ -32,6 +32,8 @@ export interface WorldStepArgs {
 export interface WorldStepResult {
   context: string;
   rate: number;
+  /** how long calls were offered (ms) */
+  durationMs: number;
   placed: number;
   placeErrors: number;
   setUp: number;
@@ -44,6 +46,14 @@ export interface WorldStepResult {
   refused: number;
   /** originate issued → the unanswered caller was ended (ms) */
   refusal: Percentiles;
+  /** the same refusals timed inside Asterisk: the caller channel's creation → its
+   * ChannelDestroyed (both Asterisk's clock), i.e. without the bench caller's own originate
+   * request, which a SIP trunk's INVITE does not make */
+  refusalInAsterisk: Percentiles;
+  /** originate issued → its HTTP response (the bench caller's request, every call) */
+  originateRtt: Percentiles;
+  /** per 0.5 s of placing (by when the call was placed): [s, answered, set-up p99, refused, refusal p99] */
+  timeline: Array<[number, number, number, number, number]>;
   /** callers neither answered nor ended when the step returned */
   unfinished: number;
   /** REST requests and events of the world app per placed call */
@@ -56,9 +66,13 @@ export interface WorldStepResult {
 
 interface CallRecord {
   issuedAt: number;
+  respondedAt?: number;
   setupAt?: number;
   endedAt?: number;
   cause?: number;
+  /** Asterisk's clock (epoch ms): the caller channel's creation and its destruction */
+  createdAstMs?: number;
+  destroyedAstMs?: number;
   unroute?: () => void;
 }
 
@@ -102,14 +116,17 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
       if (outstanding === 0) allEnded?.();
     };
     rec.unroute = client.events.route(channelId, (event) => {
-      const e = event as unknown as { type: string; cause?: number };
+      const e = event as unknown as { type: string; cause?: number; timestamp?: string };
       if (e.type === 'StasisStart') {
         if (rec.setupAt !== undefined) return;
         rec.setupAt = performance.now();
         setTimeout(() => {
           client.channels.hangup({ channelId }).catch(() => {});
         }, args.holdMs);
-      } else if (e.type === 'ChannelDestroyed') end(e.cause);
+      } else if (e.type === 'ChannelDestroyed') {
+        rec.destroyedAstMs = asteriskTime(e.timestamp);
+        end(e.cause);
+      }
     });
     client.channels
       .originate({
@@ -119,6 +136,10 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
         callerId: `+4940${String(n % 100000).padStart(7, '0')}`,
         channelId,
         timeout: 30,
+      })
+      .then((ch) => {
+        rec.respondedAt = performance.now();
+        rec.createdAstMs = asteriskTime((ch as { creationtime?: string }).creationtime);
       })
       .catch(() => {
         placeErrors++;
@@ -149,6 +170,7 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
   return {
     context: args.context,
     rate: args.rate,
+    durationMs: args.durationMs,
     placed: records.length,
     placeErrors,
     setUp: answered.length,
@@ -157,6 +179,15 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
     refused: refused.length,
     refusedByCause,
     refusal: percentiles(refused.map((r) => r.endedAt! - r.issuedAt)),
+    refusalInAsterisk: percentiles(
+      refused
+        .filter((r) => r.createdAstMs !== undefined && r.destroyedAstMs !== undefined)
+        .map((r) => r.destroyedAstMs! - r.createdAstMs!),
+    ),
+    timeline: timeline(records, t0),
+    originateRtt: percentiles(
+      records.filter((r) => r.respondedAt !== undefined).map((r) => r.respondedAt! - r.issuedAt),
+    ),
     unfinished: records.filter((r) => r.endedAt === undefined).length,
     worldRestPerCall: (client.metrics.restRequests - rest0) / Math.max(1, records.length),
     worldEventsPerCall: (client.metrics.eventsReceived - events0) / Math.max(1, records.length),
@@ -164,6 +195,30 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
     worldProcess: probe.snapshot(true),
     wallMs,
   };
+}
+
+function timeline(records: CallRecord[], t0: number): WorldStepResult['timeline'] {
+  const buckets = new Map<number, CallRecord[]>();
+  for (const r of records) {
+    const b = Math.floor((r.issuedAt - t0) / 500);
+    buckets.set(b, [...(buckets.get(b) ?? []), r]);
+  }
+  return [...buckets.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([b, rs]) => {
+      const up = rs.filter((r) => r.setupAt !== undefined).map((r) => r.setupAt! - r.issuedAt);
+      const refused = rs
+        .filter((r) => r.setupAt === undefined && r.endedAt !== undefined)
+        .map((r) => r.endedAt! - r.issuedAt);
+      return [b / 2, up.length, Math.round(percentiles(up).p99), refused.length, Math.round(percentiles(refused).p99)];
+    });
+}
+
+/** ARI's "2026-11-30T08:16:38.284+0000" (millisecond resolution) as epoch ms */
+function asteriskTime(t: string | undefined): number | undefined {
+  if (!t) return undefined;
+  const ms = Date.parse(t.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** Every channel in Asterisk (all applications and the dialplan): what a load left behind. */

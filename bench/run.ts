@@ -65,6 +65,7 @@ function parseOptions() {
         'ari-connections': { type: 'string' },
         'asterisk-plain-auth': { type: 'boolean', default: false },
         'overload-rate': { type: 'string' },
+        'overload-seconds': { type: 'string' },
         /** the controller with events + call records (src/events/telemetry.ts), as src/main.ts wires it */
         telemetry: { type: 'boolean', default: false },
       },
@@ -457,6 +458,7 @@ async function main(): Promise<void> {
         quick,
         ariAuth: opts['asterisk-plain-auth'] ? 'plain' : 'crypt',
         ...(opts['overload-rate'] ? { overloadRate: Number(opts['overload-rate']) } : {}),
+        ...(opts['overload-seconds'] ? { overloadMs: 1000 * Number(opts['overload-seconds']) } : {}),
         redisUrl: redis.url,
         prefix,
         logLevel,
