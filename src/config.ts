@@ -106,7 +106,12 @@ export const configSchema = z.object({
    * shedding at the edge: the dialplan refuses a share of new trunk calls (cause 34) while
    * admitted calls' set-up (channel created → set-up over) p90 is above this, in ms (0 = off)
    */
-  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(75),
+  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(40),
+  /**
+   * … or while more set-ups than this are in flight at once (0 = not a signal): the queue
+   * shows here before set-ups get slow
+   */
+  SHED_TARGET_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(10),
   /** … at most this share of new trunk calls, in percent */
   SHED_MAX_PERCENT: z.coerce.number().int().min(1).max(99).default(95),
   /** … and never below this many trunk calls per second let through */

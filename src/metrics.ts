@@ -43,6 +43,7 @@ export interface MetricSources {
     setupsInFlight: number;
     shedPercent: number;
     shedLimit: number;
+    shedEstimated: number;
   };
   /** the controller's bridge pool (src/calls/bridge-pool.ts) */
   bridgePool?: () => { idle: number; created: number; reused: number };
@@ -169,6 +170,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     'pbx_calls_refused_overload_total',
     'new calls the controller refused for overload (cause 34), beyond its set-up capacity',
     () => sources.admission?.().refused,
+  );
+  totalCounter(
+    registry,
+    'pbx_trunk_calls_shed_estimated_total',
+    'new trunk calls the dialplan refused (cause 34) before they reached the controller, estimated from the share it shed and the calls that passed',
+    () => sources.admission?.().shedEstimated,
   );
   const admissionGauge = (
     name: string,

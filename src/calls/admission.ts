@@ -35,6 +35,8 @@ export interface AdmissionWindow {
   /** how long the window was open (ms) */
   durationMs: number;
   reached: number;
+  /** of them, calls from the trunk: they passed the dialplan gate (devices' calls never meet it) */
+  fromTrunk: number;
   refused: number;
   /** the most set-ups in flight at once during the window */
   peakInFlight: number;
@@ -75,7 +77,7 @@ export class Admission {
   private restLatencyMs = 0;
   private eventLoopDelayMs = 0;
   private refusedSinceLog = 0;
-  private window = { reached: 0, refused: 0, peakInFlight: 0, setupMs: [] as number[] };
+  private window = { reached: 0, fromTrunk: 0, refused: 0, peakInFlight: 0, setupMs: [] as number[] };
   private windowStarted = performance.now();
   /** calls reaching us in one window, or set-ups in flight at once, at which `onBurst` runs */
   private burstThreshold = Infinity;
@@ -101,12 +103,13 @@ export class Admission {
   }
 
   /**
-   * A new call: undefined when admitted — then `done` must be called once its set-up is over —
+   * A new call (`fromTrunk`: it came through the dialplan gate): undefined when admitted — then `done` must be called once its set-up is over —
    * else why it is refused.
    */
-  tryAdmit(): RefusalReason | undefined {
+  tryAdmit(fromTrunk = true): RefusalReason | undefined {
     const { maxSetups, maxRestLatencyMs, maxEventLoopDelayMs } = this.limits;
     this.window.reached += 1;
+    if (fromTrunk) this.window.fromTrunk += 1;
     if (this.window.reached === this.burstThreshold) this.onBurst?.();
     let reason: RefusalReason | undefined;
     if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
@@ -151,7 +154,7 @@ export class Admission {
   takeWindow(): AdmissionWindow {
     const now = performance.now();
     const w = { durationMs: now - this.windowStarted, restLatencyMs: this.restLatencyMs, ...this.window };
-    this.window = { reached: 0, refused: 0, peakInFlight: this.inFlight, setupMs: [] };
+    this.window = { reached: 0, fromTrunk: 0, refused: 0, peakInFlight: this.inFlight, setupMs: [] };
     this.windowStarted = now;
     return w;
   }

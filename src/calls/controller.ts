@@ -116,9 +116,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       targetSetupMs: config.SHED_TARGET_SETUP_MS,
       maxPercent: config.SHED_MAX_PERCENT,
       minRate: config.SHED_MIN_RATE,
-      // two thirds of the controller's own limit: the gate closes before the controller must
-      // refuse, but a short peak near full load is no reason to shed
-      inFlightTarget: Math.floor((config.ADMISSION_MAX_SETUPS * 2) / 3),
+      // well below the controller's own limit (ADMISSION_MAX_SETUPS): the gate closes before
+      // the controller must refuse
+      inFlightTarget: config.SHED_TARGET_IN_FLIGHT,
       // a quarter of the REST latency at which the controller refuses calls itself
       restLatencyTarget: config.ADMISSION_MAX_REST_LATENCY_MS / 4,
       ...deps.shedding,

@@ -111,7 +111,7 @@ export function createRouter(
     const channel = event.channel;
     if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return;
     const { admission } = deps;
-    if (admission?.tryAdmit()) {
+    if (admission?.tryAdmit(kind === 'inbound')) {
       // beyond capacity: refused at once, never queued (no session, one REST request)
       void ctx.ari.channels
         .hangup({ channelId: channel.id, reason_code: String(CAUSE_CONGESTION) })

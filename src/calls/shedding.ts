@@ -47,7 +47,7 @@ export interface SheddingOptions {
 }
 
 export const defaultSheddingOptions: SheddingOptions = {
-  targetSetupMs: 75,
+  targetSetupMs: 40,
   maxPercent: 95,
   tickMs: 100,
   holdSeconds: 3,
@@ -62,7 +62,7 @@ const ARRIVALS_ALPHA = 0.5;
 const MIN_BURST_CALLS = 10;
 /** growth of the limit per tick well under the target: fast up to near where it was last cut, slow beyond */
 const PROBE_FAST = 1.05; // ×1.6 per second
-const PROBE_SLOW = 1.03; // ×1.34 per second
+const PROBE_SLOW = 1.01; // ×1.1 per second
 /** ticks after a cut before the next one (the signal lags the calls admitted before the cut) */
 const CUT_SETTLE_TICKS = 3;
 /** ticks without a cut after which where the last one happened is forgotten (5 s) */
@@ -116,9 +116,11 @@ export const openGate: ShedState = {
  *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
  * - Clearly healthy (p90 at most half the target, and the other signals at most half theirs):
  *   the limit grows 5 % per tick while nothing is shed and it is below 90 % of what was carried
- *   when it was last cut; 3 % per tick while shedding or beyond that point, where the overload
- *   began last time (the signal comes a few ticks late, so probing fast there would
- *   overshoot); 5 s without a cut forget that point. In between it holds.
+ *   when it was last cut; 1 % per tick while shedding or beyond that point, where the overload
+ *   began last time: the signal comes a few ticks late (and the end of each admitted call
+ *   costs Asterisk later still), so probing faster there overshoots, and every overshoot is a
+ *   moment in which Asterisk's queues hold refusals and set-ups alike; 5 s without a cut
+ *   forget that point. In between it holds.
  * - The limit stays within twice the highest rate set up within the target lately (`proven`,
  *   fading over minutes), or `minRate` if that is more: a jump to more than double what the
  *   system has shown it carries meets a limit in its first tick, before Asterisk's queues
@@ -137,12 +139,12 @@ export function nextShedState(
   if (o.targetSetupMs <= 0) return openGate;
   // (a window cut short by the burst trigger still counts as half a tick at least)
   const perSecond = 1000 / Math.max(w.durationMs, o.tickMs / 2);
-  // the calls that reached us passed a gate letting (100 - percent) % through
-  const arrivedNow = (w.reached / Math.max(0.01, 1 - s.percent / 100)) * perSecond;
+  // the trunk calls that reached us passed a gate letting (100 - percent) % through
+  const arrivedNow = (w.fromTrunk / Math.max(0.01, 1 - s.percent / 100)) * perSecond;
   // up at once when enough calls came to mean it (an onset must meet the limit in its first
   // tick), otherwise and down smoothly: a handful of calls at once is no rate
   const smoothed = s.arrivals + ARRIVALS_ALPHA * (arrivedNow - s.arrivals);
-  const arrivals = w.reached >= MIN_BURST_CALLS ? Math.max(arrivedNow, smoothed) : smoothed;
+  const arrivals = w.fromTrunk >= MIN_BURST_CALLS ? Math.max(arrivedNow, smoothed) : smoothed;
   const admitted = (w.reached - w.refused) * perSecond;
   const p90 = percentile(w.setupMs, 0.9);
   const over =
@@ -198,6 +200,12 @@ export interface SheddingStats {
   proven: number;
   /** what the last decision saw: calls that reached the controller, refused by it, set-up p90 (ms) */
   last: { reached: number; refused: number; setupP90Ms: number };
+  /**
+   * trunk calls the dialplan refused since the start, estimated: Asterisk does not count them
+   * for us, but each window's calls that passed a gate shedding p % stand for p/(100 - p) as
+   * many that did not
+   */
+  shedEstimated: number;
   /** variable writes to Asterisk that failed */
   writeErrors: number;
 }
@@ -212,6 +220,7 @@ const LOG_EVERY_MS = 5000;
 export class EdgeShedding {
   private state: ShedState = openGate;
   private writeErrors = 0;
+  private shedEstimated = 0;
   private last = { reached: 0, refused: 0, setupP90Ms: 0 };
   private untilWritten = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -247,6 +256,8 @@ export class EdgeShedding {
   tick(): Promise<void> {
     const w = this.admission.takeWindow();
     const before = this.state.percent;
+    // (the share in force while the window's calls arrived; a new one reaches Asterisk only now)
+    if (before > 0) this.shedEstimated += (w.fromTrunk * before) / (100 - before);
     this.state = nextShedState(this.state, w, this.options);
     const next = this.state.percent;
     this.last = {
@@ -283,6 +294,7 @@ export class EdgeShedding {
       arrivals: Math.round(arrivals),
       proven: Math.round(proven),
       last: { ...this.last },
+      shedEstimated: Math.round(this.shedEstimated),
       writeErrors: this.writeErrors,
     };
   }

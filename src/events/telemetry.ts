@@ -92,7 +92,7 @@ export async function createTelemetry(opts: {
         admission: () => {
           const a = controller.admission();
           const s = controller.shedding();
-          return { ...a, shedPercent: s.percent, shedLimit: s.limit };
+          return { ...a, shedPercent: s.percent, shedLimit: s.limit, shedEstimated: s.shedEstimated };
         },
         bridgePool: () => controller.bridgePool(),
       });

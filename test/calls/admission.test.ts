@@ -30,6 +30,16 @@ describe('Admission', () => {
     admission.stop();
   });
 
+  it("the gate's window counts the trunk calls apart: devices' calls never meet the dialplan gate", () => {
+    const admission = new Admission({ maxSetups: 0, maxRestLatencyMs: 0, maxEventLoopDelayMs: 0 }, logger);
+    admission.tryAdmit(true);
+    admission.tryAdmit(false);
+    admission.tryAdmit();
+    expect(admission.takeWindow()).toMatchObject({ reached: 3, fromTrunk: 2, refused: 0 });
+    expect(admission.takeWindow()).toMatchObject({ reached: 0, fromTrunk: 0 });
+    admission.stop();
+  });
+
   it('refuses while ARI answers slower than the limit, and admits again when it recovers', () => {
     const admission = new Admission({ maxSetups: 0, maxRestLatencyMs: 100, maxEventLoopDelayMs: 0 }, logger);
     for (let i = 0; i < 200; i++) admission.observeRest(1000);

@@ -475,6 +475,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
         takeWindow: () => ({
           durationMs: 100,
           reached: 1000,
+          fromTrunk: 1000,
           refused: 1000,
           peakInFlight: 0,
           restLatencyMs: 1,
