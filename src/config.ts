@@ -90,8 +90,9 @@ export const configSchema = z.object({
   /** read SECRET_KEY from a file (docker secret) when SECRET_KEY is unset */
   SECRET_KEY_FILE: z.string().min(1).optional(),
   /**
-   * identifies this controller in the live-call registry (several may share Redis); keep it
-   * stable across restarts of the controller of one Asterisk, so the next one re-adopts its calls
+   * identifies this controller in the store (several may share Redis): the next process of the
+   * controller of one Asterisk must have the same, to find the recordings in progress and
+   * registry entries the last one left. Default: `<ARI_APP>@<ARI_URL's host:port>`
    */
   CONTROLLER_ID: z.string().min(1).optional(),
   /** SIGTERM → exit within this, whatever is down (keep below the orchestrator's grace period) */

@@ -100,10 +100,6 @@ async function main(): Promise<void> {
   let provisioner: DeviceProvisioner | undefined;
   let recordings: RecordingFiles | undefined;
   if (credentials) {
-    if (!config.CONTROLLER_ID && config.REDIS_URL)
-      logger.warn(
-        'CONTROLLER_ID is not set: the host name is used; a controller restarted on another host does not find the voicebox recordings left in progress',
-      );
     ari = createAriClient({ url: config.ARI_URL, ...credentials, app: config.ARI_APP, logger });
     telemetry.watchAri(ari);
     controller = await startCallController({

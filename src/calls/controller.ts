@@ -6,7 +6,6 @@
  * process's idle pooled bridges are destroyed, and this controller's stale live-call entries
  * are removed.
  */
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
   Admission,
@@ -92,6 +91,17 @@ export interface ReconcileResult extends AdoptionResult {
 }
 
 /**
+ * Who this controller is in the store (its recordings in progress, its live-call registry
+ * entries) when CONTROLLER_ID is unset: the ARI application on its Asterisk. Asterisk gives an
+ * application's calls to one event socket, so that pair names the one controller of those
+ * calls — and, unlike the host name, it stays the same when the next process starts on another
+ * host or in a new container, which must find what the last one left.
+ */
+export function defaultControllerId(ariUrl: string, app: string): string {
+  return `${app}@${new URL(ariUrl).host}`;
+}
+
+/**
  * Starts routing calls. Call it before `ari.connect()` (or after: it reconciles at once when
  * the socket is already up). Resolves once the config cache listens to store changes.
  */
@@ -127,7 +137,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   );
   // no call waits on Redis longer than this (calls go on on the cached configuration)
   const store = boundedStore(deps.store, config.CALL_STORE_TIMEOUT_MS);
-  const controllerId = config.CONTROLLER_ID ?? hostname();
+  const controllerId = config.CONTROLLER_ID ?? defaultControllerId(config.ARI_URL, config.ARI_APP);
   const logger = deps.logger.child({ component: 'calls', controllerId });
   const timing = resolveTiming(deps.timing);
   const cache = new ConfigCache(store);
