@@ -29,12 +29,12 @@
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
 import type { CallTraceSnapshot, VoiceboxMessage } from '../domain/model.js';
-import { classifyDialled, routeCall, type CallKind, type Route } from '../domain/routing.js';
+import { routeCall, type CallKind, type Route } from '../domain/routing.js';
 import { isPooledBridgeName } from './bridge-pool.js';
 import { restorableSnapshot, traceFromAsterisk, workplaceRef, portalRef } from './call-records.js';
 import type { CallContext } from './context.js';
 import { CALL_VARIABLE, parseCallBridgeName, parseCallTag } from './live-calls.js';
-import { callerNumberOf, resolveDialled, type Router } from './router.js';
+import { callerNumberOf, classifyCall, resolveDialled, type Router } from './router.js';
 import type { CallerChannel, CallSession } from './session.js';
 import { bounded } from './store-writes.js';
 import { storeMessage } from './voicebox.js';
@@ -297,13 +297,7 @@ async function rebuiltTrace(
   ]);
   let route: Route | undefined;
   if (!own) {
-    const dialled = classifyDialled({
-      kind,
-      exten,
-      fromDevice: caller !== undefined,
-      countryCode,
-      voiceboxAccessNumber: ctx.config.VOICEBOX_ACCESS_NUMBER,
-    });
+    const dialled = classifyCall(ctx.config, kind, exten, caller);
     if (dialled.kind === 'number' || dialled.kind === 'extension' || dialled.kind === 'nothing')
       route = routeCall(dialled, await resolveDialled(ctx.cache, dialled, caller), caller);
   }

@@ -24,9 +24,11 @@ import {
   classifyDialled,
   routeCall,
   voiceboxAccessOwner,
+  type CallKind,
   type Dialled,
   type RoutingTarget,
 } from '../domain/routing.js';
+import type { Config } from '../config.js';
 import { pullCall } from './pull.js';
 import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
@@ -89,6 +91,22 @@ export function callerNumberOf(
   return callerWorkplace
     ? callerWorkplace.number
     : (normaliseNumber(presented, { countryCode }) ?? presented);
+}
+
+/** What the caller dialled (classifyDialled) under this controller's configuration. */
+export function classifyCall(
+  config: Pick<Config, 'COUNTRY_CODE' | 'VOICEBOX_ACCESS_NUMBER'>,
+  kind: CallKind,
+  exten: string,
+  callerWorkplace: Workplace | undefined,
+): Dialled {
+  return classifyDialled({
+    kind,
+    exten,
+    fromDevice: callerWorkplace !== undefined,
+    countryCode: config.COUNTRY_CODE,
+    voiceboxAccessNumber: config.VOICEBOX_ACCESS_NUMBER,
+  });
 }
 
 /** The lookup step between classifyDialled and routeCall (config cache: no I/O when warm). */
@@ -209,13 +227,7 @@ export function createRouter(
     const callerNumber = callerNumberOf(session.callerNumber, callerWorkplace, countryCode);
 
     // the decisions are the pure functions of src/domain/routing.ts (routing explain uses them too)
-    const dialled = classifyDialled({
-      kind,
-      exten,
-      fromDevice: callerWorkplace !== undefined,
-      countryCode,
-      voiceboxAccessNumber: ctx.config.VOICEBOX_ACCESS_NUMBER,
-    });
+    const dialled = classifyCall(ctx.config, kind, exten, callerWorkplace);
     if (dialled.kind === 'voicebox-access') {
       return voiceboxAccess(session, callerWorkplace, callerNumber);
     }
