@@ -14,7 +14,7 @@ import { createCallEvents } from '../../src/calls/call-events.js';
 import { startCallController, type CallController } from '../../src/calls/controller.js';
 import type { Company } from '../../src/domain/model.js';
 import { callRecordSchema, type CallRecord, type NewEvent } from '../../src/events/model.js';
-import { startWorld, until, type World, type WorkplaceView } from '../support/world.js';
+import { answeredOnTheDesk, startWorld, until, type World, type WorkplaceView } from '../support/world.js';
 
 let world: World;
 let company: Company;
@@ -138,13 +138,8 @@ afterAll(async () => {
 describe('a restarted controller re-adopts', () => {
   it('an answered call: still bridged, registered, and a hang-up on either side ends the other', async () => {
     const wp = workplaces.shift()!;
-    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
     const placedAt = Date.now();
-    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => caller.bridgedWith().length > 0, 'bridge');
-    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
     const registered = await world.store.liveCalls.get(wp.id);
     expect(registered).toMatchObject({ remoteChannelId: caller.id, deviceChannelId: deskLeg.id });
     // a reused bridge: its name tells no call, the desk leg's variable does
@@ -433,13 +428,8 @@ describe('a restarted controller re-adopts', () => {
 
   it('a call whose registry entry carries no trace (an earlier version wrote it): its line rebuilt from Asterisk', async () => {
     const wp = workplaces.shift()!;
-    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
     const placedAt = Date.now();
-    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => caller.bridgedWith().length > 0, 'bridge');
-    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
     const { trace: _trace, ...older } = (await world.store.liveCalls.get(wp.id))!;
     await world.store.liveCalls.put(older);
 
