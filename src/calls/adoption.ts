@@ -9,7 +9,9 @@
  *   a reused bridge (bridge-pool.ts, named `pbx-pool:<app>`) the peer leg carries the same in
  *   its PBX_CALL variable. A session is rebuilt for the remote party and the call is held again
  *   like any connected call — either side's hang-up ends the other, `*11` can pull it, and the
- *   live-call registry is written again under this controller;
+ *   live-call registry is written again under this controller. Its call-list record is written
+ *   when it ends, as the dead process would have: from the trace that process saved with the
+ *   call's registry entry, else from one rebuilt from what Asterisk tells (call-records.ts);
  * - a bridge that lost one side while nobody listened: the other side is hung up (hang-up on
  *   either side ends the other) and the bridge destroyed;
  * - a caller that was LEAVING A VOICEBOX MESSAGE (a record of it is in the store, see
@@ -21,15 +23,18 @@
  * - anything else belongs to nothing and is hung up; an empty bridge (an earlier process's idle
  *   pooled bridge) is destroyed.
  *
- * Cold path only (runs after a connect): it lists Asterisk's channels and bridges once each.
+ * Cold path only (runs after a connect): it lists Asterisk's channels and bridges once each,
+ * and reads the registry entry of each answered call taken over.
  */
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
-import type { VoiceboxMessage } from '../domain/model.js';
+import type { CallTraceSnapshot, VoiceboxMessage } from '../domain/model.js';
+import { routeCall, type CallKind, type Route } from '../domain/routing.js';
 import { isPooledBridgeName } from './bridge-pool.js';
+import { restorableSnapshot, traceFromAsterisk, workplaceRef, portalRef } from './call-records.js';
 import type { CallContext } from './context.js';
 import { CALL_VARIABLE, parseCallBridgeName, parseCallTag } from './live-calls.js';
-import type { Router } from './router.js';
+import { callerNumberOf, classifyCall, resolveDialled, type Router } from './router.js';
 import type { CallerChannel, CallSession } from './session.js';
 import { bounded } from './store-writes.js';
 import { storeMessage } from './voicebox.js';
@@ -47,10 +52,18 @@ export interface AdoptionResult {
 
 interface ChannelJson extends CallerChannel {
   state?: string;
+  /** when Asterisk created it (`2026-01-31T10:00:00.000+0100`) */
+  creationtime?: string;
+  /** a device's channel: its workplace id (src/devices/pjsip-objects.ts) */
+  accountcode?: string;
+  /** where the channel sits: `Stasis(<app>,<kind>)` for a call that entered the controller */
+  dialplan?: { exten?: string; app_name?: string; app_data?: string };
 }
 
-/** How long the store may take to list this controller's recordings in progress. */
-const STORE_LIST_TIMEOUT_MS = 2000;
+type CallIdentity = NonNullable<ReturnType<typeof parseCallTag>>;
+
+/** How long the store may take to answer a read of the adoption (it runs on regardless). */
+const STORE_READ_TIMEOUT_MS = 2000;
 
 /**
  * Adopts what `channelIds` / `bridgeIds` (owned by the app, unknown to every session) hold.
@@ -67,7 +80,7 @@ export async function adoptOrphans(
   const result: AdoptionResult = { calls: 0, recordings: 0, hungUp: 0, bridges: 0 };
   const inRecordings = await bounded(
     ctx.store.recordingsInProgress.list(ctx.controllerId),
-    STORE_LIST_TIMEOUT_MS,
+    STORE_READ_TIMEOUT_MS,
     'recordings in progress',
   ).catch((err: unknown) => {
     logger.warn(
@@ -113,21 +126,47 @@ export async function adoptOrphans(
   const orphanBridges = bridges.filter((b) => orphanBridgeIds.has(b.id));
   const membersOf = (bridge: (typeof bridges)[number]) => bridge.channels.filter((id) => channelById.has(id));
   const callsOf = await Promise.all(orphanBridges.map((b) => callInBridge(ctx, b, membersOf(b))));
-  for (const [i, bridge] of orphanBridges.entries()) {
+  const takeovers = orphanBridges.map((bridge, i) => {
     const call = callsOf[i];
     const members = membersOf(bridge);
     const remote = call ? channelById.get(call.remoteChannelId) : undefined;
     const peerId = members.find((id) => id !== call?.remoteChannelId);
-    if (call && remote && peerId && members.length === 2 && isUp(remote) && isUp(channelById.get(peerId))) {
+    const whole =
+      call && remote && peerId && members.length === 2 && isUp(remote) && isUp(channelById.get(peerId));
+    return whole ? { call, remote, peerId } : undefined;
+  });
+  const traces = await Promise.all(
+    takeovers.map((t) => (t ? adoptedTrace(ctx, t.remote, t.call, logger) : undefined)),
+  );
+  for (const [i, bridge] of orphanBridges.entries()) {
+    const call = callsOf[i];
+    const members = membersOf(bridge);
+    const takeover = takeovers[i];
+    if (takeover) {
+      const { remote, peerId } = takeover;
       handled.add(remote.id);
       handled.add(peerId);
-      const session = router.adopt(remote, 'adopted', (s) =>
-        ctx.live.resume(s, { peerChannelId: peerId, bridgeId: bridge.id, workplaceId: call.workplaceId }),
+      const session = router.adopt(
+        remote,
+        'adopted',
+        (s) =>
+          ctx.live.resume(s, {
+            peerChannelId: peerId,
+            bridgeId: bridge.id,
+            workplaceId: takeover.call.workplaceId,
+          }),
+        traces[i],
       );
       if (session) {
         result.calls += 1;
         session.log.info(
-          { bridgeId: bridge.id, peer: peerId, workplaceId: call.workplaceId },
+          {
+            bridgeId: bridge.id,
+            peer: peerId,
+            workplaceId: takeover.call.workplaceId,
+            // the record it will leave: from the saved trace, rebuilt from Asterisk, or none
+            record: traces[i]?.adopted ?? (traces[i] ? 'trace' : 'none'),
+          },
           'adoption: answered call taken over',
         );
       }
@@ -197,6 +236,96 @@ async function callInBridge(
     if (call && call.remoteChannelId === members[1 - i]) return call;
   }
   return undefined;
+}
+
+/**
+ * The trace an answered call taken over carries on with: the one the earlier process saved
+ * with the call's registry entry; else one rebuilt from what Asterisk tells of the remote
+ * party's channel. Undefined when not even the call's company can be told (the configuration
+ * out of reach): the call then leaves no record. Never fails: the call is taken over anyway.
+ */
+async function adoptedTrace(
+  ctx: CallContext,
+  remote: ChannelJson,
+  call: CallIdentity,
+  log: Logger,
+): Promise<CallTraceSnapshot | undefined> {
+  const adoptedAt = new Date().toISOString();
+  try {
+    const entry = call.workplaceId
+      ? await bounded(ctx.store.liveCalls.get(call.workplaceId), STORE_READ_TIMEOUT_MS, 'live call').catch(
+          (err: unknown) => {
+            log.warn(
+              { err, call: remote.id },
+              'adoption: registry entry unknown (store away); record rebuilt',
+            );
+            return undefined;
+          },
+        )
+      : undefined;
+    // the workplace's entry may be another call's by now
+    const registered = entry?.remoteChannelId === remote.id ? entry : undefined;
+    const saved = restorableSnapshot(registered?.trace, remote.id);
+    if (saved) return saved;
+    // when the call was known connected: its entry's start, else nothing better than now
+    return await rebuiltTrace(ctx, remote, call.workplaceId, registered?.startedAt ?? adoptedAt);
+  } catch (err) {
+    log.warn({ err, call: remote.id }, 'adoption: call record cannot be rebuilt; the call leaves none');
+    return undefined;
+  }
+}
+
+/**
+ * A call's trace from Asterisk alone: the remote party's channel (caller number, dialled
+ * extension, creation time, how it entered the controller) and the call's workplace; a call of
+ * no workplace (a forward, a call out, a call-through) is routed again as the router did when
+ * it came in (cached configuration, cold path) to find whose it is.
+ */
+async function rebuiltTrace(
+  ctx: CallContext,
+  remote: ChannelJson,
+  workplaceId: string | undefined,
+  answeredAt: string,
+): Promise<CallTraceSnapshot | undefined> {
+  const kind = stasisKind(remote);
+  const exten = remote.dialplan?.exten ?? '';
+  const presented = remote.caller?.number ?? '';
+  const countryCode = ctx.config.COUNTRY_CODE;
+  const [caller, own] = await Promise.all([
+    kind === 'internal' && remote.accountcode ? ctx.cache.workplace(remote.accountcode) : undefined,
+    workplaceId ? ctx.cache.workplace(workplaceId) : undefined,
+  ]);
+  let route: Route | undefined;
+  if (!own) {
+    const dialled = classifyCall(ctx.config, kind, exten, caller);
+    if (dialled.kind === 'number' || dialled.kind === 'extension' || dialled.kind === 'nothing')
+      route = routeCall(dialled, await resolveDialled(ctx.cache, dialled, caller), caller);
+  }
+  const target = own ?? (route?.kind === 'workplace' ? route.workplace : undefined);
+  const portal = route?.kind === 'portal' ? route.portal : undefined;
+  const outboundTo = route?.kind === 'outbound' ? route.e164 : undefined;
+  if (!target && !portal && outboundTo === undefined) return undefined;
+  const created = Date.parse(remote.creationtime ?? '');
+  return traceFromAsterisk({
+    callId: remote.id,
+    kind,
+    fromDialled: presented,
+    toDialled: exten,
+    from: callerNumberOf(presented, caller, countryCode),
+    startedMs: Number.isFinite(created) ? created : Date.parse(answeredAt),
+    ...(caller ? { caller: workplaceRef(caller) } : {}),
+    ...(target ? { target: workplaceRef(target) } : {}),
+    ...(portal ? { portal: portalRef(portal) } : {}),
+    ...(outboundTo !== undefined ? { outboundTo } : {}),
+    answeredAt,
+  });
+}
+
+/** How the channel entered the controller: its Stasis() arguments; else a device's is internal. */
+function stasisKind(channel: ChannelJson): CallKind {
+  const arg = channel.dialplan?.app_name === 'Stasis' ? channel.dialplan.app_data?.split(',')[1] : undefined;
+  if (arg === 'inbound' || arg === 'internal') return arg;
+  return channel.accountcode ? 'internal' : 'inbound';
 }
 
 function isUp(channel: ChannelJson | undefined): boolean {

@@ -8,11 +8,18 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { AnywherePortal, VoiceboxMessage, Workplace } from '../domain/model.js';
+import type { AnywherePortal, CallTraceSnapshot, VoiceboxMessage, Workplace } from '../domain/model.js';
 import { PIN_LOCK_AFTER } from '../domain/pin.js';
 import type { RingLeg } from '../domain/ring-plan.js';
 import type { AnsweredBy, CallDirection, CallOutcome, CallRecord, NewEvent } from '../events/model.js';
-import { buildRecords, type CallTrace } from './call-records.js';
+import {
+  buildRecords,
+  portalRef,
+  snapshotOf,
+  traceOfSnapshot,
+  workplaceRef,
+  type CallTrace,
+} from './call-records.js';
 import type { CallThroughAlert } from './fraud-guard.js';
 
 /** What a flow reports. */
@@ -84,6 +91,19 @@ export interface CallEvents {
   emit(session: TracedSession, fact: CallFact): void;
   /** router: the call is over (after the session closed) */
   ended(session: TracedSession, cause: number | undefined): void;
+  /**
+   * The call's trace as its live-call registry entry carries it (live-calls.ts writes it with
+   * the entry: no request of its own); undefined when the call has none. `pulledBy`: the entry
+   * is written because the call was just moved to this channel (a pull) — saved as pulled,
+   * which the trace itself learns only once the move is told over.
+   */
+  snapshot(session: TracedSession, opts?: { pulledBy?: string }): CallTraceSnapshot | undefined;
+  /**
+   * router: a call taken over after a restart carries on with the trace the earlier process
+   * saved (or one rebuilt from Asterisk), so its end writes its records as that process would
+   * have. Never replaces a trace this process holds; starts no set-up clock.
+   */
+  resume(session: TracedSession, snapshot: CallTraceSnapshot): void;
   /** in-process listeners (tests, notifications); returns an unsubscribe function */
   onEvent(listener: (event: NewEvent) => void): () => void;
   /** traces held now (calls running) */
@@ -159,25 +179,25 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
     const now = new Date().toISOString();
     switch (fact.type) {
       case 'caller':
-        trace.caller = fact.workplace;
+        trace.caller = workplaceRef(fact.workplace);
         return;
       case 'target':
-        trace.target = fact.workplace;
+        trace.target = workplaceRef(fact.workplace);
         trace.from = fact.callerNumber;
         trace.to = fact.workplace.number;
         return;
       case 'outbound':
-        trace.caller = fact.workplace;
+        trace.caller = workplaceRef(fact.workplace);
         trace.from = fact.workplace.number;
         trace.to = fact.to;
         trace.outboundCall = true;
         setupDone(trace);
         return;
       case 'portal':
-        trace.portal = fact.portal;
+        trace.portal = portalRef(fact.portal);
         return;
       case 'portal.entered':
-        trace.portalWorkplace = fact.workplace;
+        trace.portalWorkplace = workplaceRef(fact.workplace);
         return;
       case 'call-through':
         trace.callThroughTo = fact.to;
@@ -247,7 +267,7 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
       }
       case 'refused':
         setupDone(trace);
-        trace.portal = fact.portal;
+        trace.portal = portalRef(fact.portal);
         trace.refused = true;
         metrics?.refused?.('portal');
         publish({
@@ -271,7 +291,7 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
         return;
       case 'pulled': {
         const original = traces.get(fact.remoteChannelId) ?? parked.get(fact.remoteChannelId)?.trace;
-        if (original) original.pulledTo = trace.fromDialled || trace.callId;
+        if (original) original.pulledTo = pulledTo(trace);
         trace.portalPull = {
           workplaceId: fact.workplaceId,
           ...(original ? { with: original.caller && !original.target ? original.to : original.from } : {}),
@@ -303,6 +323,11 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
         }
         return;
     }
+  }
+
+  /** who took a pulled call over, as its record names it: the pulling caller's number */
+  function pulledTo(pulling: CallTrace): string {
+    return pulling.fromDialled || pulling.callId;
   }
 
   /** a pull is decided: the call (pulled or pulling) no longer waits; recorded now when over */
@@ -383,6 +408,21 @@ export function createCallEvents(sinks: CallEventSinks): CallEvents {
       if (trace.pullPendingBy !== undefined || trace.pulling !== undefined)
         parked.set(trace.callId, { trace, endedMs, cause });
       else finish(trace, endedMs, cause);
+    },
+    snapshot(session, opts) {
+      const trace = traces.get(session.channelId);
+      if (!trace) return undefined;
+      const saved = snapshotOf(trace);
+      if (opts?.pulledBy !== undefined) {
+        const pulling = traces.get(opts.pulledBy) ?? parked.get(opts.pulledBy)?.trace;
+        saved.pulledTo = pulling ? pulledTo(pulling) : opts.pulledBy;
+      }
+      return saved;
+    },
+    resume(session, snapshot) {
+      // this process's own trace (the event socket came back) is the truer one
+      if (traces.has(session.channelId) || parked.has(session.channelId)) return;
+      traces.set(session.channelId, traceOfSnapshot(snapshot, performance.now()));
     },
     onEvent(listener) {
       listeners.add(listener);

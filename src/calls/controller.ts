@@ -154,7 +154,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
   });
   const unwatchPool = bridgePool.watch(ari.events);
   const writes = new StoreWriteQueue({ logger });
-  const live = new LiveCalls(ari, store, controllerId, logger, writes);
+  const live = new LiveCalls(ari, store, controllerId, logger, writes, deps.events);
   const callThroughAlerts = deps.callThroughGuard?.alerts ?? createCallThroughAlerts(logger);
   const callThroughGuard = new CallThroughGuard({
     store,

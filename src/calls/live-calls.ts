@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { isNotFound, type Unsubscribe } from '../ari/index.js';
 import type { LiveCall } from '../domain/model.js';
 import type { Store } from '../store/store.js';
+import type { CallEvents } from './call-events.js';
 import { isCallEnded, type CallAri, type CallSession } from './session.js';
 import type { StoreWriteQueue } from './store-writes.js';
 
@@ -117,7 +118,13 @@ export class ConnectedCall {
     this.peerGone();
   }
 
-  toLiveCall(): LiveCall {
+  /**
+   * The registry entry, with the call's trace as it is now: a controller that re-adopts the
+   * call after a restart writes its call-list record from it (the trace rides on the write the
+   * registry makes anyway; the call path gains no request). `pulledBy`: moved to that channel.
+   */
+  toLiveCall(opts?: { pulledBy?: string }): LiveCall {
+    const trace = this.registry.events?.snapshot(this.session, opts);
     return {
       workplaceId: this.workplaceId ?? '',
       bridgeId: this.bridgeId,
@@ -125,6 +132,7 @@ export class ConnectedCall {
       deviceChannelId: this.peerChannelId,
       controllerId: this.registry.controllerId,
       startedAt: this.startedAt,
+      ...(trace ? { trace } : {}),
     };
   }
 
@@ -237,7 +245,8 @@ export class ConnectedCall {
     this.bridgeId = bridgeId;
     this.watchPeer(newPeerChannelId);
     session.log.info({ from: oldPeer, to: newPeerChannelId, bridgeId }, 'call moved');
-    const moved = this.toLiveCall();
+    // written once the move is sure (the call is the pulling channel's now): saved as pulled
+    const moved = this.toLiveCall({ pulledBy: newPeerChannelId });
     await Promise.all([
       this.workplaceId ? this.writeRegistry(() => registry.store.liveCalls.put(moved)) : undefined,
       ari.channels.hangup({ channelId: oldPeer }).catch((err: unknown) => {
@@ -258,6 +267,8 @@ export class LiveCalls {
     readonly controllerId: string,
     readonly logger: Logger,
     readonly writes: StoreWriteQueue,
+    /** the call-event bus, whose traces ride on the registry's entries (absent: none ride) */
+    readonly events?: Pick<CallEvents, 'snapshot'>,
   ) {}
 
   /** Bridges the session's caller with the leg and holds the call (registered for `*11`). */

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
 import { normaliseNumber } from '../domain/numbers.js';
-import type { Workplace } from '../domain/model.js';
+import type { CallTraceSnapshot, Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
 import { CAUSE_CONGESTION, type Admission } from './admission.js';
 import { CAUSE_TEMPORARY_FAILURE, isStoreAway } from './store-writes.js';
@@ -24,9 +24,11 @@ import {
   classifyDialled,
   routeCall,
   voiceboxAccessOwner,
+  type CallKind,
   type Dialled,
   type RoutingTarget,
 } from '../domain/routing.js';
+import type { Config } from '../config.js';
 import { pullCall } from './pull.js';
 import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
@@ -61,12 +63,14 @@ export interface Router {
   /**
    * Runs `flow` on a new session for a channel this controller found in Asterisk without a
    * StasisStart (re-adoption after a restart or a lost event socket); undefined when a
-   * session already has it.
+   * session already has it. `trace`: the call's trace to carry on with (its record is written
+   * when it ends); without it the call leaves no record.
    */
   adopt(
     channel: CallerChannel,
     kind: string,
     flow: (session: CallSession) => Promise<void>,
+    trace?: CallTraceSnapshot,
   ): CallSession | undefined;
   /** resolves when every running call has finished (after hanging them up on stop) */
   drain(): Promise<void>;
@@ -76,6 +80,33 @@ export interface Router {
    * once the hung-up ones have finished.
    */
   handOver(): Promise<{ left: number; ended: number }>;
+}
+
+/** The caller as a call shows it: a device's workplace number, else the number normalised. */
+export function callerNumberOf(
+  presented: string,
+  callerWorkplace: Pick<Workplace, 'number'> | undefined,
+  countryCode: string,
+): string {
+  return callerWorkplace
+    ? callerWorkplace.number
+    : (normaliseNumber(presented, { countryCode }) ?? presented);
+}
+
+/** What the caller dialled (classifyDialled) under this controller's configuration. */
+export function classifyCall(
+  config: Pick<Config, 'COUNTRY_CODE' | 'VOICEBOX_ACCESS_NUMBER'>,
+  kind: CallKind,
+  exten: string,
+  callerWorkplace: Workplace | undefined,
+): Dialled {
+  return classifyDialled({
+    kind,
+    exten,
+    fromDevice: callerWorkplace !== undefined,
+    countryCode: config.COUNTRY_CODE,
+    voiceboxAccessNumber: config.VOICEBOX_ACCESS_NUMBER,
+  });
 }
 
 /** The lookup step between classifyDialled and routeCall (config cache: no I/O when warm). */
@@ -131,6 +162,7 @@ export function createRouter(
     kind: string,
     flow: (session: CallSession) => Promise<void>,
     onSetUp?: () => void,
+    trace?: CallTraceSnapshot,
   ): CallSession | undefined {
     if (deps.ownership.has(channel.id) || sessions.has(channel.id)) {
       onSetUp?.();
@@ -146,7 +178,7 @@ export function createRouter(
       onSetUp,
     });
     sessions.set(channel.id, session);
-    const run = runCall(session, kind, flow).finally(() => {
+    const run = runCall(session, kind, flow, trace).finally(() => {
       sessions.delete(channel.id);
       running.delete(run);
       runs.delete(session);
@@ -160,9 +192,13 @@ export function createRouter(
     session: CallSession,
     kind: string,
     flow: (session: CallSession) => Promise<void>,
+    trace: CallTraceSnapshot | undefined,
   ): Promise<void> {
     session.log.info({ kind, from: session.callerNumber, to: session.calledExten }, 'call');
-    if (kind === 'inbound' || kind === 'internal') ctx.events?.started(session, kind);
+    // a new call starts its trace and set-up clock; a call taken over carries on with the trace
+    // it had (its original start and answer), never a fresh one, and counts no set-up
+    if (trace) ctx.events?.resume(session, trace);
+    else if (kind === 'inbound' || kind === 'internal') ctx.events?.started(session, kind);
     let cause: number | undefined;
     try {
       await flow(session);
@@ -188,18 +224,10 @@ export function createRouter(
     const exten = session.calledExten;
     const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
     if (callerWorkplace) ctx.events?.emit(session, { type: 'caller', workplace: callerWorkplace });
-    const callerNumber = callerWorkplace
-      ? callerWorkplace.number
-      : (normaliseNumber(session.callerNumber, { countryCode }) ?? session.callerNumber);
+    const callerNumber = callerNumberOf(session.callerNumber, callerWorkplace, countryCode);
 
     // the decisions are the pure functions of src/domain/routing.ts (routing explain uses them too)
-    const dialled = classifyDialled({
-      kind,
-      exten,
-      fromDevice: callerWorkplace !== undefined,
-      countryCode,
-      voiceboxAccessNumber: ctx.config.VOICEBOX_ACCESS_NUMBER,
-    });
+    const dialled = classifyCall(ctx.config, kind, exten, callerWorkplace);
     if (dialled.kind === 'voicebox-access') {
       return voiceboxAccess(session, callerWorkplace, callerNumber);
     }
@@ -339,6 +367,6 @@ export function createRouter(
     sessions,
     drain,
     handOver,
-    adopt: (channel, kind, flow) => start(channel, kind, flow),
+    adopt: (channel, kind, flow, trace) => start(channel, kind, flow, undefined, trace),
   };
 }

@@ -260,6 +260,65 @@ export interface LiveCall {
   /** controller instance that owns the call (for cleanup after a restart) */
   controllerId: string;
   startedAt: string;
+  /**
+   * The call's trace when it was connected (or moved), for its call-list record: a controller
+   * that re-adopts the call after a restart carries on with it. Absent in entries written
+   * before it existed (the record is then rebuilt from what Asterisk tells).
+   */
+  trace?: CallTraceSnapshot;
+}
+
+/** A workplace as a call's record needs it (never the whole workplace: the entry stays small). */
+export type WorkplaceRef = Pick<Workplace, 'id' | 'companyId' | 'number'>;
+export type PortalRef = Pick<AnywherePortal, 'id' | 'companyId'>;
+
+/**
+ * What the flows reported of a call so far, as far as its call-list records need it: the
+ * part of src/calls/call-records.ts CallTrace that outlives the process (plain JSON).
+ */
+export interface CallTraceFields {
+  callId: string;
+  kind: 'inbound' | 'internal';
+  startedMs: number;
+  fromDialled: string;
+  toDialled: string;
+  /** normalised when known */
+  from: string;
+  to: string;
+  caller?: WorkplaceRef;
+  target?: WorkplaceRef;
+  portal?: PortalRef;
+  answeredAt?: string;
+  answeredBy?: { kind: 'device' | 'number'; id: string };
+  forwardedTo?: string;
+  forwardConnected?: boolean;
+  voicebox?: boolean;
+  busy?: boolean;
+  blocked?: boolean;
+  refused?: boolean;
+  pulledTo?: string;
+  /** the workplace whose employee the portal let in */
+  portalWorkplace?: WorkplaceRef;
+  /** this (portal) call pulled a call of its workplace; `with`: that call's other party */
+  portalPull?: { workplaceId: string; with?: string };
+  /** this (portal) call called through to this number (the last one when several) */
+  callThroughTo?: string;
+  /** a device dialled out through the trunk */
+  outboundCall?: boolean;
+  /**
+   * set once a restarted controller took the call over: 'trace' — it carried on with this
+   * trace; 'asterisk' — there was none, this one was rebuilt from Asterisk (see CallRecord.adopted)
+   */
+  adopted?: 'trace' | 'asterisk';
+}
+
+/**
+ * A call's trace as its live-call registry entry carries it. The record of the call is built
+ * from it exactly as from the trace it came from.
+ */
+export interface CallTraceSnapshot extends CallTraceFields {
+  /** the form of the snapshot; another one is not restored (the record is rebuilt instead) */
+  v: 1;
 }
 
 /** A number routes to exactly one place. */

@@ -62,6 +62,17 @@ export const callRecordSchema = z.object({
   pulledTo: z.string().optional(),
   answeredBy: answeredBy.optional(),
   cause: z.number().optional().describe('Q.850 cause of the caller hangup when known'),
+  adopted: z
+    .enum(['trace', 'asterisk'])
+    .optional()
+    .describe(
+      'set when the call outlived a restart of the controller that held it (another one took it over): ' +
+        'trace — it carried on with what the first one had recorded, the record is as exact as any other; ' +
+        'asterisk — nothing was recorded to carry on with, the record is rebuilt from what Asterisk told: ' +
+        'startedAt is when the caller reached the PBX, answeredAt when the call was last known connected ' +
+        '(at worst the takeover, so durationSeconds may be short), answeredBy, forwardedTo and the ' +
+        "destination of a call-through (then a line of the company's list only) are not known",
+    ),
 });
 export type CallRecord = z.infer<typeof callRecordSchema>;
 

@@ -3,14 +3,18 @@
  * event socket and REST client go away without a word) while calls run, and a new controller
  * with the same CONTROLLER_ID starts on the same Asterisk and Redis. Answered calls go on —
  * either side's hang-up ends the other, *11 can pull them, the registry stays true — calls in
- * set-up are ended, never left ringing, and a voicebox message being recorded is kept.
+ * set-up are ended, never left ringing, and a voicebox message being recorded is kept. The
+ * call-list record of a call taken over is written once, when it ends, as the dead process
+ * would have: from the trace saved with its registry entry, else rebuilt from Asterisk.
  */
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
+import { createCallEvents } from '../../src/calls/call-events.js';
 import { startCallController, type CallController } from '../../src/calls/controller.js';
 import type { Company } from '../../src/domain/model.js';
-import { startWorld, until, type World, type WorkplaceView } from '../support/world.js';
+import { callRecordSchema, type CallRecord, type NewEvent } from '../../src/events/model.js';
+import { answeredOnTheDesk, startWorld, until, type World, type WorkplaceView } from '../support/world.js';
 
 let world: World;
 let company: Company;
@@ -18,6 +22,7 @@ let admin: string;
 let groupId: string;
 let nextNumber = 10;
 const CALLER = '+4989111444';
+const FORWARD_TO = '+4940777000444';
 
 async function workplace(body: Record<string, unknown> = {}): Promise<WorkplaceView> {
   const number = `+49301234${String(nextNumber++).padStart(2, '0')}`;
@@ -34,9 +39,22 @@ async function crash(): Promise<void> {
   await dying.ari.close();
 }
 
+/** what the new processes' call-event buses published (the dead one's is the world's) */
+const published: NewEvent[] = [];
+
 /** a new controller process on the same Asterisk, Redis and CONTROLLER_ID */
 async function restart(): Promise<CallController> {
   const logger = pino({ level: process.env.CALLS_LOG ?? 'silent' });
+  // its own bus: nothing of the dead process's traces; it writes to the same call lists
+  const { backend } = world.telemetry;
+  const events = createCallEvents({
+    publish: (event) => {
+      published.push(event);
+      backend.events.append(event);
+    },
+    records: (records) => backend.records.add(records),
+    logger,
+  });
   const ari = createAriClient({
     url: world.config.ARI_URL,
     username: 'ari',
@@ -44,12 +62,40 @@ async function restart(): Promise<CallController> {
     app: world.config.ARI_APP,
     logger,
   });
-  const controller = await startCallController({ ari, store: world.store, config: world.config, logger });
+  const controller = await startCallController({
+    ari,
+    store: world.store,
+    config: world.config,
+    logger,
+    events,
+  });
   await ari.connect();
   current = { ari, controller };
   successors.push(current);
   return controller;
 }
+
+/**
+ * The workplace's call-list lines of the call, as its users read them (the API), once the
+ * first one is there; a while longer for a second one that should not come.
+ */
+async function linesOf(wp: WorkplaceView, callId: string): Promise<CallRecord[]> {
+  const read = async () => {
+    const res = await world.api<{ items: CallRecord[] }>(
+      'GET',
+      `/v1/companies/${company.id}/workplaces/${wp.id}/calls?limit=50`,
+      undefined,
+      admin,
+    );
+    return res.body.items.filter((r) => r.id === callId).map((r) => callRecordSchema.parse(r));
+  };
+  await until(async () => (await read()).length > 0, `the call-list line of ${callId}`);
+  await new Promise((r) => setTimeout(r, 200));
+  return read();
+}
+
+const endedEvents = (callId: string) =>
+  published.filter((e) => e.type === 'call.ended' && 'callId' in e && e.callId === callId);
 
 const TWO_DEVICES = { devices: [{ type: 'deskphone', model: 'Yealink T54W' }, { type: 'mobile' }] };
 /** made before the first crash: device provisioning goes through the first controller's client */
@@ -70,6 +116,8 @@ beforeAll(async () => {
     TWO_DEVICES,
     {},
     TWO_DEVICES,
+    {},
+    { forwarding: { always: { enabled: true, target: { number: FORWARD_TO } } } },
   ]) {
     workplaces.push(await workplace(body));
   }
@@ -90,18 +138,18 @@ afterAll(async () => {
 describe('a restarted controller re-adopts', () => {
   it('an answered call: still bridged, registered, and a hang-up on either side ends the other', async () => {
     const wp = workplaces.shift()!;
-    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
-    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => caller.bridgedWith().length > 0, 'bridge');
-    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    const placedAt = Date.now();
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
     const registered = await world.store.liveCalls.get(wp.id);
     expect(registered).toMatchObject({ remoteChannelId: caller.id, deviceChannelId: deskLeg.id });
     // a reused bridge: its name tells no call, the desk leg's variable does
     const bridge = await world.ari.bridges.get({ bridgeId: registered!.bridgeId });
     expect(bridge.name).toBe(`pbx-pool:${world.config.ARI_APP}`);
+    // the call's trace rides on the entry: started and answered before the crash
+    const saved = registered!.trace!;
+    expect(saved).toMatchObject({ callId: caller.id, from: CALLER, to: wp.number, target: { id: wp.id } });
 
+    const crashedAt = Date.now();
     await crash();
     const controller = await restart();
     // the reconcile ran on connect
@@ -119,6 +167,29 @@ describe('a restarted controller re-adopts', () => {
     expect(await caller.waitForHangup()).toBe(16);
     await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
     await until(() => world.driver.bridges().length === 0, 'bridge destroyed');
+
+    // one line in the call list, with the start and answer of before the crash
+    const lines = await linesOf(wp, caller.id);
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toMatchObject({
+      direction: 'inbound',
+      outcome: 'answered',
+      from: CALLER,
+      to: wp.number,
+      startedAt: new Date(saved.startedMs).toISOString(),
+      answeredAt: saved.answeredAt,
+      answeredBy: { kind: 'device', id: wp.devices[0]!.id },
+      cause: 16,
+      adopted: 'trace',
+    });
+    expect(Date.parse(line!.startedAt)).toBeGreaterThanOrEqual(placedAt);
+    expect(Date.parse(line!.answeredAt!)).toBeLessThanOrEqual(crashedAt);
+    // the talk time runs from the answer before the crash, not from the takeover
+    expect(line!.durationSeconds).toBe(
+      Math.round((Date.parse(line!.endedAt) - Date.parse(saved.answeredAt!)) / 1000),
+    );
+    expect(endedEvents(caller.id)).toMatchObject([{ workplaceId: wp.id, outcome: 'answered' }]);
   });
 
   it('an answered call whose caller hangs up after the restart releases the desk phone', async () => {
@@ -184,6 +255,10 @@ describe('a restarted controller re-adopts', () => {
     );
     await puller.hangup();
     await remote.waitForHangup();
+    // recorded as pulled, as a call that never saw a restart is
+    expect(await linesOf(wp, remote.id)).toMatchObject([
+      { outcome: 'pulled', pulledTo: wp.extension, from: CALLER, adopted: 'trace' },
+    ]);
   });
 
   it('a call still ringing is ended at once: caller and every leg hung up', async () => {
@@ -293,6 +368,10 @@ describe('a restarted controller re-adopts', () => {
     await talking.hangup();
     await deskLeg.waitForHangup();
     await until(async () => (await world.store.liveCalls.get(wp.id)) === undefined, 'registry cleared');
+    // a rolling deploy loses no line: written once, by the controller that saw the call end
+    expect(await linesOf(wp, talking.id)).toMatchObject([
+      { outcome: 'answered', answeredBy: { kind: 'device' }, adopted: 'trace' },
+    ]);
   });
 
   it("the earlier process's idle bridges are destroyed; a pulled call is re-adopted from its own bridge's name", async () => {
@@ -341,5 +420,72 @@ describe('a restarted controller re-adopts', () => {
     await puller.hangup();
     await remote.waitForHangup();
     await until(() => world.driver.bridges().length === 0, "the pulled call's bridge destroyed");
+    // pulled before the crash: the entry the move wrote says so
+    expect(await linesOf(wp, remote.id)).toMatchObject([
+      { outcome: 'pulled', pulledTo: wp.extension, adopted: 'trace' },
+    ]);
+  });
+
+  it('a call whose registry entry carries no trace (an earlier version wrote it): its line rebuilt from Asterisk', async () => {
+    const wp = workplaces.shift()!;
+    const placedAt = Date.now();
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
+    const { trace: _trace, ...older } = (await world.store.liveCalls.get(wp.id))!;
+    await world.store.liveCalls.put(older);
+
+    await crash();
+    const controller = await restart();
+    await until(() => controller.router.sessions.has(caller.id), 'the caller has a session again');
+    await caller.hangup();
+    await deskLeg.waitForHangup();
+
+    const lines = await linesOf(wp, caller.id);
+    expect(lines).toMatchObject([
+      {
+        direction: 'inbound',
+        outcome: 'answered',
+        from: CALLER,
+        fromDialled: CALLER,
+        to: wp.number,
+        toDialled: wp.number,
+        // not known: when the entry says the call was connected
+        answeredAt: older.startedAt,
+        adopted: 'asterisk',
+      },
+    ]);
+    // started when Asterisk created the caller's channel
+    expect(Date.parse(lines[0]!.startedAt)).toBeGreaterThanOrEqual(placedAt - 1000);
+    expect(Date.parse(lines[0]!.startedAt)).toBeLessThanOrEqual(Date.parse(older.startedAt));
+    expect(lines[0]).not.toHaveProperty('answeredBy');
+    expect(endedEvents(caller.id)).toHaveLength(1);
+  });
+
+  it('a forwarded call (registered nowhere): its line rebuilt from Asterisk, in the list of the workplace it was for', async () => {
+    const wp = workplaces.shift()!;
+    world.driver.setEndpointBehaviour(world.externalEndpoint(FORWARD_TO), { kind: 'answer', afterMs: 10 });
+    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
+    await until(() => caller.bridgedWith().length > 0, 'bridged with the forward target');
+    const [target] = caller.bridgedWith();
+    expect(await world.store.liveCalls.get(wp.id)).toBeUndefined();
+
+    await crash();
+    const controller = await restart();
+    const adoptedAt = Date.now();
+    await until(() => controller.router.sessions.has(caller.id), 'the caller has a session again');
+    await world.driver.channel(target!)!.hangup();
+    await caller.waitForHangup();
+
+    const [line, ...more] = await linesOf(wp, caller.id);
+    expect(more).toEqual([]);
+    expect(line).toMatchObject({
+      direction: 'inbound',
+      outcome: 'answered',
+      from: CALLER,
+      to: wp.number,
+      adopted: 'asterisk',
+    });
+    // not known when it was answered: at worst the takeover, so the talk time may be short
+    expect(Date.parse(line!.answeredAt!)).toBeGreaterThanOrEqual(adoptedAt - 1000);
+    expect(line).not.toHaveProperty('forwardedTo');
   });
 });

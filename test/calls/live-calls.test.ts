@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Company } from '../../src/domain/model.js';
-import { startWorld, until, type World, type WorkplaceView } from '../support/world.js';
+import { answeredOnTheDesk, startWorld, until, type World, type WorkplaceView } from '../support/world.js';
 
 let world: World;
 let company: Company;
@@ -135,12 +135,7 @@ describe('reconcile after the event socket comes back', () => {
 
   it('a call whose device hung up while the socket was down is ended by the reconcile', async () => {
     const wp = await workplace();
-    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
-    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => caller.bridgedWith().length > 0, 'bridge');
-    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
 
     world.driver.dropEventSockets();
     // no event socket: nobody hears this hangup

@@ -2,7 +2,8 @@
  * The fault suite on a real Asterisk 22: the controller (src/main.ts as its own process) is
  * killed with calls in every state, Asterisk is killed and restarted, Redis goes away mid-call,
  * the event socket is cut. Every case asserts: no answered call lost, no channel left behind in
- * Asterisk, no voicebox message lost.
+ * Asterisk, no voicebox message lost; a call that outlived its controller has its line in the
+ * call list once, with its original start and answer.
  *
  * It needs an Asterisk this suite can kill and restart (the local build, test/e2e/target.ts);
  * against anything else it is skipped with the reason printed.
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
+import type { LiveCall } from '../../src/domain/model.js';
+import type { CallRecord } from '../../src/events/model.js';
 import { createRedisStore, type PbxStore } from '../../src/store/index.js';
 import { startRedisServer, type OwnRedis } from '../../tools/redis-server.js';
 import {
@@ -235,6 +238,58 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     return store.voicebox.list(workplaceId);
   }
 
+  /** the registry entry of the workplace's call, once written (it carries the call's trace) */
+  function registered(wp: WorkplaceView): Promise<LiveCall> {
+    return until(() => store.liveCalls.get(wp.id), `the call of ${wp.number} registered`);
+  }
+
+  /**
+   * The workplace's call-list lines of a call, as its users read them (the API), once the first
+   * is there; a while longer for a second one that must not come.
+   */
+  async function linesOf(wp: WorkplaceView, callId: string): Promise<CallRecord[]> {
+    const read = async () =>
+      (
+        await api<{ items: CallRecord[] }>('GET', `/v1/companies/${cid}/workplaces/${wp.id}/calls?limit=50`)
+      ).items.filter((r) => r.id === callId);
+    await until(
+      async () => ((await read()).length > 0 ? true : undefined),
+      `the call-list line of ${callId}`,
+    );
+    await delay(500);
+    return read();
+  }
+
+  /**
+   * A desk call that outlived its controller: one line, with the start and answer of before
+   * (the trace its registry entry carried), answered by the desk phone, talk time from then on.
+   */
+  async function oneLineAsBefore(
+    wp: WorkplaceView,
+    from: string,
+    entry: LiveCall,
+    before: number,
+  ): Promise<void> {
+    const lines = await linesOf(wp, entry.remoteChannelId);
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    const saved = entry.trace!;
+    expect(line).toMatchObject({
+      direction: 'inbound',
+      outcome: 'answered',
+      from,
+      to: wp.number,
+      startedAt: new Date(saved.startedMs).toISOString(),
+      answeredAt: saved.answeredAt,
+      answeredBy: { kind: 'device' },
+      adopted: 'trace',
+    });
+    expect(Date.parse(line!.answeredAt!)).toBeLessThanOrEqual(before);
+    expect(line!.durationSeconds).toBe(
+      Math.round((Date.parse(line!.endedAt) - Date.parse(saved.answeredAt!)) / 1000),
+    );
+  }
+
   beforeAll(async () => {
     redis = await startRedisServer({ persistent: true });
     proxy = await startTcpProxy(asterisk.httpPort);
@@ -297,6 +352,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
 
     const a = await deskCall(talkingA, '+491511000071');
     const b = await deskCall(talkingB, '+491511000072');
+    const [entryA, entryB] = await Promise.all([registered(talkingA), registered(talkingB)]);
     world.setBehaviour('device', ringing.devices[0]!.sipUsername, { kind: 'ring' });
     const ringCaller = await world.call('+491511000073', ringing.number);
     const ringLeg = await newLeg(ringing.devices[0]!.sipUsername, new Set());
@@ -310,6 +366,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     );
     await vbCaller.speak();
 
+    const killedAt = Date.now();
     await ctl.kill('SIGKILL');
     await vbCaller.speak();
     await controllerUp();
@@ -343,18 +400,23 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     await b.leg.ended;
     await nothingLeftBehind();
     expect(await store.recordingsInProgress.list(CONTROLLER_ID)).toEqual([]);
+    // their lines in the call list: written once, by the new process, as the dead one would have
+    await oneLineAsBefore(talkingA, '+491511000071', entryA, killedAt);
+    await oneLineAsBefore(talkingB, '+491511000072', entryB, killedAt);
   });
 
   it('SIGTERM (a rolling deploy): answered calls stay up for the next process, a ringing call is ended, exit within 10 s', async () => {
     const talking = await createWorkplace();
     const ringing = await createWorkplace({ forwarding: { noAnswer: { enabled: false, ringSeconds: 60 } } });
     const call = await deskCall(talking, '+491511000111');
+    const entry = await registered(talking);
     world.setBehaviour('device', ringing.devices[0]!.sipUsername, { kind: 'ring' });
     const before = new Set(world.allLegs());
     const ringCaller = await world.call('+491511000112', ringing.number);
     const ringLeg = await newLeg(ringing.devices[0]!.sipUsername, before);
 
     const stopping = ctl;
+    const stoppedAt = Date.now();
     stopping.child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([
@@ -375,6 +437,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     await call.caller.hangup();
     await call.leg.ended;
     await nothingLeftBehind();
+    await oneLineAsBefore(talking, '+491511000111', entry, stoppedAt);
   });
 
   it('the event socket is cut: calls go on, and end with either side once it is back', async () => {

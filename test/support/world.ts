@@ -123,6 +123,21 @@ export async function until(
   }
 }
 
+/** An outside caller talking to the workplace's desk phone (its first device), the call registered. */
+export async function answeredOnTheDesk(
+  world: World,
+  wp: Pick<WorkplaceView, 'id' | 'number' | 'devices'>,
+  from: string,
+): Promise<{ caller: SimChannel; deskLeg: SimChannel }> {
+  const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
+  world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+  const caller = await world.driver.placeCall({ from, to: wp.number });
+  const deskLeg = await world.driver.waitForChannel(desk);
+  await until(() => caller.bridgedWith().length > 0, 'bridge');
+  await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+  return { caller, deskLeg };
+}
+
 let worldSeq = 0;
 
 /** A fresh store for one test file: real Redis with its own key prefix. */
