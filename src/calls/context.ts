@@ -59,7 +59,9 @@ export interface PortalCaller {
  *
  * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, present: presentedWorkplace(workplace),
  * variables: callVariables(session) }) then ctx.live.connect(session, leg, {}) holds the call until
- * either side hangs up (in a reused bridge: the leg carries its call, see live-calls.ts).
+ * either side hangs up (in a reused bridge: the leg carries its call, see live-calls.ts). A leg to
+ * the trunk also carries the fraud guard's ticket (callThroughVariables, call-through.ts), so a
+ * controller that re-adopts the call after a restart keeps the cut and settles it.
  * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
  */
 export type PortalFlow = (

@@ -24,6 +24,7 @@ import {
   type MenuProgress,
 } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
+import { callThroughLeg, callThroughVariables, holdUntilCut } from './call-through.js';
 import type { CallContext, PortalCaller, PortalFlow } from './context.js';
 import { callVariables } from './live-calls.js';
 import { OUTBOUND_RING_SECONDS, presentedWorkplace } from './outbound.js';
@@ -336,15 +337,21 @@ async function callThrough(
     return { kind: 'back-to-menu', typedAhead: await say(call, 'call-through-refused', lang) };
   }
   const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
+  // the leg carries the ticket: a controller that takes the call over after a restart keeps
+  // the cut and settles it (call-through.ts)
+  const leg = callThroughLeg(workplace, e164, admission);
   let answeredAt: number | undefined;
-  let cut: NodeJS.Timeout | undefined;
   try {
     log.info({ destination: e164, workplaceId: workplace.id }, 'portal: call-through');
     ctx.events?.emit(session, { type: 'call-through', to: e164 });
     await session.ringback();
     const result = await session.dialLegs(
       [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
-      { timeoutSeconds: OUTBOUND_RING_SECONDS, present, variables: callVariables(session) },
+      {
+        timeoutSeconds: OUTBOUND_RING_SECONDS,
+        present,
+        variables: { ...callVariables(session), ...callThroughVariables(leg) },
+      },
     );
     if (result.kind !== 'answered') {
       log.info({ destination: e164, outcome: result.kind }, 'portal: call-through not answered');
@@ -357,16 +364,13 @@ async function callThrough(
     });
     // the day's call-through minutes are a hard limit: the call is cut when they are used up
     const secondsLeft = admission.kind === 'admitted' ? admission.secondsLeft : undefined;
-    if (secondsLeft !== undefined) {
-      cut = setTimeout(() => {
-        log.info({ workplaceId: workplace.id, secondsLeft }, 'portal: call-through cut, minutes used up');
-        session.hangup().catch(() => {});
-      }, secondsLeft * 1000);
-    }
-    await ctx.live.connect(session, result.leg, {});
+    const cut =
+      secondsLeft === undefined
+        ? undefined
+        : { atMs: answeredAt + secondsLeft * 1000, log, fields: { workplaceId: workplace.id, secondsLeft } };
+    await holdUntilCut(session, cut, () => ctx.live.connect(session, result.leg, {}));
     return { kind: 'done' };
   } finally {
-    if (cut) clearTimeout(cut);
     // frees the concurrency slot and counts the talk time (settled with the next admission)
     if (ticket) guard?.end(ticket, answeredAt === undefined ? 0 : (Date.now() - answeredAt) / 1000);
   }
