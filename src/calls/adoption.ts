@@ -31,6 +31,13 @@ import { isNotFound } from '../ari/index.js';
 import type { CallTraceSnapshot, VoiceboxMessage } from '../domain/model.js';
 import { routeCall, type CallKind, type Route } from '../domain/routing.js';
 import { isPooledBridgeName } from './bridge-pool.js';
+import {
+  adoptedAnswerMs,
+  CALL_THROUGH_VARIABLE,
+  parseCallThroughTag,
+  resumeCallThrough,
+  type CallThroughLeg,
+} from './call-through.js';
 import { restorableSnapshot, traceFromAsterisk, workplaceRef, portalRef } from './call-records.js';
 import type { CallContext } from './context.js';
 import { CALL_VARIABLE, parseCallBridgeName, parseCallTag } from './live-calls.js';
@@ -135,8 +142,14 @@ export async function adoptOrphans(
       call && remote && peerId && members.length === 2 && isUp(remote) && isUp(channelById.get(peerId));
     return whole ? { call, remote, peerId } : undefined;
   });
+  // a call of no workplace may be a call-through: its leg carries the fraud guard's ticket
+  const callThroughs = await Promise.all(
+    takeovers.map((t) =>
+      t && !t.call.workplaceId ? adoptedCallThrough(ctx, channelById.get(t.peerId)!) : undefined,
+    ),
+  );
   const traces = await Promise.all(
-    takeovers.map((t) => (t ? adoptedTrace(ctx, t.remote, t.call, logger) : undefined)),
+    takeovers.map((t, i) => (t ? adoptedTrace(ctx, t.remote, t.call, logger, callThroughs[i]) : undefined)),
   );
   for (const [i, bridge] of orphanBridges.entries()) {
     const call = callsOf[i];
@@ -146,15 +159,12 @@ export async function adoptOrphans(
       const { remote, peerId } = takeover;
       handled.add(remote.id);
       handled.add(peerId);
+      const found = { peerChannelId: peerId, bridgeId: bridge.id, workplaceId: takeover.call.workplaceId };
+      const callThrough = callThroughs[i];
       const session = router.adopt(
         remote,
         'adopted',
-        (s) =>
-          ctx.live.resume(s, {
-            peerChannelId: peerId,
-            bridgeId: bridge.id,
-            workplaceId: takeover.call.workplaceId,
-          }),
+        (s) => (callThrough ? resumeCallThrough(s, ctx, found, callThrough) : ctx.live.resume(s, found)),
         traces[i],
       );
       if (session) {
@@ -166,6 +176,7 @@ export async function adoptOrphans(
             workplaceId: takeover.call.workplaceId,
             // the record it will leave: from the saved trace, rebuilt from Asterisk, or none
             record: traces[i]?.adopted ?? (traces[i] ? 'trace' : 'none'),
+            ...(callThrough ? { callThrough: callThrough.leg } : {}),
           },
           'adoption: answered call taken over',
         );
@@ -223,14 +234,7 @@ async function callInBridge(
 ): Promise<ReturnType<typeof parseCallTag>> {
   const named = parseCallBridgeName(bridge.name);
   if (named || !isPooledBridgeName(bridge.name) || members.length !== 2) return named;
-  const tags = await Promise.all(
-    members.map((channelId) =>
-      ctx.ari.channels.getChannelVar({ channelId, variable: CALL_VARIABLE }).then(
-        (v) => v.value,
-        () => undefined, // not set (not a leg of ours), or gone meanwhile
-      ),
-    ),
-  );
+  const tags = await Promise.all(members.map((channelId) => channelVar(ctx, channelId, CALL_VARIABLE)));
   for (const [i, tag] of tags.entries()) {
     const call = parseCallTag(tag);
     if (call && call.remoteChannelId === members[1 - i]) return call;
@@ -249,6 +253,7 @@ async function adoptedTrace(
   remote: ChannelJson,
   call: CallIdentity,
   log: Logger,
+  callThrough: AdoptedCallThrough | undefined,
 ): Promise<CallTraceSnapshot | undefined> {
   const adoptedAt = new Date().toISOString();
   try {
@@ -267,8 +272,11 @@ async function adoptedTrace(
     const registered = entry?.remoteChannelId === remote.id ? entry : undefined;
     const saved = restorableSnapshot(registered?.trace, remote.id);
     if (saved) return saved;
-    // when the call was known connected: its entry's start, else nothing better than now
-    return await rebuiltTrace(ctx, remote, call.workplaceId, registered?.startedAt ?? adoptedAt);
+    // when the call was known connected: its entry's start (a call-through: the best its leg
+    // tells), else nothing better than now
+    const answeredAt =
+      registered?.startedAt ?? (callThrough ? new Date(callThrough.answeredAtMs).toISOString() : adoptedAt);
+    return await rebuiltTrace(ctx, remote, call.workplaceId, answeredAt, callThrough?.leg);
   } catch (err) {
     log.warn({ err, call: remote.id }, 'adoption: call record cannot be rebuilt; the call leaves none');
     return undefined;
@@ -279,21 +287,24 @@ async function adoptedTrace(
  * A call's trace from Asterisk alone: the remote party's channel (caller number, dialled
  * extension, creation time, how it entered the controller) and the call's workplace; a call of
  * no workplace (a forward, a call out, a call-through) is routed again as the router did when
- * it came in (cached configuration, cold path) to find whose it is.
+ * it came in (cached configuration, cold path) to find whose it is. A call-through's leg names
+ * the employee's workplace and the destination.
  */
 async function rebuiltTrace(
   ctx: CallContext,
   remote: ChannelJson,
   workplaceId: string | undefined,
   answeredAt: string,
+  callThrough: CallThroughLeg | undefined,
 ): Promise<CallTraceSnapshot | undefined> {
   const kind = stasisKind(remote);
   const exten = remote.dialplan?.exten ?? '';
   const presented = remote.caller?.number ?? '';
   const countryCode = ctx.config.COUNTRY_CODE;
-  const [caller, own] = await Promise.all([
+  const [caller, own, employee] = await Promise.all([
     kind === 'internal' && remote.accountcode ? ctx.cache.workplace(remote.accountcode) : undefined,
     workplaceId ? ctx.cache.workplace(workplaceId) : undefined,
+    callThrough ? ctx.cache.workplace(callThrough.workplaceId) : undefined,
   ]);
   let route: Route | undefined;
   if (!own) {
@@ -304,7 +315,7 @@ async function rebuiltTrace(
   const target = own ?? (route?.kind === 'workplace' ? route.workplace : undefined);
   const portal = route?.kind === 'portal' ? route.portal : undefined;
   const outboundTo = route?.kind === 'outbound' ? route.e164 : undefined;
-  if (!target && !portal && outboundTo === undefined) return undefined;
+  if (!target && !portal && outboundTo === undefined && !employee) return undefined;
   const created = Date.parse(remote.creationtime ?? '');
   return traceFromAsterisk({
     callId: remote.id,
@@ -317,8 +328,30 @@ async function rebuiltTrace(
     ...(target ? { target: workplaceRef(target) } : {}),
     ...(portal ? { portal: portalRef(portal) } : {}),
     ...(outboundTo !== undefined ? { outboundTo } : {}),
+    ...(employee ? { portalWorkplace: workplaceRef(employee) } : {}),
+    ...(callThrough ? { callThroughTo: callThrough.to } : {}),
     answeredAt,
   });
+}
+
+/** A call-through taken over: what its leg carries, and when it answered as far as is known. */
+interface AdoptedCallThrough {
+  leg: CallThroughLeg;
+  answeredAtMs: number;
+}
+
+/**
+ * The call-through an answered call of no workplace is, when its leg (the call's peer) carries
+ * PBX_CT: one request, on the cold path. Undefined for any other call (a forward, a call out,
+ * a leg of an earlier version) or when the peer is gone meanwhile.
+ */
+async function adoptedCallThrough(
+  ctx: CallContext,
+  peer: ChannelJson,
+): Promise<AdoptedCallThrough | undefined> {
+  const leg = parseCallThroughTag(await channelVar(ctx, peer.id, CALL_THROUGH_VARIABLE));
+  if (!leg) return undefined;
+  return { leg, answeredAtMs: adoptedAnswerMs(leg, Date.parse(peer.creationtime ?? ''), Date.now()) };
 }
 
 /** How the channel entered the controller: its Stasis() arguments; else a device's is internal. */
@@ -326,6 +359,20 @@ function stasisKind(channel: ChannelJson): CallKind {
   const arg = channel.dialplan?.app_name === 'Stasis' ? channel.dialplan.app_data?.split(',')[1] : undefined;
   if (arg === 'inbound' || arg === 'internal') return arg;
   return channel.accountcode ? 'internal' : 'inbound';
+}
+
+/** A channel variable; undefined when not set (not a leg of ours) or the channel is gone meanwhile. */
+function channelVar(ctx: CallContext, channelId: string, variable: string): Promise<string | undefined> {
+  return ctx.ari.channels.getChannelVar({ channelId, variable }).then(
+    (v) => v.value || undefined,
+    (err: unknown) => {
+      // anything but "not set" is worth a line: a call-through whose leg cannot be read is
+      // taken over without its cut
+      if (!isNotFound(err))
+        ctx.logger.warn({ err, channelId, variable }, 'adoption: channel variable not read');
+      return undefined;
+    },
+  );
 }
 
 function isUp(channel: ChannelJson | undefined): boolean {

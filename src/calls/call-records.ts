@@ -89,6 +89,10 @@ export interface FoundCall {
   portal?: PortalRef;
   /** a device's call out through the trunk: the destination (E.164) */
   outboundTo?: string;
+  /** a call-through: the employee's workplace (its leg's PBX_CT, see call-through.ts) */
+  portalWorkplace?: WorkplaceRef;
+  /** a call-through: the destination (E.164; its leg's PBX_CT) */
+  callThroughTo?: string;
   /**
    * not known: the best there is — when the call was registered as connected (its registry
    * entry), else the takeover itself (the talk time then starts there)
@@ -99,8 +103,9 @@ export interface FoundCall {
 /**
  * The trace of an answered call taken over without one (an entry written before traces were
  * saved, none at all, a call of no workplace: a forward, a call out, a call-through). Who
- * answered, where a forward went, whom a call-through reached are not known and left out;
- * the record says so (`adopted: 'asterisk'`).
+ * answered and where a forward went are not known and left out — but a call-through whose leg
+ * tells the employee and the destination is whole: the destination answered it; the record says
+ * it was rebuilt (`adopted: 'asterisk'`).
  */
 export function traceFromAsterisk(f: FoundCall): CallTraceSnapshot {
   const routed = f.target !== undefined || f.outboundTo !== undefined;
@@ -118,6 +123,10 @@ export function traceFromAsterisk(f: FoundCall): CallTraceSnapshot {
     ...(f.target ? { target: f.target } : {}),
     ...(f.portal ? { portal: f.portal } : {}),
     ...(f.outboundTo !== undefined ? { outboundCall: true } : {}),
+    ...(f.portalWorkplace ? { portalWorkplace: f.portalWorkplace } : {}),
+    ...(f.callThroughTo !== undefined
+      ? { callThroughTo: f.callThroughTo, answeredBy: { kind: 'number' as const, id: f.callThroughTo } }
+      : {}),
     answeredAt: f.answeredAt,
     adopted: 'asterisk',
   };
@@ -171,9 +180,11 @@ export function buildRecords(t: CallTrace, endedMs: number, cause: number | unde
   if (records.length === 0 && t.portal && t.refused) {
     records.push({ ...common, companyId: t.portal.companyId, portalId: t.portal.id, direction: 'inbound' });
   }
-  // a call-through taken over without its trace: whose employee called through, and to whom,
-  // is lost with the process; the company's list keeps the line (the destination blank)
-  if (records.length === 0 && t.portal && t.adopted === 'asterisk' && t.answeredAt) {
+  const employee = t.portalWorkplace;
+  // a call-through taken over without its trace whose leg did not name the employee (a leg of
+  // an earlier version, a workplace deleted meanwhile): the company's list keeps the line (the
+  // destination blank unless the leg named it)
+  if (records.length === 0 && !employee && t.portal && t.adopted === 'asterisk' && t.answeredAt) {
     records.push({
       ...common,
       companyId: t.portal.companyId,
@@ -183,7 +194,6 @@ export function buildRecords(t: CallTrace, endedMs: number, cause: number | unde
       outcome: 'call-through',
     });
   }
-  const employee = t.portalWorkplace;
   // got in and did something: a call-list line for the employee (a call-through to its own
   // workplace already has one, as the called side)
   if (

@@ -5,14 +5,20 @@
  * either side's hang-up ends the other, *11 can pull them, the registry stays true — calls in
  * set-up are ended, never left ringing, and a voicebox message being recorded is kept. The
  * call-list record of a call taken over is written once, when it ends, as the dead process
- * would have: from the trace saved with its registry entry, else rebuilt from Asterisk.
+ * would have: from the trace saved with its registry entry, else rebuilt from Asterisk. A
+ * call-through of the Anywhere portal keeps its fraud guard: cut at its original deadline,
+ * its slot freed and its talk time counted when it ends.
  */
+import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
 import { createCallEvents } from '../../src/calls/call-events.js';
+import { CALL_THROUGH_VARIABLE, parseCallThroughTag } from '../../src/calls/call-through.js';
 import { startCallController, type CallController } from '../../src/calls/controller.js';
-import type { Company } from '../../src/domain/model.js';
+import { portalFlow } from '../../src/calls/portal.js';
+import type { CallThroughPolicySettings } from '../../src/domain/fraud.js';
+import type { AnywherePortal, Company } from '../../src/domain/model.js';
 import { callRecordSchema, type CallRecord, type NewEvent } from '../../src/events/model.js';
 import { answeredOnTheDesk, startWorld, until, type World, type WorkplaceView } from '../support/world.js';
 
@@ -68,6 +74,9 @@ async function restart(): Promise<CallController> {
     config: world.config,
     logger,
     events,
+    flows: { portal: portalFlow },
+    // ended call-throughs are settled soon (no next admission carries them here)
+    callThroughGuard: { settleDelayMs: 50 },
   });
   await ari.connect();
   current = { ari, controller };
@@ -101,8 +110,66 @@ const TWO_DEVICES = { devices: [{ type: 'deskphone', model: 'Yealink T54W' }, { 
 /** made before the first crash: device provisioning goes through the first controller's client */
 const workplaces: WorkplaceView[] = [];
 
+/** An employee calling the Anywhere portal from a mobile (parallel ringing), no PIN. */
+interface Employee {
+  wp: WorkplaceView;
+  mobile: string;
+  portal: AnywherePortal;
+}
+const employees: Employee[] = [];
+
+async function employee(n: number): Promise<Employee> {
+  const mobile = `+491703000${n}`;
+  const wp = await workplace({
+    parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+  });
+  const portal = await world.createPortal(company.id, admin, {
+    groupId,
+    number: `+49301234${String(nextNumber++).padStart(2, '0')}`,
+    pinRequired: false,
+  });
+  return { wp, mobile, portal };
+}
+
+/** The employee calls through the portal to `e164` (dialled nationally); answered at once. */
+async function callThrough(e: Employee, e164: string) {
+  world.driver.setEndpointBehaviour(world.externalEndpoint(e164), { kind: 'answer', afterMs: 20 });
+  const mobile = await world.driver.placeCall({ from: e.mobile, to: e.portal.number });
+  await mobile.waitForPlayback('sound:pbx/portal-welcome');
+  await mobile.pressDigits(`0${e164.slice(3)}#`);
+  await until(() => mobile.bridgedWith().length > 0, 'the call-through connected');
+  const far = world.driver.channel(mobile.bridgedWith()[0]!)!;
+  expect(far.endpoint).toBe(world.externalEndpoint(e164));
+  // the ticket the leg carries, set by the originate that created it
+  const leg = parseCallThroughTag(far.variables()[CALL_THROUGH_VARIABLE]);
+  expect(leg).toMatchObject({ companyId: company.id, workplaceId: e.wp.id, to: e164 });
+  return { mobile, far, leg: leg! };
+}
+
+/** The day's call-through counters of the employee's workplace. */
+async function usage(e: Employee) {
+  return (await world.store.callThroughs.usage(company.id, e.wp.id, Date.now())).usage.workplace;
+}
+
+/** Talk time of the workplace earlier today. */
+async function talkedEarlier(e: Employee, seconds: number): Promise<void> {
+  await world.store.callThroughs.settle([
+    {
+      callId: `earlier-${e.wp.id}`,
+      companyId: company.id,
+      workplaceId: e.wp.id,
+      startedAtMs: Date.now(),
+      seconds,
+    },
+  ]);
+}
+
 beforeAll(async () => {
-  world = await startWorld({ logLevel: process.env.CALLS_LOG ?? 'silent' });
+  world = await startWorld({
+    logLevel: process.env.CALLS_LOG ?? 'silent',
+    flows: { portal: portalFlow },
+    timing: { menuTimeoutMs: 1500, interDigitTimeoutMs: 600 },
+  });
   ({ company, admin } = await world.createCompany());
   groupId = (await world.createGroup(company.id, admin)).id;
   for (const body of [
@@ -121,11 +188,27 @@ beforeAll(async () => {
   ]) {
     workplaces.push(await workplace(body));
   }
+  for (const n of [0, 1]) employees.push(await employee(n));
+  // the day's call-through minutes of a workplace: one (the cut comes within seconds)
+  const policy: CallThroughPolicySettings = { perWorkplace: { minutesPerDay: 1 } };
+  const res = await world.api('PUT', `/v1/companies/${company.id}/call-through-policy`, policy, admin);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await until(
+    async () =>
+      isDeepStrictEqual(
+        (await world.controller.context.cache.company(company.id))?.callThroughPolicy,
+        policy,
+      ),
+    'the policy seen by the controller',
+  );
 });
 
 afterEach(() => {
   world.driver.setEndpointBehaviour('*', { kind: 'answer' });
 });
+
+/** the employee's call-list lines of the call */
+const employeeLines = (e: Employee, callId: string) => linesOf(e.wp, callId);
 
 afterAll(async () => {
   for (const s of successors) {
@@ -487,5 +570,84 @@ describe('a restarted controller re-adopts', () => {
     // not known when it was answered: at worst the takeover, so the talk time may be short
     expect(Date.parse(line!.answeredAt!)).toBeGreaterThanOrEqual(adoptedAt - 1000);
     expect(line).not.toHaveProperty('forwardedTo');
+  });
+});
+
+describe('a re-adopted call-through keeps its fraud guard', () => {
+  it('cut at its original deadline; its slot freed and its talk time counted; its line exact', async () => {
+    const e = employees[0]!;
+    // 54 of the day's 60 seconds were talked earlier: 6 left
+    await talkedEarlier(e, 54);
+    const destination = '+4940555300061';
+    const { mobile, far, leg } = await callThrough(e, destination);
+    const deadline = leg.guard!.deadlineMs;
+    expect(deadline - leg.guard!.admittedAtMs).toBe(6000);
+    expect(await usage(e)).toMatchObject({ active: 1, secondsToday: 54 });
+
+    await crash();
+    const controller = await restart();
+    await until(() => controller.router.sessions.has(mobile.id), 'the call-through has a session again');
+    expect(Date.now()).toBeLessThan(deadline);
+    expect(mobile.bridgedWith()).toEqual([far.id]);
+
+    // nobody hangs up: the new controller cuts it when the minutes are used up
+    await mobile.waitForHangup(10_000);
+    const cutAt = Date.now();
+    await far.waitForHangup();
+    expect(cutAt).toBeGreaterThanOrEqual(deadline);
+    expect(cutAt).toBeLessThan(deadline + 1000);
+
+    // settled: the slot is free, the talk time (from the leg's creation) counted
+    await until(async () => (await usage(e)).active === 0, 'the slot freed');
+    const { secondsToday } = await usage(e);
+    expect(secondsToday).toBeGreaterThanOrEqual(59);
+    expect(secondsToday).toBeLessThanOrEqual(61);
+
+    // the employee's line, as the portal would have written it
+    const lines = await employeeLines(e, mobile.id);
+    expect(lines).toMatchObject([
+      {
+        workplaceId: e.wp.id,
+        portalId: e.portal.id,
+        direction: 'outbound',
+        outcome: 'call-through',
+        from: e.wp.number,
+        to: destination,
+        fromDialled: e.mobile,
+        toDialled: e.portal.number,
+        answeredBy: { kind: 'number', id: destination },
+        adopted: 'asterisk',
+      },
+    ]);
+    // its talk time is the one the guard counted
+    expect(lines[0]!.durationSeconds).toBe(secondsToday - 54);
+  });
+
+  it('handed over (SIGTERM): the next controller settles it, once', async () => {
+    const e = employees[1]!;
+    const { mobile, far } = await callThrough(e, '+4940555300062');
+    await until(async () => (await usage(e)).active === 1, 'the slot taken');
+
+    const stopping = current ?? { ari: world.ari, controller: world.controller };
+    await stopping.controller.stop({ handOver: true });
+    await crash();
+    const controller = await restart();
+    await until(
+      () => controller.router.sessions.has(mobile.id),
+      'the next controller holds the call-through',
+    );
+    // the stopped one settled nothing: the call is still on
+    expect(await usage(e)).toMatchObject({ active: 1, secondsToday: 0 });
+
+    await new Promise((r) => setTimeout(r, 1200));
+    await far.hangup();
+    await mobile.waitForHangup();
+    await until(async () => (await usage(e)).active === 0, 'the slot freed');
+    const talked = (await usage(e)).secondsToday;
+    expect(talked).toBeGreaterThanOrEqual(1);
+    expect(talked).toBeLessThanOrEqual(3);
+    expect(await employeeLines(e, mobile.id)).toMatchObject([
+      { outcome: 'call-through', to: '+4940555300062', durationSeconds: talked },
+    ]);
   });
 });

@@ -255,6 +255,18 @@ describe('a call taken over without a trace: its record from what Asterisk tells
     startedMs: T0,
     answeredAt: at(5),
   };
+  /** a call-through: the portal call, and what its leg's PBX_CT names */
+  const calledThrough: FoundCall = {
+    ...base,
+    fromDialled: '+491709',
+    from: '+491709',
+    toDialled: portal.number,
+    portal,
+    portalWorkplace: employee,
+    callThroughTo: '+4940777',
+  };
+  const { portalWorkplace: _gone, ...employeeGone } = calledThrough;
+  const { callThroughTo: _lost, ...earlierLeg } = employeeGone;
   const rows: Array<{ name: string; found: FoundCall; records: Array<Partial<CallRecord>> }> = [
     {
       name: 'a workplace call (its call variable names the workplace; or a forward, whose target is not known)',
@@ -291,8 +303,37 @@ describe('a call taken over without a trace: its record from what Asterisk tells
       records: [{ workplaceId: desk.id, direction: 'outbound', from: desk.number, to: '+4940777' }],
     },
     {
-      name: "a call-through: the employee and the destination are lost, the company's list keeps it",
-      found: { ...base, fromDialled: '+491709', from: '+491709', toDialled: portal.number, portal },
+      name: "a call-through whose leg names the employee and the destination: the employee's line",
+      found: calledThrough,
+      records: [
+        {
+          workplaceId: employee.id,
+          portalId: portal.id,
+          direction: 'outbound',
+          outcome: 'call-through',
+          from: employee.number,
+          to: '+4940777',
+          toDialled: portal.number,
+        },
+      ],
+    },
+    {
+      name: "a call-through whose employee's workplace is gone: the company's list keeps it, with the destination",
+      found: employeeGone,
+      records: [
+        {
+          portalId: portal.id,
+          direction: 'outbound',
+          outcome: 'call-through',
+          from: '+491709',
+          to: '+4940777',
+          toDialled: portal.number,
+        },
+      ],
+    },
+    {
+      name: "a call-through of an earlier version's leg: the employee and the destination are lost, the company's list keeps it",
+      found: earlierLeg,
       records: [
         {
           portalId: portal.id,
@@ -326,10 +367,33 @@ describe('a call taken over without a trace: its record from what Asterisk tells
     );
     for (const r of built) {
       callRecordSchema.parse(r);
-      expect(r).not.toHaveProperty('answeredBy');
+      if (found.callThroughTo === undefined) expect(r).not.toHaveProperty('answeredBy');
+      else expect(r.answeredBy).toEqual({ kind: 'number', id: found.callThroughTo });
       expect(r).not.toHaveProperty('forwardedTo');
     }
-    if (!found.portal) expect(built.every((r) => r.workplaceId !== undefined)).toBe(true);
+    if (!found.portal || found.portalWorkplace)
+      expect(built.every((r) => r.workplaceId !== undefined)).toBe(true);
     else expect(built[0]!.workplaceId).toBeUndefined();
+  });
+
+  it('a call-through rebuilt from its leg leaves the line the portal would have written', () => {
+    const session: TracedSession = { channelId: 'ch-1', callerNumber: '+491709', calledExten: portal.number };
+    const live = bus();
+    live.b.started(session, 'inbound');
+    live.b.emit(session, { type: 'portal', portal });
+    live.b.emit(session, { type: 'portal.entered', workplace: employee });
+    live.b.emit(session, { type: 'call-through', to: '+4940777' });
+    vi.setSystemTime(T0 + 5_000);
+    live.b.emit(session, {
+      type: 'answered',
+      leg: { kind: 'external', endpoint: '', number: '+4940777', confirm: false },
+    });
+    vi.setSystemTime(T0 + 65_000);
+    live.b.ended(session, 16);
+    const rebuilt = traceFromAsterisk(calledThrough);
+    const records = buildRecords(traceOfSnapshot(rebuilt, 0), T0 + 65_000, 16);
+    // the same line, but for the mark (and the answer time, which a successor can only bound)
+    expect(live.records).toHaveLength(1);
+    expect(records).toEqual([{ ...live.records[0], adopted: 'asterisk' }]);
   });
 });
