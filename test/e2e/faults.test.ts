@@ -440,6 +440,73 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     await oneLineAsBefore(talking, '+491511000111', entry, stoppedAt);
   });
 
+  it('kill -9 during a call-through: the next process cuts it at its deadline, frees its slot, counts its talk time', async () => {
+    const mobile = '+491701000091';
+    const employee = await createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const portal = await api<{ number: string }>('POST', `/v1/companies/${cid}/anywhere-portals`, {
+      groupId,
+      displayFirstName: 'Anywhere',
+      displayLastName: 'Through',
+      number: number(5002),
+      timezone: 'Europe/Berlin',
+      level: 'company',
+      silentMode: false,
+      pinRequired: false,
+    });
+    await api('PUT', `/v1/companies/${cid}/call-through-policy`, { perWorkplace: { minutesPerDay: 1 } });
+    // 45 of the day's 60 seconds were talked earlier: 15 left, time enough for a restart
+    await store.callThroughs.settle([
+      { callId: 'earlier', companyId: cid, workplaceId: employee.id, startedAtMs: Date.now(), seconds: 45 },
+    ]);
+    const destination = '+4940555300091';
+    const usage = async () => (await store.callThroughs.usage(cid, employee.id, Date.now())).usage.workplace;
+    world.setBehaviour('pstn', destination, { kind: 'answer', afterMs: 100 });
+    const caller = await world.call(mobile, portal.number);
+    await caller.waitUp();
+    await delay(300);
+    await caller.press('040555300091#');
+    const far = await world.waitForLeg('pstn', destination);
+    await until(() => bridged(caller, far), 'the call-through connected');
+    const portalCall = (await idOf(caller.pbxName))!;
+    // the leg carries the guard's ticket: set by the originate, read back as the next process will
+    const legId = (await idOf(far.name.replace(/;2$/, ';1')))!;
+    const { value } = await rest.channels.getChannelVar({ channelId: legId, variable: 'PBX_CT' });
+    const [company, workplace, to, admitted, deadlineText] = value.split(':');
+    expect([company, workplace, to]).toEqual([cid, employee.id, destination]);
+    const deadline = Number(deadlineText);
+    expect(deadline - Number(admitted)).toBe(15_000);
+    expect(await usage()).toMatchObject({ active: 1, secondsToday: 45 });
+
+    await ctl.kill('SIGKILL');
+    await controllerUp();
+    expect(ctl.out()).toContain('adoption: answered call taken over');
+    expect(Date.now()).toBeLessThan(deadline);
+    expect(await bridged(caller, far)).toBe(true);
+
+    // nobody hangs up: the new process cuts the call-through when the minutes are used up
+    await caller.waitEnded(30_000);
+    const cutAt = Date.now();
+    await far.ended;
+    expect(cutAt).toBeGreaterThanOrEqual(deadline);
+    expect(cutAt).toBeLessThan(deadline + 2000);
+    await until(async () => ((await usage()).active === 0 ? true : undefined), 'the slot freed');
+    const { secondsToday } = await usage();
+    expect(secondsToday).toBeGreaterThanOrEqual(59);
+    expect(secondsToday).toBeLessThanOrEqual(62);
+    await nothingLeftBehind();
+    expect(await linesOf(employee, portalCall)).toMatchObject([
+      {
+        direction: 'outbound',
+        outcome: 'call-through',
+        from: employee.number,
+        to: destination,
+        adopted: 'asterisk',
+      },
+    ]);
+  });
+
   it('the event socket is cut: calls go on, and end with either side once it is back', async () => {
     const wp = await createWorkplace();
     const call = await deskCall(wp, '+491511000081');
