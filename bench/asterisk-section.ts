@@ -216,7 +216,32 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
       numbers: env.numbers,
     });
 
+    type Admission = {
+      refused?: number;
+      shedding?: { percent: number; shedEstimated?: number };
+      trace?: Array<[number, number, number, number, number, number, number]>;
+    };
+    /** admission's counters, and the gate's trace since the last call (which it empties) */
+    const admission = () =>
+      controller.call<Admission>('admission', { trace: true }).catch(() => ({}) as Admission);
+    /** why the gate shed: its share, set-ups in flight, REST latency and what each decision saw */
+    const logGateTrace = (label: string, trace: Admission['trace']) => {
+      if (!trace?.length) return;
+      const t0 = trace[0]![0];
+      env.log(
+        `asterisk ${label} gate trace (s: share% / in flight / REST ms / reached, refused, set-up p90 ms): ` +
+          trace
+            .filter((_, i) => i % 2 === 0)
+            .map(
+              ([t, p, f, r, n, x, q]) =>
+                `${((t - t0) / 1000).toFixed(1)}: ${p}/${f}/${Math.round(r)}/${n},${x},${q}`,
+            )
+            .join('  '),
+      );
+    };
+
     const measure = async (mode: AstMode, args: WorldStepArgs): Promise<AstStep> => {
+      if (mode === 'controller') await admission();
       const c0 = await controller.call<{
         cpuMs: number;
         ariMetrics?: { restRequests: number; eventsReceived: number };
@@ -251,6 +276,9 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
           `controller ${fmt(step.controllerCpuPercent, 0)}%, REST/events per call ${fmt(step.restPerCall, 1)}/${fmt(step.eventsPerCall, 1)}, ` +
           `left ${step.leftoverChannels}, other processes ${fmt(foreignPercent, 0)}% ${step.sustained ? 'OK' : `— behind: ${step.why}`}`,
       );
+      // a step the gate shed in: how it came to
+      if (mode === 'controller' && step.refused > 0)
+        logGateTrace(`controller @ ${args.rate}/s`, (await admission()).trace);
       if (step.leftoverChannels > 0) await world.call('clear');
       return step;
     };
@@ -276,14 +304,7 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
     const overRate = env.overloadRate ?? 2 * (topConfirmed(report.ramps.controller)?.rate ?? rates[0]!);
     report.overload = [];
     for (const mode of ['controller', 'dial'] as const) {
-      type Admission = {
-        refused?: number;
-        shedding?: { percent: number; shedEstimated?: number };
-        trace?: Array<[number, number, number, number, number, number, number]>;
-      };
-      const before = await controller
-        .call<Admission>('admission', { trace: true })
-        .catch(() => ({}) as Admission);
+      const before = await admission();
       // longer than a ramp step: the law's steady state, not only its onset, is what callers meet
       const args = stepArgs(mode, overRate, env.overloadMs ?? (env.quick ? stepMs : OVERLOAD_MS));
       const c0 = procCpuMs(ast.pid);
@@ -291,23 +312,8 @@ export async function runAsteriskSection(env: AsteriskSectionEnv): Promise<Aster
       const channelsAfterDrain = await world.call<number>('channelCount');
       const channelsAfterSettle = await world.call<number>('settle', { ms: 15_000 });
       const c1 = procCpuMs(ast.pid);
-      const after = await controller
-        .call<Admission>('admission', { trace: true })
-        .catch(() => ({}) as Admission);
-      if (mode === 'controller' && after.trace?.length) {
-        // the dialplan share, set-ups in flight, REST latency and the last decision's window
-        const t0 = after.trace[0]![0];
-        env.log(
-          `asterisk overload controller trace (s: share% / in flight / REST ms / reached, refused, set-up p90 ms): ` +
-            after.trace
-              .filter((_, i) => i % 2 === 0)
-              .map(
-                ([t, p, f, r, n, x, q]) =>
-                  `${((t - t0) / 1000).toFixed(1)}: ${p}/${f}/${Math.round(r)}/${n},${x},${q}`,
-              )
-              .join('  '),
-        );
-      }
+      const after = await admission();
+      if (mode === 'controller') logGateTrace(`overload controller @ ${overRate}/s`, after.trace);
       const [refusedBefore, refusedAfter] = [before.refused, after.refused];
       const base = {
         ...res,

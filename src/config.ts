@@ -113,6 +113,11 @@ export const configSchema = z.object({
    * shows here before set-ups get slow
    */
   SHED_TARGET_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(10),
+  /**
+   * … or while the moving average of ARI REST latency is above this, in ms (0 = not a signal):
+   * Asterisk answers slower as soon as its threads wait for a core
+   */
+  SHED_TARGET_REST_MS: z.coerce.number().int().min(0).max(60_000).default(25),
   /** … at most this share of new trunk calls, in percent */
   SHED_MAX_PERCENT: z.coerce.number().int().min(1).max(99).default(95),
   /** … and never below this many trunk calls per second let through */

@@ -195,9 +195,16 @@ export class Admission {
 /** REST namespaces whose requests are timed (the events router passes untouched). */
 const TIMED = new Set(['channels', 'bridges', 'playbacks', 'recordings']);
 
-/** The ARI client with its call-path REST requests timed into `admission`. */
-export function timedAri(ari: CallAri, admission: Admission): CallAri {
-  if (admission.limits.maxRestLatencyMs <= 0) return ari;
+/**
+ * The ARI client with its call-path REST requests timed into `admission` — when anything reads
+ * the latency: admission's own limit, or (`timed`) the dialplan gate.
+ */
+export function timedAri(
+  ari: CallAri,
+  admission: Admission,
+  timed = admission.limits.maxRestLatencyMs > 0,
+): CallAri {
+  if (!timed) return ari;
   const namespaces = new Map<string | symbol, unknown>();
   const timeNamespace = (ns: Record<string, unknown>) =>
     new Proxy(ns, {

@@ -117,7 +117,11 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     deps.logger.child({ component: 'admission' }),
   );
   // the call path's REST requests are timed for admission control
-  const ari = timedAri(deps.ari, admission);
+  const ari = timedAri(
+    deps.ari,
+    admission,
+    admission.limits.maxRestLatencyMs > 0 || config.SHED_TARGET_REST_MS > 0,
+  );
   const shedding = new EdgeShedding(
     deps.ari,
     admission,
@@ -129,8 +133,9 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       // well below the controller's own limit (ADMISSION_MAX_SETUPS): the gate closes before
       // the controller must refuse
       inFlightTarget: config.SHED_TARGET_IN_FLIGHT,
-      // a quarter of the REST latency at which the controller refuses calls itself
-      restLatencyTarget: config.ADMISSION_MAX_REST_LATENCY_MS / 4,
+      // well below the REST latency at which the controller refuses calls itself
+      // (ADMISSION_MAX_REST_LATENCY_MS)
+      restLatencyTarget: config.SHED_TARGET_REST_MS,
       ...deps.shedding,
     },
     deps.logger.child({ component: 'shedding' }),

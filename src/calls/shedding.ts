@@ -115,12 +115,13 @@ export const openGate: ShedState = {
  *   set-ups completed in the tick (what the system carries now) — once, then it holds for
  *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
  * - Clearly healthy (p90 at most half the target, and the other signals at most half theirs):
- *   the limit grows 5 % per tick while nothing is shed and it is below 90 % of what was carried
- *   when it was last cut; 1 % per tick while shedding or beyond that point, where the overload
- *   began last time: the signal comes a few ticks late (and the end of each admitted call
- *   costs Asterisk later still), so probing faster there overshoots, and every overshoot is a
- *   moment in which Asterisk's queues hold refusals and set-ups alike; 5 s without a cut
- *   forget that point. In between it holds.
+ *   the limit grows 5 % per tick while it is below 90 % of what was carried when it was last
+ *   cut (a cut may have been deeper than needed, or a false alarm), and while nothing is shed;
+ *   1 % per tick beyond that point, where the overload began last time, and while shedding
+ *   with no such point in memory: the signal comes a few ticks late (and the end of each
+ *   admitted call costs Asterisk later still), so probing faster there overshoots, and every
+ *   overshoot is a moment in which Asterisk's queues hold refusals and set-ups alike; 5 s
+ *   without a cut forget that point. In between it holds.
  * - The limit stays within twice the highest rate set up within the target lately (`proven`,
  *   fading over minutes), or `minRate` if that is more: a jump to more than double what the
  *   system has shown it carries meets a limit in its first tick, before Asterisk's queues
@@ -164,12 +165,16 @@ export function nextShedState(
     // one cut, then a few ticks for it to show: the signal still carries the calls admitted
     // before it, and cutting again for those would drive the limit to the floor
     if (sinceOver >= CUT_SETTLE_TICKS) {
-      // and at most just under the rate set-ups completed: what the system carries right now
+      // what the system carries right now: the rate set-ups completed — but a tick of trouble
+      // completes few (they are the slow ones), so what was let in just before counts too, as
+      // far as it was proven to be carried within the target
       const completed = w.setupMs.length * perSecond;
-      // trouble began at what was carried, not at the limit (which may have been far above it)
-      lastTrouble = completed > 0 ? Math.min(limit, completed) : limit;
+      const carried = Math.max(completed, Math.min(s.admitted, proven));
+      // trouble began there, not at the limit (which may have been far above it)
+      lastTrouble = carried > 0 ? Math.min(limit, carried) : limit;
+      // and the limit goes to at most just under it
       limit *= 1 - Math.min(0.5, 0.1 + 0.1 * over);
-      if (completed > 0) limit = Math.min(limit, 0.95 * completed);
+      if (carried > 0) limit = Math.min(limit, 0.95 * carried);
       sinceOver = 0;
     } else sinceOver += 1;
   } else {
@@ -180,8 +185,10 @@ export function nextShedState(
       p90 <= o.targetSetupMs / 2 &&
       (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2) &&
       (o.restLatencyTarget <= 0 || w.restLatencyMs <= o.restLatencyTarget / 2);
-    // while shedding the limit is what the system is given: grow it slowly there too
-    const fast = s.percent === 0 && limit < 0.9 * lastTrouble;
+    // back to near where the last trouble began fast (a cut may have been a false alarm, or
+    // deeper than needed: as TCP's fast recovery); beyond it, and while shedding with no
+    // trouble in memory, slowly: there the limit is what the system is given
+    const fast = limit < 0.9 * lastTrouble && (s.percent === 0 || lastTrouble < Infinity);
     if (calm) limit *= fast ? PROBE_FAST : PROBE_SLOW;
   }
   limit = Math.max(o.minRate, limit);

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admission } from '../../src/calls/admission.js';
+import { Admission, timedAri } from '../../src/calls/admission.js';
 import { createAriClient, type AriClient } from '../../src/ari/index.js';
 import { startCallController, type CallController } from '../../src/calls/controller.js';
 import type { PbxStore } from '../../src/store/index.js';
@@ -38,6 +38,20 @@ describe('Admission', () => {
     expect(admission.takeWindow()).toMatchObject({ reached: 3, fromTrunk: 2, refused: 0 });
     expect(admission.takeWindow()).toMatchObject({ reached: 0, fromTrunk: 0 });
     admission.stop();
+  });
+
+  it("times the call path's REST requests when admission or the dialplan gate reads the latency, else not at all", async () => {
+    const slowAri = {
+      channels: { get: () => new Promise((r) => setTimeout(r, 30)) },
+      events: { route: () => () => {} },
+    } as never;
+    const off = new Admission({ maxSetups: 0, maxRestLatencyMs: 0, maxEventLoopDelayMs: 0 }, logger);
+    expect(timedAri(slowAri, off)).toBe(slowAri);
+    const forTheGate = timedAri(slowAri, off, true);
+    await (forTheGate as unknown as { channels: { get(): Promise<void> } }).channels.get();
+    await new Promise((r) => setImmediate(r));
+    expect(off.takeWindow().restLatencyMs).toBeGreaterThan(0);
+    off.stop();
   });
 
   it('refuses while ARI answers slower than the limit, and admits again when it recovers', () => {

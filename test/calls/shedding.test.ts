@@ -54,8 +54,15 @@ describe('nextShedState', () => {
       95,
     ],
     [
-      'the controller refused calls: the limit drops to just under the completions',
+      'the controller refused calls: the limit drops to just under what was carried (the 100/s let in before, proven)',
       calm,
+      w(10, 2, fast(8)),
+      5,
+      95,
+    ],
+    [
+      'the controller refused calls: … or the completions, when more than was let in before',
+      { ...calm, admitted: 50 },
       w(10, 2, fast(8)),
       24,
       76,
@@ -109,16 +116,36 @@ describe('nextShedState', () => {
     expect(withDevices.arrivals).toBe(trunkOnly.arrivals);
   });
 
-  it('after a cut the limit grows 1 % a tick while shedding; 5 % when nothing is shed, up to 90 % of what was carried at the cut', () => {
+  it('after a cut the limit grows 5 % a tick back to 90 % of what was carried at the cut, shedding or not; 1 % beyond', () => {
     const cut = nextShedState({ ...calm, limit: 200, proven: 200 }, w(20, 0, slow(20)), opts);
     expect(cut.limit).toBeLessThan(180);
     expect(cut.percent).toBeGreaterThan(0);
+    expect(cut.lastTrouble).toBe(200);
     const shedding = nextShedState(cut, w(10, 0, fast(10)), opts);
-    expect(shedding.limit / cut.limit).toBeCloseTo(1.01);
+    expect(shedding.limit / cut.limit).toBeCloseTo(1.05);
     const open = { ...cut, percent: 0, arrivals: 50 };
     expect(nextShedState(open, w(5, 0, fast(5)), opts).limit / cut.limit).toBeCloseTo(1.05);
-    const near = nextShedState({ ...open, limit: 185 }, w(5, 0, fast(5)), opts);
-    expect(near.limit / 185).toBeCloseTo(1.01);
+    for (const state of [open, { ...cut, limit: 185 }]) {
+      const near = nextShedState({ ...state, limit: 185 }, w(5, 0, fast(5)), opts);
+      expect(near.limit / 185).toBeCloseTo(1.01);
+    }
+  });
+
+  it('a hiccup (one slow tick that completes few set-ups) is judged by the rate let in before it, as far as proven: a cut to just under it, not a collapse', () => {
+    const before = { ...calm, limit: 250, arrivals: 250, proven: 200, admitted: 175 };
+    const cut = nextShedState(before, w(5, 0, slow(5)), opts);
+    // just under the 175/s let in before, not under the 50/s the slow tick completed
+    expect(cut.limit).toBeCloseTo(0.95 * 175);
+    expect(cut.lastTrouble).toBe(175);
+    let state = cut;
+    for (let i = 0; i < 3; i++) state = nextShedState(state, w(5, 0, fast(5)), opts);
+    // above 90 % of where the trouble began: probing on slowly
+    expect(state.limit / cut.limit).toBeCloseTo(1.01 ** 3);
+  });
+
+  it('while shedding with no trouble in memory (5 s without a cut) the limit grows 1 % a tick', () => {
+    const steady = { ...calm, percent: 50, arrivals: 400, limit: 200, proven: 200, sinceOver: 100 };
+    expect(nextShedState(steady, w(20, 0, fast(20)), opts).limit / 200).toBeCloseTo(1.01);
   });
 
   /**
