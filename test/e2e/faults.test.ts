@@ -168,8 +168,13 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
   }
 
   /** the caller's half in the controller's app and the desk leg's half are in one bridge */
-  async function bridged(caller: Caller, leg: WorldLeg): Promise<boolean> {
-    const [a, b] = await Promise.all([idOf(caller.pbxName), idOf(leg.name.replace(/;2$/, ';1'))]);
+  function bridged(caller: Caller, leg: WorldLeg): Promise<boolean> {
+    return inOneBridge(caller.pbxName, leg.name.replace(/;2$/, ';1'));
+  }
+
+  /** the channels named so are in one bridge */
+  async function inOneBridge(nameA: string, nameB: string): Promise<boolean> {
+    const [a, b] = await Promise.all([idOf(nameA), idOf(nameB)]);
     if (!a || !b) return false;
     const bridges = (await rest.bridges.list()) as unknown as Array<{ channels: string[] }>;
     return bridges.some((br) => br.channels.includes(a) && br.channels.includes(b));
@@ -269,6 +274,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     from: string,
     entry: LiveCall,
     before: number,
+    outcome: 'answered' | 'pulled' = 'answered',
   ): Promise<void> {
     const lines = await linesOf(wp, entry.remoteChannelId);
     expect(lines).toHaveLength(1);
@@ -276,7 +282,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     const saved = entry.trace!;
     expect(line).toMatchObject({
       direction: 'inbound',
-      outcome: 'answered',
+      outcome,
       from,
       to: wp.number,
       startedAt: new Date(saved.startedMs).toISOString(),
@@ -327,7 +333,7 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     await target.close();
   });
 
-  it('kill -9 of the controller: answered calls go on, ringing and menu calls end, the message being recorded is kept', async () => {
+  it('kill -9 of the controller: answered calls go on (*11 pulls one), ringing and menu calls end, the message being recorded is kept', async () => {
     const talkingA = await createWorkplace();
     const talkingB = await createWorkplace();
     const ringing = await createWorkplace({
@@ -393,16 +399,24 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
     expect(message).toMatchObject({ callerNumber: '+491511000074', status: 'new' });
     await rest.recordings.getStored({ recordingName: message!.recordingName });
 
+    // *11 from the workplace's desk phone pulls a re-adopted call to it; the old leg is released
+    const puller = await world.deviceCall(talkingB.id, '*11');
+    await until(
+      async () => (await inOneBridge(b.caller.pbxName, puller.pbxName)) || undefined,
+      'the re-adopted call pulled by *11',
+    );
+    await b.leg.ended;
+
     // re-adopted calls end with either side
     await worldAri.channels.hangup({ channelId: a.leg.channelId });
     await a.caller.waitEnded(10_000);
     await b.caller.hangup();
-    await b.leg.ended;
+    await puller.waitEnded(10_000);
     await nothingLeftBehind();
     expect(await store.recordingsInProgress.list(CONTROLLER_ID)).toEqual([]);
     // their lines in the call list: written once, by the new process, as the dead one would have
     await oneLineAsBefore(talkingA, '+491511000071', entryA, killedAt);
-    await oneLineAsBefore(talkingB, '+491511000072', entryB, killedAt);
+    await oneLineAsBefore(talkingB, '+491511000072', entryB, killedAt, 'pulled');
   });
 
   it('SIGTERM (a rolling deploy): answered calls stay up for the next process, a ringing call is ended, exit within 10 s', async () => {
