@@ -277,11 +277,7 @@ describe('a restarted controller re-adopts', () => {
 
   it('an answered call whose caller hangs up after the restart releases the desk phone', async () => {
     const wp = workplaces.shift()!;
-    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
-    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => caller.bridgedWith().length > 0, 'bridge');
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
 
     await crash();
     const controller = await restart();
@@ -293,11 +289,7 @@ describe('a restarted controller re-adopts', () => {
 
   it('a call whose desk phone hung up while no controller ran is ended on restart', async () => {
     const wp = workplaces.shift()!;
-    const desk = world.deviceEndpoint(wp.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
-    const caller = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => caller.bridgedWith().length > 0, 'bridge');
+    const { caller, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
 
     await crash();
     await deskLeg.hangup();
@@ -309,26 +301,15 @@ describe('a restarted controller re-adopts', () => {
 
   it('*11 pulls a re-adopted call', async () => {
     const wp = workplaces.shift()!;
-    const [desk, mobileClient] = wp.devices.map((d) => world.deviceEndpoint(d.sipUsername)) as [
-      string,
-      string,
-    ];
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
+    const mobileClient = world.deviceEndpoint(wp.devices[1]!.sipUsername);
     world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
-    const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => remote.bridgedWith().length > 0, 'bridge');
+    const { caller: remote, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
 
     await crash();
     const controller = await restart();
     await until(() => controller.router.sessions.has(remote.id), 'the caller has a session again');
 
-    const puller = await world.driver.placeCall({
-      from: wp.extension,
-      to: '*11',
-      args: ['internal'],
-      name: `PJSIP/${wp.devices[1]!.sipUsername}`,
-    });
+    const puller = await world.callFromDevice(wp, '*11', 1);
     await until(() => remote.bridgedWith()[0] === puller.id, 'remote bridged with the puller');
     expect(await deskLeg.waitForHangup()).toBe(16);
     expect(remote.isAlive()).toBe(true);
@@ -422,11 +403,7 @@ describe('a restarted controller re-adopts', () => {
       string,
       string,
     ];
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
-    const talking = await world.driver.placeCall({ from: CALLER, to: wp.number });
-    const deskLeg = await world.driver.waitForChannel(desk);
-    await until(() => talking.bridgedWith().length > 0, 'bridge');
-    await until(async () => (await world.store.liveCalls.get(wp.id)) !== undefined, 'registered');
+    const { caller: talking, deskLeg } = await answeredOnTheDesk(world, wp, CALLER);
     world.driver.setEndpointBehaviour(desk, { kind: 'manual' });
     world.driver.setEndpointBehaviour(mobileClient, { kind: 'manual' });
     const ringing = await world.driver.placeCall({ from: CALLER, to: wp.number });
@@ -459,11 +436,7 @@ describe('a restarted controller re-adopts', () => {
 
   it("the earlier process's idle bridges are destroyed; a pulled call is re-adopted from its own bridge's name", async () => {
     const plain = workplaces.shift()!;
-    const desk = world.deviceEndpoint(plain.devices[0]!.sipUsername);
-    world.driver.setEndpointBehaviour(desk, { kind: 'answer', afterMs: 10 });
-    const done = await world.driver.placeCall({ from: CALLER, to: plain.number });
-    const doneLeg = await world.driver.waitForChannel(desk);
-    await until(() => done.bridgedWith().length > 0, 'bridge');
+    const { caller: done, deskLeg: doneLeg } = await answeredOnTheDesk(world, plain, CALLER);
     await done.hangup();
     await doneLeg.waitForHangup();
     await until(() => current!.controller.bridgePool().idle > 0, 'a bridge idle in the pool');
@@ -475,12 +448,7 @@ describe('a restarted controller re-adopts', () => {
     const remote = await world.driver.placeCall({ from: CALLER, to: wp.number });
     const deskLeg = await world.driver.waitForChannel(deskOf);
     await until(() => remote.bridgedWith().length > 0, 'bridge');
-    const puller = await world.driver.placeCall({
-      from: wp.extension,
-      to: '*11',
-      args: ['internal'],
-      name: `PJSIP/${wp.devices[1]!.sipUsername}`,
-    });
+    const puller = await world.callFromDevice(wp, '*11', 1);
     await until(() => remote.bridgedWith()[0] === puller.id, 'remote bridged with the puller');
     await deskLeg.waitForHangup();
     await until(

@@ -51,12 +51,7 @@ describe('*11 pull between devices', () => {
     );
 
     // the mobile client dials *11
-    const puller = await world.driver.placeCall({
-      from: wp.extension,
-      to: '*11',
-      args: ['internal'],
-      name: `PJSIP/${wp.devices[1]!.sipUsername}`,
-    });
+    const puller = await world.callFromDevice(wp, '*11', 1);
     await until(() => remote.bridgedWith()[0] === puller.id, 'remote bridged with the puller');
     expect(await deskLeg.waitForHangup()).toBe(16);
     expect(remote.isAlive()).toBe(true);
@@ -67,12 +62,7 @@ describe('*11 pull between devices', () => {
     );
 
     // and back to the desk phone's line
-    const back = await world.driver.placeCall({
-      from: wp.extension,
-      to: '*11',
-      args: ['internal'],
-      name: `PJSIP/${wp.devices[0]!.sipUsername}`,
-    });
+    const back = await world.callFromDevice(wp, '*11', 0);
     await until(() => remote.bridgedWith()[0] === back.id, 'remote bridged with the desk again');
     await puller.waitForHangup();
     expect(remote.isAlive()).toBe(true);
@@ -85,12 +75,7 @@ describe('*11 pull between devices', () => {
 
   it('*11 without a running call says so', async () => {
     const wp = await workplace();
-    const puller = await world.driver.placeCall({
-      from: wp.extension,
-      to: '*11',
-      args: ['internal'],
-      name: `PJSIP/${wp.devices[0]!.sipUsername}`,
-    });
+    const puller = await world.callFromDevice(wp, '*11', 0);
     await puller.waitForHangup();
     expect(puller.heard()).toEqual(['sound:pbx/no-running-call']);
   });
