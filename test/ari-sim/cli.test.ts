@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -7,9 +7,10 @@ import { README_DIALPLAN, TestAri } from './helpers.js';
 
 let child: ChildProcess;
 let url: string;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ari-sim-cli-'));
+  dir = mkdtempSync(join(tmpdir(), 'ari-sim-cli-'));
   const dialplanFile = join(dir, 'extensions.conf');
   writeFileSync(dialplanFile, README_DIALPLAN);
   child = spawn(
@@ -28,8 +29,14 @@ beforeAll(async () => {
     child.once('exit', (code) => reject(new Error(`ari-sim exited ${code}: ${out}`)));
   });
 }, 30_000);
-afterAll(() => {
-  child?.kill('SIGTERM');
+afterAll(async () => {
+  // wait for the exit: the simulator removes its recordings directory on the way out
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 it('the standalone simulator serves /asterisk/info, api-docs and the event socket to plain clients', async () => {

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { startAriSimulator, type AriSimulator } from '../../tools/ari-sim/index.js';
 import { TestAri, README_DIALPLAN } from './helpers.js';
 
@@ -342,6 +344,46 @@ describe('recordings', () => {
     await c2.waitForState('Ring');
     await new Promise((r) => setTimeout(r, 100));
     expect(sim.driver.storedRecordings().find((r) => r.name === 'silent')!.durationMs).toBeLessThan(2500);
+  });
+
+  it('close() removes the recordings directory it made itself, never one the caller gave it', async () => {
+    /** A simulator of its own that stores one recording; returns the stored file, after close(). */
+    const storeOneAndClose = async (recordingsDir?: string): Promise<string> => {
+      const own = await startAriSimulator({ timeScale: 0.02, dialplan: README_DIALPLAN, recordingsDir });
+      const app = new TestAri(own.url, 'pbx');
+      await app.connect();
+      try {
+        const call = await own.driver.placeCall({ from: '1', to: '100' });
+        await app.req('POST', `/channels/${call.id}/answer`);
+        await app.req('POST', `/channels/${call.id}/record`, {
+          name: 'one',
+          format: 'wav',
+          terminateOn: '#',
+        });
+        await app.waitFor((e) => e.type === 'RecordingStarted');
+        await call.hangup();
+        await app.waitFor((e) => e.type === 'RecordingFinished');
+        const file = own.driver.storedRecordings()[0]!.file;
+        expect(existsSync(file)).toBe(true);
+        return file;
+      } finally {
+        app.close();
+        await own.close();
+      }
+    };
+
+    const made = await storeOneAndClose();
+    expect(dirname(made)).toMatch(/ari-sim-rec-/);
+    expect(existsSync(dirname(made))).toBe(false);
+
+    const given = mkdtempSync(join(tmpdir(), 'ari-sim-test-given-'));
+    try {
+      const kept = await storeOneAndClose(given);
+      expect(dirname(kept)).toBe(given);
+      expect(existsSync(kept)).toBe(true);
+    } finally {
+      rmSync(given, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +28,7 @@ export interface AriSimulatorOptions {
   /** ms a media URI plays; 'missing' makes its playback fail like a missing file on Asterisk */
   mediaDurationMs?: (media: string, lang?: string) => number | 'missing';
   soundsDir?: string;
+  /** Where stored recordings are written. Kept on close(); without it a temp dir is made and removed on close(). */
   recordingsDir?: string;
   /** Real ms between a /channels/create answer and the channel's StasisStart (default 2; the create/dial race). */
   createToStasisMs?: number;
@@ -90,7 +91,12 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
   const hub = new EventHub(logLimit);
   const world = new World(hub, new Dialplan(opts.dialplan ?? ''), timeScale);
   const bridges = new Bridges(world);
+  // A directory of our own is ours to remove on close; one the caller passed is never deleted.
+  const ownRecordingsDir = opts.recordingsDir === undefined;
   const recordingsDir = opts.recordingsDir ?? mkdtempSync(join(tmpdir(), 'ari-sim-rec-'));
+  const removeOwnRecordingsDir = () => {
+    if (ownRecordingsDir) rmSync(recordingsDir, { recursive: true, force: true });
+  };
   const soundsDir = opts.soundsDir ?? join(repoRoot, 'sounds');
   // `recording:<name>` media last as long as the stored recording (Media is created just below).
   const holder: { media?: Media } = {};
@@ -153,10 +159,17 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
     wss.handleUpgrade(req, socket, head, (ws) => hub.attach(apps, ws, subscribeAll));
   });
 
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolveListen());
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolveListen());
+    });
+  } catch (err) {
+    // e.g. the port is taken: no simulator is returned, so nobody else can clean up
+    wss.close();
+    removeOwnRecordingsDir();
+    throw err;
+  }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const host = opts.host ?? '127.0.0.1';
@@ -170,6 +183,7 @@ export async function startAriSimulator(opts: AriSimulatorOptions = {}): Promise
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      removeOwnRecordingsDir();
     },
   };
 }
