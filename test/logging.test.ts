@@ -2,14 +2,19 @@
  * The process logger: secrets are redacted wherever they appear, and batched lines still
  * reach the output without an explicit flush (the once-a-second timer).
  */
-import { openSync, readFileSync, mkdtempSync } from 'node:fs';
+import { openSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logging.js';
 
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function tempLog() {
-  const file = join(mkdtempSync(join(tmpdir(), 'pbx-log-')), 'out.log');
+  const dir = mkdtempSync(join(tmpdir(), 'pbx-log-'));
+  tempDirs.push(dir);
+  const file = join(dir, 'out.log');
   return { file, fd: openSync(file, 'w') };
 }
 

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,11 +174,13 @@ describe('main.ts: Asterisk and Redis both away', () => {
 describe('main.ts: with Asterisk (simulator) and Redis', () => {
   let sim: AriSimulator;
   let env: Record<string, string>;
+  let secretsDir: string | undefined;
   const ariPassword = `sim-secret-${process.pid}`;
 
   beforeAll(async () => {
     sim = await startAriSimulator({ password: ariPassword, timeScale: 0.05 });
     const dir = mkdtempSync(join(tmpdir(), 'pbx-main-'));
+    secretsDir = dir;
     writeFileSync(join(dir, 'ari_password'), `${ariPassword}\n`);
     env = {
       PORT: '0',
@@ -196,6 +198,7 @@ describe('main.ts: with Asterisk (simulator) and Redis', () => {
 
   afterAll(async () => {
     await sim?.close();
+    if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   });
 
   it('provisions devices, routes a call to them, and keeps its configuration across a restart', async () => {
