@@ -62,7 +62,14 @@ export async function startRedisServer(
   ];
   if (opts.databases !== undefined) args.push('--databases', String(opts.databases));
   const url = `redis://127.0.0.1:${port}`;
-  let child = await spawnAndWait(args, url, port, opts.timeoutMs ?? 10_000);
+  let child: ChildProcess;
+  try {
+    child = await spawnAndWait(args, url, port, opts.timeoutMs ?? 10_000);
+  } catch (err) {
+    // no OwnRedis is returned, so nobody else could stop() it and remove the directory
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const own: OwnRedis = {
     url,
     port,

@@ -174,6 +174,22 @@ export async function startLocalAsterisk(opts: LocalAsteriskOptions = {}): Promi
   if (!bin) throw new Error(`no asterisk binary: set ASTERISK_BIN or run ../shared/asterisk/build.sh`);
   const prefix = resolve(dirname(bin), '..');
   const dir = mkdtempSync(join(tmpdir(), 'pbx-asterisk-'));
+  try {
+    return await startIn(dir, bin, prefix, opts);
+  } catch (err) {
+    // no LocalAsterisk is returned, so nobody else could close() it and remove the directory
+    // (a failed start's error already carries the warnings and errors of its log)
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startIn(
+  dir: string,
+  bin: string,
+  prefix: string,
+  opts: LocalAsteriskOptions,
+): Promise<LocalAsterisk> {
   const etc = join(dir, 'etc');
   for (const sub of ['etc', 'cache', 'lib', 'db', 'spool/recording', 'run', 'log', 'data'])
     mkdirSync(join(dir, sub), { recursive: true });
