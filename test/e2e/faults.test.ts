@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
 import type { LiveCall } from '../../src/domain/model.js';
 import type { CallRecord } from '../../src/events/model.js';
@@ -88,6 +88,9 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
   let store: PbxStore;
   let ctl: ControllerProcess;
   const started: ControllerProcess[] = [];
+  // the controllers' logs are kept on disk only when they have something to explain:
+  // a failed set-up (stays true unless beforeAll completes) or a failed case
+  let keepLogs = true;
   let base = '';
   let adminToken = '';
   let cid = '';
@@ -317,14 +320,23 @@ describe.skipIf(skipReason !== undefined)('faults on a real Asterisk', { timeout
         numberRanges: [{ first: number(0), last: number(9999) }],
       })
     ).id;
+    keepLogs = false;
+  });
+
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      keepLogs = true;
+    });
   });
 
   afterAll(async () => {
     await ctl?.kill('SIGTERM');
     // the controllers' logs, for whoever has to find out why a case failed
-    const dir = mkdtempSync(join(tmpdir(), 'pbx-faults-'));
-    started.forEach((c, i) => writeFileSync(join(dir, `controller-${i + 1}.log`), c.out()));
-    console.info(`[e2e faults] controller logs in ${dir}`);
+    if (keepLogs && started.length) {
+      const dir = mkdtempSync(join(tmpdir(), 'pbx-faults-'));
+      started.forEach((c, i) => writeFileSync(join(dir, `controller-${i + 1}.log`), c.out()));
+      console.info(`[e2e faults] controller logs in ${dir}`);
+    }
     await worldAri?.close().catch(() => {});
     await rest?.close().catch(() => {});
     await store?.close().catch(() => {});
