@@ -54,6 +54,8 @@ export const CALL_CSV_COLUMNS = [
   'answeredByKind',
   'answeredBy',
   'cause',
+  // last, so that spreadsheets reading the earlier columns by position keep working
+  'adopted',
 ] as const;
 
 /**
@@ -84,6 +86,7 @@ export function callsToCsv(items: CallRecord[]): string {
     r.answeredBy?.kind ?? '',
     r.answeredBy?.id ?? '',
     r.cause !== undefined ? String(r.cause) : '',
+    r.adopted ?? '',
   ]);
   return [[...CALL_CSV_COLUMNS], ...rows].map((row) => row.map(safeCsvField).join(',')).join('\r\n') + '\r\n';
 }

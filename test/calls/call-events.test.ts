@@ -591,7 +591,7 @@ describe('call lists', () => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe(
-      'id,workplaceId,direction,from,fromDialled,to,toDialled,startedAt,answeredAt,endedAt,durationSeconds,outcome,forwardedTo,pulledTo,answeredByKind,answeredBy,cause',
+      'id,workplaceId,direction,from,fromDialled,to,toDialled,startedAt,answeredAt,endedAt,durationSeconds,outcome,forwardedTo,pulledTo,answeredByKind,answeredBy,cause,adopted',
     );
     expect(lines.length).toBe(4);
     expect(lines[1]).toContain(`${ids[2]},${wp.id},inbound,+4989111222`);
