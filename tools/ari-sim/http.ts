@@ -479,7 +479,8 @@ export function createRestHandler(d: RestDeps): (req: IncomingMessage, res: Serv
           return send(h({ m, q, body, origin: `http://${req.headers.host ?? 'localhost'}` }));
         }
         if (pathMatched) return send({ status: 405, body: { message: 'Method not allowed' } });
-        throw notFound('Not found');
+        // res/res_ari.c ast_ari_invoke: no handler for a path segment
+      throw notFound('Resource not found');
       } catch (err) {
         if (err instanceof SimHttpError) return send({ status: err.status, body: err.body });
         send({ status: 500, body: { message: `Internal error: ${(err as Error).message}` } });
