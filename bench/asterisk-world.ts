@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { createAriClient, type AriClient } from '../src/ari/index.js';
-import { cpuMs, percentiles, serveIpc, sleep, type Percentiles } from './common.js';
+import { callsDueBy, cpuMs, percentiles, serveIpc, sleep, type Percentiles } from './common.js';
 import { createProcessProbe, type ProcessSnapshot } from './process-probe.js';
 
 export interface WorldStepArgs {
@@ -22,6 +22,12 @@ export interface WorldStepArgs {
   context: string;
   rate: number;
   durationMs: number;
+  /**
+   * the offered rate rises linearly from this one to `rate` over the first `rampInMs` (as load
+   * grows, not from nothing); absent: `rate` from the first call (a flood)
+   */
+  rampFromRate?: number;
+  rampInMs?: number;
   holdMs: number;
   /** after the last call is placed, at most this long for every call to end */
   drainMs: number;
@@ -32,6 +38,8 @@ export interface WorldStepArgs {
 export interface WorldStepResult {
   context: string;
   rate: number;
+  /** calls offered per second over the step, its ramp-in included */
+  offeredRate: number;
   /** how long calls were offered (ms) */
   durationMs: number;
   placed: number;
@@ -148,10 +156,10 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
   };
 
   const t0 = performance.now();
-  const total = Math.round((args.rate * args.durationMs) / 1000);
+  const total = Math.round(callsDueBy(args, args.durationMs));
   let placed = 0;
   while (placed < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) * args.rate) / 1000) + 1);
+    const due = Math.min(total, Math.floor(callsDueBy(args, performance.now() - t0)) + 1);
     while (placed < due) place(placed++);
     await sleep(1);
   }
@@ -170,6 +178,7 @@ async function step(args: WorldStepArgs): Promise<WorldStepResult> {
   return {
     context: args.context,
     rate: args.rate,
+    offeredRate: total / (args.durationMs / 1000),
     durationMs: args.durationMs,
     placed: records.length,
     placeErrors,
@@ -210,7 +219,13 @@ function timeline(records: CallRecord[], t0: number): WorldStepResult['timeline'
       const refused = rs
         .filter((r) => r.setupAt === undefined && r.endedAt !== undefined)
         .map((r) => r.endedAt! - r.issuedAt);
-      return [b / 2, up.length, Math.round(percentiles(up).p99), refused.length, Math.round(percentiles(refused).p99)];
+      return [
+        b / 2,
+        up.length,
+        Math.round(percentiles(up).p99),
+        refused.length,
+        Math.round(percentiles(refused).p99),
+      ];
     });
 }
 

@@ -220,3 +220,16 @@ export function machineCpu(pids: number[]): { busyMs: number; oursMs: number } |
     return undefined;
   }
 }
+
+/** calls offered in the first `ms` of a step: the rate, after its ramp-in if it has one */
+export function callsDueBy(
+  args: { rate: number; rampFromRate?: number; rampInMs?: number },
+  ms: number,
+): number {
+  const from = args.rampFromRate ?? args.rate;
+  const ramp = from === args.rate ? 0 : (args.rampInMs ?? 0);
+  const inRamp = Math.min(ms, ramp);
+  // ∫ of a rate rising linearly from `from` to `rate` over `ramp`, then `rate`
+  const rampCalls = from * inRamp + (ramp ? ((args.rate - from) * inRamp * inRamp) / (2 * ramp) : 0);
+  return (rampCalls + args.rate * Math.max(0, ms - ramp)) / 1000;
+}

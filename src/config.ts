@@ -107,7 +107,7 @@ export const configSchema = z.object({
    * shedding at the edge: the dialplan refuses a share of new trunk calls (cause 34) while
    * admitted calls' set-up (channel created → set-up over) p90 is above this, in ms (0 = off)
    */
-  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(40),
+  SHED_TARGET_SETUP_MS: z.coerce.number().int().min(0).max(60_000).default(30),
   /**
    * … or while more set-ups than this are in flight at once (0 = not a signal): the queue
    * shows here before set-ups get slow

@@ -37,6 +37,11 @@ export interface AdmissionWindow {
   reached: number;
   /** of them, calls from the trunk: they passed the dialplan gate (devices' calls never meet it) */
   fromTrunk: number;
+  /**
+   * first → last of those trunk calls (ms): the rate of a burst that began within the window
+   * is its calls over this span, not over the whole window
+   */
+  trunkSpanMs: number;
   refused: number;
   /** the most set-ups in flight at once during the window */
   peakInFlight: number;
@@ -44,6 +49,11 @@ export interface AdmissionWindow {
   restLatencyMs: number;
   /** channel created → set-up over, of the admitted calls whose set-up ended in the window */
   setupMs: number[];
+  /**
+   * how long the oldest set-up still in flight at the window's end has been going (ms; 0 for
+   * none): a window in which set-ups stall completes none, and its `setupMs` says nothing
+   */
+  oldestInFlightMs: number;
 }
 
 export interface AdmissionStats {
@@ -67,6 +77,8 @@ const MAX_WINDOW_SAMPLES = 2000;
 
 export class Admission {
   private inFlight = 0;
+  /** when each set-up in flight entered (performance.now()), as far as told */
+  private readonly entered: number[] = [];
   private admitted = 0;
   private refused = 0;
   private readonly refusedBy: Record<RefusalReason, number> = {
@@ -78,6 +90,8 @@ export class Admission {
   private eventLoopDelayMs = 0;
   private refusedSinceLog = 0;
   private window = { reached: 0, fromTrunk: 0, refused: 0, peakInFlight: 0, setupMs: [] as number[] };
+  private firstTrunkAt = 0;
+  private lastTrunkAt = 0;
   private windowStarted = performance.now();
   /** calls reaching us in one window, or set-ups in flight at once, at which `onBurst` runs */
   private burstThreshold = Infinity;
@@ -106,10 +120,14 @@ export class Admission {
    * A new call (`fromTrunk`: it came through the dialplan gate): undefined when admitted — then `done` must be called once its set-up is over —
    * else why it is refused.
    */
-  tryAdmit(fromTrunk = true): RefusalReason | undefined {
+  tryAdmit(fromTrunk = true, enteredAt?: number): RefusalReason | undefined {
     const { maxSetups, maxRestLatencyMs, maxEventLoopDelayMs } = this.limits;
     this.window.reached += 1;
-    if (fromTrunk) this.window.fromTrunk += 1;
+    if (fromTrunk) {
+      this.lastTrunkAt = performance.now();
+      if (this.window.fromTrunk === 0) this.firstTrunkAt = this.lastTrunkAt;
+      this.window.fromTrunk += 1;
+    }
     if (this.window.reached === this.burstThreshold) this.onBurst?.();
     let reason: RefusalReason | undefined;
     if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
@@ -132,6 +150,7 @@ export class Admission {
       return reason;
     }
     this.inFlight += 1;
+    if (enteredAt !== undefined) this.entered.push(enteredAt);
     if (this.inFlight > this.window.peakInFlight) {
       this.window.peakInFlight = this.inFlight;
       if (this.inFlight === this.burstInFlight) this.onBurst?.();
@@ -142,10 +161,15 @@ export class Admission {
 
   /**
    * The set-up of an admitted call is over (call once per admitted call); `setupMs`: how long
-   * it took since Asterisk created the channel, when known.
+   * it took since Asterisk created the channel, when known; `enteredAt`: as given to tryAdmit.
    */
-  done(setupMs?: number): void {
+  done(setupMs?: number, enteredAt?: number): void {
     if (this.inFlight > 0) this.inFlight -= 1;
+    if (enteredAt !== undefined) {
+      // (a few dozen at most: admission's own limit keeps the list short)
+      const i = this.entered.indexOf(enteredAt);
+      if (i >= 0) this.entered.splice(i, 1);
+    }
     if (setupMs !== undefined && this.window.setupMs.length < MAX_WINDOW_SAMPLES)
       this.window.setupMs.push(setupMs);
   }
@@ -153,7 +177,15 @@ export class Admission {
   /** the window since the last call, and a fresh one from now on */
   takeWindow(): AdmissionWindow {
     const now = performance.now();
-    const w = { durationMs: now - this.windowStarted, restLatencyMs: this.restLatencyMs, ...this.window };
+    let oldest = now;
+    for (const at of this.entered) if (at < oldest) oldest = at;
+    const w = {
+      durationMs: now - this.windowStarted,
+      restLatencyMs: this.restLatencyMs,
+      oldestInFlightMs: now - oldest,
+      trunkSpanMs: this.window.fromTrunk ? this.lastTrunkAt - this.firstTrunkAt : 0,
+      ...this.window,
+    };
     this.window = { reached: 0, fromTrunk: 0, refused: 0, peakInFlight: this.inFlight, setupMs: [] };
     this.windowStarted = now;
     return w;

@@ -142,7 +142,8 @@ export function createRouter(
     const channel = event.channel;
     if (deps.ownership.has(channel.id) || sessions.has(channel.id)) return;
     const { admission } = deps;
-    if (admission?.tryAdmit(kind === 'inbound')) {
+    const entered = performance.now() - entryDelayMs(event);
+    if (admission?.tryAdmit(kind === 'inbound', entered)) {
       // beyond capacity: refused at once, never queued (no session, one REST request)
       void ctx.ari.channels
         .hangup({ channelId: channel.id, reason_code: String(CAUSE_CONGESTION) })
@@ -150,10 +151,7 @@ export function createRouter(
       return;
     }
     let onSetUp: (() => void) | undefined;
-    if (admission) {
-      const entered = performance.now() - entryDelayMs(event);
-      onSetUp = () => admission.done(performance.now() - entered);
-    }
+    if (admission) onSetUp = () => admission.done(performance.now() - entered, entered);
     start(channel, kind, (session) => decide(session, kind, channel), onSetUp);
   }
 

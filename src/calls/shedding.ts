@@ -47,7 +47,7 @@ export interface SheddingOptions {
 }
 
 export const defaultSheddingOptions: SheddingOptions = {
-  targetSetupMs: 40,
+  targetSetupMs: 30,
   maxPercent: 95,
   tickMs: 100,
   holdSeconds: 3,
@@ -60,12 +60,32 @@ export const defaultSheddingOptions: SheddingOptions = {
 const ARRIVALS_ALPHA = 0.5;
 /** calls in one tick that may raise the arrival rate at once, without smoothing */
 const MIN_BURST_CALLS = 10;
+/**
+ * room above the rate proven lately: a jump in load beyond it meets the limit in its first
+ * tick, before Asterisk's queues grow (on a box near its knee, twice the proven rate is far
+ * past it, and even a quarter more may be). Load that rises gradually (a busy hour) never
+ * meets it, as the room follows the proven rate tick by tick
+ */
+const ROOM = 1.1;
+/**
+ * what a call refused in the dialplan costs Asterisk, as a share of what an admitted call costs
+ * it (channel, dialplan and hang-up against a whole set-up and its end; measured on 22.10.1:
+ * at twice its capacity the gate settles where about a tenth of the admitted rate went to the
+ * refusals)
+ */
+const REFUSAL_COST = 0.1;
 /** growth of the limit per tick well under the target: fast up to near where it was last cut, slow beyond */
 const PROBE_FAST = 1.05; // ×1.6 per second
 const PROBE_SLOW = 1.01; // ×1.1 per second
+/** growth per tick towards the room with no overload in memory (slow start) */
+const PROBE_START = 1.1; // ×2.6 per second
 /** ticks after a cut before the next one (the signal lags the calls admitted before the cut) */
 const CUT_SETTLE_TICKS = 3;
-/** ticks without a cut after which where the last one happened is forgotten (5 s) */
+/**
+ * ticks with neither a cut nor a call shed after which where the last overload began is
+ * forgotten (5 min): until then it is what the system is known to carry, and a jump in load
+ * meets a limit there
+ */
 const FORGET_TROUBLE_TICKS = 50;
 /** the proven rate fades by this factor per tick (half-life about a minute) */
 const PROVEN_FADE = 0.999;
@@ -82,7 +102,11 @@ export interface ShedState {
   percent: number;
   /** trunk calls per second let through to the controller */
   limit: number;
-  /** the limit when it was last cut: up to near it the limit grows fast, beyond it slowly */
+  /**
+   * where the last overload began (the rate carried when the limit was last cut, raised when
+   * more is proven since): up to near it the limit grows fast, beyond it slowly, and the room
+   * ends there
+   */
   lastTrouble: number;
   /** ticks since the limit was last cut */
   sinceOver: number;
@@ -92,6 +116,10 @@ export interface ShedState {
   proven: number;
   /** calls per second admitted in the last tick */
   admitted: number;
+  /** ticks since a share of the calls was last shed */
+  sinceShed: number;
+  /** whether the tick before was over the target */
+  wasOver: boolean;
 }
 
 export const openGate: ShedState = {
@@ -102,7 +130,27 @@ export const openGate: ShedState = {
   arrivals: 0,
   proven: 0,
   admitted: 0,
+  sinceShed: Infinity,
+  wasOver: false,
 };
+
+/**
+ * The room for a jump in load: a tenth above the proven rate and one call a tick more (what
+ * passes a gate in whole calls falls short of its limit by up to that, and the proven rate must
+ * be able to reach it), but not past where the last overload began except for the slow probing
+ * beyond it, and never less than `minRate`.
+ */
+function roomFor(
+  proven: number,
+  lastTrouble: number,
+  o: Pick<SheddingOptions, 'minRate' | 'tickMs'>,
+): number {
+  const oneCallPerTick = 1000 / o.tickMs;
+  return Math.max(
+    o.minRate,
+    Math.min(ROOM * proven + oneCallPerTick, Math.max(lastTrouble, PROBE_SLOW * proven)),
+  );
+}
 
 /**
  * The next state of the gate after one tick's admission window: a limit on the rate of trunk
@@ -115,19 +163,24 @@ export const openGate: ShedState = {
  *   set-ups completed in the tick (what the system carries now) — once, then it holds for
  *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
  * - Clearly healthy (p90 at most half the target, and the other signals at most half theirs):
- *   the limit grows 5 % per tick while it is below 90 % of what was carried when it was last
- *   cut (a cut may have been deeper than needed, or a false alarm), and while nothing is shed;
- *   1 % per tick beyond that point, where the overload began last time, and while shedding
- *   with no such point in memory: the signal comes a few ticks late (and the end of each
- *   admitted call costs Asterisk later still), so probing faster there overshoots, and every
- *   overshoot is a moment in which Asterisk's queues hold refusals and set-ups alike; 5 s
- *   without a cut forget that point. In between it holds.
- * - The limit stays within twice the highest rate set up within the target lately (`proven`,
- *   fading over minutes), or `minRate` if that is more: a jump to more than double what the
- *   system has shown it carries meets a limit in its first tick, before Asterisk's queues
- *   grow. While load rises within the target, `proven` (and with it the room) keeps up tick by
- *   tick.
+ *   with no overload in memory, the limit goes up to the room at once (as TCP's slow start:
+ *   the room follows the proven rate, so rising load finds it a tick or two later); after a
+ *   cut it grows 5 % per tick while it is below 90 % of what was carried when it was cut (a
+ *   cut may have been deeper than needed, or a false alarm), and 1 % per tick beyond that
+ *   point, where the overload began last time: the signal comes a few ticks late (and the end
+ *   of each admitted call costs Asterisk later still), so probing faster there overshoots, and
+ *   every overshoot is a moment in which Asterisk's queues hold refusals and set-ups alike.
+ *   That point is forgotten after 5 s with neither a cut nor a call shed. In between it holds.
+ * - The limit stays within a quarter above the highest rate set up within the target lately
+ *   (`proven`, fading over minutes), or `minRate` if that is more: a jump to well beyond what
+ *   the system has shown it carries meets a limit in its first tick, before Asterisk's queues
+ *   grow.
  * - It never falls below `minRate`, which a burst on an idle system may always use.
+ *
+ * The arrival rate behind the share is a moving average, raised at once only by more calls in
+ * a tick than the average's noise explains, and never lowered over the target: then Asterisk
+ * is slow to hand calls over (and the bench's callers slow to place them), and fewer calls
+ * seen is no lull.
  */
 export function nextShedState(
   s: ShedState,
@@ -140,14 +193,9 @@ export function nextShedState(
   if (o.targetSetupMs <= 0) return openGate;
   // (a window cut short by the burst trigger still counts as half a tick at least)
   const perSecond = 1000 / Math.max(w.durationMs, o.tickMs / 2);
-  // the trunk calls that reached us passed a gate letting (100 - percent) % through
-  const arrivedNow = (w.fromTrunk / Math.max(0.01, 1 - s.percent / 100)) * perSecond;
-  // up at once when enough calls came to mean it (an onset must meet the limit in its first
-  // tick), otherwise and down smoothly: a handful of calls at once is no rate
-  const smoothed = s.arrivals + ARRIVALS_ALPHA * (arrivedNow - s.arrivals);
-  const arrivals = w.fromTrunk >= MIN_BURST_CALLS ? Math.max(arrivedNow, smoothed) : smoothed;
   const admitted = (w.reached - w.refused) * perSecond;
-  const p90 = percentile(w.setupMs, 0.9);
+  // (a window that completed no set-up while some are in flight: as slow as the oldest one)
+  const p90 = w.setupMs.length ? percentile(w.setupMs, 0.9) : w.oldestInFlightMs;
   const over =
     Math.max(
       p90 / o.targetSetupMs,
@@ -155,16 +203,46 @@ export function nextShedState(
       o.restLatencyTarget > 0 ? w.restLatencyMs / o.restLatencyTarget : 0,
       w.refused > 0 ? 2 : 0,
     ) - 1;
+  // the trunk calls that reached us passed a gate letting (100 - percent) % through
+  const passing = Math.max(0.01, 1 - s.percent / 100);
+  const arrivedNow = (w.fromTrunk / passing) * perSecond;
+  const smoothed = s.arrivals + ARRIVALS_ALPHA * (arrivedNow - s.arrivals);
+  // up at once when more calls came than the average's Poisson noise explains (an onset must
+  // meet the limit in its first tick; a tick's chance excess must not shed a share) — at the
+  // rate of the burst itself, over its own span: one that began late in the window is no slower
+  const expected = (s.arrivals * passing) / perSecond;
+  const burst = w.fromTrunk >= Math.max(MIN_BURST_CALLS, expected + 3 * Math.sqrt(expected));
+  const burstRate = (((w.fromTrunk - 1) / passing) * 1000) / Math.max(w.trunkSpanMs, o.tickMs / 10);
+  let arrivals = burst ? Math.max(arrivedNow, Math.min(burstRate, 10 * arrivedNow), smoothed) : smoothed;
+  if (over > 0) arrivals = Math.max(arrivals, s.arrivals);
   // a tick within the target proves the rate admitted the tick before (whose set-ups it saw
   // end) — not its own, which may be the first tick of an onset the signal does not show yet
-  let proven = s.proven * PROVEN_FADE;
-  if (over <= 0) proven = Math.max(proven, Math.min(s.admitted, admitted));
-  let limit = Math.min(s.limit, Math.max(o.minRate, 2 * proven));
+  const provenNow = over <= 0 ? Math.min(s.admitted, admitted) : 0;
+  const proven = Math.max(s.proven * PROVEN_FADE, provenNow);
   let { lastTrouble, sinceOver } = s;
+  // more carried within the target than where the last overload began: it begins further up
+  if (provenNow > lastTrouble) lastTrouble = provenNow;
+  // (while calls are shed the overload goes on, however long the limit was not cut)
+  if (over <= 0 && sinceOver + 1 >= FORGET_TROUBLE_TICKS && s.sinceShed >= FORGET_TROUBLE_TICKS)
+    lastTrouble = Infinity;
+  const room = roomFor(proven, lastTrouble, o);
+  let limit = Math.min(s.limit, room);
+  // a flood (more at once than the room): met at the rate proven before it, less what refusing
+  // the rest costs Asterisk — near the knee even the room is too much once refusals take their
+  // share of its CPU
+  const flood = burst && arrivals > room;
+  if (flood)
+    limit = Math.min(limit, Math.max(o.minRate, (proven - REFUSAL_COST * arrivals) / (1 - REFUSAL_COST)));
   if (over > 0) {
     // one cut, then a few ticks for it to show: the signal still carries the calls admitted
     // before it, and cutting again for those would drive the limit to the floor
-    if (sinceOver >= CUT_SETTLE_TICKS) {
+    // … and at a rate the system has shown it carries, only when the tick before was over too
+    // (or the controller itself had to refuse calls): Asterisk stalls for a tick now and then
+    // at such rates (housekeeping, a burst of hang-ups), and cutting for that does not shorten
+    // the stall but sheds calls the system could take. Beyond that rate an excess is believed
+    // at once.
+    const confirmed = s.wasOver || w.refused > 0 || arrivals > 1.05 * proven;
+    if (sinceOver >= CUT_SETTLE_TICKS && confirmed) {
       // what the system carries right now: the rate set-ups completed — but a tick of trouble
       // completes few (they are the slow ones), so what was let in just before counts too, as
       // far as it was proven to be carried within the target
@@ -179,23 +257,27 @@ export function nextShedState(
     } else sinceOver += 1;
   } else {
     sinceOver += 1;
-    if (sinceOver >= FORGET_TROUBLE_TICKS) lastTrouble = Infinity;
     // probe only when clearly healthy: set-ups well within the target, few in flight at once
     const calm =
       p90 <= o.targetSetupMs / 2 &&
       (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2) &&
       (o.restLatencyTarget <= 0 || w.restLatencyMs <= o.restLatencyTarget / 2);
-    // back to near where the last trouble began fast (a cut may have been a false alarm, or
-    // deeper than needed: as TCP's fast recovery); beyond it, and while shedding with no
-    // trouble in memory, slowly: there the limit is what the system is given
-    const fast = limit < 0.9 * lastTrouble && (s.percent === 0 || lastTrouble < Infinity);
-    if (calm) limit *= fast ? PROBE_FAST : PROBE_SLOW;
+    // no overload in memory: up to the room (slow start); after one, back to near where it
+    // began fast (a cut may have been a false alarm, or deeper than needed: as TCP's fast
+    // recovery), beyond it slowly: there the limit is what the system is given
+    // (a flood's first tick stays where it was met: the set-ups it let in have not shown yet)
+    if (flood) {
+      /* hold */
+    } else if (lastTrouble === Infinity && s.percent === 0) limit = Math.max(limit, room);
+    else if (calm && lastTrouble === Infinity) limit = Math.max(limit, Math.min(room, limit * PROBE_START));
+    else if (calm) limit *= limit < 0.9 * lastTrouble ? PROBE_FAST : PROBE_SLOW;
   }
   limit = Math.max(o.minRate, limit);
   const percent =
     // (less a hair: 1 - 95/100 is 0.05000000000000004 in floating point)
     arrivals > limit ? Math.min(o.maxPercent, Math.ceil(100 * (1 - limit / arrivals) - 1e-9)) : 0;
-  return { percent, limit, lastTrouble, sinceOver, arrivals, proven, admitted };
+  const sinceShed = percent > 0 ? 0 : s.sinceShed + 1;
+  return { percent, limit, lastTrouble, sinceOver, arrivals, proven, admitted, sinceShed, wasOver: over > 0 };
 }
 
 export interface SheddingStats {
@@ -274,15 +356,19 @@ export class EdgeShedding {
     };
     const writes: Array<[string, string]> = [];
     const nowS = Math.floor(this.now() / 1000);
-    // the expiry first, so a raised share never meets an expired gate (and vice versa)
-    if (next > 0 && nowS + 1 >= this.untilWritten) {
+    // the expiry first, so a raised share never meets an expired gate (and vice versa); kept
+    // fresh while trunk calls come, so the first share of an onset is one write, not two
+    // behind each other into an Asterisk that is getting slow (an idle controller writes nothing)
+    const armed = next > 0 || this.state.arrivals >= 1;
+    if (armed && nowS + 1 >= this.untilWritten) {
       this.untilWritten = nowS + this.options.holdSeconds;
       writes.push([this.names.until, String(this.untilWritten)]);
     }
     if (next !== before) writes.push([this.names.percent, String(next)]);
     this.log(before, next);
-    // more calls than half again the limit's share of a tick: decide then, not at the tick's end
-    const room = Math.min(this.state.limit, Math.max(this.options.minRate, 2 * this.state.proven));
+    // more calls than half again the room's share of a tick: decide then, not at the tick's end
+    const { limit, proven, lastTrouble } = this.state;
+    const room = Math.min(limit, roomFor(proven, lastTrouble, this.options));
     // … or more set-ups in flight at once than the in-flight target
     this.admission.watchBursts?.(
       (1.5 * room * this.options.tickMs) / 1000 + 2,

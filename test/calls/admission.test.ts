@@ -40,6 +40,30 @@ describe('Admission', () => {
     admission.stop();
   });
 
+  it("the gate's window tells how long the oldest set-up in flight has been going, and over what span the trunk calls came", () => {
+    const admission = new Admission({ maxSetups: 0, maxRestLatencyMs: 0, maxEventLoopDelayMs: 0 }, logger);
+    const now = performance.now();
+    admission.tryAdmit(true, now - 500);
+    admission.tryAdmit(true, now - 100);
+    admission.tryAdmit(false, now - 300);
+    const first = admission.takeWindow();
+    // (the clock moved on a little since `now`)
+    expect(first.oldestInFlightMs).toBeGreaterThanOrEqual(500);
+    expect(first.oldestInFlightMs).toBeLessThan(600);
+    expect(first.trunkSpanMs).toBeGreaterThanOrEqual(0);
+    expect(first.trunkSpanMs).toBeLessThan(100);
+    // the oldest one's set-up is over: the next oldest counts
+    admission.done(500, now - 500);
+    const second = admission.takeWindow();
+    expect(second.oldestInFlightMs).toBeGreaterThanOrEqual(300);
+    expect(second.oldestInFlightMs).toBeLessThan(400);
+    expect(second.trunkSpanMs).toBe(0);
+    admission.done(300, now - 300);
+    admission.done(100, now - 100);
+    expect(admission.takeWindow().oldestInFlightMs).toBe(0);
+    admission.stop();
+  });
+
   it("times the call path's REST requests when admission or the dialplan gate reads the latency, else not at all", async () => {
     const slowAri = {
       channels: { get: () => new Promise((r) => setTimeout(r, 30)) },

@@ -25,9 +25,13 @@ const w = (
   setupMs: number[] = [],
   peakInFlight = 0,
   restLatencyMs = 2,
+  oldestInFlightMs = 0,
 ): AdmissionWindow => ({
   durationMs: 100,
   restLatencyMs,
+  oldestInFlightMs,
+  // (calls spread evenly over the window)
+  trunkSpanMs: reached > 0 ? (100 * (reached - 1)) / reached : 0,
   reached,
   fromTrunk: reached,
   refused,
@@ -38,18 +42,56 @@ const fast = (n: number) => Array<number>(n).fill(10);
 const slow = (n: number) => Array<number>(n).fill(400);
 
 describe('nextShedState', () => {
-  const calm: ShedState = { ...openGate, limit: 200, proven: 150, arrivals: 100, admitted: 100 };
+  // an overload 1 s ago (it began at 250/s), the limit at 200/s and 100/s arriving
+  const calm: ShedState = {
+    ...openGate,
+    limit: 200,
+    proven: 200,
+    arrivals: 100,
+    admitted: 100,
+    lastTrouble: 250,
+    sinceOver: 10,
+  };
+  // carrying 150/s, nothing shed, no overload in memory: the limit a tenth and a call a tick above
+  const steady150: ShedState = { ...openGate, limit: 175, proven: 150, arrivals: 150, admitted: 150 };
   it.each([
     // [why, state before, window (0.1 s), expected percent, expected limit (calls/s)]
-    ['an idle system: open, room for minRate and growing', openGate, w(0, 0), 0, 53],
-    ['quiet load within the target: open, the limit grows 5 %', calm, w(10, 0, fast(10)), 0, 210],
+    ['an idle system: open, room for minRate', openGate, w(0, 0), 0, 50],
+    [
+      'quiet load within the target: open, the limit grows 5 % back towards where the overload began',
+      calm,
+      w(10, 0, fast(10)),
+      0,
+      210,
+    ],
     ['one slow call in ten does not trip it (p90)', calm, w(10, 0, [...fast(9), 900]), 0, 210],
     ['set-ups fast but several in flight at once: the limit holds', calm, w(10, 0, fast(10), 8), 0, 200],
     ['between half the target and the target: the limit holds', calm, w(10, 0, Array(10).fill(100)), 0, 200],
     [
-      'set-ups 2.7× the target: the limit drops to just under the rate set-ups completed',
+      'one slow tick at a rate the system has carried is no cut yet (Asterisk stalls now and then)',
       calm,
       w(10, 0, slow(10)),
+      0,
+      200,
+    ],
+    [
+      'set-ups 2.7× the target a second tick running: the limit drops to just under the rate set-ups completed',
+      { ...calm, wasOver: true },
+      w(10, 0, slow(10)),
+      5,
+      95,
+    ],
+    [
+      'set-ups slow while more arrives than the system has carried: the limit drops at once',
+      { ...calm, proven: 80 },
+      w(10, 0, slow(10)),
+      29,
+      72,
+    ],
+    [
+      'no set-up completed while one has been in flight for 4× the target: slow, not calm',
+      { ...calm, wasOver: true },
+      w(10, 0, [], 3, 2, 600),
       5,
       95,
     ],
@@ -69,14 +111,49 @@ describe('nextShedState', () => {
     ],
     [
       'more set-ups in flight at once than the in-flight target: the limit drops',
-      calm,
+      { ...calm, wasOver: true },
       w(10, 0, fast(10), 24),
       5,
       95,
     ],
-    ['ARI REST latency over its target: the limit drops', calm, w(10, 0, fast(10), 0, 100), 5, 95],
+    [
+      'ARI REST latency over its target: the limit drops',
+      { ...calm, wasOver: true },
+      w(10, 0, fast(10), 0, 100),
+      5,
+      95,
+    ],
     ['REST latency over half its target: the limit holds', calm, w(10, 0, fast(10), 0, 30), 0, 200],
-    ['an onset of 6× the recent rate is shed in its first tick', calm, w(60, 0, fast(10)), 65, 210],
+    [
+      'a flood of 6× the recent rate is shed in its first tick: met at the proven rate less what refusing the rest costs',
+      calm,
+      w(60, 0, fast(10)),
+      75,
+      155,
+    ],
+    [
+      'a flood of twice the proven rate: met at (150/s − a tenth of 300/s) / 0.9',
+      steady150,
+      w(30, 0, fast(15)),
+      56,
+      133,
+    ],
+    [
+      'a flood after a lull that began late in the tick is measured over its own span: 20 calls in 50 ms are 400/s',
+      { ...steady150, arrivals: 0 },
+      { ...w(20, 0, fast(15)), trunkSpanMs: 47.5 },
+      70,
+      122,
+    ],
+    [
+      // (with calls arriving at random the proven rate is the upper end of their chance swings,
+      // here 260/s for 200/s on average)
+      'a tick with 1.5× the average rate by chance (within its Poisson noise) sheds nothing',
+      { ...steady150, limit: 296, proven: 260, arrivals: 200, admitted: 200 },
+      w(30, 0, fast(20)),
+      0,
+      296,
+    ],
     ['never below minRate', { ...calm, limit: 50 }, w(10, 0, slow(10)), 50, 50],
     ['never above maxPercent', { ...calm, limit: 50 }, w(500, 0, slow(10)), 95, 50],
     ['a cut is not repeated for the next three ticks', { ...calm, sinceOver: 1 }, w(10, 0, slow(10)), 0, 200],
@@ -117,7 +194,7 @@ describe('nextShedState', () => {
   });
 
   it('after a cut the limit grows 5 % a tick back to 90 % of what was carried at the cut, shedding or not; 1 % beyond', () => {
-    const cut = nextShedState({ ...calm, limit: 200, proven: 200 }, w(20, 0, slow(20)), opts);
+    const cut = nextShedState({ ...calm, limit: 200, proven: 200, wasOver: true }, w(20, 0, slow(20)), opts);
     expect(cut.limit).toBeLessThan(180);
     expect(cut.percent).toBeGreaterThan(0);
     expect(cut.lastTrouble).toBe(200);
@@ -132,7 +209,7 @@ describe('nextShedState', () => {
   });
 
   it('a hiccup (one slow tick that completes few set-ups) is judged by the rate let in before it, as far as proven: a cut to just under it, not a collapse', () => {
-    const before = { ...calm, limit: 250, arrivals: 250, proven: 200, admitted: 175 };
+    const before = { ...calm, limit: 250, arrivals: 250, proven: 230, admitted: 175 };
     const cut = nextShedState(before, w(5, 0, slow(5)), opts);
     // just under the 175/s let in before, not under the 50/s the slow tick completed
     expect(cut.limit).toBeCloseTo(0.95 * 175);
@@ -143,9 +220,61 @@ describe('nextShedState', () => {
     expect(state.limit / cut.limit).toBeCloseTo(1.01 ** 3);
   });
 
-  it('while shedding with no trouble in memory (5 s without a cut) the limit grows 1 % a tick', () => {
-    const steady = { ...calm, percent: 50, arrivals: 400, limit: 200, proven: 200, sinceOver: 100 };
-    expect(nextShedState(steady, w(20, 0, fast(20)), opts).limit / 200).toBeCloseTo(1.01);
+  it('while calls are shed the overload is remembered however long ago the cut: the limit grows 1 % a tick beyond it', () => {
+    const steady = {
+      ...calm,
+      percent: 50,
+      arrivals: 400,
+      limit: 200,
+      sinceOver: 100,
+      lastTrouble: 210,
+      sinceShed: 0,
+    };
+    const next = nextShedState(steady, w(20, 0, fast(20)), opts);
+    expect(next.limit / 200).toBeCloseTo(1.01);
+    expect(next.lastTrouble).toBe(210);
+  });
+
+  it('5 s with neither a cut nor a call shed forget the overload: the limit is the room again', () => {
+    const quiet = { ...calm, limit: 200, sinceOver: 100, lastTrouble: 210, sinceShed: 60 };
+    const next = nextShedState(quiet, w(10, 0, fast(10)), opts);
+    expect(next.lastTrouble).toBe(Infinity);
+    expect(next.limit).toBeCloseTo(1.1 * 200 * 0.999 + 10);
+    // … not while calls are shed
+    expect(nextShedState({ ...quiet, sinceShed: 0 }, w(10, 0, fast(10)), opts).lastTrouble).toBe(210);
+  });
+
+  it('over the target, fewer calls seen is no lull: the arrival rate does not fall (Asterisk is slow to hand them over)', () => {
+    const shedding = { ...steady150, percent: 40, arrivals: 300, limit: 180 };
+    const slowTick = nextShedState(shedding, w(4, 0, slow(4)), opts);
+    expect(slowTick.arrivals).toBe(300);
+    const calmTick = nextShedState(shedding, w(4, 0, fast(4)), opts);
+    expect(calmTick.arrivals).toBeLessThan(300);
+  });
+
+  it('load rising by half again over a second is not shed: the limit follows the rate as it rises', () => {
+    let state: ShedState = { ...openGate, limit: 110, proven: 100, arrivals: 100, admitted: 100 };
+    let shed = 0;
+    for (let t = 1; t <= 40; t++) {
+      const offered = (100 + 5 * Math.min(t, 10)) / 10;
+      const reached = offered * (1 - state.percent / 100);
+      shed += offered - reached;
+      state = nextShedState(state, w(reached, 0, fast(Math.round(reached))), opts);
+    }
+    expect(shed).toBe(0);
+    expect(state.limit).toBeGreaterThanOrEqual(150);
+  });
+
+  it('a flood of half again the rate at once meets the limit, which then grows 10 % a tick while set-ups stay quick', () => {
+    let state: ShedState = { ...openGate, limit: 110, proven: 100, arrivals: 100, admitted: 100 };
+    const shares: number[] = [];
+    for (let t = 0; t < 10; t++) {
+      const reached = 15 * (1 - state.percent / 100);
+      state = nextShedState(state, w(reached, 0, fast(Math.round(reached))), opts);
+      shares.push(state.percent);
+    }
+    expect(shares[0]).toBeGreaterThan(0);
+    expect(shares.at(-1)).toBe(0);
   });
 
   /**
@@ -185,12 +314,14 @@ describe('nextShedState', () => {
     [300, 100],
     [600, 200],
   ])(
-    'closed loop: %i calls/s offered to a capacity of %i/s — the capacity used, set-ups kept near the target',
+    'closed loop: %i calls/s offered to a capacity of %i/s — the capacity used, set-ups kept within half again the target',
     (offered, capacity) => {
       const r = runLoop(offered, capacity, 30);
       expect(r.admitted).toBeGreaterThan(0.9 * capacity);
       expect(r.admitted).toBeLessThan(1.05 * capacity);
-      expect(r.worstWait).toBeLessThan(200);
+      // (the model's signal lags several ticks, so the slow start overshoots by up to a third
+      // before the first cut; on the real Asterisk the signal comes within a tick or two)
+      expect(r.worstWait).toBeLessThan(1.5 * opts.targetSetupMs);
     },
   );
 
@@ -289,11 +420,31 @@ describe('EdgeShedding', () => {
     expect(shedding.stats().shedEstimated).toBe(Math.round((10 * p1) / (100 - p1) + (10 * p2) / (100 - p2)));
   });
 
-  it('writes nothing while nothing changes', async () => {
-    const { shedding, writes } = setup([w(2, 0, fast(2)), w(2, 0, fast(2))]);
+  it('an idle controller writes nothing', async () => {
+    const { shedding, writes } = setup([w(0, 0), w(0, 0)]);
     await shedding.tick();
     await shedding.tick();
     expect(writes).toEqual([]);
+  });
+
+  it('keeps the expiry fresh while trunk calls come, so an onset closes the gate with one write', async () => {
+    const calls = w(5, 0, fast(5));
+    const { shedding, writes, advance } = setup([calls, calls, calls, overload]);
+    await shedding.tick();
+    expect(writes).toEqual([[gate.until, '1800000003']]);
+    writes.length = 0;
+    advance(1000);
+    await shedding.tick();
+    // (not yet within a second of the expiry: nothing to write)
+    expect(writes).toEqual([]);
+    advance(1000);
+    await shedding.tick();
+    expect(writes).toEqual([[gate.until, '1800000005']]);
+    writes.length = 0;
+    await shedding.tick();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]![0]).toBe(gate.percent);
+    expect(Number(writes[0]![1])).toBeGreaterThan(50);
   });
 
   it('reset opens the gate (a predecessor may have closed it); stop opens it when it was closed', async () => {

@@ -478,6 +478,8 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
           fromTrunk: 1000,
           refused: 1000,
           peakInFlight: 0,
+          oldestInFlightMs: 0,
+          trunkSpanMs: 100,
           restLatencyMs: 1,
           setupMs: [],
         }),
