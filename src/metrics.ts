@@ -168,7 +168,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
   totalCounter(
     registry,
     'pbx_calls_refused_overload_total',
-    'new calls the controller refused for overload (cause 34), beyond its set-up capacity',
+    "new calls the controller refused for overload (cause 34), beyond its set-up capacity or in a flood beyond the dialplan gate's limit",
     () => sources.admission?.().refused,
   );
   totalCounter(

@@ -24,7 +24,7 @@ export interface AdmissionLimits {
   maxEventLoopDelayMs: number;
 }
 
-export type RefusalReason = 'setups' | 'rest-latency' | 'event-loop';
+export type RefusalReason = 'setups' | 'rest-latency' | 'event-loop' | 'flood';
 
 /**
  * What happened to new calls since the last `takeWindow()` — the dialplan gate's input
@@ -37,6 +37,8 @@ export interface AdmissionWindow {
   reached: number;
   /** of them, calls from the trunk: they passed the dialplan gate (devices' calls never meet it) */
   fromTrunk: number;
+  /** of them, trunk calls refused as a flood beyond the gate's limit (not for slowness: see tryAdmit) */
+  refusedFlood: number;
   /**
    * first → last of those trunk calls (ms): the rate of a burst that began within the window
    * is its calls over this span, not over the whole window
@@ -85,11 +87,21 @@ export class Admission {
     setups: 0,
     'rest-latency': 0,
     'event-loop': 0,
+    flood: 0,
   };
+  /** the dialplan gate's limit on trunk calls, as a token bucket (none while the gate is off) */
+  private flood: { perSecond: number; depth: number; tokens: number; at: number } | undefined;
   private restLatencyMs = 0;
   private eventLoopDelayMs = 0;
   private refusedSinceLog = 0;
-  private window = { reached: 0, fromTrunk: 0, refused: 0, peakInFlight: 0, setupMs: [] as number[] };
+  private window = {
+    reached: 0,
+    fromTrunk: 0,
+    refused: 0,
+    refusedFlood: 0,
+    peakInFlight: 0,
+    setupMs: [] as number[],
+  };
   private firstTrunkAt = 0;
   private lastTrunkAt = 0;
   private windowStarted = performance.now();
@@ -130,13 +142,15 @@ export class Admission {
     }
     if (this.window.reached === this.burstThreshold) this.onBurst?.();
     let reason: RefusalReason | undefined;
-    if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
+    if (fromTrunk && this.floods()) reason = 'flood';
+    else if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
     else if (maxRestLatencyMs > 0 && this.restLatencyMs > maxRestLatencyMs) reason = 'rest-latency';
     else if (maxEventLoopDelayMs > 0 && this.eventLoopDelayMs > maxEventLoopDelayMs) reason = 'event-loop';
     if (reason) {
       this.refused += 1;
       this.refusedBy[reason] += 1;
-      this.window.refused += 1;
+      if (reason === 'flood') this.window.refusedFlood += 1;
+      else this.window.refused += 1;
       this.refusedSinceLog += 1;
       const now = Date.now();
       if (now - this.lastLog >= LOG_EVERY_MS) {
@@ -186,7 +200,14 @@ export class Admission {
       trunkSpanMs: this.window.fromTrunk ? this.lastTrunkAt - this.firstTrunkAt : 0,
       ...this.window,
     };
-    this.window = { reached: 0, fromTrunk: 0, refused: 0, peakInFlight: this.inFlight, setupMs: [] };
+    this.window = {
+      reached: 0,
+      fromTrunk: 0,
+      refused: 0,
+      refusedFlood: 0,
+      peakInFlight: this.inFlight,
+      setupMs: [],
+    };
     this.windowStarted = now;
     return w;
   }
@@ -200,6 +221,43 @@ export class Admission {
     this.burstThreshold = Math.max(1, Math.ceil(threshold));
     this.burstInFlight = Math.max(1, Math.ceil(inFlight));
     this.onBurst = onBurst;
+  }
+
+  /**
+   * The dialplan gate's limit, enforced here too for the calls that passed it: a clump of calls
+   * (Asterisk hands over what it held during a stall at once, or a flood arrives before the
+   * gate's share reaches Asterisk) beyond `depth` calls ahead of `perSecond` is refused at once
+   * — a refusal costs Asterisk a REST request, an admitted call ten times that. `perSecond` 0:
+   * no limit.
+   */
+  limitTrunk(perSecond: number, depth: number): void {
+    if (!(perSecond > 0) || !Number.isFinite(perSecond)) {
+      this.flood = undefined;
+      return;
+    }
+    const now = performance.now();
+    if (!this.flood) this.flood = { perSecond, depth, tokens: depth, at: now };
+    else {
+      this.refill(now);
+      this.flood.perSecond = perSecond;
+      this.flood.depth = depth;
+      this.flood.tokens = Math.min(this.flood.tokens, depth);
+    }
+  }
+
+  /** whether one more trunk call now is beyond the gate's limit (takes its token if not) */
+  private floods(): boolean {
+    if (!this.flood) return false;
+    this.refill(performance.now());
+    if (this.flood.tokens < 1) return true;
+    this.flood.tokens -= 1;
+    return false;
+  }
+
+  private refill(now: number): void {
+    const f = this.flood!;
+    f.tokens = Math.min(f.depth, f.tokens + ((now - f.at) * f.perSecond) / 1000);
+    f.at = now;
   }
 
   /** one ARI REST request took `ms` */

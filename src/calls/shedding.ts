@@ -135,10 +135,10 @@ export const openGate: ShedState = {
 };
 
 /**
- * The room for a jump in load: a tenth above the proven rate and one call a tick more (what
- * passes a gate in whole calls falls short of its limit by up to that, and the proven rate must
- * be able to reach it), but not past where the last overload began except for the slow probing
- * beyond it, and never less than `minRate`.
+ * The room for a jump in load: a tenth above the proven rate, but not past where the last
+ * overload began except for the slow probing beyond it — and one call a tick more (what passes
+ * a gate in whole calls falls short of its limit by up to that, and the proven rate must be able
+ * to reach the limit, else neither grows) —, never less than `minRate`.
  */
 function roomFor(
   proven: number,
@@ -148,7 +148,7 @@ function roomFor(
   const oneCallPerTick = 1000 / o.tickMs;
   return Math.max(
     o.minRate,
-    Math.min(ROOM * proven + oneCallPerTick, Math.max(lastTrouble, PROBE_SLOW * proven)),
+    Math.min(ROOM * proven, Math.max(lastTrouble, PROBE_SLOW * proven)) + oneCallPerTick,
   );
 }
 
@@ -193,7 +193,7 @@ export function nextShedState(
   if (o.targetSetupMs <= 0) return openGate;
   // (a window cut short by the burst trigger still counts as half a tick at least)
   const perSecond = 1000 / Math.max(w.durationMs, o.tickMs / 2);
-  const admitted = (w.reached - w.refused) * perSecond;
+  const admitted = (w.reached - w.refused - w.refusedFlood) * perSecond;
   // (a window that completed no set-up while some are in flight: as slow as the oldest one)
   const p90 = w.setupMs.length ? percentile(w.setupMs, 0.9) : w.oldestInFlightMs;
   const over =
@@ -231,8 +231,11 @@ export function nextShedState(
   // the rest costs Asterisk — near the knee even the room is too much once refusals take their
   // share of its CPU
   const flood = burst && arrivals > room;
-  if (flood)
+  // — and beyond the rate proven the limit then probes slowly, as beyond where an overload began
+  if (flood) {
     limit = Math.min(limit, Math.max(o.minRate, (proven - REFUSAL_COST * arrivals) / (1 - REFUSAL_COST)));
+    lastTrouble = Math.min(lastTrouble, Math.max(o.minRate, proven));
+  }
   if (over > 0) {
     // one cut, then a few ticks for it to show: the signal still carries the calls admitted
     // before it, and cutting again for those would drive the limit to the floor
@@ -319,7 +322,8 @@ export class EdgeShedding {
 
   constructor(
     private readonly ari: Pick<CallAri, 'asterisk' | 'app'>,
-    private readonly admission: Pick<Admission, 'takeWindow'> & Partial<Pick<Admission, 'watchBursts'>>,
+    private readonly admission: Pick<Admission, 'takeWindow'> &
+      Partial<Pick<Admission, 'watchBursts' | 'limitTrunk'>>,
     readonly options: SheddingOptions,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
@@ -369,9 +373,12 @@ export class EdgeShedding {
     // more calls than half again the room's share of a tick: decide then, not at the tick's end
     const { limit, proven, lastTrouble } = this.state;
     const room = Math.min(limit, roomFor(proven, lastTrouble, this.options));
+    const burstCalls = (1.5 * room * this.options.tickMs) / 1000 + 2;
+    // … and no more than that at once passes the controller either
+    this.admission.limitTrunk?.(room, burstCalls);
     // … or more set-ups in flight at once than the in-flight target
     this.admission.watchBursts?.(
-      (1.5 * room * this.options.tickMs) / 1000 + 2,
+      burstCalls,
       () => void this.tick(),
       // (one more than the target: at the target itself a decision sees nothing over it)
       this.options.inFlightTarget > 0 ? this.options.inFlightTarget + 1 : Infinity,

@@ -40,6 +40,23 @@ describe('Admission', () => {
     admission.stop();
   });
 
+  it("holds the trunk calls that passed the dialplan gate to its limit: a clump beyond the bucket is refused as a flood, devices' calls never", () => {
+    const admission = new Admission({ maxSetups: 0, maxRestLatencyMs: 0, maxEventLoopDelayMs: 0 }, logger);
+    // 1 call/s: no token comes back while the test runs
+    admission.limitTrunk(1, 3);
+    expect([1, 2, 3].map(() => admission.tryAdmit(true))).toEqual([undefined, undefined, undefined]);
+    expect(admission.tryAdmit(true)).toBe('flood');
+    expect(admission.tryAdmit(false)).toBeUndefined();
+    const w = admission.takeWindow();
+    // (a flood is no sign of slowness: it is not among the refusals the gate reads as overload)
+    expect(w).toMatchObject({ reached: 5, fromTrunk: 4, refused: 0, refusedFlood: 1 });
+    expect(admission.stats().refusedBy.flood).toBe(1);
+    // the gate off: no limit
+    admission.limitTrunk(0, 0);
+    expect(admission.tryAdmit(true)).toBeUndefined();
+    admission.stop();
+  });
+
   it("the gate's window tells how long the oldest set-up in flight has been going, and over what span the trunk calls came", () => {
     const admission = new Admission({ maxSetups: 0, maxRestLatencyMs: 0, maxEventLoopDelayMs: 0 }, logger);
     const now = performance.now();

@@ -479,6 +479,7 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
           refused: 1000,
           peakInFlight: 0,
           oldestInFlightMs: 0,
+          refusedFlood: 0,
           trunkSpanMs: 100,
           restLatencyMs: 1,
           setupMs: [],
