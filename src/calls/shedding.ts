@@ -87,8 +87,12 @@ const CUT_SETTLE_TICKS = 3;
  * meets a limit there
  */
 const FORGET_TROUBLE_TICKS = 50;
-/** the proven rate fades by this factor per tick (half-life about a minute) */
-const PROVEN_FADE = 0.999;
+/**
+ * the proven rate fades by this factor per tick (half-life about 12 minutes): what the system
+ * carried a minute ago it carries now (a cut says when it no longer does), and load that comes
+ * back after a pause at the rate it had is no flood
+ */
+const PROVEN_FADE = 0.9999;
 
 /** nearest-rank percentile (0 for no values) */
 export function percentile(values: readonly number[], q: number): number {
@@ -242,9 +246,9 @@ export function nextShedState(
     // … and at a rate the system has shown it carries, only when the tick before was over too
     // (or the controller itself had to refuse calls): Asterisk stalls for a tick now and then
     // at such rates (housekeeping, a burst of hang-ups), and cutting for that does not shorten
-    // the stall but sheds calls the system could take. Beyond that rate an excess is believed
+    // the stall but sheds calls the system could take. Beyond the room an excess is believed
     // at once.
-    const confirmed = s.wasOver || w.refused > 0 || arrivals > 1.05 * proven;
+    const confirmed = s.wasOver || w.refused > 0 || arrivals > room;
     if (sinceOver >= CUT_SETTLE_TICKS && confirmed) {
       // what the system carries right now: the rate set-ups completed — but a tick of trouble
       // completes few (they are the slow ones), so what was let in just before counts too, as

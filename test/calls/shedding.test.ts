@@ -130,7 +130,7 @@ describe('nextShedState', () => {
       calm,
       w(60, 0, fast(10)),
       75,
-      155,
+      156,
     ],
     [
       'a flood of twice the proven rate: met at (150/s − a tenth of 300/s) / 0.9',
@@ -209,8 +209,8 @@ describe('nextShedState', () => {
     }
   });
 
-  it('a hiccup (one slow tick that completes few set-ups) is judged by the rate let in before it, as far as proven: a cut to just under it, not a collapse', () => {
-    const before = { ...calm, limit: 250, arrivals: 250, proven: 230, admitted: 175 };
+  it('a slow spell (a second slow tick, completing few set-ups) is judged by the rate let in before it, as far as proven: a cut to just under it, not a collapse', () => {
+    const before = { ...calm, limit: 250, arrivals: 250, proven: 230, admitted: 175, wasOver: true };
     const cut = nextShedState(before, w(5, 0, slow(5)), opts);
     // just under the 175/s let in before, not under the 50/s the slow tick completed
     expect(cut.limit).toBeCloseTo(0.95 * 175);
@@ -240,7 +240,7 @@ describe('nextShedState', () => {
     const quiet = { ...calm, limit: 200, sinceOver: 100, lastTrouble: 210, sinceShed: 60 };
     const next = nextShedState(quiet, w(10, 0, fast(10)), opts);
     expect(next.lastTrouble).toBe(Infinity);
-    expect(next.limit).toBeCloseTo(1.1 * 200 * 0.999 + 10);
+    expect(next.limit).toBeCloseTo(1.1 * 200 * 0.9999 + 10);
     // … not while calls are shed
     expect(nextShedState({ ...quiet, sinceShed: 0 }, w(10, 0, fast(10)), opts).lastTrouble).toBe(210);
   });
