@@ -16,8 +16,10 @@
  * nextShedState for how the limit moves.
  *
  * The gate fails open: PBX_SHED_UNTIL is an expiry (epoch seconds) the controller keeps
- * pushing forward while it sheds; a controller that dies while shedding stops refusing calls
- * within `holdSeconds`. Devices' own calls (emergency numbers, `*11`) never pass this gate.
+ * pushing forward while trunk calls come; a controller that dies while shedding stops refusing
+ * calls within `holdSeconds`. Devices' own calls (emergency numbers, `*11`) never pass this
+ * gate. Calls that passed it before a share reached Asterisk are held to the same limit by
+ * admission control (Admission.limitTrunk).
  */
 import type { Logger } from 'pino';
 import type { Admission, AdmissionWindow } from './admission.js';
@@ -160,31 +162,34 @@ function roomFor(
  * The next state of the gate after one tick's admission window: a limit on the rate of trunk
  * calls let in, moved the way TCP moves its congestion window, and the share of the arrivals
  * beyond it shed.
- * - Over the target (set-up p90 above it, more set-ups in flight at once than `inFlightTarget`
- *   or ARI REST latency above `restLatencyTarget` — the earlier signs, as queues form before
- *   set-ups get slow —, or calls the controller itself had to refuse): the
- *   limit drops by 10 % plus 10 % per target exceeded (at most half), and to just under the rate
- *   set-ups completed in the tick (what the system carries now) — once, then it holds for
- *   three ticks while the cut takes effect (the signal still shows calls admitted before it).
+ * - Room: while nothing is shed the limit is a tenth (and a call a tick) above the highest rate
+ *   set up within the target lately (`proven`, fading over minutes), so load that grows
+ *   gradually never meets it — but not past where the last overload began, beyond which the
+ *   limit only probes.
+ * - Flood (more calls at once than the room): met in its first tick at the rate proven before
+ *   it, less what refusing the rest costs Asterisk (REFUSAL_COST); beyond that rate the limit
+ *   then probes slowly, as beyond where an overload began. On a box near its knee even the room
+ *   is too much once the refusals take their share of Asterisk's CPU.
+ * - Over the target (set-up p90 above it — a tick that completed none while one is in flight
+ *   counts as slow as that one —, more set-ups in flight at once than `inFlightTarget` or ARI
+ *   REST latency above `restLatencyTarget`, the earlier signs as queues form, or calls the
+ *   controller itself had to refuse): the limit drops by 10 % plus 10 % per target exceeded
+ *   (at most half), and to just under what was carried — once, then it holds for three ticks
+ *   while the cut takes effect (the signal still shows calls admitted before it). At a rate the
+ *   system has carried a cut needs a second slow tick: a one-tick stall is no overload.
  * - Clearly healthy (p90 at most half the target, and the other signals at most half theirs):
- *   with no overload in memory, the limit goes up to the room at once (as TCP's slow start:
- *   the room follows the proven rate, so rising load finds it a tick or two later); after a
- *   cut it grows 5 % per tick while it is below 90 % of what was carried when it was cut (a
- *   cut may have been deeper than needed, or a false alarm), and 1 % per tick beyond that
- *   point, where the overload began last time: the signal comes a few ticks late (and the end
- *   of each admitted call costs Asterisk later still), so probing faster there overshoots, and
- *   every overshoot is a moment in which Asterisk's queues hold refusals and set-ups alike.
- *   That point is forgotten after 5 s with neither a cut nor a call shed. In between it holds.
- * - The limit stays within a quarter above the highest rate set up within the target lately
- *   (`proven`, fading over minutes), or `minRate` if that is more: a jump to well beyond what
- *   the system has shown it carries meets a limit in its first tick, before Asterisk's queues
- *   grow.
+ *   after a cut or a flood the limit grows 5 % per tick while it is below 90 % of where the
+ *   overload began (a cut may have been deeper than needed, or a false alarm), and 1 % per tick
+ *   beyond: the signal comes a few ticks late (and the end of each admitted call costs Asterisk
+ *   later still), so probing faster there overshoots, and every overshoot is a moment in which
+ *   Asterisk's queues hold refusals and set-ups alike. That point is raised when more is proven
+ *   and forgotten after 5 s with neither a cut nor a call shed. In between it holds.
  * - It never falls below `minRate`, which a burst on an idle system may always use.
  *
  * The arrival rate behind the share is a moving average, raised at once only by more calls in
- * a tick than the average's noise explains, and never lowered over the target: then Asterisk
- * is slow to hand calls over (and the bench's callers slow to place them), and fewer calls
- * seen is no lull.
+ * a tick than the average's noise explains (at the rate of that burst over its own span), and
+ * never lowered over the target: then Asterisk is slow to hand calls over (and the bench's
+ * callers slow to place them), and fewer calls seen is no lull.
  */
 export function nextShedState(
   s: ShedState,
@@ -269,10 +274,11 @@ export function nextShedState(
       p90 <= o.targetSetupMs / 2 &&
       (o.inFlightTarget <= 0 || w.peakInFlight <= o.inFlightTarget / 2) &&
       (o.restLatencyTarget <= 0 || w.restLatencyMs <= o.restLatencyTarget / 2);
-    // no overload in memory: up to the room (slow start); after one, back to near where it
-    // began fast (a cut may have been a false alarm, or deeper than needed: as TCP's fast
-    // recovery), beyond it slowly: there the limit is what the system is given
-    // (a flood's first tick stays where it was met: the set-ups it let in have not shown yet)
+    // no overload in memory: the room while nothing is shed, towards it 10 % a tick while
+    // calm (slow start); after one, back to near where it began fast (a cut may have been a
+    // false alarm, or deeper than needed: as TCP's fast recovery), beyond it slowly: there the
+    // limit is what the system is given. A flood's first tick stays where it was met: the
+    // set-ups it let in have not shown yet.
     if (flood) {
       /* hold */
     } else if (lastTrouble === Infinity && s.percent === 0) limit = Math.max(limit, room);
