@@ -130,7 +130,9 @@ export class Admission {
 
   /**
    * A new call (`fromTrunk`: it came through the dialplan gate): undefined when admitted — then `done` must be called once its set-up is over —
-   * else why it is refused.
+   * else why it is refused. A trunk call beyond the gate's limit (`limitTrunk`) is refused as a
+   * flood before any other check. `enteredAt` (performance.now() of its channel's creation) lets
+   * the gate see how long the oldest set-up in flight has been going.
    */
   tryAdmit(fromTrunk = true, enteredAt?: number): RefusalReason | undefined {
     const { maxSetups, maxRestLatencyMs, maxEventLoopDelayMs } = this.limits;
