@@ -121,7 +121,11 @@ async function spawnAndWait(
       await client.close();
       return child;
     } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
+      if (Date.now() > deadline) {
+        // nobody gets a handle to a server that never answered: stop it here
+        await kill(child, 'SIGKILL');
+        throw new Error(`redis-server did not answer on port ${port}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
