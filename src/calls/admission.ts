@@ -144,7 +144,7 @@ export class Admission {
     }
     if (this.window.reached === this.burstThreshold) this.onBurst?.();
     let reason: RefusalReason | undefined;
-    if (fromTrunk && this.floods()) reason = 'flood';
+    if (fromTrunk && this.floods(this.lastTrunkAt)) reason = 'flood';
     else if (maxSetups > 0 && this.inFlight >= maxSetups) reason = 'setups';
     else if (maxRestLatencyMs > 0 && this.restLatencyMs > maxRestLatencyMs) reason = 'rest-latency';
     else if (maxEventLoopDelayMs > 0 && this.eventLoopDelayMs > maxEventLoopDelayMs) reason = 'event-loop';
@@ -247,10 +247,10 @@ export class Admission {
     }
   }
 
-  /** whether one more trunk call now is beyond the gate's limit (takes its token if not) */
-  private floods(): boolean {
+  /** whether one more trunk call at `now` is beyond the gate's limit (takes its token if not) */
+  private floods(now: number): boolean {
     if (!this.flood) return false;
-    this.refill(performance.now());
+    this.refill(now);
     if (this.flood.tokens < 1) return true;
     this.flood.tokens -= 1;
     return false;
