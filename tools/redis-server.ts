@@ -97,13 +97,25 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
   await exited;
 }
 
+/**
+ * The environment for a redis-server child. The clock-moved test run (`npm run test:clock`) runs
+ * Node under libfaketime; redis-server is started without it: libfaketime breaks its start-up, and
+ * the store only ever gives Redis relative TTLs, so Redis's own clock never decides a window.
+ */
+export function redisServerEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  delete env.FAKETIME;
+  return env;
+}
+
 async function spawnAndWait(
   args: string[],
   url: string,
   port: number,
   timeoutMs: number,
 ): Promise<ChildProcess> {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const child = spawn('redis-server', args, { stdio: 'ignore', env: redisServerEnv() });
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err) =>
       reject(new Error(`cannot start redis-server (apt-get install -y redis-server): ${err.message}`)),

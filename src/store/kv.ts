@@ -201,6 +201,12 @@ export interface CallThroughEnd {
 export interface CallThroughOp {
   admit?: CallThroughAdmit;
   ends: CallThroughEnd[];
+  /**
+   * The request's time: the one clock of the operation. It chose the windows (the keys) and it
+   * decides what has expired; the memory store reads no other clock. Redis expires keys by its own
+   * clock with relative TTLs longer than their windows, which in production is the same time.
+   */
+  nowMs: number;
 }
 
 export type CallThroughAdmitResult =

@@ -295,7 +295,7 @@ export class MemoryKv implements Kv {
   /** The same steps as the Redis script (redis-kv.ts CALL_THROUGHS), synchronously, so atomic. */
   async callThroughs(op: CallThroughOp): Promise<CallThroughAdmitResult | undefined> {
     this.trips++;
-    const now = op.admit?.nowMs ?? Date.now();
+    const now = op.nowMs;
     for (const e of op.ends) {
       this.leases.get(e.keys.wActive)?.delete(e.callId);
       this.leases.get(e.keys.cActive)?.delete(e.callId);

@@ -1065,6 +1065,7 @@ export function createKvStore(
         const { policy } = request;
         const result = await kv.callThroughs({
           ends: settle.map(settlement),
+          nowMs: request.nowMs,
           admit: {
             keys: callThroughKeys(request.companyId, request.workplaceId, request.nowMs),
             callId: request.callId,
@@ -1089,9 +1090,9 @@ export function createKvStore(
         if (!result) throw new Error('call-through admission returned no verdict');
         return result.kind === 'admitted' ? result : { ...result, reason: result.reason as RefusalReason };
       },
-      async settle(ends) {
+      async settle(ends, nowMs = Date.now()) {
         if (ends.length === 0) return;
-        await kv.callThroughs({ ends: ends.map(settlement) });
+        await kv.callThroughs({ ends: ends.map(settlement), nowMs });
       },
       async usage(companyId, workplaceId, nowMs) {
         const c = await kv.callThroughUsage(callThroughKeys(companyId, workplaceId, nowMs), nowMs);
@@ -1107,8 +1108,9 @@ export function createKvStore(
       async lock(workplaceId) {
         return parse<CallThroughLock>(await kv.get(callThroughKeys('', workplaceId, 0).lock));
       },
-      async unlock(workplaceId) {
-        const keys = callThroughKeys('', workplaceId, Date.now());
+      async unlock(workplaceId, nowMs = Date.now()) {
+        // the refusals of the day the unlock happens on are cleared (the request's own time)
+        const keys = callThroughKeys('', workplaceId, nowMs);
         await write({
           guards: [],
           ops: [

@@ -283,12 +283,13 @@ export interface Store {
   callThroughs: {
     admit(request: CallThroughRequest, settle?: CallThroughSettlement[]): Promise<CallThroughVerdict>;
     /** settles ended call-throughs (frees their concurrency slot, adds their talk time) */
-    settle(ends: CallThroughSettlement[]): Promise<void>;
+    settle(ends: CallThroughSettlement[], nowMs?: number): Promise<void>;
     /** the counters of a workplace and its company now (API, routing explain) */
     usage(companyId: string, workplaceId: string, nowMs: number): Promise<CallThroughStatus>;
     lock(workplaceId: string): Promise<CallThroughLock | undefined>;
     /** lifts the lock and forgets today's refusals */
-    unlock(workplaceId: string): Promise<void>;
+    /** clears the lock and the refusals of the day of `nowMs` (default: now) */
+    unlock(workplaceId: string, nowMs?: number): Promise<void>;
   };
 
   /**

@@ -19,6 +19,7 @@ import {
   type PbxStore,
 } from '../../src/store/index.js';
 import { freePort } from '../support/redis-global-setup.js';
+import { redisServerEnv } from '../../tools/redis-server.js';
 import { workplace } from './fixtures.js';
 
 let port: number;
@@ -29,7 +30,7 @@ async function startRedis(): Promise<void> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--save', '', '--dir', dir],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', env: redisServerEnv() },
   );
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);

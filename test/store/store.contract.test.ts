@@ -656,7 +656,11 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   describe('callThroughs (fraud guard counters)', () => {
-    const T0 = Date.UTC(2026, 10, 30, 9, 15); // 09:15 UTC
+    // 09:15 UTC of the real day the suite runs on: Redis expires keys by its own clock, so the
+    // tests' instant must be the real day (a fixed calendar date passed only in the week it was
+    // written). The memory store reads the request's time alone.
+    const today = new Date();
+    const T0 = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), 9, 15);
     const policy = (over: Partial<CallThroughPolicy> = {}): CallThroughPolicy => ({
       ...DEFAULT_CALL_THROUGH_POLICY,
       perWorkplace: { perHour: 100, concurrent: 100, minutesPerDay: 1000 },
@@ -739,7 +743,7 @@ describe.each(backends)('$name store', (backend) => {
         secondsLeft: 30,
       });
       expect(store.roundTrips() - before).toBe(1);
-      await store.callThroughs.settle([{ ...end, callId: second.callId, seconds: 30 }]);
+      await store.callThroughs.settle([{ ...end, callId: second.callId, seconds: 30 }], T0);
       const status = await store.callThroughs.usage('c1', 'w1', T0);
       expect(status.usage).toEqual({
         workplace: { thisHour: 2, active: 0, secondsToday: 120 },
@@ -804,7 +808,7 @@ describe.each(backends)('$name store', (backend) => {
         refusalsToday: 0,
         lockedNow: false,
       });
-      await store.callThroughs.unlock('w1');
+      await store.callThroughs.unlock('w1', T0);
       expect(await store.callThroughs.lock('w1')).toBeUndefined();
       expect(await store.callThroughs.admit(req({ policy: p, nowMs: T0 + 3_600_000 }))).toMatchObject({
         kind: 'admitted',
