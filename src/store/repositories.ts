@@ -95,8 +95,8 @@ const MAX_ATTEMPTS = 8;
 /** group writes also race on the company's default pointer: more contenders (isDefault bursts) */
 const GROUP_ATTEMPTS = 24;
 
-/** What names what: kind → [field, referenced kind]. Only these three kinds can be referenced. */
-type ReferencedKind = 'group' | 'area' | 'blockingProfile';
+/** What names what: kind → [field, referenced kind]. Only these four kinds can be referenced. */
+type ReferencedKind = 'group' | 'area' | 'blockingProfile' | 'schedule';
 const REFERENCES: Partial<Record<EntityKind, ReadonlyArray<readonly [string, ReferencedKind]>>> = {
   company: [['defaultBlockingProfileId', 'blockingProfile']],
   group: [['blockingProfileId', 'blockingProfile']],
@@ -110,6 +110,7 @@ const REFERENCES: Partial<Record<EntityKind, ReadonlyArray<readonly [string, Ref
     ['groupId', 'group'],
     ['areaId', 'area'],
     ['blockingProfileId', 'blockingProfile'],
+    ['scheduleId', 'schedule'],
   ],
   portal: [
     ['groupId', 'group'],
@@ -117,7 +118,7 @@ const REFERENCES: Partial<Record<EntityKind, ReadonlyArray<readonly [string, Ref
     ['blockingProfileId', 'blockingProfile'],
   ],
 };
-const REFERENCED = new Set<EntityKind>(['group', 'area', 'blockingProfile']);
+const REFERENCED = new Set<EntityKind>(['group', 'area', 'blockingProfile', 'schedule']);
 
 export interface KvStoreOptions {
   /**
@@ -792,6 +793,7 @@ export function createKvStore(
     groups: groupRepo(),
     areas: scopedRepo('area'),
     blockingProfiles: scopedRepo('blockingProfile'),
+    schedules: scopedRepo('schedule'),
     templates: scopedRepo('template'),
 
     workplaces: {

@@ -11,6 +11,7 @@ import type {
   ApiToken,
   Area,
   BlockingProfile,
+  Schedule,
   Company,
   Group,
   LiveCall,
@@ -66,7 +67,15 @@ export interface CallThroughStatus {
 }
 
 export type EntityKind =
-  'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
+  | 'company'
+  | 'group'
+  | 'area'
+  | 'blockingProfile'
+  | 'schedule'
+  | 'template'
+  | 'workplace'
+  | 'portal'
+  | 'token';
 
 export interface ConfigChange {
   kind: EntityKind;
@@ -201,6 +210,8 @@ export interface Store {
   };
   areas: CompanyScopedRepo<Area>;
   blockingProfiles: CompanyScopedRepo<BlockingProfile>;
+  /** opening hours, holidays and closed days; one in use by a workplace cannot be deleted */
+  schedules: CompanyScopedRepo<Schedule>;
   templates: CompanyScopedRepo<Template>;
   /**
    * put() claims number (global), extension (per company) and username (global) atomically,
