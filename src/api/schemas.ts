@@ -244,6 +244,9 @@ export const workplaceView = z.object({
   parallelRinging: parallelRingingView,
   forwarding: forwardingView,
   voicebox: voiceboxView,
+  doNotDisturb: z.boolean().optional(),
+  scheduleId: z.string().optional(),
+  closedTarget: forwardTargetView.optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });

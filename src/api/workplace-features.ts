@@ -15,6 +15,7 @@ import {
   errorResponses,
   forwardingInput,
   forwardingView,
+  forwardTargetInput,
   idSchema,
   parallelRingingInput,
   parallelRingingView,
@@ -256,6 +257,94 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       return { presentation: next.callerIdPresentation };
     },
   );
+
+  // ---------- availability: do-not-disturb and opening hours ----------
+  const availabilityView = z.object({
+    doNotDisturb: z.boolean(),
+    scheduleId: z.string().optional(),
+    closedTarget: z.union([z.literal('voicebox'), z.object({ number: z.string() })]).optional(),
+  });
+  const availabilityInput = z.strictObject({
+    doNotDisturb: z.boolean().describe('callers go to the voicebox, or hear busy when it is off'),
+    scheduleId: idSchema.nullable().optional().describe('the schedule whose opening hours apply; null: none'),
+    closedTarget: forwardTargetInput
+      .optional()
+      .describe('where calls go while the schedule is closed (default: the voicebox)'),
+  });
+  const toAvailability = (w: Workplace): z.infer<typeof availabilityView> => ({
+    doNotDisturb: w.doNotDisturb ?? false,
+    ...(w.scheduleId !== undefined ? { scheduleId: w.scheduleId } : {}),
+    ...(w.closedTarget !== undefined ? { closedTarget: w.closedTarget } : {}),
+  });
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/availability',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: availabilityView, ...errorResponses } },
+    },
+    async (request) => toAvailability(await loadWorkplace(store, request.params.cid, request.params.wid)),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/availability',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        params: widParams,
+        body: availabilityInput,
+        response: { 200: availabilityView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { cid, wid } = request.params;
+      const body = request.body;
+      const issues: FieldIssue[] = [];
+      if (body.scheduleId && !(await store.schedules.get(cid, body.scheduleId)))
+        issues.push({ path: 'scheduleId', message: 'no such schedule in this company' });
+      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+        const { scheduleId: _s, closedTarget: _t, doNotDisturb: _d, ...rest } = current;
+        const scheduleId =
+          body.scheduleId === undefined ? current.scheduleId : (body.scheduleId ?? undefined);
+        // a target given is always checked; the default one only for a schedule that exists
+        // (an unknown schedule is one problem, not two)
+        const closedTarget =
+          body.closedTarget !== undefined || (scheduleId && issues.length === 0)
+            ? normaliseClosedTarget(body.closedTarget ?? current.closedTarget ?? 'voicebox', current, issues)
+            : undefined;
+        assertNoIssues(issues);
+        return {
+          ...rest,
+          ...(body.doNotDisturb ? { doNotDisturb: true } : {}),
+          ...(scheduleId !== undefined ? { scheduleId } : {}),
+          ...(scheduleId !== undefined && closedTarget !== undefined ? { closedTarget } : {}),
+          updatedAt: nowIso(),
+        };
+      });
+      return toAvailability(next);
+    },
+  );
+
+  /** the closed-hours target, checked like a forward-always target (E.164, not the own number) */
+  function normaliseClosedTarget(
+    target: z.infer<typeof forwardTargetInput> | (Workplace['closedTarget'] & object),
+    current: Workplace,
+    issues: FieldIssue[],
+  ): NonNullable<Workplace['closedTarget']> {
+    const probe: FieldIssue[] = [];
+    const forwarding = normaliseForwarding(
+      { always: { enabled: true, target: target as z.infer<typeof forwardTargetInput> } },
+      { countryCode, ownNumber: current.number, voiceboxEnabled: current.voicebox.enabled },
+      probe,
+    );
+    for (const issue of probe)
+      issues.push({
+        path: issue.path.replace(/^always\.target|^always/, 'closedTarget'),
+        message: issue.message,
+      });
+    return forwarding.always.target ?? 'voicebox';
+  }
 
   // ---------- voicebox messages ----------
   async function loadMessage(cid: string, wid: string, mid: string): Promise<VoiceboxMessage> {
