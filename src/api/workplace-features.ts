@@ -28,6 +28,7 @@ const midParams = widParams.extend({ mid: idSchema });
 
 const voiceboxStatusView = z.object({
   enabled: z.boolean(),
+  mail: z.boolean().describe("new messages are mailed to the workplace's e-mail address"),
   pinSet: z.boolean(),
   locked: z.boolean().describe(`true after ${PIN_LOCK_AFTER} wrong PIN entries in a row, until reset`),
   failedAttempts: z.number(),
@@ -60,6 +61,7 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     const failedAttempts = await store.pinFailures.get(w.id);
     return {
       enabled: w.voicebox.enabled,
+      mail: w.voicebox.mail ?? true,
       pinSet: w.voicebox.pinHash !== undefined,
       locked: failedAttempts >= PIN_LOCK_AFTER,
       failedAttempts,
@@ -164,8 +166,9 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       },
     },
     async (request) => {
-      const { enabled, pin } = request.body;
+      const { enabled, pin, mail } = request.body;
       const { cid, wid } = request.params;
+      const withMail = (v: Workplace['voicebox']) => (mail === undefined ? v : { ...v, mail });
       // scrypt (hash and the previous-PIN check) runs in the thread pool before the update, so a
       // PIN change never stalls the calls this process handles
       let newPin: { hash: string; checkedAgainst: string | undefined } | undefined;
@@ -186,19 +189,20 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
         newPin = { hash: await hashPinAsync(pin), checkedAgainst: before.voicebox.pinHash };
       }
       const { next } = await updateWorkplace(store, cid, wid, (current) => {
-        if (!newPin) return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
+        if (!newPin)
+          return { ...current, voicebox: withMail({ ...current.voicebox, enabled }), updatedAt: nowIso() };
         // another PIN change landed meanwhile: its PIN was not checked against — ask again
         if (current.voicebox.pinHash !== newPin.checkedAgainst) {
           throw conflict('pin', 'the PIN was changed at the same time; please retry');
         }
         return {
           ...current,
-          voicebox: {
+          voicebox: withMail({
             ...current.voicebox,
             enabled,
             pinHash: newPin.hash,
             previousPinHashes: pinHistory(current.voicebox).slice(0, PIN_HISTORY),
-          },
+          }),
           updatedAt: nowIso(),
         };
       });

@@ -109,6 +109,8 @@ export interface VoiceboxSettings {
   previousPinHashes?: string[];
   /** stored recording name of a custom greeting; absent → generated default greeting */
   greetingRecording?: string;
+  /** each new message is mailed to the workplace's e-mail address (absent: on, as the seeds say) */
+  mail?: boolean;
 }
 
 export type CallerIdPresentation = 'number' | 'anonymous';

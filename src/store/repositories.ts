@@ -39,6 +39,7 @@ import type {
   Workplace,
 } from '../domain/model.js';
 import { createAccountsRepo } from './accounts.js';
+import { createMailOutboxRepo, enqueueMailOps } from './mail-outbox.js';
 import type { CallTarget, PbxStore } from './call-lookup.js';
 import { dayBucket, hourBucket, type RefusalReason } from '../domain/fraud.js';
 import { sipPasswordCipher } from './sip-secrets.js';
@@ -728,6 +729,7 @@ export function createKvStore(
     kind: kv.kind,
 
     accounts: createAccountsRepo(kv, p, write),
+    mailOutbox: createMailOutboxRepo(kv, p, write),
 
     companies: {
       async get(id) {
@@ -932,6 +934,14 @@ export function createKvStore(
               field: message.id,
               value: canonicalJson(message),
             },
+            // the mail job in the same step: a stored message is a message that will be mailed
+            // (the sender decides then whether the workplace wants mail at all)
+            ...enqueueMailOps(
+              p,
+              message.workplaceId,
+              message.id,
+              Date.parse(message.receivedAt) || Date.now(),
+            ),
           ],
         });
       },
