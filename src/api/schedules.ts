@@ -116,10 +116,11 @@ export const schedulesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
     },
   );
 
+  // every employee of the company may read the opening hours (to choose theirs)
   app.get(
     '/companies/:cid/schedules',
     {
-      config: { scope: 'company' },
+      config: { scope: 'employee' },
       schema: { tags, params: cidParams, response: { 200: z.array(scheduleView), ...errorResponses } },
     },
     async (request) => {
@@ -131,7 +132,7 @@ export const schedulesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
   app.get(
     '/companies/:cid/schedules/:sid',
     {
-      config: { scope: 'company' },
+      config: { scope: 'employee' },
       schema: { tags, params: sidParams, response: { 200: scheduleView, ...errorResponses } },
     },
     async (request) => loadSchedule(request.params.cid, request.params.sid),
