@@ -186,4 +186,62 @@ describe('schedules', () => {
     });
     await expectStatus(call(t.app, 'DELETE', `${a.base}/schedules/${schedule.id}`, a.adminToken), 204);
   });
+
+  it('routing explain shows which schedule and rule applied at `at`', async () => {
+    const schedule = await expectStatus(
+      call(t.app, 'POST', `${a.base}/schedules`, a.adminToken, {
+        name: 'Zentrale',
+        week: officeWeek,
+        holidays: { country: 'DE', state: 'BE' },
+      }),
+      201,
+    );
+    const w = await expectStatus(
+      call(t.app, 'POST', `${a.base}/workplaces`, a.adminToken, workplaceBody('+4930444020')),
+      201,
+    );
+    await expectStatus(
+      call(t.app, 'PUT', `${a.base}/workplaces/${w.id}/availability`, a.adminToken, {
+        doNotDisturb: false,
+        scheduleId: schedule.id,
+        closedTarget: '+4930999777',
+      }),
+      200,
+    );
+    const explain = (at: string) =>
+      expectStatus(
+        call(t.app, 'POST', `${a.base}/routing/explain`, a.adminToken, {
+          from: '+4989111',
+          to: w.number,
+          at,
+        }),
+        200,
+      );
+    const steps = (e: { steps: Array<{ step: string; outcome: string }> }) =>
+      Object.fromEntries(e.steps.map((s) => [s.step, s.outcome]));
+    // Monday 10:00 in Berlin: open
+    const open = await explain('2026-12-07T09:00:00Z');
+    expect(steps(open).availability).toBe('"Zentrale" is open (mon 08:00–17:00)');
+    expect(open.plan.first.action).not.toBe('forward');
+    // Monday 18:00: closed, forwarded to the closed-hours number
+    const evening = await explain('2026-12-07T17:00:00Z');
+    expect(steps(evening).availability).toBe('"Zentrale" is closed: outside the opening hours (mon 18:00)');
+    expect(evening.plan.first).toMatchObject({
+      action: 'forward',
+      reason: 'closed',
+      leg: { number: '+4930999777' },
+    });
+    // Christmas Day 2028 is a Monday: a public holiday in Berlin
+    const christmas = await explain('2028-12-25T09:00:00Z');
+    expect(steps(christmas).availability).toBe(
+      '"Zentrale" is closed: public holiday "1. Weihnachtstag" (2028-12-25)',
+    );
+    // do-not-disturb within the hours (this workplace's voicebox is off: busy)
+    await expectStatus(
+      call(t.app, 'PUT', `${a.base}/workplaces/${w.id}/availability`, a.adminToken, { doNotDisturb: true }),
+      200,
+    );
+    const dnd = await explain('2026-12-07T09:00:00Z');
+    expect(dnd.plan.first).toEqual({ action: 'release', cause: 17, reason: 'do-not-disturb' });
+  });
 });
