@@ -56,6 +56,13 @@ const de = {
   alwaysOpen: 'immer erreichbar',
   whenClosed: 'Außerhalb der Öffnungszeiten',
   voiceboxMail: 'Neue Nachrichten per E-Mail (mit der Aufnahme als WAV)',
+  selective: 'Selektive Rufumleitung',
+  selectiveHint:
+    'Anrufe bestimmter Anrufer gehen an ein eigenes Ziel, vor den Öffnungszeiten und jeder anderen Umleitung. Die erste passende Regel gilt.',
+  selectiveRule: 'Regel',
+  selectiveCallers: 'Anrufer',
+  selectiveCallersHint: 'Rufnummern oder Vorwahlen mit „*“ (z. B. 089*), durch Komma getrennt.',
+  anonymousCallers: 'Anrufer ohne Rufnummer',
   blocking: 'Sperrprofile',
   accounts: 'Benutzerkonten',
   import: 'CSV-Import',
@@ -314,6 +321,13 @@ const en = {
   alwaysOpen: 'always reachable',
   whenClosed: 'Outside opening hours',
   voiceboxMail: 'New messages by e-mail (with the recording as WAV)',
+  selective: 'Selective forwarding',
+  selectiveHint:
+    'Calls from particular callers go to a target of their own, before opening hours and any other forwarding. The first matching rule applies.',
+  selectiveRule: 'Rule',
+  selectiveCallers: 'Callers',
+  selectiveCallersHint: 'Numbers or prefixes with "*" (e.g. 089*), separated by commas.',
+  anonymousCallers: 'Callers without a number',
   blocking: 'Blocking profiles',
   accounts: 'User accounts',
   import: 'CSV import',
@@ -663,6 +677,11 @@ const messagesDe = [
     'unbekannte Zeitzone „$1“; z. B. Europe/Berlin',
   ],
   [/^is required$/, 'ist erforderlich'],
+  [
+    /^names no caller: add numbers or anonymous callers$/,
+    'nennt keinen Anrufer: Rufnummern oder Anrufer ohne Rufnummer angeben',
+  ],
+  [/^a prefix is .*$/, 'eine Vorwahl ist „+“, Ländervorwahl und weitere Ziffern, dann „*“ (+4930*)'],
   [/^the area belongs to another group$/, 'der Bereich gehört zu einer anderen Gruppe'],
 ];
 

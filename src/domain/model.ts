@@ -6,6 +6,8 @@
 
 import type { CallThroughPolicySettings } from './fraud.js';
 export type { Schedule } from './schedules.js';
+import type { SelectiveForwardRule } from './selective.js';
+export type { SelectiveForwardRule } from './selective.js';
 
 export type Language = 'de' | 'en';
 
@@ -145,6 +147,8 @@ export interface Workplace {
   scheduleId?: string;
   /** where calls go while the schedule is closed (required with scheduleId) */
   closedTarget?: ForwardTarget;
+  /** rules by caller that send those callers elsewhere (first match wins) */
+  selectiveForwarding?: SelectiveForwardRule[];
   createdAt: string;
   updatedAt: string;
 }

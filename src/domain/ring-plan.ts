@@ -3,11 +3,12 @@
  *
  * What happens to a call for a workplace, as the seeds describe it:
  *   1. incoming-blocked caller → reject
- *   2. the workplace's schedule is closed → its closed-hours target (voicebox or a number)
- *   3. forward always → dial the target (showing the original caller)
- *   4. do-not-disturb → voicebox, else busy
- *   5. otherwise ring every device and every parallel-ringing number at once
- *   6. all legs failed → forward on busy / no answer / unreachable, else voicebox, else release
+ *   2. a selective forwarding rule names the caller → its target
+ *   3. the workplace's schedule is closed → its closed-hours target (voicebox or a number)
+ *   4. forward always → dial the target (showing the original caller)
+ *   5. do-not-disturb → voicebox, else busy
+ *   6. otherwise ring every device and every parallel-ringing number at once
+ *   7. all legs failed → forward on busy / no answer / unreachable, else voicebox, else release
  * The business's opening hours come before the employee's own forwarding; do-not-disturb comes
  * after it (as in BroadWorks, an employee who forwards everything and sets do-not-disturb still
  * gets the forward).
@@ -16,6 +17,7 @@
  */
 import type { Availability } from './availability.js';
 import type { BlockingProfile, ForwardRule, Workplace } from './model.js';
+import { selectiveRuleFor } from './selective.js';
 
 /** Q.850 causes the controller uses. */
 export const CAUSE = {
@@ -51,7 +53,7 @@ export type CallStep =
   | { action: 'voicebox'; reason: VoiceboxReason }
   | { action: 'release'; cause: number; reason: ReleaseReason };
 
-export type ForwardReason = 'always' | 'closed' | RingFailure;
+export type ForwardReason = 'always' | 'closed' | 'selective' | RingFailure;
 export type VoiceboxReason = ForwardReason | 'forward-target-blocked' | 'do-not-disturb';
 export type ReleaseReason = RingFailure | 'forward-target-blocked' | 'forward-failed' | 'do-not-disturb';
 
@@ -119,6 +121,10 @@ export function planInbound(input: PlanInput): CallStep {
   if (matchesAnyPrefix(blocking?.incoming, callerNumber)) {
     return { action: 'reject', cause: CAUSE.rejected, reason: 'incoming-blocked' };
   }
+  const selective = selectiveRuleFor(workplace.selectiveForwarding, callerNumber);
+  if (selective) {
+    return forwardStep({ enabled: true, target: selective.rule.target }, 'selective', input);
+  }
   const availability = input.availability;
   if (availability?.kind === 'closed') {
     return forwardStep({ enabled: true, target: availability.target }, 'closed', input);
@@ -150,7 +156,8 @@ export function afterForwardFailure(failure: RingFailure): CallStep {
 
 function forwardStep(rule: ForwardRule, reason: ForwardReason, input: PlanInput): CallStep {
   const { workplace, blocking, templates } = input;
-  const fallbackFailure: RingFailure = reason === 'always' || reason === 'closed' ? 'unreachable' : reason;
+  const fallbackFailure: RingFailure =
+    reason === 'always' || reason === 'closed' || reason === 'selective' ? 'unreachable' : reason;
   const target = rule.target;
   if (target === undefined || target === 'voicebox') {
     return voiceboxOrRelease(workplace, reason, fallbackFailure);

@@ -418,6 +418,30 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await caller.hangup();
   });
 
+  it('selective forwarding: a caller a rule names goes to its target, every other caller rings the desk', async () => {
+    const vip = '+491511000024';
+    const assistant = '+493099900024';
+    const wp = await env.createWorkplace();
+    const sip = wp.devices[0]!.sipUsername;
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${wp.id}/selective-forwarding`, {
+      rules: [{ callers: [vip], target: { number: assistant } }],
+    });
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour('pstn', assistant, { kind: 'answer' });
+    const fromVip = await env.world.call(vip, wp.number);
+    const vipPbx = await env.pbxChannelOf(fromVip);
+    await env.world.waitForLeg('pstn', assistant);
+    await env.untilBridged(vipPbx, await env.pbxLegOf('pstn', assistant), 'the named caller with the target');
+    expect(
+      env.world.allLegs().filter((l) => l.kind === 'device' && l.target === sip),
+      'the desk did not ring for the named caller',
+    ).toHaveLength(0);
+    await fromVip.hangup();
+    const other = await env.world.call('+491511000025', wp.number);
+    await env.world.waitForLeg('device', sip);
+    await other.hangup();
+  });
+
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
     const mobile = '+491701000003';
     const wp = await env.createWorkplace({

@@ -2,7 +2,7 @@
 // ringing, caller ID, voicebox and PIN; voicebox messages played in the browser and deleted.
 import { t } from '../i18n.js';
 import { alertBox, api, ApiFailure, field, fmtTime, h, onSubmit, toast } from '../lib.js';
-import { availabilityCard } from './schedules.js';
+import { availabilityCard, selectiveCard } from './schedules.js';
 
 export function workplaceUrl(session, match) {
   const wid = match?.[1] && match[0].startsWith('/workplaces') ? match[1] : session.account.workplaceId;
@@ -18,13 +18,14 @@ const KINDS = [
 
 export async function settingsPage({ session, match }) {
   const url = workplaceUrl(session, match);
-  const [w, fwd, par, cid, vb, avForm] = await Promise.all([
+  const [w, fwd, par, cid, vb, avForm, selForm] = await Promise.all([
     api('GET', url),
     api('GET', `${url}/forwarding`),
     api('GET', `${url}/parallel-ringing`),
     api('GET', `${url}/caller-id`),
     api('GET', `${url}/voicebox`),
     availabilityCard(session, url),
+    selectiveCard(url),
   ]);
 
   // forwarding: four kinds, each on/off with target voicebox or a number
@@ -245,6 +246,7 @@ export async function settingsPage({ session, match }) {
     h('p', { class: 'muted' }, `${w.number} · ${t('extension')} ${w.extension}`),
     avForm,
     fwdForm,
+    selForm,
     parForm,
     cidForm,
     vbForm,

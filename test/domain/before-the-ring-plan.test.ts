@@ -160,3 +160,65 @@ describe('do-not-disturb', () => {
     expect(plan(closed, MONDAY_10, office)).toMatchObject({ action: 'voicebox', reason: 'do-not-disturb' });
   });
 });
+
+describe('selective forwarding', () => {
+  const rules = (over: Partial<Workplace> = {}) =>
+    workplace({
+      selectiveForwarding: [
+        { enabled: false, callers: ['+4940111'], anonymous: false, target: { number: '+4930000001' } },
+        {
+          enabled: true,
+          callers: ['+4989*', '+4940111'],
+          anonymous: false,
+          target: { number: '+4930000002' },
+        },
+        { enabled: true, callers: [], anonymous: true, target: 'voicebox' },
+      ],
+      ...over,
+    });
+
+  it('the first enabled rule naming the caller (a number or a prefix) forwards to its target', () => {
+    expect(plan(rules(), MONDAY_10)).toMatchObject({
+      action: 'forward',
+      reason: 'selective',
+      leg: { number: '+4930000002' },
+    });
+    const byPrefix = planInbound({
+      workplace: rules(),
+      callerNumber: '+4989123456',
+      blocking: undefined,
+      templates,
+    });
+    expect(byPrefix).toMatchObject({
+      action: 'forward',
+      reason: 'selective',
+      leg: { number: '+4930000002' },
+    });
+    expect(
+      planInbound({ workplace: rules(), callerNumber: '+4930555', blocking: undefined, templates }),
+    ).toMatchObject({ action: 'ring' });
+  });
+
+  it('anonymous callers have a rule of their own', () => {
+    expect(planInbound({ workplace: rules(), callerNumber: '', blocking: undefined, templates })).toEqual({
+      action: 'voicebox',
+      reason: 'selective',
+    });
+  });
+
+  it('comes before opening hours and do-not-disturb, after incoming blocking', () => {
+    const w = rules({ doNotDisturb: true, scheduleId: 's1', closedTarget: 'voicebox' });
+    expect(plan(w, MONDAY_18, office)).toMatchObject({ action: 'forward', reason: 'selective' });
+    const blocking: BlockingProfile = {
+      id: 'bp',
+      companyId: 'c1',
+      name: 'x',
+      incoming: ['+4940'],
+      outgoing: [],
+      forwarded: [],
+      createdAt: NOW,
+      updatedAt: NOW,
+    };
+    expect(plan(w, MONDAY_18, office, blocking)).toMatchObject({ action: 'reject' });
+  });
+});
