@@ -63,7 +63,7 @@ export interface ExplainDeps {
     | 'company'
     | 'schedule'
   >;
-  store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs'>;
+  store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs' | 'liveCalls'>;
   config: ExplainConfig;
 }
 
@@ -425,6 +425,7 @@ async function workplacePlan(
     workplace,
     callerNumber,
     atMs,
+    (id) => deps.store.liveCalls.get(id),
   );
   return explainRingPlan(input, resolution, steps);
 }
