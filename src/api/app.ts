@@ -13,7 +13,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
+import { AuthFailureLimiter, Authenticator, authPlugin, type Scope } from './auth.js';
 import type { TelemetryBackend } from '../events/backend.js';
 import { metricsPlugin, type PbxMetrics } from '../metrics.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
@@ -131,11 +131,18 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
 
   await app.register(fastifyCookie);
   const limits = deps.authFailures ?? { maxFailures: 10, windowMs: 60_000 };
-  await app.register(authPlugin, {
-    store: deps.store,
-    ...(deps.config.ADMIN_TOKEN !== undefined ? { adminToken: deps.config.ADMIN_TOKEN } : {}),
-    limiter: new AuthFailureLimiter(limits.maxFailures, limits.windowMs),
-  });
+  // one authentication for every entrance (HTTP routes, the event WebSocket, /metrics)
+  const authenticator = new Authenticator(
+    deps.store,
+    new AuthFailureLimiter(limits.maxFailures, limits.windowMs),
+    {
+      ...(deps.config.ADMIN_TOKEN !== undefined ? { adminToken: deps.config.ADMIN_TOKEN } : {}),
+      ...(deps.metrics && deps.config.METRICS_TOKEN !== undefined
+        ? { metricsToken: deps.config.METRICS_TOKEN }
+        : {}),
+    },
+  );
+  await app.register(authPlugin, { store: deps.store, authenticator });
 
   await app.register(healthPlugin, deps);
   const mailer = deps.mailer ?? (deps.config.SMTP_URL ? createSmtpMailer(deps.config.SMTP_URL) : undefined);
@@ -155,6 +162,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   const metrics = deps.metrics;
   const telemetryDeps = {
     ...deps,
+    authenticator,
     ...(deps.telemetry ? { callRecords: deps.telemetry.records } : {}),
     ...(metrics
       ? {

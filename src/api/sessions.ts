@@ -104,7 +104,7 @@ const accountView = z.object({
   updatedAt: z.string(),
 });
 function toView(a: UserAccount): z.infer<typeof accountView> {
-  const { passwordHash, ...rest } = a;
+  const { passwordHash, credentialsSince: _internal, ...rest } = a;
   return { ...rest, status: passwordHash ? 'active' : 'invited' };
 }
 
@@ -149,6 +149,11 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
   const { store, config, mailer, logger } = deps;
   const throttle = deps.throttle ?? new LoginThrottle();
   const tags = ['web sign-in'];
+
+  async function deleteTokensOf(account: UserAccount): Promise<void> {
+    const minted = (await store.tokens.list(account.companyId)).filter((t) => t.accountId === account.id);
+    for (const t of minted) await store.tokens.delete(account.companyId, t.id);
+  }
 
   function setCookie(
     request: FastifyRequest,
@@ -318,14 +323,19 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
         await store.accounts.createLink(peek);
         assertNoIssues(problems.map((message) => ({ path: 'password', message })));
       }
+      const at = nowIso();
       const next: UserAccount = {
         ...account,
         passwordHash: await hashPassword(password),
-        updatedAt: nowIso(),
+        // tokens minted before now stop authenticating even if one escapes the deletion below
+        credentialsSince: at,
+        updatedAt: at,
       };
       await store.accounts.put(next, account);
-      // a reset signs out every other browser
+      // a reset signs out every other browser, and ends what those browsers minted: whoever
+      // reset the password because it leaked must not find the thief's API token still working
       await store.accounts.deleteSessionsOf(account.id);
+      await deleteTokensOf(account);
       // a new password lifts a sign-in lock
       throttle.recordSuccess(`account:${account.id}`);
       return reply.code(204).send(null);
@@ -451,6 +461,8 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       if (!account) throw notFound('account');
       if (request.principal?.accountId === account.id) throw forbidden('you cannot delete your own account');
       await store.accounts.delete(account);
+      // tokens minted from its sessions go with it (each deletion ends its event streams)
+      await deleteTokensOf(account);
       return reply.code(204).send(null);
     },
   );

@@ -177,7 +177,8 @@ export interface AnywherePortal {
   updatedAt: string;
 }
 
-export type TokenRole = 'platform' | 'admin' | 'employee';
+/** 'metrics': METRICS_TOKEN, which reads /metrics and nothing else */
+export type TokenRole = 'platform' | 'admin' | 'employee' | 'metrics';
 
 /** Who is calling the API. The platform admin has no companyId. */
 export interface Principal {
@@ -202,6 +203,11 @@ export interface UserAccount {
   email?: string;
   /** scrypt hash; absent until the invitation is accepted */
   passwordHash?: string;
+  /**
+   * Set when the password was (re)set: tokens this account minted from a web session before
+   * this instant no longer authenticate (ISO time, compared as text).
+   */
+  credentialsSince?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -234,6 +240,11 @@ export interface ApiToken {
   /** sha256 of the token; the token is shown once at creation */
   hash: string;
   createdAt: string;
+  /**
+   * The web app account that minted it from its session: the token dies with that account
+   * and with a reset of its password (absent: minted with another token, lives until deleted).
+   */
+  accountId?: string;
 }
 
 export interface VoiceboxMessage {

@@ -726,7 +726,7 @@ export function createKvStore(
   const store: PbxStore = {
     kind: kv.kind,
 
-    accounts: createAccountsRepo(kv, p, write),
+    accounts: createAccountsRepo(kv, p, write, changeMessage),
 
     companies: {
       async get(id) {

@@ -66,7 +66,16 @@ export interface CallThroughStatus {
 }
 
 export type EntityKind =
-  'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
+  | 'company'
+  | 'group'
+  | 'area'
+  | 'blockingProfile'
+  | 'template'
+  | 'workplace'
+  | 'portal'
+  | 'token'
+  /** a web account's password, sessions or existence changed (event streams re-check their credential) */
+  | 'account';
 
 export interface ConfigChange {
   kind: EntityKind;
