@@ -34,6 +34,7 @@ import { sessionsPlugin } from './sessions.js';
 import { webAppPlugin } from './web-app.js';
 import { createSmtpMailer } from '../mail/smtp.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { PasswordGate } from './password-gate.js';
 import { templatesPlugin } from './templates.js';
 import { tokensPlugin } from './tokens.js';
 import { workplaceFeaturesPlugin } from './workplace-features.js';
@@ -67,6 +68,8 @@ export interface BuildAppOptions extends ApiDeps {
   authFailures?: { maxFailures: number; windowMs: number };
   /** the per-account sign-in throttle (tests pass one with a fake clock) */
   loginThrottle?: LoginThrottle;
+  /** bounds password hashing under a sign-in flood (password-gate.ts) */
+  passwordGate?: PasswordGate;
   /** event stream, call lists (src/events) */
   telemetry?: TelemetryBackend;
   /** Prometheus metrics (src/metrics.ts): API latency, /metrics with METRICS_TOKEN */
@@ -150,6 +153,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     ...deps,
     ...(mailer ? { mailer } : {}),
     ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+    ...(deps.passwordGate ? { passwordGate: deps.passwordGate } : {}),
     prefix: '/v1',
   });
   await app.register(webAppPlugin);

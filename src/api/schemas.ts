@@ -365,7 +365,7 @@ export const tokenView = z.object({
   accountId: z
     .string()
     .optional()
-    .describe('minted from this web account\'s session: deleted with the account and on its password reset'),
+    .describe("minted from this web account's session: deleted with the account and on its password reset"),
 });
 
 /** Standard error responses for the OpenAPI document. */

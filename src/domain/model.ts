@@ -201,6 +201,11 @@ export interface UserAccount {
   username: string;
   /** optional second sign-in name and where invitations / resets are sent (lowercase, unique) */
   email?: string;
+  /**
+   * false: the address is another company's account's sign-in name, kept here for mail only
+   * (inviting must not reveal who uses an address elsewhere); never shown in the API
+   */
+  emailSignIn?: false;
   /** scrypt hash; absent until the invitation is accepted */
   passwordHash?: string;
   /**

@@ -41,7 +41,8 @@ export function createAccountsRepo(
 
   const logins = (a: UserAccount): Array<{ field: 'username' | 'email'; login: string }> => [
     { field: 'username', login: a.username },
-    ...(a.email ? [{ field: 'email' as const, login: a.email }] : []),
+    // an address kept for mail only (another company's account signs in with it) claims nothing
+    ...(a.email && a.emailSignIn !== false ? [{ field: 'email' as const, login: a.email }] : []),
   ];
 
   const publishOf = (id: string, companyId: string | undefined): Pick<AtomicWrite, 'publish'> => {
