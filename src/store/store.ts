@@ -33,7 +33,7 @@ export interface CallThroughRequest {
   /** country calling code of the destination */
   country: string;
   /** refused by its destination class: counted as a refusal, never admitted */
-  refusal?: 'premium-rate' | 'country-not-allowed';
+  refusal?: 'premium-rate' | 'country-not-allowed' | 'invalid-number';
   policy: CallThroughPolicy;
   /** the concurrency slot frees itself after this long even when the call is never settled */
   leaseSeconds: number;
