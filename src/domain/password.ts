@@ -71,8 +71,8 @@ export function validatePassword(
   if (length < PASSWORD_MIN_LENGTH) problems.push(`must be at least ${PASSWORD_MIN_LENGTH} characters long`);
   if (length > PASSWORD_MAX_LENGTH) problems.push(`must be at most ${PASSWORD_MAX_LENGTH} characters long`);
   const lower = password.toLowerCase();
-  const emailLocal = ctx.email?.split('@')[0];
-  const context = [ctx.username, ctx.email, emailLocal, ...(ctx.names ?? [])]
+  // the whole e-mail, not its local part: "admin@…" would refuse every password with "admin"
+  const context = [ctx.username, ctx.email, ...(ctx.names ?? [])]
     .filter((w): w is string => typeof w === 'string' && [...w].length >= MIN_CONTEXT_WORD)
     .map((w) => w.toLowerCase());
   if (context.some((w) => lower.includes(w))) {
