@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inject } from 'vitest';
 import { WebSocket } from 'ws';
 import { buildApp } from '../../src/api/app.js';
-import { CLOSE_REVOKED, EVENTS_PROTOCOL } from '../../src/api/events.js';
+import { CLOSE_REVOKED, EventClient, EventHub, EVENTS_PROTOCOL } from '../../src/api/events.js';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryBackend } from '../../src/events/backend.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -302,3 +302,56 @@ describe('tokens minted from a web session do not outlive their account', () => 
     expect((await call(app, 'GET', `${a.base}/workplaces`, minted.token)).statusCode).toBe(401);
   });
 });
+
+describe('streams re-check their credential without a change notification too', () => {
+  it('on the interval: a session that simply expired (nothing is published) closes its stream with 4401', async () => {
+    // as the Authenticator answers: the platform admin token always holds, a session while it is stored
+    const valid = new Set(['session:alive']);
+    const hub = new EventHub(createMemoryBackend(pino({ level: 'silent' })), 1024, undefined, async (c) =>
+      c.kind === 'platform' ? true : valid.has(`${c.kind}:${'hash' in c ? c.hash : ''}`),
+    );
+    await hub.start(60_000, undefined, 50);
+    try {
+      const socket = () => ({
+        bufferedAmount: 0,
+        send: vi.fn(),
+        close: vi.fn(),
+        terminate: vi.fn(),
+        ping: vi.fn(),
+      });
+      const expiring = socket();
+      const alive = socket();
+      const platform = socket();
+      hub.add(
+        new EventClient(
+          expiring as never,
+          { companyId: 'c1', credential: { kind: 'session', hash: 'old' } },
+          hub,
+        ),
+      );
+      hub.add(
+        new EventClient(
+          alive as never,
+          { companyId: 'c1', credential: { kind: 'session', hash: 'alive' } },
+          hub,
+        ),
+      );
+      hub.add(new EventClient(platform as never, { companyId: 'c1', credential: { kind: 'platform' } }, hub));
+      await until(() => expiring.close.mock.calls.length > 0, 'the interval re-check');
+      expect(expiring.close).toHaveBeenCalledWith(CLOSE_REVOKED, expect.stringContaining('revoked'));
+      expect(alive.close).not.toHaveBeenCalled();
+      expect(platform.close).not.toHaveBeenCalled();
+      expect(hub.size).toBe(2);
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
+async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
