@@ -113,12 +113,35 @@ export class EventHub {
     }, pingIntervalMs);
     this.pinger.unref();
     if (this.stillValid) {
-      this.unsubscribeChanges = await changes?.((change) => {
+      this.rechecker = setInterval(() => void this.recheck(), recheckIntervalMs);
+      this.rechecker.unref();
+      if (changes) await this.subscribeChanges(changes, recheckIntervalMs);
+    }
+  }
+
+  private stopped = false;
+  private resubscribe: NodeJS.Timeout | undefined;
+
+  /**
+   * The change channel, tried once now; when the store is away (the service starts without
+   * Redis and serves what it can) it is tried again in the background, and until then the
+   * interval alone ends revoked streams.
+   */
+  private async subscribeChanges(
+    changes: (listener: (change: { kind: string }) => void) => Promise<() => Promise<void>>,
+    retryMs: number,
+  ): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const unsubscribe = await changes((change) => {
         if (change.kind === 'token' || change.kind === 'account' || change.kind === 'company')
           void this.recheck();
       });
-      this.rechecker = setInterval(() => void this.recheck(), recheckIntervalMs);
-      this.rechecker.unref();
+      if (this.stopped) await unsubscribe();
+      else this.unsubscribeChanges = unsubscribe;
+    } catch {
+      this.resubscribe = setTimeout(() => void this.subscribeChanges(changes, retryMs), retryMs);
+      this.resubscribe.unref();
     }
   }
 
@@ -162,8 +185,10 @@ export class EventHub {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.pinger);
     clearInterval(this.rechecker);
+    clearTimeout(this.resubscribe);
     for (const c of this.clients) c.close(CLOSE_SHUTDOWN, 'server shutting down');
     this.clients.clear();
     await this.unsubscribeChanges?.();
