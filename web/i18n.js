@@ -580,6 +580,26 @@ const messagesDe = [
     /^must not contain the username or e-mail address$/,
     'darf weder Benutzername noch E-Mail-Adresse enthalten',
   ],
+  [
+    /^must not contain the username, the e-mail address or a name of the account$/,
+    'darf weder Benutzername noch E-Mail-Adresse noch einen Namen des Kontos enthalten',
+  ],
+  [
+    /^must not be a simple sequence or repetition \(like 1234567890\)$/,
+    'darf keine einfache Folge oder Wiederholung sein (wie 1234567890)',
+  ],
+  [
+    /^is one of the most common passwords; choose another$/,
+    'ist eines der häufigsten Passwörter; bitte ein anderes wählen',
+  ],
+  [
+    /^too many sign-ins from this address at once; try again shortly$/,
+    'Zu viele gleichzeitige Anmeldungen von dieser Adresse; bitte gleich noch einmal versuchen',
+  ],
+  [
+    /^sign-in is busy; try again shortly$/,
+    'Die Anmeldung ist ausgelastet; bitte gleich noch einmal versuchen',
+  ],
   [/^must not repeat a single character$/, 'darf nicht aus einem einzigen wiederholten Zeichen bestehen'],
   [/^this link is invalid, used or expired$/, 'Dieser Link ist ungültig, schon benutzt oder abgelaufen'],
   [/^no such (.+) in this company$/, 'gibt es in dieser Firma nicht'],

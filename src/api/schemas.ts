@@ -384,6 +384,10 @@ export const tokenView = z.object({
   role: z.enum(['admin', 'employee']),
   workplaceId: z.string().optional(),
   createdAt: timestampSchema,
+  accountId: z
+    .string()
+    .optional()
+    .describe("minted from this web account's session: deleted with the account and on its password reset"),
 });
 
 /** Standard error responses for the OpenAPI document. */

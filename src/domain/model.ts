@@ -199,7 +199,8 @@ export interface AnywherePortal {
   updatedAt: string;
 }
 
-export type TokenRole = 'platform' | 'admin' | 'employee';
+/** 'metrics': METRICS_TOKEN, which reads /metrics and nothing else */
+export type TokenRole = 'platform' | 'admin' | 'employee' | 'metrics';
 
 /** Who is calling the API. The platform admin has no companyId. */
 export interface Principal {
@@ -222,8 +223,18 @@ export interface UserAccount {
   username: string;
   /** optional second sign-in name and where invitations / resets are sent (lowercase, unique) */
   email?: string;
+  /**
+   * false: the address is another company's account's sign-in name, kept here for mail only
+   * (inviting must not reveal who uses an address elsewhere); never shown in the API
+   */
+  emailSignIn?: false;
   /** scrypt hash; absent until the invitation is accepted */
   passwordHash?: string;
+  /**
+   * Set when the password was (re)set: tokens this account minted from a web session before
+   * this instant no longer authenticate (ISO time, compared as text).
+   */
+  credentialsSince?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -256,6 +267,11 @@ export interface ApiToken {
   /** sha256 of the token; the token is shown once at creation */
   hash: string;
   createdAt: string;
+  /**
+   * The web app account that minted it from its session: the token dies with that account
+   * and with a reset of its password (absent: minted with another token, lives until deleted).
+   */
+  accountId?: string;
 }
 
 export interface VoiceboxMessage {

@@ -176,6 +176,33 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(second.requests.length, why).toBeLessThanOrEqual(8);
   });
 
+  it("a colleague's call answered on the callee's parallel mobile: the caller's call list names whom they called, never that mobile", async () => {
+    const mobile = '+491701000031';
+    const callee = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const colleague = await env.createWorkplace();
+    env.world.setBehaviour('device', callee.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer' });
+    const caller = await env.world.deviceCall(colleague.id, callee.number);
+    await caller.waitUp();
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    await caller.hangup();
+    await mobileLeg.ended;
+    type Line = { outcome: string; direction: string; to: string; answeredBy?: { kind: string; id: string } };
+    const listOf = (wid: string) =>
+      env.observer.until(async () => {
+        const l = await env.api<{ items: Line[] }>('GET', `/v1/companies/${env.cid}/workplaces/${wid}/calls`);
+        return l.items.length > 0 ? l.items : undefined;
+      }, 'a call list entry');
+    const calleeLine = (await listOf(callee.id))[0]!;
+    expect(calleeLine).toMatchObject({ direction: 'internal', answeredBy: { kind: 'number', id: mobile } });
+    const callerLine = (await listOf(colleague.id))[0]!;
+    expect(callerLine).toMatchObject({ direction: 'internal', outcome: 'answered', to: callee.number });
+    expect(callerLine).not.toHaveProperty('answeredBy');
+    expect(JSON.stringify(callerLine)).not.toContain(mobile.slice(1));
+  });
+
   it('workplace call answered on a parallel number first: the caller talks to the mobile, the desk phone stops with cause 26', async () => {
     const mobile = '+491701000012';
     const wp = await env.createWorkplace({
