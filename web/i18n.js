@@ -56,6 +56,8 @@ const de = {
   alwaysOpen: 'immer erreichbar',
   whenClosed: 'Außerhalb der Öffnungszeiten',
   voiceboxMail: 'Neue Nachrichten per E-Mail (mit der Aufnahme als WAV)',
+  ringDelay: 'Verzögerung in Sekunden, Rufnummer',
+  notWhileOnCall: 'Nicht während eines Gesprächs, Rufnummer',
   selective: 'Selektive Rufumleitung',
   selectiveHint:
     'Anrufe bestimmter Anrufer gehen an ein eigenes Ziel, vor den Öffnungszeiten und jeder anderen Umleitung. Die erste passende Regel gilt.',
@@ -321,6 +323,8 @@ const en = {
   alwaysOpen: 'always reachable',
   whenClosed: 'Outside opening hours',
   voiceboxMail: 'New messages by e-mail (with the recording as WAV)',
+  ringDelay: 'Delay in seconds, number',
+  notWhileOnCall: 'Not while on a call, number',
   selective: 'Selective forwarding',
   selectiveHint:
     'Calls from particular callers go to a target of their own, before opening hours and any other forwarding. The first matching rule applies.',
@@ -697,6 +701,7 @@ const messagesDe = [
     'unbekannte Zeitzone „$1“; z. B. Europe/Berlin',
   ],
   [/^is required$/, 'ist erforderlich'],
+  [/^must be 0–(\d+) seconds$/, 'muss 0–$1 Sekunden sein'],
   [
     /^names no caller: add numbers or anonymous callers$/,
     'nennt keinen Anrufer: Rufnummern oder Anrufer ohne Rufnummer angeben',

@@ -222,7 +222,10 @@ export const parallelRingingView = z.object({
   numbers: z.array(z.string()),
   answerConfirmation: z.boolean(),
   options: z
-    .record(z.string(), z.object({ delaySeconds: z.number().optional(), notWhileOnCall: z.boolean().optional() }))
+    .record(
+      z.string(),
+      z.object({ delaySeconds: z.number().optional(), notWhileOnCall: z.boolean().optional() }),
+    )
     .optional()
     .describe('per number: a delay before it rings, not while on a call'),
 });

@@ -177,7 +177,9 @@ export function normaliseParallelRinging(
     if (typeof entry === 'string') return toE164(entry, ctx.countryCode);
     const number = toE164(entry.number, ctx.countryCode);
     const { number: _n, ...rest } = entry;
-    const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== false && v !== 0));
+    const set = Object.fromEntries(
+      Object.entries(rest).filter(([, v]) => v !== undefined && v !== false && v !== 0),
+    );
     if (Object.keys(set).length > 0) options[number] = set;
     return number;
   });

@@ -222,3 +222,45 @@ describe('selective forwarding', () => {
     expect(plan(w, MONDAY_18, office, blocking)).toMatchObject({ action: 'reject' });
   });
 });
+
+describe('parallel ringing options', () => {
+  const withOptions = workplace({
+    parallelRinging: {
+      enabled: true,
+      numbers: ['+491700000001', '+491700000002', '+491700000003'],
+      answerConfirmation: false,
+      options: {
+        '+491700000001': { delaySeconds: 10 },
+        '+491700000002': { notWhileOnCall: true },
+        '+491700000003': { delaySeconds: 90 },
+      },
+    },
+  });
+  const legs = (onCall: boolean) => {
+    const step = planInbound({
+      workplace: withOptions,
+      callerNumber: '+4940',
+      blocking: undefined,
+      templates,
+      onCall,
+    });
+    return step.action === 'ring' ? step.legs : [];
+  };
+
+  it('a delayed number rings after its delay, never later than 5 s before the ring time ends', () => {
+    expect(
+      legs(false)
+        .filter((l) => l.kind === 'external')
+        .map((l) => [l.kind === 'external' && l.number, l.kind === 'external' && l.delaySeconds]),
+    ).toEqual([
+      ['+491700000001', 10],
+      ['+491700000002', undefined],
+      ['+491700000003', 15], // ring time 20 s
+    ]);
+  });
+
+  it('a number marked "not while on a call" stays quiet while the workplace is on one; the desk rings', () => {
+    const numbers = legs(true).map((l) => (l.kind === 'external' ? l.number : l.kind));
+    expect(numbers).toEqual(['device', '+491700000001', '+491700000003']);
+  });
+});
