@@ -3,39 +3,15 @@ import { availabilityOf } from '../../src/domain/availability.js';
 import type { BlockingProfile, Workplace } from '../../src/domain/model.js';
 import { planInbound, type PlanInput } from '../../src/domain/ring-plan.js';
 import type { Schedule } from '../../src/domain/schedules.js';
+import { NOW, templates, workplace as baseWorkplace } from './fixtures.js';
 
-const templates = { device: 'PJSIP/{endpoint}', external: 'PJSIP/{number}@trunk' };
-const NOW = '2026-11-25T07:00:00.000Z';
-
-function workplace(over: Partial<Workplace> = {}): Workplace {
-  return {
-    id: 'wp1',
-    companyId: 'c1',
-    groupId: 'g1',
-    firstName: 'Erika',
-    lastName: 'Mustermann',
-    email: 'erika@example.com',
-    username: 'erika.mustermann',
-    number: '+4930123456',
-    extension: '3456',
-    language: 'de',
-    timezone: 'Europe/Berlin',
-    status: 'active',
-    callerIdPresentation: 'number',
+/** one desk phone, no parallel numbers: what rings is the desk or nothing */
+const workplace = (over: Partial<Workplace> = {}): Workplace =>
+  baseWorkplace({
     devices: [{ id: 'd1', type: 'deskphone', sipUsername: 'erika-1', sipPassword: 'x', createdAt: NOW }],
     parallelRinging: { enabled: false, numbers: [], answerConfirmation: false },
-    forwarding: {
-      always: { enabled: false },
-      busy: { enabled: false },
-      noAnswer: { enabled: false, ringSeconds: 20 },
-      unreachable: { enabled: false },
-    },
-    voicebox: { enabled: true },
-    createdAt: NOW,
-    updatedAt: NOW,
     ...over,
-  };
-}
+  });
 
 const office: Schedule = {
   id: 's1',
