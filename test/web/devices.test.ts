@@ -1,0 +1,88 @@
+/**
+ * Desk phones in the web app (Chromium): created with their model from the workplace form, added
+ * on the workplace page (a missing model is named at its field, in German), and a device just
+ * added can have its password regenerated without a reload.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Company } from '../../src/domain/model.js';
+import { startWorld, type World } from '../support/world.js';
+import { chromiumMissing, launchChromium, newPage, signIn } from './browser.js';
+
+const PASSWORD = 'desk phones 4711 pw';
+
+describe.skipIf(chromiumMissing !== undefined)('desk phones in Chromium', () => {
+  let world: World;
+  let browser: Browser;
+  let company: Company;
+  let admin: string;
+  let base: string;
+
+  beforeAll(async () => {
+    world = await startWorld({});
+    ({ company, admin } = await world.createCompany('Telefon GmbH'));
+    base = `/v1/companies/${company.id}`;
+    await world.createGroup(company.id, admin, {
+      numberRanges: [{ first: '+4930160000', last: '+4930160099' }],
+    });
+    const res = await world.api<{ link: string }>(
+      'POST',
+      `${base}/accounts`,
+      { role: 'admin', username: 'tel.admin', email: 'tel.admin@example.com' },
+      admin,
+    );
+    const token = new URL(res.body.link.replace('#/', '')).searchParams.get('token');
+    expect((await world.api('POST', '/v1/auth/password', { token, password: PASSWORD })).status).toBe(204);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+
+  it('a workplace is created with a desk phone and its model; another is added on its page', async () => {
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'tel.admin', PASSWORD);
+    await page.getByRole('link', { name: 'Neuer Arbeitsplatz' }).click();
+    await page.getByLabel('Vorname').fill('Tina');
+    await page.getByLabel('Nachname').fill('Tisch');
+    await page.getByLabel('E-Mail').fill('tina@example.com');
+    await page.getByLabel('Benutzername').fill('tina.tisch');
+    await page.getByLabel('Rufnummer', { exact: true }).fill('+4930160010');
+    await page.getByLabel('Endgerät', { exact: true }).selectOption({ label: 'Telefon' });
+    await page.getByLabel('Modell').fill('Yealink T54W');
+    await page.getByRole('button', { name: 'Anlegen' }).click();
+    await page.getByText('Angelegt.', { exact: false }).waitFor();
+    const [w] = (
+      await world.api<Array<{ id: string; devices: Array<Record<string, unknown>> }>>(
+        'GET',
+        `${base}/workplaces`,
+        undefined,
+        admin,
+      )
+    ).body;
+    expect(w!.devices).toEqual([expect.objectContaining({ type: 'deskphone', model: 'Yealink T54W' })]);
+
+    await page.getByRole('link', { name: 'Arbeitsplatz bearbeiten' }).click();
+    const add = page.getByRole('form', { name: 'Endgerät hinzufügen' });
+    await add.getByLabel('Gerätetyp').selectOption({ label: 'Telefon' });
+    await add.getByRole('button', { name: 'Endgerät hinzufügen' }).click();
+    // no model: the error at the model field, in German
+    const model = add.getByLabel('Modell');
+    await expect.poll(() => model.getAttribute('aria-invalid')).toBe('true');
+    expect(await add.locator('[data-error-for="model"]').textContent()).toBe(
+      'ist für ein Tischtelefon erforderlich',
+    );
+    await model.fill('Snom D785');
+    await add.getByRole('button', { name: 'Endgerät hinzufügen' }).click();
+    const rows = page.locator('tr[data-device]');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(1).locator('td').first().textContent()).toBe('Telefon');
+    // the new row regenerates at once
+    const first = await page.locator('[data-secret]').first().textContent();
+    await rows.nth(1).getByRole('button').click();
+    await expect.poll(async () => page.locator('[data-secret]').first().textContent()).not.toBe(first);
+    await page.context().close();
+  });
+});
