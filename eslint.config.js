@@ -31,6 +31,7 @@ export default tseslint.config(
           'WebSocket',
           'FormData',
           'Blob',
+          'TextDecoder',
           'console',
         ].map((name) => [name, 'readonly']),
       ),

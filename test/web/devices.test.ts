@@ -85,4 +85,36 @@ describe.skipIf(chromiumMissing !== undefined)('desk phones in Chromium', () => 
     await expect.poll(async () => page.locator('[data-secret]').first().textContent()).not.toBe(first);
     await page.context().close();
   });
+
+  it('a CSV saved by Excel (Windows-1252) keeps its umlauts; the group is named as people see it', async () => {
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'tel.admin', PASSWORD);
+    await page.getByRole('link', { name: 'CSV-Import' }).click();
+    const csv = [
+      'firstName,lastName,email,username,groupId,number',
+      'Jürgen,Größer,juergen@example.com,juergen.groesser,Berlin,+4930160020',
+    ].join('\r\n');
+    // what Excel writes: one byte per character, ü = 0xFC, ö = 0xF6, ß = 0xDF
+    const bytes = Buffer.from([...csv].map((c) => ({ ü: 0xfc, ö: 0xf6, ß: 0xdf })[c] ?? c.charCodeAt(0)));
+    expect(bytes.includes(0xc3), 'no UTF-8 in the file').toBe(false);
+    await page
+      .getByLabel('CSV-Datei')
+      .setInputFiles({ name: 'mitarbeiter.csv', mimeType: 'text/csv', buffer: bytes });
+    await expect.poll(() => page.getByLabel('CSV-Inhalt').inputValue()).toContain('Jürgen,Größer');
+    await page.getByRole('button', { name: 'Importieren' }).click();
+    await page.getByRole('status').filter({ hasText: '1' }).first().waitFor();
+    const list = (
+      await world.api<Array<{ firstName: string; lastName: string; username: string }>>(
+        'GET',
+        `${base}/workplaces`,
+        undefined,
+        admin,
+      )
+    ).body;
+    expect(list.find((w) => w.username === 'juergen.groesser')).toMatchObject({
+      firstName: 'Jürgen',
+      lastName: 'Größer',
+    });
+    await page.context().close();
+  });
 });

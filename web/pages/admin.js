@@ -902,7 +902,7 @@ export async function importPage({ session }) {
   });
   file.querySelector('input').addEventListener('change', async (e) => {
     const f = e.target.files?.[0];
-    if (f) text.querySelector('textarea').value = await f.text();
+    if (f) text.querySelector('textarea').value = decodeCsv(await f.arrayBuffer());
   });
   const form = h(
     'form',
@@ -991,6 +991,19 @@ export async function importPage({ session }) {
     result.focus();
   });
   return h('div', {}, h('h1', {}, t('import')), form, result);
+}
+
+/**
+ * A CSV file as text: UTF-8 when it is (with or without a byte order mark), else Windows-1252 —
+ * what Excel writes on a German Windows when "CSV" is chosen. The browser's File.text() would
+ * read the latter as UTF-8 and lose every umlaut.
+ */
+export function decodeCsv(buffer) {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buffer);
+  } catch {
+    return new TextDecoder('windows-1252').decode(buffer);
+  }
 }
 
 // ---------- templates ----------
