@@ -32,6 +32,7 @@ export default tseslint.config(
           'FormData',
           'Blob',
           'TextDecoder',
+          'MutationObserver',
           'console',
         ].map((name) => [name, 'readonly']),
       ),
