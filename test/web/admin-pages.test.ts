@@ -4,6 +4,7 @@
  * added can have its password regenerated without a reload. A CSV as Excel saves it. Every page
  * at phone width.
  */
+import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Company } from '../../src/domain/model.js';
@@ -152,5 +153,40 @@ describe.skipIf(chromiumMissing !== undefined)(
       expect(await cell.getAttribute('data-label')).toBeTruthy();
       await context.close();
     }, 60_000);
+    it('axe finds no serious or critical accessibility violation on any admin page, in German and English', async () => {
+      for (const locale of ['de-DE', 'en-GB']) {
+        const page = await newPage(browser, locale);
+        await page.goto(`${world.apiUrl}/app/`);
+        await page.locator('input[name="login"], input[autocomplete="username"]').first().fill('tel.admin');
+        await page.locator('input[type="password"]').first().fill(PASSWORD);
+        await page.locator('form button[type="submit"]').first().click();
+        await page.locator('main h1').waitFor();
+        const found: string[] = [];
+        for (const hash of [
+          '#/workplaces',
+          '#/workplaces/new',
+          '#/groups',
+          '#/portals',
+          '#/blocking',
+          '#/schedules',
+          '#/templates',
+          '#/accounts',
+          '#/import',
+          '#/live',
+          '#/calls',
+        ]) {
+          await page.goto(`${world.apiUrl}/app/${hash}`);
+          await page.locator('main h1').waitFor();
+          const result = await new AxeBuilder({ page }).analyze();
+          for (const v of result.violations)
+            if (v.impact === 'serious' || v.impact === 'critical')
+              found.push(
+                `${locale} ${hash}: ${v.id} (${v.impact}) ${v.nodes.map((n: { target: unknown[] }) => n.target.join(' ')).join(', ')}`,
+              );
+        }
+        expect(found).toEqual([]);
+        await page.context().close();
+      }
+    }, 120_000);
   },
 );
