@@ -240,6 +240,7 @@ export const workplaceView = z.object({
   statusReason: z.string().optional(),
   blockingProfileId: z.string().optional(),
   callerIdPresentation: z.enum(['number', 'anonymous']),
+  nomadicUse: z.enum(['allowed', 'restricted']),
   devices: z.array(deviceView),
   parallelRinging: parallelRingingView,
   forwarding: forwardingView,
@@ -265,6 +266,7 @@ export function toWorkplaceView(w: Workplace, withPasswords = false): WorkplaceV
   const { voicebox, devices, ...rest } = w;
   return {
     ...rest,
+    nomadicUse: w.nomadicUse ?? 'allowed',
     devices: devices.map((d) => toDeviceView(d, withPasswords)),
     voicebox: {
       enabled: voicebox.enabled,
@@ -302,6 +304,10 @@ export const groupView = z.object({
   numberRanges: z.array(z.object({ first: z.string(), last: z.string() })),
   blockingProfileId: z.string().optional(),
   isDefault: z.boolean(),
+  address: z
+    .object({ street: z.string(), postalCode: z.string(), city: z.string(), country: z.string() })
+    .optional(),
+  networks: z.array(z.string()).optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });

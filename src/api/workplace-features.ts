@@ -8,7 +8,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { VoiceboxMessage, Workplace } from '../domain/model.js';
 import { hashPinAsync, PIN_LOCK_AFTER, previousPinProblem, validatePinStrength } from '../domain/pin.js';
-import { type ApiDeps, DEFAULT_PIN_CHANGE_LIMIT, loadWorkplace, nowIso, updateWorkplace } from './context.js';
+import {
+  type ApiDeps,
+  DEFAULT_PIN_CHANGE_LIMIT,
+  loadWorkplace,
+  nowIso,
+  repushIfPushedFieldsChanged,
+  updateWorkplace,
+} from './context.js';
 import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound, tooManyRequests } from './errors.js';
 import { issuesAt } from './rules.js';
 import {
@@ -248,11 +255,19 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       },
     },
     async (request) => {
-      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => ({
-        ...current,
-        callerIdPresentation: request.body.presentation,
-        updatedAt: nowIso(),
-      }));
+      const { next, previous } = await updateWorkplace(
+        store,
+        request.params.cid,
+        request.params.wid,
+        (current) => ({
+          ...current,
+          callerIdPresentation: request.body.presentation,
+          updatedAt: nowIso(),
+        }),
+      );
+      // the social numbers (116xxx) are dialled by Asterisk itself, which reads the setting from
+      // the device's endpoint
+      await repushIfPushedFieldsChanged(deps, previous, next);
       return { presentation: next.callerIdPresentation };
     },
   );
