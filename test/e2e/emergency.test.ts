@@ -10,7 +10,7 @@
  * One Asterisk, one Redis and one carrier serve every case; the controller is killed and started
  * again, Redis stopped and started, in place.
  */
-import pino from 'pino';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findAsteriskBinary, startLocalAsterisk, type LocalAsterisk } from '../../tools/asterisk/local.js';
 import { startRedisServer, type OwnRedis } from '../../tools/redis-server.js';
@@ -58,8 +58,6 @@ describe.skipIf(skipReason !== undefined)(
   'emergency calls from a registered phone',
   { timeout: 60_000 },
   () => {
-    const logger = pino({ level: 'silent' });
-    void logger;
     let asterisk: LocalAsterisk;
     let redis: OwnRedis;
     let carrier: StandInCarrier;
@@ -86,7 +84,7 @@ describe.skipIf(skipReason !== undefined)(
         DIAL_DEVICE: 'PJSIP/{endpoint}',
         DIAL_EXTERNAL: 'PJSIP/{number}@trunk',
         CONTROLLER_ID: 'emergency-controller',
-        LOG_LEVEL: 'info',
+        LOG_LEVEL: process.env.E2E_SIP_DEBUG ? 'debug' : 'info',
       });
     }
 
@@ -108,6 +106,56 @@ describe.skipIf(skipReason !== undefined)(
       const text = await res.text();
       if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
       return (text ? JSON.parse(text) : undefined) as T;
+    }
+
+    interface EmergencyEvent {
+      id: string;
+      type: string;
+      callId: string;
+      workplaceId: string;
+      device: string;
+      dialled: string;
+      number: string;
+      presented: string;
+      location?: string;
+      startedAt: string;
+      late: boolean;
+    }
+    interface CallLine {
+      id: string;
+      outcome: string;
+      to: string;
+      toDialled: string;
+      from: string;
+      direction: string;
+    }
+
+    /** The company's event stream, from `lastEventId` on (replayed) and live; every event kept. */
+    function openEvents(lastEventId?: string): {
+      events: EmergencyEvent[];
+      ready: Promise<void>;
+      close(): void;
+    } {
+      const query = lastEventId ? `?lastEventId=${encodeURIComponent(lastEventId)}` : '';
+      const socket = new WebSocket(`${base.replace('http', 'ws')}/v1/companies/${cid}/events${query}`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      const events: EmergencyEvent[] = [];
+      let hello: () => void = () => {};
+      const ready = new Promise<void>((r) => (hello = r));
+      socket.on('message', (data: Buffer) => {
+        const m = JSON.parse(data.toString()) as EmergencyEvent;
+        if (m.id) events.push(m);
+        else if (m.type === 'hello') hello();
+      });
+      socket.on('error', () => {});
+      return { events, ready, close: () => socket.close() };
+    }
+
+    async function callLines(): Promise<CallLine[]> {
+      return (
+        await api<{ items: CallLine[] }>('GET', `/v1/companies/${cid}/workplaces/${wp.id}/calls?limit=100`)
+      ).items;
     }
 
     async function ari(method: string, path: string): Promise<Response> {
@@ -152,6 +200,7 @@ describe.skipIf(skipReason !== undefined)(
           name: 'Berlin',
           timezone: 'Europe/Berlin',
           numberRanges: [{ first: '+493055500000', last: '+493055509999' }],
+          address: { street: 'Alexanderplatz 1', postalCode: '10178', city: 'Berlin', country: 'de' },
         })
       ).id;
       wp = await api<WorkplaceView>('POST', `/v1/companies/${cid}/workplaces`, {
@@ -183,7 +232,9 @@ describe.skipIf(skipReason !== undefined)(
       await asterisk?.close();
     });
 
-    it('(a) 112 and 110 reach the carrier with the workplace number in From and P-Asserted-Identity', async () => {
+    it('(a) 112 and 110 reach the carrier with the workplace number in From and P-Asserted-Identity; each is an event, a call-list line and a warn log line', async () => {
+      const stream = openEvents();
+      await stream.ready;
       for (const n of ['112', '110']) {
         const { invite, status } = await dialToCarrier(n);
         expect(invite.to).toBe(n);
@@ -192,6 +243,36 @@ describe.skipIf(skipReason !== undefined)(
         expect(invite.privacy ?? 'none').toBe('none');
         expect(status).toBe(200);
       }
+      // an emergency.call event each, with the workplace, device, number, presented number and
+      // the location's address
+      const seen = await until(() => {
+        const e = stream.events.filter((x) => x.type === 'emergency.call');
+        return e.length >= 2 ? e : undefined;
+      }, 'two emergency.call events');
+      stream.close();
+      expect(seen.map((e) => e.number).sort()).toEqual(['110', '112']);
+      for (const e of seen) {
+        expect(e).toMatchObject({
+          workplaceId: wp.id,
+          device: wp.devices[0]!.sipUsername,
+          presented: wp.number,
+          location: 'Alexanderplatz 1, 10178 Berlin, DE',
+          late: false,
+        });
+        expect(e.dialled).toBe(e.number);
+      }
+      const lines = await until(async () => {
+        const l = (await callLines()).filter((c) => seen.some((e) => e.callId === c.id));
+        return l.length >= 2 ? l : undefined;
+      }, 'two emergency call-list lines');
+      expect(lines.map((l) => [l.to, l.outcome, l.from, l.direction]).sort()).toEqual([
+        ['110', 'emergency', wp.number, 'outbound'],
+        ['112', 'emergency', wp.number, 'outbound'],
+      ]);
+      await until(
+        () => /"level":40[^\n]*"msg":"emergency call"/.test(ctl!.out()) || undefined,
+        'the warn log line',
+      );
     });
 
     it('112 dialled as 0112, +49112 and 0049112 reaches the carrier as 112', async () => {
@@ -279,12 +360,24 @@ describe.skipIf(skipReason !== undefined)(
         }
       } finally {
         await redis.restart();
+        // the controller's store and event backend reconnect before the next case
+        await until(
+          async () => (await api<WorkplaceView>('GET', `/v1/companies/${cid}/workplaces/${wp.id}`)).id,
+          'the API on Redis again',
+        );
       }
     });
 
-    it('(b) with the controller killed, 112 and 110 reach the carrier', async () => {
+    it('(b) with the controller killed, 112 and 110 reach the carrier; the calls are reported when it is back', async () => {
+      // an event to resume the stream from after the restart
+      const before = openEvents();
+      await before.ready;
+      await api('PATCH', `/v1/companies/${cid}/workplaces/${wp.id}`, { email: 'erika.muster@example.com' });
+      const mark = await until(() => before.events.at(-1)?.id, 'an event to resume from');
+      before.close();
       await ctl!.kill('SIGKILL');
       ctl = undefined;
+      const killedAt = Math.floor(Date.now() / 1000) * 1000;
       for (const n of ['112', '110']) {
         const { invite } = await dialToCarrier(n);
         expect(invite.to).toBe(n);
@@ -292,10 +385,25 @@ describe.skipIf(skipReason !== undefined)(
         expect(invite.pai).toBe(wp.number);
       }
       // the control: without the controller an ordinary number goes nowhere
-      const before = carrier.invites.length;
+      const beforeControl = carrier.invites.length;
       await phone.call('030123456');
-      expect(carrier.invites.length).toBe(before);
+      expect(carrier.invites.length).toBe(beforeControl);
       await controllerUp();
+      const after = openEvents(mark);
+      const reported = await until(() => {
+        const e = after.events.filter(
+          (x) => x.type === 'emergency.call' && Date.parse(x.startedAt) >= killedAt,
+        );
+        return e.length >= 2 ? e : undefined;
+      }, 'the emergency calls made while the controller was down, as events');
+      after.close();
+      expect(reported.map((e) => e.number).sort()).toEqual(['110', '112']);
+      expect(reported.every((e) => e.presented === wp.number && e.workplaceId === wp.id)).toBe(true);
+      const lines = await until(async () => {
+        const l = (await callLines()).filter((c) => reported.some((e) => e.callId === c.id));
+        return l.length >= 2 ? l : undefined;
+      }, 'their call-list lines');
+      expect(lines.every((l) => l.outcome === 'emergency')).toBe(true);
     });
   },
 );
