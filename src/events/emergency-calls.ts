@@ -7,7 +7,7 @@
  * not read values — Asterisk refuses the "dangerous" DB and DB_DELETE to external interfaces.
  *
  * This watcher lists those entries through ARI at every (re)connect — which covers calls made while the controller was down — and
- * every few seconds while it runs. Asterisk evaluates functions only on a channel (GET
+ * whenever an emergency call's channel ends while it runs. Asterisk evaluates functions only on a channel (GET
  * /asterisk/variable reads plain global variables, a function there reads as ""), so each scan
  * creates a Local channel that is never dialled (POST /channels/create, into this controller's
  * application with the argument `records`, which the router ignores), reads through it (GET
@@ -25,8 +25,12 @@ import type { CallRecord, NewEvent } from './model.js';
 
 export const EMERGENCY_DB_FAMILY = 'pbx_emergency';
 
-/** How often the running controller looks for new entries. */
-export const EMERGENCY_POLL_MS = 3000;
+/**
+ * A safety net only: a running controller scans when an emergency call's channel ends (its
+ * ChannelDestroyed reaches the controller through its subscription to the PJSIP endpoints) and at
+ * every (re)connect; this catches an event it missed.
+ */
+export const EMERGENCY_POLL_MS = 5 * 60_000;
 
 /** The never-dialled channel a scan reads through (asterisk/extensions.conf [pbx-records]). */
 export const READER_ENDPOINT = 'Local/s@pbx-records';
@@ -136,7 +140,10 @@ export interface EmergencyWatchDeps {
   ari: {
     app: string;
     channels: Pick<AriRestApi['channels'], 'create' | 'getChannelVar' | 'hangup' | 'originate'>;
-    events: { onConnected(listener: () => void): () => void };
+    events: {
+      onConnected(listener: () => void): () => void;
+      on(type: string, listener: (event: unknown) => void): () => void;
+    };
   };
   workplace(id: string): Promise<Workplace | undefined>;
   group(companyId: string, id: string): Promise<Group | undefined>;
@@ -233,14 +240,32 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
     }
   }
 
+  /** a scan was asked for while one ran: run once more after it (a record may be newer) */
+  let again = false;
   function tick(): void {
-    if (stopped || running) return;
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
     running = scan()
       .catch((err: unknown) => log.debug({ err }, 'emergency call records not readable now'))
-      .finally(() => (running = undefined));
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          tick();
+        }
+      });
   }
 
   const stopConnected = deps.ari.events.onConnected(tick);
+  // a device channel that ends in [emergency] has just written its record (the h extension runs
+  // before the channel is destroyed)
+  const stopDestroyed = deps.ari.events.on('ChannelDestroyed', (event) => {
+    const context = (event as { channel?: { dialplan?: { context?: string } } }).channel?.dialplan?.context;
+    if (context === 'emergency') tick();
+  });
   const timer = setInterval(tick, deps.pollMs ?? EMERGENCY_POLL_MS);
   timer.unref();
   tick();
@@ -248,5 +273,6 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
     stopped = true;
     clearInterval(timer);
     stopConnected();
+    stopDestroyed();
   };
 }
