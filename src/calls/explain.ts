@@ -9,6 +9,7 @@
  * What cannot be known before the call is shown as branches: the ring plan says what follows
  * when nobody answers (busy / no answer / unreachable) and when a forward target fails.
  */
+import { emergencyNumber } from '../domain/emergency.js';
 import { blockingPrefix, isBlocked, type BlockingResolution } from '../domain/blocking.js';
 import {
   classifyDestination,
@@ -631,6 +632,15 @@ async function explainCallThrough(
 ): Promise<void> {
   const { cache, config } = deps;
   const { steps } = explanation;
+  if (emergencyNumber(digits)) {
+    steps.push({
+      step: 'call-through-destination',
+      rule: 'Emergency calls are never placed through the business line (it would show the office)',
+      outcome: `${digits} is an emergency number: "please dial emergency calls directly from your mobile", back to the menu`,
+    });
+    explanation.callThrough = { dialled: digits, result: 'invalid', reason: 'emergency number' };
+    return;
+  }
   const destination = parseDestination(digits, config.COUNTRY_CODE);
   const ours =
     destination.kind === 'invalid'
