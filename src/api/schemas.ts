@@ -281,6 +281,7 @@ export const companyView = z.object({
   name: z.string(),
   defaultBlockingProfileId: z.string().optional(),
   mobileIntegration: z.boolean(),
+  mainNumber: z.string().optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });
