@@ -114,7 +114,7 @@ export function disabledForwarding(): Forwarding {
 }
 
 /** E.164 when the input can be normalised; otherwise the input, so the domain validator names the problem. */
-function toE164(input: string, countryCode: string): string {
+export function toE164(input: string, countryCode: string): string {
   return normaliseNumber(input, { countryCode }) ?? input.trim();
 }
 

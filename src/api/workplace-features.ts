@@ -6,7 +6,13 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { VoiceboxMessage, Workplace } from '../domain/model.js';
+import type { ForwardTarget, SelectiveForwardRule, VoiceboxMessage, Workplace } from '../domain/model.js';
+import {
+  MAX_SELECTIVE_CALLERS,
+  MAX_SELECTIVE_RULES,
+  validateSelectiveForwarding,
+} from '../domain/selective.js';
+import { toE164 } from './workplace-draft.js';
 import { hashPinAsync, PIN_LOCK_AFTER, previousPinProblem, validatePinStrength } from '../domain/pin.js';
 import {
   type ApiDeps,
@@ -22,6 +28,7 @@ import {
   errorResponses,
   forwardingInput,
   forwardingView,
+  forwardTargetInput,
   idSchema,
   parallelRingingInput,
   parallelRingingView,
@@ -34,6 +41,7 @@ const midParams = widParams.extend({ mid: idSchema });
 
 const voiceboxStatusView = z.object({
   enabled: z.boolean(),
+  mail: z.boolean().describe("new messages are mailed to the workplace's e-mail address"),
   pinSet: z.boolean(),
   locked: z.boolean().describe(`true after ${PIN_LOCK_AFTER} wrong PIN entries in a row, until reset`),
   failedAttempts: z.number(),
@@ -66,6 +74,7 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     const failedAttempts = await store.pinFailures.get(w.id);
     return {
       enabled: w.voicebox.enabled,
+      mail: w.voicebox.mail ?? true,
       pinSet: w.voicebox.pinHash !== undefined,
       locked: failedAttempts >= PIN_LOCK_AFTER,
       failedAttempts,
@@ -170,8 +179,9 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       },
     },
     async (request) => {
-      const { enabled, pin } = request.body;
+      const { enabled, pin, mail } = request.body;
       const { cid, wid } = request.params;
+      const withMail = (v: Workplace['voicebox']) => (mail === undefined ? v : { ...v, mail });
       // scrypt (hash and the previous-PIN check) runs in the thread pool before the update, so a
       // PIN change never stalls the calls this process handles
       let newPin: { hash: string; checkedAgainst: string | undefined } | undefined;
@@ -192,19 +202,20 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
         newPin = { hash: await hashPinAsync(pin), checkedAgainst: before.voicebox.pinHash };
       }
       const { next } = await updateWorkplace(store, cid, wid, (current) => {
-        if (!newPin) return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
+        if (!newPin)
+          return { ...current, voicebox: withMail({ ...current.voicebox, enabled }), updatedAt: nowIso() };
         // another PIN change landed meanwhile: its PIN was not checked against — ask again
         if (current.voicebox.pinHash !== newPin.checkedAgainst) {
           throw conflict('pin', 'the PIN was changed at the same time; please retry');
         }
         return {
           ...current,
-          voicebox: {
+          voicebox: withMail({
             ...current.voicebox,
             enabled,
             pinHash: newPin.hash,
             previousPinHashes: pinHistory(current.voicebox).slice(0, PIN_HISTORY),
-          },
+          }),
           updatedAt: nowIso(),
         };
       });
@@ -271,6 +282,184 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       return { presentation: next.callerIdPresentation };
     },
   );
+
+  // ---------- availability: do-not-disturb and opening hours ----------
+  const availabilityView = z.object({
+    doNotDisturb: z.boolean(),
+    scheduleId: z.string().optional(),
+    closedTarget: z.union([z.literal('voicebox'), z.object({ number: z.string() })]).optional(),
+  });
+  const availabilityInput = z.strictObject({
+    doNotDisturb: z.boolean().describe('callers go to the voicebox, or hear busy when it is off'),
+    scheduleId: idSchema.nullable().optional().describe('the schedule whose opening hours apply; null: none'),
+    closedTarget: forwardTargetInput
+      .optional()
+      .describe('where calls go while the schedule is closed (default: the voicebox)'),
+  });
+  const toAvailability = (w: Workplace): z.infer<typeof availabilityView> => ({
+    doNotDisturb: w.doNotDisturb ?? false,
+    ...(w.scheduleId !== undefined ? { scheduleId: w.scheduleId } : {}),
+    ...(w.closedTarget !== undefined ? { closedTarget: w.closedTarget } : {}),
+  });
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/availability',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: availabilityView, ...errorResponses } },
+    },
+    async (request) => toAvailability(await loadWorkplace(store, request.params.cid, request.params.wid)),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/availability',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        params: widParams,
+        body: availabilityInput,
+        response: { 200: availabilityView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { cid, wid } = request.params;
+      const body = request.body;
+      const issues: FieldIssue[] = [];
+      if (body.scheduleId && !(await store.schedules.get(cid, body.scheduleId)))
+        issues.push({ path: 'scheduleId', message: 'no such schedule in this company' });
+      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+        const { scheduleId: _s, closedTarget: _t, doNotDisturb: _d, ...rest } = current;
+        const scheduleId =
+          body.scheduleId === undefined ? current.scheduleId : (body.scheduleId ?? undefined);
+        // a target given is always checked; the default one only for a schedule that exists
+        // (an unknown schedule is one problem, not two)
+        const closedTarget =
+          body.closedTarget !== undefined || (scheduleId && issues.length === 0)
+            ? checkedTarget(
+                body.closedTarget ?? current.closedTarget ?? 'voicebox',
+                current,
+                issues,
+                'closedTarget',
+              )
+            : undefined;
+        assertNoIssues(issues);
+        return {
+          ...rest,
+          ...(body.doNotDisturb ? { doNotDisturb: true } : {}),
+          ...(scheduleId !== undefined ? { scheduleId } : {}),
+          ...(scheduleId !== undefined && closedTarget !== undefined ? { closedTarget } : {}),
+          updatedAt: nowIso(),
+        };
+      });
+      return toAvailability(next);
+    },
+  );
+
+  // ---------- selective forwarding: rules by caller ----------
+  const selectiveTargetView = z.union([z.literal('voicebox'), z.object({ number: z.string() })]);
+  const selectiveView = z.object({
+    rules: z.array(
+      z.object({
+        enabled: z.boolean(),
+        callers: z.array(z.string()),
+        anonymous: z.boolean(),
+        target: selectiveTargetView,
+      }),
+    ),
+  });
+  const selectiveInput = z.strictObject({
+    rules: z
+      .array(
+        z.strictObject({
+          enabled: z.boolean().default(true),
+          callers: z
+            .array(z.string().max(32))
+            .max(MAX_SELECTIVE_CALLERS + 1)
+            .default([])
+            .describe('numbers (any form; stored as E.164) or E.164 prefixes ending in "*", e.g. "+4930*"'),
+          anonymous: z.boolean().default(false).describe('also callers who withhold their number'),
+          target: forwardTargetInput,
+        }),
+      )
+      .max(MAX_SELECTIVE_RULES + 1)
+      .describe('first enabled rule naming the caller wins; before opening hours and every other forwarding'),
+  });
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/selective-forwarding',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: selectiveView, ...errorResponses } },
+    },
+    async (request) => ({
+      rules: (await loadWorkplace(store, request.params.cid, request.params.wid)).selectiveForwarding ?? [],
+    }),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/selective-forwarding',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        params: widParams,
+        body: selectiveInput,
+        response: { 200: selectiveView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { cid, wid } = request.params;
+      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+        const issues: FieldIssue[] = [];
+        const rules: SelectiveForwardRule[] = request.body.rules.map((rule, i) => ({
+          enabled: rule.enabled,
+          anonymous: rule.anonymous,
+          // a prefix keeps its "*"; numbers in national form become E.164 like everywhere else
+          callers: rule.callers.map((c) => prefixOrNumber(c, countryCode)),
+          target: checkedTarget(rule.target, current, issues, `rules.${i}.target`),
+        }));
+        issues.push(...validateSelectiveForwarding(rules, { countryCode }));
+        assertNoIssues(issues);
+        const { selectiveForwarding: _old, ...rest } = current;
+        return { ...rest, ...(rules.length ? { selectiveForwarding: rules } : {}), updatedAt: nowIso() };
+      });
+      return { rules: next.selectiveForwarding ?? [] };
+    },
+  );
+
+  /**
+   * A caller entry as stored: a number in E.164, or a prefix ending in "*" normalised the same
+   * way ("030*" → "+4930*", "0049 89*" → "+4989*"); what cannot be read stays as typed, so the
+   * validation names it.
+   */
+  function prefixOrNumber(entry: string, cc: string): string {
+    const trimmed = entry.trim();
+    if (!trimmed.endsWith('*')) return toE164(trimmed, cc);
+    const digits = trimmed.slice(0, -1).replace(/[\s/().-]/g, '');
+    if (/^\+\d+$/.test(digits)) return `${digits}*`;
+    if (/^00\d+$/.test(digits)) return `+${digits.slice(2)}*`;
+    if (/^0\d+$/.test(digits)) return `+${cc}${digits.slice(1)}*`;
+    return trimmed;
+  }
+
+  /** a target checked like a forward-always target (E.164, not the own number, voicebox on) */
+  function checkedTarget(
+    target: z.infer<typeof forwardTargetInput>,
+    current: Workplace,
+    issues: FieldIssue[],
+    path: string,
+  ): ForwardTarget {
+    const probe: FieldIssue[] = [];
+    const forwarding = normaliseForwarding(
+      { always: { enabled: true, target } },
+      { countryCode, ownNumber: current.number, voiceboxEnabled: current.voicebox.enabled },
+      probe,
+    );
+    for (const issue of probe)
+      issues.push({ path: issue.path.replace(/^always\.target/, path), message: issue.message });
+    return forwarding.always.target ?? 'voicebox';
+  }
 
   // ---------- voicebox messages ----------
   async function loadMessage(cid: string, wid: string, mid: string): Promise<VoiceboxMessage> {

@@ -9,6 +9,7 @@
  * What cannot be known before the call is shown as branches: the ring plan says what follows
  * when nobody answers (busy / no answer / unreachable) and when a forward target fails.
  */
+import type { Availability } from '../domain/availability.js';
 import { emergencyNumber } from '../domain/emergency.js';
 import { blockingPrefix, isBlocked, type BlockingResolution } from '../domain/blocking.js';
 import {
@@ -43,6 +44,7 @@ import { classifyDialled, routeCall, voiceboxAccessOwner, type CallKind } from '
 import type { Store } from '../store/store.js';
 import type { ConfigCache } from './config-cache.js';
 import { resolveDialled } from './router.js';
+import { workplacePlanInput } from './plan-input.js';
 import { VOICEBOX_MAX_SECONDS } from './voicebox.js';
 
 export interface ExplainConfig {
@@ -55,7 +57,12 @@ export interface ExplainConfig {
 export interface ExplainDeps {
   cache: Pick<
     ConfigCache,
-    'resolveNumber' | 'resolveExtension' | 'blockingResolutionFor' | 'blockingProfile' | 'company'
+    | 'resolveNumber'
+    | 'resolveExtension'
+    | 'blockingResolutionFor'
+    | 'blockingProfile'
+    | 'company'
+    | 'schedule'
   >;
   store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs'>;
   config: ExplainConfig;
@@ -166,6 +173,13 @@ export class ExplainInputError extends Error {
 }
 
 const RULES = {
+  availability:
+    "Opening hours (the workplace's schedule, in its time zone: weekly hours, public holidays of the federal state, closed days) and do-not-disturb decide before the ring plan.",
+  selective:
+    'Selective forwarding: the first enabled rule naming the caller (a number, a prefix, or anonymous callers) sends the call to its target.',
+  closed: 'Outside the opening hours the call goes to the closed-hours target: the voicebox or a number.',
+  doNotDisturb:
+    'Do-not-disturb: callers go to the voicebox, or hear busy when it is off (forward always still forwards).',
   number:
     'The called number is normalised to E.164 (COUNTRY_CODE) and looked up in the number index; from a device, 2–8 digits are an internal extension of the company.',
   voiceboxAccess:
@@ -218,6 +232,29 @@ function describeStep(step: CallStep): string {
   }
 }
 
+function describeAvailability(a: Availability): string {
+  switch (a.kind) {
+    case 'do-not-disturb':
+      return 'do-not-disturb is on';
+    case 'closed': {
+      const st = a.schedule.state;
+      const why =
+        st.reason === 'holiday'
+          ? `public holiday "${st.name}" (${st.date})`
+          : st.reason === 'closed-day'
+            ? `closed day "${st.name}" (${st.date})`
+            : `outside the opening hours (${st.day} ${st.localTime})`;
+      return `"${a.schedule.name}" is closed: ${why}`;
+    }
+    case 'available': {
+      const st = a.schedule?.state;
+      return a.schedule && st?.open
+        ? `"${a.schedule.name}" is open (${st.day} ${st.interval.from}–${st.interval.to})`
+        : 'reachable';
+    }
+  }
+}
+
 function profileView(resolution: Pick<BlockingResolution, 'profile' | 'level' | 'dangling'>) {
   return {
     profileId: resolution.profile?.id,
@@ -251,20 +288,36 @@ export function explainRingPlan(
       : `caller ${callerNumber || '(anonymous)'} is not blocked`,
     detail: { blocked: incomingPrefix !== undefined, prefix: incomingPrefix, callerNumber },
   });
+  const availability = input.availability;
+  if (availability && (availability.kind !== 'available' || availability.schedule)) {
+    steps.push({
+      step: 'availability',
+      rule: RULES.availability,
+      outcome: describeAvailability(availability),
+      detail: { ...availability },
+    });
+  }
   const first = planInbound(input);
   const tree: PlanTree = { workplaceId: workplace.id, callerNumber, first };
+  const reason = 'reason' in first ? first.reason : undefined;
   steps.push({
     step: 'ring-plan',
     rule:
       first.action === 'reject'
         ? RULES.incoming
-        : workplace.forwarding.always.enabled
-          ? RULES.always
-          : first.action === 'ring'
-            ? RULES.ring
-            : workplace.status !== 'active'
-              ? RULES.pending
-              : RULES.branch,
+        : reason === 'selective'
+          ? RULES.selective
+          : reason === 'closed'
+            ? RULES.closed
+            : reason === 'do-not-disturb'
+              ? RULES.doNotDisturb
+              : workplace.forwarding.always.enabled
+                ? RULES.always
+                : first.action === 'ring'
+                  ? RULES.ring
+                  : workplace.status !== 'active'
+                    ? RULES.pending
+                    : RULES.branch,
     outcome: describeStep(first),
     detail: {
       action: first.action,
@@ -365,13 +418,16 @@ async function workplacePlan(
   workplace: Workplace,
   callerNumber: string,
   steps: ExplainStep[],
+  atMs: number,
 ): Promise<PlanTree> {
-  const resolution = await deps.cache.blockingResolutionFor(workplace);
-  return explainRingPlan(
-    { workplace, callerNumber, blocking: resolution.profile, templates: templatesOf(deps.config) },
-    resolution,
-    steps,
+  const { input, resolution } = await workplacePlanInput(
+    deps.cache,
+    templatesOf(deps.config),
+    workplace,
+    callerNumber,
+    atMs,
   );
+  return explainRingPlan(input, resolution, steps);
 }
 
 /** The decision trace of one call. Throws ForeignTargetError / ExplainInputError. */
@@ -516,7 +572,7 @@ export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promi
     }
     case 'workplace':
       explanation.workplaceId = route.workplace.id;
-      explanation.plan = await workplacePlan(deps, route.workplace, callerNumber, steps);
+      explanation.plan = await workplacePlan(deps, route.workplace, callerNumber, steps, req.at.getTime());
       return explanation;
     case 'portal':
       explanation.portalId = route.portal.id;
@@ -696,7 +752,7 @@ async function explainCallThrough(
       e164: target.e164,
       ...(callerId ? { callerId } : {}),
     };
-    explanation.plan = await workplacePlan(deps, target.workplace, callerId ?? '', steps);
+    explanation.plan = await workplacePlan(deps, target.workplace, callerId ?? '', steps, at.getTime());
     return;
   }
   // the fraud guard: the same pure rules, over the counters as they are at `at` (read only)

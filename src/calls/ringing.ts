@@ -10,13 +10,13 @@ import {
   afterRingFailure,
   planInbound,
   type CallStep,
-  type PlanInput,
   type RingLeg,
 } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
 import { forwardCall } from './forwarding.js';
 import { callVariables } from './live-calls.js';
 import type { CallSession, PresentedIdentity } from './session.js';
+import { workplacePlanInput } from './plan-input.js';
 import { depositMessage } from './voicebox.js';
 
 /** How many plan steps a call may take (ring → forward → release at most; guards a loop). */
@@ -32,13 +32,15 @@ export async function callWorkplace(
   present: PresentedIdentity = { kind: 'caller' },
 ): Promise<void> {
   ctx.events?.emit(session, { type: 'target', workplace, callerNumber });
-  const blocking = await session.guard(ctx.cache.blockingFor(workplace));
-  const input: PlanInput = {
-    workplace,
-    callerNumber,
-    blocking,
-    templates: { device: ctx.config.DIAL_DEVICE, external: ctx.config.DIAL_EXTERNAL },
-  };
+  const { input } = await session.guard(
+    workplacePlanInput(
+      ctx.cache,
+      { device: ctx.config.DIAL_DEVICE, external: ctx.config.DIAL_EXTERNAL },
+      workplace,
+      callerNumber,
+      ctx.clock?.() ?? Date.now(),
+    ),
+  );
   let step: CallStep = planInbound(input);
   for (let i = 0; i < MAX_STEPS; i++) {
     session.log.info({ workplaceId: workplace.id, step: describe(step) }, 'call step');

@@ -5,6 +5,9 @@
  */
 
 import type { CallThroughPolicySettings } from './fraud.js';
+export type { Schedule } from './schedules.js';
+import type { SelectiveForwardRule } from './selective.js';
+export type { SelectiveForwardRule } from './selective.js';
 
 export type Language = 'de' | 'en';
 
@@ -135,6 +138,8 @@ export interface VoiceboxSettings {
   previousPinHashes?: string[];
   /** stored recording name of a custom greeting; absent → generated default greeting */
   greetingRecording?: string;
+  /** each new message is mailed to the workplace's e-mail address (absent: on, as the seeds say) */
+  mail?: boolean;
 }
 
 export type CallerIdPresentation = 'number' | 'anonymous';
@@ -165,6 +170,14 @@ export interface Workplace {
   parallelRinging: ParallelRinging;
   forwarding: Forwarding;
   voicebox: VoiceboxSettings;
+  /** do-not-disturb: callers go to the voicebox, or hear busy when it is off */
+  doNotDisturb?: boolean;
+  /** the schedule whose opening hours apply (in the workplace's time zone unless it names one) */
+  scheduleId?: string;
+  /** where calls go while the schedule is closed (required with scheduleId) */
+  closedTarget?: ForwardTarget;
+  /** rules by caller that send those callers elsewhere (first match wins) */
+  selectiveForwarding?: SelectiveForwardRule[];
   createdAt: string;
   updatedAt: string;
 }
@@ -206,7 +219,8 @@ export interface AnywherePortal {
   updatedAt: string;
 }
 
-export type TokenRole = 'platform' | 'admin' | 'employee';
+/** 'metrics': METRICS_TOKEN, which reads /metrics and nothing else */
+export type TokenRole = 'platform' | 'admin' | 'employee' | 'metrics';
 
 /** Who is calling the API. The platform admin has no companyId. */
 export interface Principal {
@@ -229,8 +243,18 @@ export interface UserAccount {
   username: string;
   /** optional second sign-in name and where invitations / resets are sent (lowercase, unique) */
   email?: string;
+  /**
+   * false: the address is another company's account's sign-in name, kept here for mail only
+   * (inviting must not reveal who uses an address elsewhere); never shown in the API
+   */
+  emailSignIn?: false;
   /** scrypt hash; absent until the invitation is accepted */
   passwordHash?: string;
+  /**
+   * Set when the password was (re)set: tokens this account minted from a web session before
+   * this instant no longer authenticate (ISO time, compared as text).
+   */
+  credentialsSince?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -263,6 +287,11 @@ export interface ApiToken {
   /** sha256 of the token; the token is shown once at creation */
   hash: string;
   createdAt: string;
+  /**
+   * The web app account that minted it from its session: the token dies with that account
+   * and with a reset of its password (absent: minted with another token, lives until deleted).
+   */
+  accountId?: string;
 }
 
 export interface VoiceboxMessage {

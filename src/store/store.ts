@@ -11,6 +11,7 @@ import type {
   ApiToken,
   Area,
   BlockingProfile,
+  Schedule,
   Company,
   Group,
   LiveCall,
@@ -33,7 +34,7 @@ export interface CallThroughRequest {
   /** country calling code of the destination */
   country: string;
   /** refused by its destination class: counted as a refusal, never admitted */
-  refusal?: 'premium-rate' | 'country-not-allowed';
+  refusal?: 'premium-rate' | 'country-not-allowed' | 'invalid-number';
   policy: CallThroughPolicy;
   /** the concurrency slot frees itself after this long even when the call is never settled */
   leaseSeconds: number;
@@ -66,7 +67,17 @@ export interface CallThroughStatus {
 }
 
 export type EntityKind =
-  'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
+  | 'company'
+  | 'group'
+  | 'area'
+  | 'blockingProfile'
+  | 'schedule'
+  | 'template'
+  | 'workplace'
+  | 'portal'
+  | 'token'
+  /** a web account's password, sessions or existence changed (event streams re-check their credential) */
+  | 'account';
 
 export interface ConfigChange {
   kind: EntityKind;
@@ -201,6 +212,10 @@ export interface Store {
   };
   areas: CompanyScopedRepo<Area>;
   blockingProfiles: CompanyScopedRepo<BlockingProfile>;
+  /** opening hours, holidays and closed days; one in use by a workplace cannot be deleted */
+  schedules: CompanyScopedRepo<Schedule>;
+  /** voicebox messages waiting to be mailed; a job is created with its message (voicebox.add) */
+  mailOutbox: MailOutboxRepo;
   templates: CompanyScopedRepo<Template>;
   /**
    * put() claims number (global), extension (per company) and username (global) atomically,
@@ -311,4 +326,31 @@ export interface Store {
 
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** a voicebox message waiting to be mailed (see mail-outbox.ts) */
+export interface MailJob {
+  /** "<workplaceId>/<messageId>" */
+  id: string;
+  workplaceId: string;
+  messageId: string;
+  /** failed attempts so far */
+  attempts: number;
+  lastError?: string;
+  /** the sender holding the job, and until when (epoch ms) */
+  claimedBy?: string;
+  claimedUntilMs?: number;
+}
+
+export interface MailOutboxRepo {
+  /** jobs due at `nowMs` that nobody holds, oldest first */
+  due(nowMs: number, limit: number): Promise<MailJob[]>;
+  /** takes the job until `untilMs`; undefined when another sender took or finished it first */
+  claim(job: MailJob, holder: string, untilMs: number): Promise<MailJob | undefined>;
+  /** a failed attempt: due again at `dueMs` */
+  retry(job: MailJob, dueMs: number, error: string): Promise<MailJob>;
+  /** sent, or nothing to send: the job is gone */
+  finish(job: MailJob): Promise<void>;
+  /** how many jobs wait (for metrics and tests) */
+  pending(): Promise<number>;
 }

@@ -176,6 +176,33 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(second.requests.length, why).toBeLessThanOrEqual(8);
   });
 
+  it("a colleague's call answered on the callee's parallel mobile: the caller's call list names whom they called, never that mobile", async () => {
+    const mobile = '+491701000031';
+    const callee = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const colleague = await env.createWorkplace();
+    env.world.setBehaviour('device', callee.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer' });
+    const caller = await env.world.deviceCall(colleague.id, callee.number);
+    await caller.waitUp();
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    await caller.hangup();
+    await mobileLeg.ended;
+    type Line = { outcome: string; direction: string; to: string; answeredBy?: { kind: string; id: string } };
+    const listOf = (wid: string) =>
+      env.observer.until(async () => {
+        const l = await env.api<{ items: Line[] }>('GET', `/v1/companies/${env.cid}/workplaces/${wid}/calls`);
+        return l.items.length > 0 ? l.items : undefined;
+      }, 'a call list entry');
+    const calleeLine = (await listOf(callee.id))[0]!;
+    expect(calleeLine).toMatchObject({ direction: 'internal', answeredBy: { kind: 'number', id: mobile } });
+    const callerLine = (await listOf(colleague.id))[0]!;
+    expect(callerLine).toMatchObject({ direction: 'internal', outcome: 'answered', to: callee.number });
+    expect(callerLine).not.toHaveProperty('answeredBy');
+    expect(JSON.stringify(callerLine)).not.toContain(mobile.slice(1));
+  });
+
   it('workplace call answered on a parallel number first: the caller talks to the mobile, the desk phone stops with cause 26', async () => {
     const mobile = '+491701000012';
     const wp = await env.createWorkplace({
@@ -360,6 +387,86 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(env.observer.heard(ownerPbx)).toContain('sound:pbx/vb-message-from');
     expect((await env.store.voicebox.list(wp.id))[0]!.status, 'heard now').toBe('heard');
     await owner.hangup();
+  });
+
+  it('opening hours: within them the desk rings; after closing the same call goes to the closed-hours number; do-not-disturb sends callers to the voicebox', async () => {
+    const schedule = await env.api<{ id: string }>('POST', `/v1/companies/${env.cid}/schedules`, {
+      name: 'Büro',
+      timezone: 'Europe/Berlin',
+      week: Object.fromEntries(
+        ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ from: '08:00', to: '17:00' }]]),
+      ),
+    });
+    const closedNumber = '+493099900021';
+    const wp = await env.createWorkplace();
+    const sip = wp.devices[0]!.sipUsername;
+    // set before the first call: the controller has nothing of this workplace cached yet
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${wp.id}/availability`, {
+      doNotDisturb: false,
+      scheduleId: schedule.id,
+      closedTarget: { number: closedNumber },
+    });
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour('pstn', closedNumber, { kind: 'answer' });
+    try {
+      // 10:00 in Berlin (a winter date: UTC+1): open, the desk phone rings
+      env.setClock(Date.parse('2026-12-07T09:00:00Z'));
+      const during = await env.world.call('+491511000021', wp.number);
+      await env.world.waitForLeg('device', sip);
+      await during.hangup();
+      // 17:00 local: closed (the end is exclusive); the call goes to the closed-hours number
+      env.setClock(Date.parse('2026-12-07T16:00:00Z'));
+      const after = await env.world.call('+491511000022', wp.number);
+      const afterPbx = await env.pbxChannelOf(after);
+      const target = await env.world.waitForLeg('pstn', closedNumber);
+      await env.untilBridged(
+        afterPbx,
+        await env.pbxLegOf('pstn', closedNumber),
+        'the caller with the closed-hours number',
+      );
+      await after.hangup();
+      await target.ended;
+    } finally {
+      env.setClock(undefined);
+    }
+    const deskLegs = (target: string) =>
+      env.world.allLegs().filter((l) => l.kind === 'device' && l.target === target);
+    expect(deskLegs(sip), 'the desk rang only within the hours').toHaveLength(1);
+
+    // do-not-disturb: straight to the voicebox, nothing rings
+    const dnd = await env.createWorkplace({ voicebox: { enabled: true, pin: '4711' } });
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${dnd.id}/availability`, {
+      doNotDisturb: true,
+    });
+    const caller = await env.world.call('+491511000023', dnd.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    await env.observer.untilRecording(callerPbx, 40_000);
+    expect(deskLegs(dnd.devices[0]!.sipUsername), 'the desk phone did not ring').toHaveLength(0);
+    await caller.hangup();
+  });
+
+  it('selective forwarding: a caller a rule names goes to its target, every other caller rings the desk', async () => {
+    const vip = '+491511000024';
+    const assistant = '+493099900024';
+    const wp = await env.createWorkplace();
+    const sip = wp.devices[0]!.sipUsername;
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${wp.id}/selective-forwarding`, {
+      rules: [{ callers: [vip], target: { number: assistant } }],
+    });
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour('pstn', assistant, { kind: 'answer' });
+    const fromVip = await env.world.call(vip, wp.number);
+    const vipPbx = await env.pbxChannelOf(fromVip);
+    await env.world.waitForLeg('pstn', assistant);
+    await env.untilBridged(vipPbx, await env.pbxLegOf('pstn', assistant), 'the named caller with the target');
+    expect(
+      env.world.allLegs().filter((l) => l.kind === 'device' && l.target === sip),
+      'the desk did not ring for the named caller',
+    ).toHaveLength(0);
+    await fromVip.hangup();
+    const other = await env.world.call('+491511000025', wp.number);
+    await env.world.waitForLeg('device', sip);
+    await other.hangup();
   });
 
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
