@@ -32,6 +32,9 @@ export const EMERGENCY_DB_FAMILY = 'pbx_emergency';
  */
 export const EMERGENCY_POLL_MS = 5 * 60_000;
 
+/** After a failed scan, the next try. */
+const RETRY_MS = 5000;
+
 /** The never-dialled channel a scan reads through (asterisk/extensions.conf [pbx-records]). */
 export const READER_ENDPOINT = 'Local/s@pbx-records';
 /** The dialplan that deletes a handled record (PBX_RECORD_KEY). */
@@ -240,6 +243,7 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
     }
   }
 
+  let retry: NodeJS.Timeout | undefined;
   /** a scan was asked for while one ran: run once more after it (a record may be newer) */
   let again = false;
   function tick(): void {
@@ -249,7 +253,18 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
       return;
     }
     running = scan()
-      .catch((err: unknown) => log.debug({ err }, 'emergency call records not readable now'))
+      .catch((err: unknown) => {
+        // e.g. Asterisk away, or the reader channel released by a reconcile that ran at the same
+        // connect: try again soon rather than at the next emergency call or the safety net
+        log.debug({ err }, 'emergency call records not readable now');
+        if (!stopped && !retry) {
+          retry = setTimeout(() => {
+            retry = undefined;
+            tick();
+          }, RETRY_MS);
+          retry.unref();
+        }
+      })
       .finally(() => {
         running = undefined;
         if (again) {
@@ -272,6 +287,7 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
   return () => {
     stopped = true;
     clearInterval(timer);
+    if (retry) clearTimeout(retry);
     stopConnected();
     stopDestroyed();
   };
