@@ -168,7 +168,14 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
   /** keys seen unreadable, so each is logged once per process, not every scan */
   const unreadable = new Set<string>();
 
+  /**
+   * Keys this process has handled: the dialplan deletes a record a moment after the originate
+   * returns, so a scan right after must not report it again.
+   */
+  const handled = new Set<string>();
+
   async function handle(key: string): Promise<void> {
+    if (handled.has(key)) return;
     const entry = parseEmergencyEntry(key);
     const callLog = log.child({ callId: entry?.callId ?? key });
     if (!entry) {
@@ -212,6 +219,7 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
         'emergency call from a device of no known workplace',
       );
     }
+    handled.add(key);
     await deps.ari.channels.originate({
       endpoint: DELETE_ENDPOINT,
       app: deps.ari.app,
@@ -230,6 +238,8 @@ export function watchEmergencyCalls(deps: EmergencyWatchDeps): () => void {
       (await deps.ari.channels.getChannelVar({ channelId: channel.id, variable: expression })).value ?? '';
     try {
       const keys = (await read(`DB_KEYS(${EMERGENCY_DB_FAMILY})`)).split(',').filter((k) => k !== '');
+      // forget what Asterisk has deleted meanwhile (the set stays as small as the backlog)
+      for (const k of handled) if (!keys.includes(k)) handled.delete(k);
       for (const key of keys) {
         if (stopped) return;
         try {
