@@ -596,6 +596,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         const value = record.fields[i]!.trim();
         if (value !== '') object[column] = value;
       });
+      // people name the group as they see it ("Berlin"), not by its id: a unique name is as good
+      if (object.groupId !== undefined && !ctx.groups.some((g) => g.id === object.groupId)) {
+        const named = ctx.groups.filter((g) => g.name.trim().toLowerCase() === object.groupId!.toLowerCase());
+        if (named.length === 1) object.groupId = named[0]!.id;
+      }
       const checked = checkWorkplaceCreate(object, ctx, prefix);
       issues.push(...checked.issues);
       if (checked.workplace) drafts.push({ workplace: checked.workplace, input: checked.input });

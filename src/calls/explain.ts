@@ -64,7 +64,7 @@ export interface ExplainDeps {
     | 'company'
     | 'schedule'
   >;
-  store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs'>;
+  store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs' | 'liveCalls'>;
   config: ExplainConfig;
 }
 
@@ -426,6 +426,7 @@ async function workplacePlan(
     workplace,
     callerNumber,
     atMs,
+    (id) => deps.store.liveCalls.get(id),
   );
   return explainRingPlan(input, resolution, steps);
 }

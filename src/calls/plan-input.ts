@@ -1,7 +1,8 @@
 /**
  * What the ring plan of a workplace decides on, gathered once for the flow and for routing
  * explain alike: the effective blocking profile (with the level it comes from) and the
- * workplace's availability at the call's instant (its schedule's opening hours, do-not-disturb).
+ * workplace's availability at the call's instant (its schedule's opening hours, do-not-disturb)
+ * and whether it is on a call (for the numbers that must not ring then).
  * Both consume the same PlanInput, so they cannot disagree about the hours.
  */
 import { availabilityOf } from '../domain/availability.js';
@@ -21,11 +22,18 @@ export async function workplacePlanInput(
   workplace: Workplace,
   callerNumber: string,
   atMs: number,
+  /** the workplace's answered call in the live-call registry, if any */
+  liveCall: (workplaceId: string) => Promise<unknown>,
 ): Promise<WorkplacePlan> {
-  // (both cached: a warm call does no I/O here)
-  const [resolution, schedule] = await Promise.all([
+  // the registry is asked only when a number depends on it: a plain call does no I/O here
+  // (blocking profile and schedule come from the cache)
+  const askRegistry = Object.values(workplace.parallelRinging.options ?? {}).some((o) => o.notWhileOnCall);
+  const [resolution, schedule, live] = await Promise.all([
     cache.blockingResolutionFor(workplace),
     cache.schedule(workplace.companyId, workplace.scheduleId),
+    askRegistry && workplace.parallelRinging.enabled
+      ? liveCall(workplace.id).catch(() => undefined)
+      : Promise.resolve(undefined),
   ]);
   return {
     resolution,
@@ -35,6 +43,7 @@ export async function workplacePlanInput(
       blocking: resolution.profile,
       templates,
       availability: availabilityOf(workplace, schedule, atMs),
+      onCall: live !== undefined,
     },
   };
 }

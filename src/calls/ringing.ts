@@ -39,6 +39,7 @@ export async function callWorkplace(
       workplace,
       callerNumber,
       ctx.clock?.() ?? Date.now(),
+      (id) => ctx.store.liveCalls.get(id),
     ),
   );
   let step: CallStep = planInbound(input);

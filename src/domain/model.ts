@@ -128,6 +128,15 @@ export interface ParallelRinging {
   numbers: string[];
   /** external legs must press 1 before they get the call */
   answerConfirmation: boolean;
+  /** per number (E.164, one of `numbers`): ring it only after a delay, or not while the workplace is on a call */
+  options?: Record<string, ParallelNumberOptions>;
+}
+
+export interface ParallelNumberOptions {
+  /** the number rings this many seconds after the desk (within the same ring time) */
+  delaySeconds?: number;
+  /** not rung while the workplace is on a call (an answered call in the live-call registry) */
+  notWhileOnCall?: boolean;
 }
 
 export interface VoiceboxSettings {

@@ -42,8 +42,11 @@ export interface DialTemplates {
 
 export type RingLeg =
   | { kind: 'device'; endpoint: string; deviceId: string }
-  /** `number` is E.164; `confirm` = the callee must press 1 before the leg wins */
-  | { kind: 'external'; endpoint: string; number: string; confirm: boolean };
+  /**
+   * `number` is E.164; `confirm` = the callee must press 1 before the leg wins; `delaySeconds`:
+   * dialled that long after the others, within the same ring time
+   */
+  | { kind: 'external'; endpoint: string; number: string; confirm: boolean; delaySeconds?: number };
 
 /** Where the call goes next once the ring plan has been consulted. */
 export type CallStep =
@@ -78,20 +81,29 @@ export function ringSecondsOf(workplace: Workplace): number {
   return workplace.forwarding.noAnswer.ringSeconds || DEFAULT_RING_SECONDS;
 }
 
-/** The legs that ring together: every device, then every parallel-ringing number. */
-export function ringLegs(workplace: Workplace, templates: DialTemplates): RingLeg[] {
+/**
+ * The legs that ring together: every device, then every parallel-ringing number — a number
+ * marked "not while on a call" is left out while the workplace is on one, and a delayed number
+ * starts ringing after its delay (never later than 5 s before the ring time ends).
+ */
+export function ringLegs(workplace: Workplace, templates: DialTemplates, onCall = false): RingLeg[] {
   const legs: RingLeg[] = workplace.devices.map((device) => ({
     kind: 'device',
     endpoint: deviceDialString(templates, device.sipUsername),
     deviceId: device.id,
   }));
   if (workplace.parallelRinging.enabled) {
+    const ringSeconds = ringSecondsOf(workplace);
     for (const number of workplace.parallelRinging.numbers) {
+      const options = workplace.parallelRinging.options?.[number];
+      if (onCall && options?.notWhileOnCall) continue;
+      const delaySeconds = Math.min(options?.delaySeconds ?? 0, Math.max(0, ringSeconds - 5));
       legs.push({
         kind: 'external',
         endpoint: externalDialString(templates, number),
         number,
         confirm: workplace.parallelRinging.answerConfirmation,
+        ...(delaySeconds > 0 ? { delaySeconds } : {}),
       });
     }
   }
@@ -107,6 +119,8 @@ export interface PlanInput {
   templates: DialTemplates;
   /** closed hours and do-not-disturb at the call's instant (availabilityOf); unset: available */
   availability?: Availability;
+  /** the workplace is on a call (live-call registry): numbers marked "not while on a call" stay quiet */
+  onCall?: boolean;
 }
 
 const RELEASE_CAUSE: Record<RingFailure, number> = {
@@ -136,7 +150,7 @@ export function planInbound(input: PlanInput): CallStep {
     return voiceboxOrRelease(workplace, 'do-not-disturb', 'busy');
   }
   // Pending/failed workplaces have no devices in Asterisk: nothing can ring.
-  const legs = workplace.status === 'active' ? ringLegs(workplace, templates) : [];
+  const legs = workplace.status === 'active' ? ringLegs(workplace, templates, input.onCall) : [];
   if (legs.length === 0) return afterRingFailure('unreachable', input);
   return { action: 'ring', legs, ringSeconds: ringSecondsOf(workplace) };
 }

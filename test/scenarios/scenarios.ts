@@ -469,6 +469,42 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await other.hangup();
   });
 
+  it('parallel ringing: a delayed mobile rings only after its delay (never, when the desk answers first); a mobile marked "not while on a call" stays quiet while the workplace is on one', async () => {
+    const delayed = '+491701000031';
+    const quiet = '+491701000032';
+    const wp = await env.createWorkplace({
+      parallelRinging: {
+        enabled: true,
+        numbers: [
+          { number: delayed, delaySeconds: 2 },
+          { number: quiet, notWhileOnCall: true },
+        ],
+        answerConfirmation: false,
+      },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    const legsTo = (kind: 'device' | 'pstn', target: string) =>
+      env.world.allLegs().filter((l) => l.kind === kind && l.target === target);
+    env.world.setBehaviour('pstn', delayed, { kind: 'ring' });
+    env.world.setBehaviour('pstn', quiet, { kind: 'ring' });
+    // the desk answers at once: the delayed mobile never rings; the other one did (no call yet)
+    const first = await env.establishDeskCall(wp, '+491511000031');
+    await env.observer.until(() => env.store.liveCalls.get(wp.id), 'the call registered');
+    expect(legsTo('pstn', delayed), 'the delayed mobile never rang').toHaveLength(0);
+    const quietBefore = legsTo('pstn', quiet).length;
+
+    // a second call while the workplace is on the first one
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    const placedAt = Date.now();
+    const second = await env.world.call('+491511000032', wp.number);
+    await env.world.waitForLeg('pstn', delayed);
+    expect(Date.now() - placedAt, 'the delayed mobile waited its 2 s').toBeGreaterThanOrEqual(1900);
+    expect(legsTo('device', sip).length, 'the desk rang at once').toBe(2);
+    expect(legsTo('pstn', quiet), 'the quiet mobile was not rung during the call').toHaveLength(quietBefore);
+    await second.hangup();
+    await first.caller.hangup();
+  });
+
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
     const mobile = '+491701000003';
     const wp = await env.createWorkplace({

@@ -168,4 +168,26 @@ describe.skipIf(chromiumMissing !== undefined)('opening hours and availability i
       ]);
     await page.context().close();
   });
+
+  it('parallel ringing: a number rings after a delay, another not while on a call', async () => {
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'erika.web', PASSWORD);
+    const form = page.locator('form[aria-labelledby="par-h"]');
+    await form.waitFor();
+    await form.getByLabel('Rufnummer 1', { exact: true }).fill('0171 1111111');
+    await form.getByLabel('Verzögerung in Sekunden, Rufnummer 1').fill('10');
+    await form.getByLabel('Rufnummer 2', { exact: true }).fill('0171 2222222');
+    await form.getByLabel('Nicht während eines Gesprächs, Rufnummer 2').check();
+    await form.getByRole('button', { name: 'Speichern' }).click();
+    const url = `${base}/workplaces/${workplaceId}/parallel-ringing`;
+    await expect
+      .poll(async () => (await world.api<Record<string, unknown>>('GET', url, undefined, admin)).body.options)
+      .toEqual({ '+491711111111': { delaySeconds: 10 }, '+491712222222': { notWhileOnCall: true } });
+    // a delay beyond a minute is named at its field
+    await form.getByLabel('Verzögerung in Sekunden, Rufnummer 1').fill('90');
+    await form.getByRole('button', { name: 'Speichern' }).click();
+    const delay = form.getByLabel('Verzögerung in Sekunden, Rufnummer 1');
+    await expect.poll(() => delay.getAttribute('aria-invalid')).toBe('true');
+    await page.context().close();
+  });
 });

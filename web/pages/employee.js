@@ -106,15 +106,35 @@ export async function settingsPage({ session, match }) {
       h(
         'div',
         { class: 'grid' },
-        [0, 1, 2, 3, 4].map((i) =>
-          field({
-            name: `n${i}`,
-            path: `numbers.${i}`,
-            label: `${t('number')} ${i + 1}`,
-            value: par.numbers[i] ?? '',
-            attrs: { inputmode: 'tel' },
-          }),
-        ),
+        [0, 1, 2, 3, 4].map((i) => {
+          const number = par.numbers[i] ?? '';
+          const opts = par.options?.[number] ?? {};
+          return h(
+            'div',
+            { class: 'parallel-number' },
+            field({
+              name: `n${i}`,
+              path: `numbers.${i}`,
+              label: `${t('number')} ${i + 1}`,
+              value: number,
+              attrs: { inputmode: 'tel' },
+            }),
+            field({
+              name: `d${i}`,
+              path: `numbers.${i}.delaySeconds`,
+              label: `${t('ringDelay')} ${i + 1}`,
+              type: 'number',
+              value: opts.delaySeconds ?? '',
+              attrs: { min: 0, max: 60 },
+            }),
+            field({
+              name: `q${i}`,
+              label: `${t('notWhileOnCall')} ${i + 1}`,
+              type: 'checkbox',
+              value: opts.notWhileOnCall ?? false,
+            }),
+          );
+        }),
       ),
       h('p', { class: 'field-error', 'data-error-for': 'numbers' }),
     ),
@@ -127,7 +147,17 @@ export async function settingsPage({ session, match }) {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('save'))),
   );
   onSubmit(parForm, async (v) => {
-    const numbers = [0, 1, 2, 3, 4].map((i) => v[`n${i}`]).filter(Boolean);
+    const numbers = [0, 1, 2, 3, 4]
+      .filter((i) => v[`n${i}`])
+      .map((i) =>
+        v[`d${i}`] || v[`q${i}`]
+          ? {
+              number: v[`n${i}`],
+              ...(v[`d${i}`] ? { delaySeconds: Number(v[`d${i}`]) } : {}),
+              ...(v[`q${i}`] ? { notWhileOnCall: true } : {}),
+            }
+          : v[`n${i}`],
+      );
     await api('PUT', `${url}/parallel-ringing`, {
       enabled: v.enabled,
       numbers,
