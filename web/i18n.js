@@ -114,6 +114,13 @@ const de = {
   confirmDelete: '„{x}“ wirklich löschen?',
   editWorkplace: 'Arbeitsplatz bearbeiten',
   freeNumbers: 'Freie Rufnummern',
+  locationAddress: 'Anschrift des Standorts (für Notrufe)',
+  street: 'Straße und Hausnummer',
+  postalCode: 'Postleitzahl',
+  city: 'Ort',
+  country: 'Land (z. B. DE)',
+  networks: 'Netze des Standorts (CIDR, durch Komma getrennt)',
+  saveLocation: 'Standort speichern',
   devices: 'Endgeräte',
   addDevice: 'Endgerät hinzufügen',
   regenerate: 'SIP-Passwort neu erzeugen',
@@ -388,6 +395,13 @@ const en = {
   confirmDelete: 'Really delete "{x}"?',
   editWorkplace: 'Edit workplace',
   freeNumbers: 'Free numbers',
+  locationAddress: 'Address of the location (for emergency calls)',
+  street: 'Street and number',
+  postalCode: 'Postal code',
+  city: 'City',
+  country: 'Country (e.g. DE)',
+  networks: 'Networks of the location (CIDR, comma-separated)',
+  saveLocation: 'Save location',
   devices: 'Devices',
   addDevice: 'Add device',
   regenerate: 'Regenerate SIP password',
@@ -722,6 +736,36 @@ const messagesDe = [
   ],
   [/^a prefix is .*$/, 'eine Vorwahl ist „+“, Ländervorwahl und weitere Ziffern, dann „*“ (+4930*)'],
   [/^the area belongs to another group$/, 'der Bereich gehört zu einer anderen Gruppe'],
+  [
+    /^must be an IPv4 or IPv6 network in CIDR notation.*$/,
+    'muss ein IPv4- oder IPv6-Netz in CIDR-Schreibweise sein, z. B. 203.0.113.0/24',
+  ],
+  [
+    /^the prefix length must be 0 to (\d+) for an IPv(\d) network$/,
+    'die Präfixlänge muss für ein IPv$2-Netz 0 bis $1 sein',
+  ],
+  [/^must not be the whole internet \(\/0\)$/, 'darf nicht das ganze Internet sein (/0)'],
+  [
+    /^has host bits set below \/(\d+).*$/,
+    'hat unterhalb von /$1 gesetzte Host-Bits (gemeint ist wohl die Netzadresse)',
+  ],
+  [/^at most (\d+) networks$/, 'höchstens $1 Netze'],
+  [
+    /^must be a postal code.*$/,
+    'muss eine Postleitzahl sein (3 bis 10 Buchstaben, Ziffern, Leerzeichen oder „-“)',
+  ],
+  [
+    /^must be a two-letter country code.*$/,
+    'muss ein zweibuchstabiger Ländercode sein (ISO 3166-1), z. B. DE',
+  ],
+  [
+    /^group "(.+)" has no networks; enter the location's networks first$/,
+    'die Gruppe „$1“ hat keine Netze; bitte zuerst die Netze des Standorts eintragen',
+  ],
+  [
+    /^workplaces restricted to this location need its networks: (.*)$/,
+    'Arbeitsplätze, die auf diesen Standort beschränkt sind, brauchen seine Netze: $1',
+  ],
 ];
 
 let lang = 'de';

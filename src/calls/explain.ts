@@ -10,6 +10,7 @@
  * when nobody answers (busy / no answer / unreachable) and when a forward target fails.
  */
 import type { Availability } from '../domain/availability.js';
+import { emergencyNumber } from '../domain/emergency.js';
 import { blockingPrefix, isBlocked, type BlockingResolution } from '../domain/blocking.js';
 import {
   classifyDestination,
@@ -688,6 +689,15 @@ async function explainCallThrough(
 ): Promise<void> {
   const { cache, config } = deps;
   const { steps } = explanation;
+  if (emergencyNumber(digits)) {
+    steps.push({
+      step: 'call-through-destination',
+      rule: 'Emergency calls are never placed through the business line (it would show the office)',
+      outcome: `${digits} is an emergency number: "please dial emergency calls directly from your mobile", back to the menu`,
+    });
+    explanation.callThrough = { dialled: digits, result: 'invalid', reason: 'emergency number' };
+    return;
+  }
   const destination = parseDestination(digits, config.COUNTRY_CODE);
   const ours =
     destination.kind === 'invalid'

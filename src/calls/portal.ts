@@ -8,6 +8,7 @@
  * Decisions are the pure functions of src/domain/portal-auth.ts; this module does the talking.
  * Every decision is logged on the call's child logger (call id + portal id) — never the PIN.
  */
+import { emergencyNumber } from '../domain/emergency.js';
 import type { Logger } from 'pino';
 import { effectiveCallThroughPolicy } from '../domain/fraud.js';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
@@ -287,6 +288,11 @@ async function callThrough(
     log.info({ dialled: digits, reason }, 'portal: call-through destination invalid');
     return { kind: 'back-to-menu', typedAhead: await say(call, 'invalid-input', lang) };
   };
+  if (emergencyNumber(digits)) {
+    // never through the business line: the emergency centre would see the office, not the caller
+    log.warn({ dialled: digits }, 'portal: emergency number refused (dialled directly from the mobile)');
+    return { kind: 'back-to-menu', typedAhead: await say(call, 'emergency-dial-directly', lang) };
+  }
   const destination = parseDestination(digits, ctx.config.COUNTRY_CODE);
   if (destination.kind === 'invalid') return invalid(destination.reason);
   const ours = await session.guard(

@@ -115,7 +115,7 @@ export function resolveDialled(
   dialled: Extract<Dialled, { kind: 'number' | 'extension' | 'nothing' }>,
   callerWorkplace: Pick<Workplace, 'companyId'> | undefined,
 ): Promise<RoutingTarget> {
-  if (dialled.kind === 'number') return cache.resolveNumber(dialled.e164);
+  if (dialled.kind === 'number' && dialled.dial === undefined) return cache.resolveNumber(dialled.e164);
   if (dialled.kind === 'extension' && callerWorkplace) {
     return cache.resolveExtension(callerWorkplace.companyId, dialled.extension);
   }
@@ -244,7 +244,7 @@ export function createRouter(
     const route = routeCall(dialled, target, callerWorkplace);
     switch (route.kind) {
       case 'outbound':
-        return callOut(session, ctx, route.from, route.e164);
+        return callOut(session, ctx, route.from, route.e164, route.dial);
       case 'unallocated':
         session.log.info({ exten }, 'unallocated number');
         return session.hangup(CAUSE.unallocated);

@@ -513,6 +513,36 @@ export async function groupsPage({ session, go }) {
         toast(t('saved'));
         go('#/groups');
       });
+      // the location: its postal address (named in every emergency call's record) and networks
+      const a = g.address ?? {};
+      const locationForm = h(
+        'form',
+        { class: 'actions', novalidate: true, 'data-location': g.name },
+        alertBox(),
+        field({ name: 'street', path: 'address.street', label: t('street'), value: a.street ?? '' }),
+        field({
+          name: 'postalCode',
+          path: 'address.postalCode',
+          label: t('postalCode'),
+          value: a.postalCode ?? '',
+        }),
+        field({ name: 'city', path: 'address.city', label: t('city'), value: a.city ?? '' }),
+        field({ name: 'country', path: 'address.country', label: t('country'), value: a.country ?? 'DE' }),
+        field({ name: 'networks', label: t('networks'), value: (g.networks ?? []).join(', ') }),
+        h('button', { type: 'submit', class: 'secondary' }, t('saveLocation')),
+      );
+      onSubmit(locationForm, async (v) => {
+        const networks = String(v.networks ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        await api('PATCH', `${b}/groups/${g.id}`, {
+          address: { street: v.street, postalCode: v.postalCode, city: v.city, country: v.country },
+          networks,
+        });
+        toast(t('saved'));
+        go('#/groups');
+      });
       const areaForm = h(
         'form',
         { class: 'actions', novalidate: true },
@@ -542,7 +572,16 @@ export async function groupsPage({ session, go }) {
           g.numberRanges.map((r) => `${r.first} – ${r.last}`).join(', ') || t('none'),
         ),
         h('p', {}, `${t('freeNumbers')}: `, free.join(', ') || t('none')),
+        h(
+          'p',
+          {},
+          `${t('locationAddress')}: `,
+          g.address
+            ? `${g.address.street}, ${g.address.postalCode} ${g.address.city}, ${g.address.country}`
+            : t('none'),
+        ),
         rangeForm,
+        locationForm,
         h(
           'div',
           {},
