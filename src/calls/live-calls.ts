@@ -177,11 +177,14 @@ export class ConnectedCall {
     const { session } = this;
     try {
       await connect();
+      // bridged in Asterisk: from here a restart leaves the call up (the next controller
+      // re-adopts it from Asterisk's state even when the registry write below has not landed) —
+      // waiting for that write first dropped calls a SIGTERM met while Redis was slow
+      session.keepOnHandOver = true;
       this.registry.add(this);
       const registered = this.toLiveCall();
       if (this.workplaceId) await this.writeRegistry(() => this.registry.store.liveCalls.put(registered));
       session.log.info({ bridgeId: this.bridgeId, peer: this.peerChannelId }, 'call connected');
-      session.keepOnHandOver = true;
       await session.guard(this.peerEnded);
       session.log.info({ peer: this.peerChannelId }, 'peer hung up');
     } catch (err) {
