@@ -470,16 +470,24 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
   });
 
   it('parallel ringing: a delayed mobile rings only after its delay (never, when the desk answers first); a mobile marked "not while on a call" stays quiet while the workplace is on one', async () => {
-    const delayed = '+491701000031';
-    const quiet = '+491701000032';
+    const delayed = '+491701000071';
+    const quiet = '+491701000072';
     const wp = await env.createWorkplace({
       parallelRinging: {
         enabled: true,
+        // 4 s: the desk's answer (after 200 ms) must win the first call even on a loaded machine
         numbers: [
-          { number: delayed, delaySeconds: 2 },
+          { number: delayed, delaySeconds: 4 },
           { number: quiet, notWhileOnCall: true },
         ],
         answerConfirmation: false,
+      },
+      // a delay ends at least 5 s before the ring time does
+      forwarding: {
+        always: { enabled: false },
+        busy: { enabled: false },
+        noAnswer: { enabled: false, ringSeconds: 20 },
+        unreachable: { enabled: false },
       },
     });
     const sip = wp.devices[0]!.sipUsername;
