@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     ...(recordings ? { recordings } : {}),
     telemetry: telemetry.backend,
     metrics: telemetry.metrics,
+    callThroughUsage: controller?.context.callThroughGuard,
   });
 
   await app.listen({ host: config.HOST, port: config.PORT });

@@ -26,6 +26,11 @@ export interface ApiDeps {
    * scrypt runs, and a 4-digit PIN needs no more changes than that.
    */
   pinChangeLimit?: { max: number; windowMs: number };
+  /**
+   * The call controller's view of the call-through counters (routing explain), when it runs in
+   * this process: it includes the call-throughs that ended and are not settled in the store yet
+   */
+  callThroughUsage?: Pick<Store['callThroughs'], 'usage'>;
 }
 
 export const DEFAULT_PIN_CHANGE_LIMIT = { max: 5, windowMs: 15 * 60_000 };

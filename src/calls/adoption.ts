@@ -29,7 +29,7 @@
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
 import type { CallTraceSnapshot, VoiceboxMessage } from '../domain/model.js';
-import { routeCall, type CallKind, type Route } from '../domain/routing.js';
+import type { CallKind } from '../domain/routing.js';
 import { isPooledBridgeName } from './bridge-pool.js';
 import {
   adoptedAnswerMs,
@@ -41,7 +41,8 @@ import {
 import { restorableSnapshot, traceFromAsterisk, workplaceRef, portalRef } from './call-records.js';
 import type { CallContext } from './context.js';
 import { CALL_VARIABLE, parseCallBridgeName, parseCallTag } from './live-calls.js';
-import { callerNumberOf, classifyCall, resolveDialled, type Router } from './router.js';
+import { type Router } from './router.js';
+import { callerNumberOf, planEntry } from './decisions/entry.js';
 import type { CallerChannel, CallSession } from './session.js';
 import { bounded } from './store-writes.js';
 import { storeMessage } from './voicebox.js';
@@ -306,12 +307,15 @@ async function rebuiltTrace(
     workplaceId ? ctx.cache.workplace(workplaceId) : undefined,
     callThrough ? ctx.cache.workplace(callThrough.workplaceId) : undefined,
   ]);
-  let route: Route | undefined;
-  if (!own) {
-    const dialled = classifyCall(ctx.config, kind, exten, caller);
-    if (dialled.kind === 'number' || dialled.kind === 'extension' || dialled.kind === 'nothing')
-      route = routeCall(dialled, await resolveDialled(ctx.cache, dialled, caller), caller);
-  }
+  // the router's own entry decision, taken again over the cached configuration
+  const route = own
+    ? undefined
+    : (
+        await planEntry({ kind, exten, presented, callerWorkplace: caller }, ctx.cache, {
+          countryCode,
+          voiceboxAccessNumber: ctx.config.VOICEBOX_ACCESS_NUMBER,
+        })
+      ).route;
   const target = own ?? (route?.kind === 'workplace' ? route.workplace : undefined);
   const portal = route?.kind === 'portal' ? route.portal : undefined;
   const outboundTo = route?.kind === 'outbound' ? route.e164 : undefined;

@@ -163,6 +163,14 @@ export class ConfigCache {
     });
   }
 
+  /**
+   * The workplaces listing a number under parallel ringing (any company). Not cached: a portal
+   * call or a voicebox access reads it once, and it changes with every workplace edit.
+   */
+  byParallelNumber(e164: string): Promise<Workplace[]> {
+    return this.store.workplaces.byParallelNumber(e164);
+  }
+
   /** The workplace id of a device endpoint (its PJSIP accountcode), loaded by `load` once. */
   endpointWorkplaceId(
     endpoint: string,

@@ -1,47 +1,40 @@
 /**
- * Routing explain ("what happens if someone calls?"): the decision trace the controller would
- * follow for a call, step by step with the rule behind each step. Produced by the very
- * functions the controller calls — classifyDialled / resolveDialled / routeCall (router),
- * planInbound / afterRingFailure / afterForwardFailure (workplace calls), inPortalScope /
- * matchCaller / parseDestination / callThroughTarget / checkCallThrough (portal), isBlocked
- * (outgoing) — over the same config cache lookups. Nothing is dialled and nothing is counted.
+ * Routing explain ("what happens if someone calls?"): renders the decision values the call
+ * path carries out, step by step with the rule behind each step. It runs the planners of
+ * decisions/ — planEntry (router), planWorkplaceCall (workplace calls), planOutbound (a device
+ * calling out), planPortalAuth and planCallThrough (portal) — over the same kind of lookups,
+ * and has no sequence of checks of its own: what it shows is what the flows do. Nothing is
+ * dialled and nothing is counted.
+ *
+ * It answers as the explaining company sees the platform (companyView): another company's
+ * number is a number that is not ours, alike a free one, so an explanation never shows another
+ * company's configuration nor tells its numbers from free ones.
  *
  * What cannot be known before the call is shown as branches: the ring plan says what follows
  * when nobody answers (busy / no answer / unreachable) and when a forward target fails.
  */
-import { blockingPrefix, isBlocked, type BlockingResolution } from '../domain/blocking.js';
-import {
-  classifyDestination,
-  effectiveCallThroughPolicy,
-  limitReached,
-  type CallThroughUsage,
-  type DestinationClass,
-  type RefusalReason,
-} from '../domain/fraud.js';
+import { blockingPrefix, type BlockingResolution } from '../domain/blocking.js';
 import type { AnywherePortal, BlockingProfile, Workplace } from '../domain/model.js';
-import { normaliseNumber } from '../domain/numbers.js';
-import {
-  callThroughCallerId,
-  callThroughTarget,
-  checkCallThrough,
-  inPortalScope,
-  isPinLocked,
-  matchCaller,
-  parseDestination,
-} from '../domain/portal-auth.js';
 import {
   afterForwardFailure,
   afterRingFailure,
-  planInbound,
   type CallStep,
-  type DialTemplates,
-  type PlanInput,
   type RingFailure,
 } from '../domain/ring-plan.js';
-import { classifyDialled, routeCall, voiceboxAccessOwner, type CallKind } from '../domain/routing.js';
+import type { CallKind } from '../domain/routing.js';
 import type { Store } from '../store/store.js';
-import type { ConfigCache } from './config-cache.js';
-import { resolveDialled } from './router.js';
+import {
+  GUARD_REFUSED_PROMPT,
+  planCallThrough,
+  previewGuard,
+  type GuardPreview,
+} from './decisions/call-through.js';
+import { planEntry, type EntryDecision } from './decisions/entry.js';
+import { companyView, type CallLookups, type CallThroughUsageView } from './decisions/lookups.js';
+import { planOutbound } from './decisions/outbound.js';
+import { pinLockedAmong, planPortalAuth } from './decisions/portal.js';
+import { dialTemplates, planWorkplaceCall, type RingDecision } from './decisions/ring.js';
+import { PROMPTS, type PromptId } from './prompts.js';
 import { VOICEBOX_MAX_SECONDS } from './voicebox.js';
 
 export interface ExplainConfig {
@@ -52,11 +45,11 @@ export interface ExplainConfig {
 }
 
 export interface ExplainDeps {
-  cache: Pick<
-    ConfigCache,
-    'resolveNumber' | 'resolveExtension' | 'blockingResolutionFor' | 'blockingProfile' | 'company'
-  >;
-  store: Pick<Store, 'workplaces' | 'pinFailures' | 'callThroughs'>;
+  /** the configuration as the call path sees it (explain narrows it to the company) */
+  lookups: CallLookups;
+  pinFailures: Pick<Store['pinFailures'], 'get'>;
+  /** the call-through counters as the controller's next admission sees them */
+  usage: CallThroughUsageView;
   config: ExplainConfig;
 }
 
@@ -130,27 +123,13 @@ export interface Explanation {
     e164?: string;
     reason?: string;
     callerId?: string;
+    /** what the caller hears when it does not go through (back to the menu) */
+    prompt?: PromptId;
     /** the fraud guard's verdict now (external destinations only) */
-    guard?: {
-      enabled: boolean;
-      destinationClass?: DestinationClass;
-      country?: string;
-      locked?: boolean;
-      /** why it would refuse now (lock, class, or the limit the counters have reached) */
-      refusal?: RefusalReason;
-      usage?: CallThroughUsage;
-    };
+    guard?: GuardPreview;
   };
-  outbound?: { e164: string; blocked: boolean; profileId?: string; prefix?: string };
+  outbound?: { e164: string; blocked: boolean; profileId?: string; prefix?: string; prompt?: PromptId };
   steps: ExplainStep[];
-}
-
-/** The explained call concerns another company (its number or portal): answer 404. */
-export class ForeignTargetError extends Error {
-  constructor(readonly field: 'to' | 'via') {
-    super(`${field} is not a number of this company`);
-    this.name = 'ForeignTargetError';
-  }
 }
 
 /** The request cannot be explained as asked (e.g. `via` is not a portal): answer 400. */
@@ -226,12 +205,12 @@ function profileView(resolution: Pick<BlockingResolution, 'profile' | 'level' | 
   };
 }
 
+/** What the caller hears, as the prompt catalogue words it. */
+const heard = (prompt: PromptId): string => `"${PROMPTS[prompt].en}"`;
+
 /** The ring plan tree of a call to a workplace, with its steps. */
-export function explainRingPlan(
-  input: PlanInput,
-  resolution: Pick<BlockingResolution, 'profile' | 'level' | 'dangling'>,
-  steps: ExplainStep[],
-): PlanTree {
+export function explainRingPlan(decision: RingDecision, steps: ExplainStep[]): PlanTree {
+  const { input, resolution, first } = decision;
   const { workplace, callerNumber, blocking } = input;
   steps.push({
     step: 'blocking-profile',
@@ -250,7 +229,6 @@ export function explainRingPlan(
       : `caller ${callerNumber || '(anonymous)'} is not blocked`,
     detail: { blocked: incomingPrefix !== undefined, prefix: incomingPrefix, callerNumber },
   });
-  const first = planInbound(input);
   const tree: PlanTree = { workplaceId: workplace.id, callerNumber, first };
   steps.push({
     step: 'ring-plan',
@@ -355,40 +333,55 @@ export function explainRingPlan(
   return tree;
 }
 
-function templatesOf(config: ExplainConfig): DialTemplates {
-  return { device: config.DIAL_DEVICE, external: config.DIAL_EXTERNAL };
-}
-
 async function workplacePlan(
   deps: ExplainDeps,
+  lookups: CallLookups,
   workplace: Workplace,
   callerNumber: string,
   steps: ExplainStep[],
 ): Promise<PlanTree> {
-  const resolution = await deps.cache.blockingResolutionFor(workplace);
-  return explainRingPlan(
-    { workplace, callerNumber, blocking: resolution.profile, templates: templatesOf(deps.config) },
-    resolution,
-    steps,
-  );
+  const decision = await planWorkplaceCall(workplace, callerNumber, lookups, dialTemplates(deps.config));
+  return explainRingPlan(decision, steps);
 }
 
-/** The decision trace of one call. Throws ForeignTargetError / ExplainInputError. */
-export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promise<Explanation> {
-  const { cache, config } = deps;
-  const countryCode = config.COUNTRY_CODE;
-  const steps: ExplainStep[] = [];
+/** The caller of an explained call: a workplace's extension means its desk device. */
+async function callerWorkplaceOf(lookups: CallLookups, req: ExplainRequest): Promise<Workplace | undefined> {
+  if (!/^[0-9]{2,8}$/.test(req.from)) return undefined;
+  const own = await lookups.resolveExtension(req.companyId, req.from);
+  return own?.kind === 'workplace' ? own.workplace : undefined;
+}
 
-  // the caller: a workplace's extension means its desk device (an internal call), else the trunk
-  let fromWorkplace: Workplace | undefined;
-  if (/^[0-9]{2,8}$/.test(req.from)) {
-    const own = await cache.resolveExtension(req.companyId, req.from);
-    if (own?.kind === 'workplace') fromWorkplace = own.workplace;
-  }
+/** The decision trace of one call. Throws ExplainInputError. */
+export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promise<Explanation> {
+  const lookups = companyView(deps.lookups, req.companyId);
+  const fromWorkplace = await callerWorkplaceOf(lookups, req);
+  const decision = await planEntry(
+    {
+      kind: fromWorkplace ? 'internal' : 'inbound',
+      exten: req.via ?? req.to,
+      presented: req.from,
+      callerWorkplace: fromWorkplace,
+    },
+    lookups,
+    { countryCode: deps.config.COUNTRY_CODE, voiceboxAccessNumber: deps.config.VOICEBOX_ACCESS_NUMBER },
+  );
+  return explainEntry({ ...deps, lookups }, req, decision, fromWorkplace);
+}
+
+/**
+ * Renders an entry decision (and the decisions the flow it leads to takes, asked of the same
+ * planners): the router carries out the very same value (carryOutEntry).
+ */
+export async function explainEntry(
+  deps: ExplainDeps,
+  req: ExplainRequest,
+  decision: EntryDecision,
+  fromWorkplace: Workplace | undefined,
+): Promise<Explanation> {
+  const { lookups } = deps;
+  const { callerNumber, dialled, target, route } = decision;
   const kind: CallKind = fromWorkplace ? 'internal' : 'inbound';
-  const callerNumber = fromWorkplace
-    ? fromWorkplace.number
-    : (normaliseNumber(req.from, { countryCode }) ?? req.from);
+  const steps: ExplainStep[] = [];
   steps.push({
     step: 'caller',
     rule: 'Device calls enter as internal calls and show their workplace number; trunk calls show the caller number normalised to E.164.',
@@ -397,9 +390,7 @@ export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promi
       : `from the trunk, caller ${callerNumber || '(anonymous)'}`,
     detail: { kind, callerNumber, ...(fromWorkplace ? { workplaceId: fromWorkplace.id } : {}) },
   });
-
   const dialledString = req.via ?? req.to;
-  const dialledField = req.via !== undefined ? 'via' : 'to';
   const explanation: Explanation = {
     call: {
       kind,
@@ -414,33 +405,23 @@ export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promi
     steps,
   };
 
-  const dialled = classifyDialled({
-    kind,
-    exten: dialledString,
-    fromDevice: fromWorkplace !== undefined,
-    countryCode,
-    voiceboxAccessNumber: config.VOICEBOX_ACCESS_NUMBER,
-  });
   if (dialled.kind === 'voicebox-access' || dialled.kind === 'pull') {
     if (req.via !== undefined)
       throw new ExplainInputError('via', 'via must be the number or extension of an Anywhere portal');
-    if (dialled.kind === 'pull') {
-      explanation.route = fromWorkplace ? 'pull' : 'unallocated';
-      steps.push({
-        step: 'route',
-        rule: RULES.pull,
-        outcome: fromWorkplace ? 'pull the running call' : 'released (cause 1)',
-      });
-      return explanation;
-    }
-    let owner = fromWorkplace;
-    if (!owner && callerNumber.startsWith('+')) {
-      const own = await cache.resolveNumber(callerNumber);
-      const byParallel =
-        own?.kind === 'workplace' ? [] : await deps.store.workplaces.byParallelNumber(callerNumber);
-      owner = voiceboxAccessOwner(undefined, own, byParallel);
-    }
-    if (owner && owner.companyId !== req.companyId) owner = undefined;
+  }
+  if (route.kind === 'pull' || (route.kind === 'unallocated' && route.reason === 'pull-without-device')) {
+    explanation.route = route.kind;
+    steps.push({
+      step: 'route',
+      rule: RULES.pull,
+      outcome: route.kind === 'pull' ? 'pull the running call' : 'released (cause 1)',
+    });
+    return explanation;
+  }
+  if (route.kind === 'voicebox-access') {
+    // the owner is found by the caller number among all companies' parallel-ringing numbers;
+    // another company's workplace is never named
+    const owner = route.workplace?.companyId === req.companyId ? route.workplace : undefined;
     explanation.route = 'voicebox-access';
     if (owner) explanation.workplaceId = owner.id;
     steps.push({
@@ -448,23 +429,22 @@ export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promi
       rule: RULES.voiceboxAccess,
       outcome: owner
         ? `voicebox retrieval of workplace ${owner.id} (PIN asked)`
-        : 'unknown caller: "access denied", hang up',
+        : `unknown caller: ${heard('access-denied')}, hang up`,
     });
     return explanation;
   }
 
-  const target = await resolveDialled(cache, dialled, fromWorkplace);
-  const targetCompany = target?.kind === 'workplace' ? target.workplace.companyId : target?.portal.companyId;
-  if (target && targetCompany !== req.companyId) throw new ForeignTargetError(dialledField);
-  const route = routeCall(dialled, target, fromWorkplace);
+  const found = target
+    ? `${target.kind} ${target.kind === 'workplace' ? target.workplace.id : target.portal.id}`
+    : undefined;
   steps.push({
     step: 'number',
     rule: RULES.number,
     outcome:
       dialled.kind === 'number'
-        ? `${dialledString} is ${dialled.e164}: ${target ? `${target.kind} ${target.kind === 'workplace' ? target.workplace.id : target.portal.id}` : 'not ours'}`
+        ? `${dialledString} is ${dialled.e164}: ${found ?? 'not ours'}`
         : dialled.kind === 'extension'
-          ? `extension ${dialled.extension}: ${target ? `${target.kind} ${target.kind === 'workplace' ? target.workplace.id : target.portal.id}` : 'no such extension'}`
+          ? `extension ${dialled.extension}: ${found ?? 'no such extension'}`
           : `${dialledString} is neither a phone number nor (from this caller) an extension`,
     detail: { dialled, route: route.kind },
   });
@@ -485,15 +465,15 @@ export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promi
       steps.push({ step: 'route', rule: RULES.ownVoicebox, outcome: 'voicebox retrieval (PIN asked)' });
       return explanation;
     case 'outbound': {
-      const resolution = await cache.blockingResolutionFor(route.from);
-      const blocked = isBlocked(resolution.profile, 'outgoing', route.e164);
-      const prefix = resolution.profile ? blockingPrefix(route.e164, resolution.profile.outgoing) : undefined;
+      const outbound = await planOutbound(route.from, route.e164, lookups);
+      const { resolution, blockedBy, prompt } = outbound;
       explanation.workplaceId = route.from.id;
       explanation.outbound = {
         e164: route.e164,
-        blocked,
+        blocked: blockedBy !== undefined,
         ...(resolution.profile ? { profileId: resolution.profile.id } : {}),
-        ...(prefix ? { prefix } : {}),
+        ...(blockedBy ? { prefix: blockedBy } : {}),
+        ...(prompt ? { prompt } : {}),
       };
       steps.push({
         step: 'blocking-profile',
@@ -506,20 +486,20 @@ export async function explainCall(deps: ExplainDeps, req: ExplainRequest): Promi
       steps.push({
         step: 'outgoing-blocking',
         rule: RULES.outgoing,
-        outcome: blocked
-          ? `${route.e164} is blocked by prefix ${prefix}: "number blocked", hang up`
-          : `${route.e164} is dialled through the trunk showing ${route.from.callerIdPresentation === 'anonymous' ? 'no number' : route.from.number}`,
+        outcome: prompt
+          ? `${route.e164} is blocked by prefix ${blockedBy}: ${heard(prompt)}, hang up`
+          : `${route.e164} is dialled through the trunk showing ${outbound.callerId ?? 'no number'}`,
         detail: explanation.outbound,
       });
       return explanation;
     }
     case 'workplace':
       explanation.workplaceId = route.workplace.id;
-      explanation.plan = await workplacePlan(deps, route.workplace, callerNumber, steps);
+      explanation.plan = await workplacePlan(deps, lookups, route.workplace, callerNumber, steps);
       return explanation;
     case 'portal':
       explanation.portalId = route.portal.id;
-      await explainPortal(deps, req, route.portal, fromWorkplace, callerNumber, explanation);
+      await explainPortal(deps, req, route.portal, fromWorkplace, explanation);
       return explanation;
   }
 }
@@ -529,61 +509,53 @@ async function explainPortal(
   req: ExplainRequest,
   portal: AnywherePortal,
   fromWorkplace: Workplace | undefined,
-  callerNumber: string,
   explanation: Explanation,
 ): Promise<void> {
   const { steps } = explanation;
-  const { config } = deps;
-  let admitted: Workplace | undefined;
-  let candidates: Workplace[];
-  if (fromWorkplace) {
-    const allowed = inPortalScope(portal, fromWorkplace);
-    candidates = allowed ? [fromWorkplace] : [];
-    admitted = allowed ? fromWorkplace : undefined;
-    explanation.portal = {
-      auth: 'device',
-      result: allowed ? 'admitted' : 'refused',
-      ...(allowed ? {} : { reason: 'out-of-scope' }),
-      workplaceIds: candidates.map((w) => w.id),
-      pinLockedFor: [],
-      silentMode: portal.silentMode,
-    };
+  const decision = await planPortalAuth(
+    portal,
+    { deviceWorkplace: fromWorkplace, presented: req.from },
+    deps.lookups,
+    deps.config.COUNTRY_CODE,
+  );
+  const candidates =
+    decision.result === 'admitted'
+      ? [decision.workplace]
+      : decision.result === 'pin'
+        ? decision.candidates
+        : [];
+  // the PIN step is where a locked PIN refuses even the right PIN (checkPin)
+  const locked = decision.auth === 'device' ? [] : await pinLockedAmong(candidates, deps.pinFailures);
+  explanation.portal = {
+    auth: decision.auth,
+    result: decision.result,
+    ...(decision.result === 'refused' ? { reason: decision.reason } : {}),
+    workplaceIds: candidates.map((w) => w.id),
+    pinLockedFor: locked,
+    silentMode: portal.silentMode,
+  };
+  if (decision.auth === 'device') {
     steps.push({
       step: 'portal-auth',
       rule: RULES.portalDevice,
-      outcome: allowed
-        ? `admitted as workplace ${fromWorkplace.id} (no PIN)`
-        : `refused: the portal's ${portal.level} level / area does not include the workplace`,
+      outcome:
+        decision.result === 'admitted'
+          ? `admitted as workplace ${decision.workplace.id} (no PIN)`
+          : `refused: the portal's ${portal.level} level / area does not include the workplace`,
     });
   } else {
-    const callerE164 = normaliseNumber(callerNumber, { countryCode: config.COUNTRY_CODE });
-    const listed = callerE164 ? await deps.store.workplaces.byParallelNumber(callerE164) : [];
-    const match = matchCaller(portal, callerE164, listed);
-    candidates =
-      match.kind === 'single' ? [match.workplace] : match.kind === 'ambiguous' ? match.workplaces : [];
-    const failures = await Promise.all(candidates.map((w) => deps.store.pinFailures.get(w.id)));
-    const locked = candidates.filter((_, i) => isPinLocked(failures[i] ?? 0)).map((w) => w.id);
-    const pinAsked = match.kind === 'ambiguous' || (match.kind === 'single' && portal.pinRequired);
-    explanation.portal = {
-      auth: 'caller-number',
-      result: match.kind === 'refused' ? 'refused' : pinAsked ? 'pin' : 'admitted',
-      ...(match.kind === 'refused' ? { reason: match.reason } : {}),
-      workplaceIds: candidates.map((w) => w.id),
-      pinLockedFor: locked,
-      silentMode: portal.silentMode,
-    };
     steps.push({
       step: 'portal-auth',
       rule: RULES.portalCaller,
       outcome:
-        match.kind === 'refused'
-          ? `refused (${match.reason}): ${portal.silentMode ? 'hang up without a word (cause 21)' : '"access denied", hang up'}`
-          : match.kind === 'single'
-            ? `caller number matches workplace ${match.workplace.id}`
-            : `caller number is listed on ${match.workplaces.length} workplaces; the PIN decides`,
-      detail: { callerNumber: callerE164, match: match.kind },
+        decision.result === 'refused'
+          ? `refused (${decision.reason}): ${portal.silentMode ? 'hang up without a word (cause 21)' : `${heard('access-denied')}, hang up`}`
+          : candidates.length === 1
+            ? `caller number matches workplace ${candidates[0]!.id}`
+            : `caller number is listed on ${candidates.length} workplaces; the PIN decides`,
+      detail: { callerNumber: decision.callerE164, match: decision.match },
     });
-    if (pinAsked) {
+    if (decision.result === 'pin') {
       steps.push({
         step: 'portal-pin',
         rule: RULES.portalPin,
@@ -594,10 +566,8 @@ async function explainPortal(
         detail: { locked },
       });
     }
-    if (match.kind === 'single') admitted = match.workplace;
-    else if (match.kind === 'ambiguous') admitted = match.workplaces.find((w) => !locked.includes(w.id));
   }
-  if (explanation.portal.result === 'refused') {
+  if (decision.result === 'refused') {
     if (req.via !== undefined) explanation.callThrough = { dialled: req.to, result: 'not-admitted' };
     return;
   }
@@ -608,6 +578,14 @@ async function explainPortal(
       ? 'silent mode: no prompts, *11 pulls, anything else ends the call'
       : 'menu: *11 pulls the running call, or dial a number + #',
   });
+  // who the caller will be once admitted: the one workplace, or (several sharing the number)
+  // the one whose PIN is entered — explained as the first that is not locked
+  const admitted =
+    decision.result === 'admitted'
+      ? decision.workplace
+      : decision.candidates.length === 1
+        ? decision.candidates[0]
+        : decision.candidates.find((w) => !locked.includes(w.id));
   if (req.via === undefined || !admitted) return;
   if (portal.silentMode) {
     explanation.callThrough = { dialled: req.to, result: 'not-in-silent-mode' };
@@ -629,107 +607,89 @@ async function explainCallThrough(
   at: Date,
   explanation: Explanation,
 ): Promise<void> {
-  const { cache, config } = deps;
+  const { lookups, config } = deps;
   const { steps } = explanation;
-  const destination = parseDestination(digits, config.COUNTRY_CODE);
-  const ours =
-    destination.kind === 'invalid'
-      ? undefined
-      : await (destination.kind === 'extension'
-          ? cache.resolveExtension(workplace.companyId, destination.extension)
-          : cache.resolveNumber(destination.e164));
-  const target = callThroughTarget(destination, ours);
+  const decision = await planCallThrough(portal, workplace, digits, lookups, config.COUNTRY_CODE);
   steps.push({
     step: 'call-through-destination',
     rule: RULES.callThroughDestination,
     outcome:
-      target.kind === 'invalid'
-        ? `invalid (${target.reason}): "invalid input", back to the menu`
-        : target.kind === 'internal'
-          ? `${target.e164} is workplace ${target.workplace.id}: it rings like an internal call`
-          : `${target.e164} goes out through the trunk`,
+      decision.kind === 'invalid'
+        ? `invalid (${decision.reason}): ${heard(decision.prompt)}, back to the menu`
+        : decision.kind === 'internal'
+          ? `${decision.e164} is workplace ${decision.workplace.id}: it rings like an internal call`
+          : `${decision.e164} goes out through the trunk`,
   });
-  if (target.kind === 'invalid') {
-    explanation.callThrough = { dialled: digits, result: 'invalid', reason: target.reason };
+  if (decision.kind === 'invalid') {
+    explanation.callThrough = {
+      dialled: digits,
+      result: 'invalid',
+      reason: decision.reason,
+      prompt: decision.prompt,
+    };
     return;
   }
-  const [portalProfile, workplaceResolution] = await Promise.all([
-    cache.blockingProfile(portal.companyId, portal.blockingProfileId),
-    cache.blockingResolutionFor(workplace),
-  ]);
-  const check = checkCallThrough(target.e164, portalProfile, workplaceResolution.profile);
+  const { e164, blocking } = decision;
   const verdict = (p: BlockingProfile | undefined) => ({
     profileId: p?.id,
-    prefix: p ? blockingPrefix(target.e164, p.outgoing) : undefined,
+    prefix: p ? blockingPrefix(e164, p.outgoing) : undefined,
   });
   steps.push({
     step: 'call-through-blocking',
     rule: RULES.callThroughBlocking,
-    outcome: check.blocked
-      ? `blocked by ${check.profile?.name}: "number blocked", back to the menu`
-      : 'not blocked by the portal’s nor the workplace’s profile',
+    outcome:
+      decision.kind === 'blocked'
+        ? `blocked by ${blocking.check.profile?.name}: ${heard(decision.prompt)}, back to the menu`
+        : 'not blocked by the portal’s nor the workplace’s profile',
     detail: {
-      portal: verdict(portalProfile),
-      workplace: { ...verdict(workplaceResolution.profile), level: workplaceResolution.level },
-      stricterWins: { blocked: check.blocked, profileId: check.profile?.id },
+      portal: verdict(blocking.portalProfile),
+      workplace: { ...verdict(blocking.workplace.profile), level: blocking.workplace.level },
+      stricterWins: { blocked: blocking.check.blocked, profileId: blocking.check.profile?.id },
     },
   });
-  if (check.blocked) {
-    explanation.callThrough = { dialled: digits, result: 'blocked', e164: target.e164 };
+  if (decision.kind === 'blocked') {
+    explanation.callThrough = { dialled: digits, result: 'blocked', e164, prompt: decision.prompt };
     return;
   }
-  const callerId = callThroughCallerId(workplace);
-  if (target.kind === 'internal') {
+  const { callerId } = decision;
+  if (decision.kind === 'internal') {
     explanation.callThrough = {
       dialled: digits,
       result: 'internal',
-      e164: target.e164,
+      e164,
       ...(callerId ? { callerId } : {}),
     };
-    explanation.plan = await workplacePlan(deps, target.workplace, callerId ?? '', steps);
+    explanation.plan = await workplacePlan(deps, lookups, decision.workplace, callerId ?? '', steps);
     return;
   }
-  // the fraud guard: the same pure rules, over the counters as they are at `at` (read only)
-  const company = await cache.company(workplace.companyId);
-  const policy = effectiveCallThroughPolicy(company?.callThroughPolicy);
-  let guard: NonNullable<Explanation['callThrough']>['guard'] = { enabled: false };
-  if (policy.enabled) {
-    const destination = classifyDestination(target.e164, policy, config.COUNTRY_CODE);
-    const status = await deps.store.callThroughs.usage(workplace.companyId, workplace.id, at.getTime());
-    const refusal: RefusalReason | undefined = status.lock
-      ? 'locked'
-      : (destination.refusal ?? limitReached(policy, status.usage));
-    guard = {
-      enabled: true,
-      destinationClass: destination.destinationClass,
-      country: destination.country,
-      locked: status.lock !== undefined,
-      ...(refusal ? { refusal } : {}),
-      usage: status.usage,
-    };
-  }
+  // the fraud guard: the admission's own rules, over the usage view its next admission sees
+  const { policy } = decision;
+  const status = policy.enabled
+    ? await deps.usage.usage(workplace.companyId, workplace.id, at.getTime())
+    : undefined;
+  const guard = previewGuard(policy, e164, status, config.COUNTRY_CODE);
   steps.push({
     step: 'fraud-guard',
     rule: RULES.fraudGuard,
     outcome: !guard.enabled
       ? 'the company switched the call-through guard off'
       : guard.refusal
-        ? `refused (${guard.refusal}): "number blocked", back to the menu`
+        ? `refused (${guard.refusal}): ${heard(GUARD_REFUSED_PROMPT)}, back to the menu`
         : `admitted now (${guard.destinationClass}, country ${guard.country}); counted against the limits`,
     detail: { ...guard, limits: { perWorkplace: policy.perWorkplace, perCompany: policy.perCompany } },
   });
   explanation.callThrough = {
     dialled: digits,
     result: guard.refusal ? 'refused-by-guard' : 'external',
-    e164: target.e164,
+    e164,
     ...(callerId ? { callerId } : {}),
-    ...(guard.refusal ? { reason: guard.refusal } : {}),
+    ...(guard.refusal ? { reason: guard.refusal, prompt: GUARD_REFUSED_PROMPT } : {}),
     guard,
   };
   if (guard.refusal) return;
   steps.push({
     step: 'call-through-dial',
     rule: 'Call-through: the destination is dialled with the workplace number as caller ID; busy / no answer returns to the menu.',
-    outcome: `dial ${target.e164} showing ${callerId ?? 'no number'}`,
+    outcome: `dial ${e164} showing ${callerId ?? 'no number'}`,
   });
 }

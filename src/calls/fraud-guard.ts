@@ -22,7 +22,7 @@ import {
   type RefusalReason,
 } from '../domain/fraud.js';
 import type { Workplace } from '../domain/model.js';
-import type { CallThroughSettlement, Store } from '../store/store.js';
+import type { CallThroughSettlement, CallThroughStatus, Store } from '../store/store.js';
 
 export type CallThroughAlertKind = 'new-country' | 'limit' | 'destination-refused' | 'locked';
 
@@ -263,6 +263,16 @@ export class CallThroughGuard {
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /**
+   * The counters as this guard's next admission will see them: the call-throughs that ended
+   * here and wait to ride along with it are settled first, so an ended call-through does not
+   * count as running (routing explain reads this view, never the store's alone).
+   */
+  async usage(companyId: string, workplaceId: string, nowMs: number): Promise<CallThroughStatus> {
+    await this.flush();
+    return this.opts.store.callThroughs.usage(companyId, workplaceId, nowMs);
   }
 
   /** Stops the timer and settles what is left. */

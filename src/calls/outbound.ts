@@ -3,11 +3,11 @@
  * workplace's number as caller ID (or none when it presents anonymously), unless the
  * workplace's outgoing blocking profile forbids it.
  */
-import { isBlocked } from '../domain/blocking.js';
 import type { Workplace } from '../domain/model.js';
 import { callThroughCallerId } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
+import { planOutbound } from './decisions/outbound.js';
 import { callVariables } from './live-calls.js';
 import { promptMedia } from './prompts.js';
 import type { CallSession, PresentedIdentity } from './session.js';
@@ -29,12 +29,15 @@ export async function callOut(
   e164: string,
 ): Promise<void> {
   ctx.events?.emit(session, { type: 'outbound', workplace, to: e164 });
-  const blocking = await session.guard(ctx.cache.blockingFor(workplace));
-  if (isBlocked(blocking, 'outgoing', e164)) {
-    session.log.info({ workplaceId: workplace.id, profile: blocking?.id }, 'outgoing call blocked');
+  const decision = await session.guard(planOutbound(workplace, e164, ctx.cache));
+  if (decision.prompt) {
+    session.log.info(
+      { workplaceId: workplace.id, profile: decision.resolution.profile?.id },
+      'outgoing call blocked',
+    );
     ctx.events?.emit(session, { type: 'blocked', number: e164 });
     await session.answer();
-    await session.play([promptMedia('number-blocked')], { lang: workplace.language });
+    await session.play([promptMedia(decision.prompt)], { lang: workplace.language });
     await session.hangup();
     return;
   }

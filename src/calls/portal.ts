@@ -5,27 +5,19 @@
  * dials a number followed by `#` to call out with the office number. In silent mode
  * ("Leisemodus") there are no announcements at all and `*11` is the only thing to do.
  *
- * Decisions are the pure functions of src/domain/portal-auth.ts; this module does the talking.
+ * Decisions are the planners of decisions/portal.ts and decisions/call-through.ts (routing
+ * explain renders the same values); this module does the talking.
  * Every decision is logged on the call's child logger (call id + portal id) — never the PIN.
  */
 import type { Logger } from 'pino';
-import { effectiveCallThroughPolicy } from '../domain/fraud.js';
 import type { AnywherePortal, Language, Workplace } from '../domain/model.js';
-import { normaliseNumber } from '../domain/numbers.js';
 import { PIN_ATTEMPTS_PER_CALL, verifyPinAsync } from '../domain/pin.js';
-import {
-  callThroughTarget,
-  checkCallThrough,
-  checkPin,
-  inPortalScope,
-  matchCaller,
-  menuProgress,
-  parseDestination,
-  type MenuProgress,
-} from '../domain/portal-auth.js';
+import { checkPin, menuProgress, type MenuProgress } from '../domain/portal-auth.js';
 import { CAUSE, externalDialString } from '../domain/ring-plan.js';
 import { callThroughLeg, callThroughVariables, holdUntilCut } from './call-through.js';
 import type { CallContext, PortalCaller, PortalFlow } from './context.js';
+import { GUARD_REFUSED_PROMPT, planCallThrough, type CallThroughDecision } from './decisions/call-through.js';
+import { planPortalAuth } from './decisions/portal.js';
 import { callVariables } from './live-calls.js';
 import { OUTBOUND_RING_SECONDS, presentedWorkplace } from './outbound.js';
 import { promptMedia, type PromptId } from './prompts.js';
@@ -88,29 +80,36 @@ export const portalFlow: PortalFlow = async (session, portal, ctx, caller = {}) 
  */
 async function identify(call: PortalCall, caller: PortalCaller): Promise<Workplace | undefined> {
   const { session, portal, ctx, log } = call;
-  const device = caller.deviceWorkplace;
-  if (device) {
-    const allowed = inPortalScope(portal, device);
-    log.info({ workplaceId: device.id, allowed }, 'portal: call from a desk device');
-    return allowed ? device : undefined;
+  const decision = await session.guard(
+    planPortalAuth(
+      portal,
+      { deviceWorkplace: caller.deviceWorkplace, presented: session.callerNumber },
+      ctx.cache,
+      ctx.config.COUNTRY_CODE,
+    ),
+  );
+  if (decision.auth === 'device') {
+    const allowed = decision.result === 'admitted';
+    log.info({ workplaceId: caller.deviceWorkplace?.id, allowed }, 'portal: call from a desk device');
   }
-  const callerE164 = normaliseNumber(session.callerNumber, { countryCode: ctx.config.COUNTRY_CODE });
-  const listed = callerE164 ? await session.guard(ctx.store.workplaces.byParallelNumber(callerE164)) : [];
-  const match = matchCaller(portal, callerE164, listed);
-  switch (match.kind) {
+  switch (decision.result) {
     case 'refused':
-      log.info({ from: session.callerNumber, reason: match.reason }, 'portal: caller not authorised');
+      if (decision.auth === 'caller-number')
+        log.info({ from: session.callerNumber, reason: decision.reason }, 'portal: caller not authorised');
       return undefined;
-    case 'single':
-      log.info({ workplaceId: match.workplace.id }, 'portal: caller number matches a workplace');
-      if (!portal.pinRequired) return match.workplace;
-      return enterPin(call, [match.workplace]);
-    case 'ambiguous':
-      log.info(
-        { workplaceIds: match.workplaces.map((w) => w.id) },
-        'portal: caller number listed on several workplaces; the PIN decides',
-      );
-      return enterPin(call, match.workplaces);
+    case 'admitted':
+      if (decision.auth === 'caller-number')
+        log.info({ workplaceId: decision.workplace.id }, 'portal: caller number matches a workplace');
+      return decision.workplace;
+    case 'pin':
+      if (decision.candidates.length === 1)
+        log.info({ workplaceId: decision.candidates[0]!.id }, 'portal: caller number matches a workplace');
+      else
+        log.info(
+          { workplaceIds: decision.candidates.map((w) => w.id) },
+          'portal: caller number listed on several workplaces; the PIN decides',
+        );
+      return enterPin(call, decision.candidates);
   }
 }
 
@@ -283,58 +282,54 @@ async function callThrough(
 ): Promise<CallThroughOutcome> {
   const { session, portal, ctx, log } = call;
   const lang = workplace.language;
-  const invalid = async (reason: string): Promise<CallThroughOutcome> => {
-    log.info({ dialled: digits, reason }, 'portal: call-through destination invalid');
-    return { kind: 'back-to-menu', typedAhead: await say(call, 'invalid-input', lang) };
-  };
-  const destination = parseDestination(digits, ctx.config.COUNTRY_CODE);
-  if (destination.kind === 'invalid') return invalid(destination.reason);
-  const ours = await session.guard(
-    destination.kind === 'extension'
-      ? ctx.cache.resolveExtension(workplace.companyId, destination.extension)
-      : ctx.cache.resolveNumber(destination.e164),
+  const decision = await session.guard(
+    planCallThrough(portal, workplace, digits, ctx.cache, ctx.config.COUNTRY_CODE),
   );
-  const target = callThroughTarget(destination, ours);
-  if (target.kind === 'invalid') return invalid(target.reason);
-  const e164 = target.e164;
-  const [portalProfile, workplaceProfile] = await session.guard(
-    Promise.all([
-      ctx.cache.blockingProfile(portal.companyId, portal.blockingProfileId),
-      ctx.cache.blockingFor(workplace),
-    ]),
-  );
-  const check = checkCallThrough(e164, portalProfile, workplaceProfile);
-  if (check.blocked) {
-    log.info({ destination: e164, profile: check.profile?.id }, 'portal: call-through blocked');
-    return { kind: 'back-to-menu', typedAhead: await say(call, 'number-blocked', lang) };
+  switch (decision.kind) {
+    case 'invalid':
+      log.info({ dialled: digits, reason: decision.reason }, 'portal: call-through destination invalid');
+      return { kind: 'back-to-menu', typedAhead: await say(call, decision.prompt, lang) };
+    case 'blocked':
+      log.info(
+        { destination: decision.e164, profile: decision.blocking.check.profile?.id },
+        'portal: call-through blocked',
+      );
+      return { kind: 'back-to-menu', typedAhead: await say(call, decision.prompt, lang) };
+    case 'internal': {
+      log.info(
+        { destination: decision.e164, targetWorkplaceId: decision.workplace.id },
+        'portal: call-through to a workplace',
+      );
+      ctx.events?.emit(session, { type: 'call-through', to: decision.e164 });
+      const present = presentedWorkplace(workplace);
+      await callWorkplace(session, ctx, decision.workplace, present.number ?? '', present);
+      return { kind: 'done' };
+    }
+    case 'external':
+      return callOutThrough(call, workplace, decision);
   }
+}
+
+/** A call-through to the trunk: the fraud guard's admission, then the call, cut at the day's minutes. */
+async function callOutThrough(
+  call: PortalCall,
+  workplace: Workplace,
+  decision: Extract<CallThroughDecision, { kind: 'external' }>,
+): Promise<CallThroughOutcome> {
+  const { session, ctx, log } = call;
+  const lang = workplace.language;
+  const { e164 } = decision;
   const present = presentedWorkplace(workplace);
-  if (target.kind === 'internal') {
-    log.info(
-      { destination: e164, targetWorkplaceId: target.workplace.id },
-      'portal: call-through to a workplace',
-    );
-    ctx.events?.emit(session, { type: 'call-through', to: e164 });
-    await callWorkplace(session, ctx, target.workplace, present.number ?? '', present);
-    return { kind: 'done' };
-  }
   // the fraud guard: the destination's class, then the counters (one round trip)
   const guard = ctx.callThroughGuard;
-  const company = guard ? await session.guard(ctx.cache.company(workplace.companyId)) : undefined;
   const admission = guard
     ? await session.guard(
-        guard.admit({
-          callId: session.channelId,
-          workplace,
-          e164,
-          policy: effectiveCallThroughPolicy(company?.callThroughPolicy),
-          log,
-        }),
+        guard.admit({ callId: session.channelId, workplace, e164, policy: decision.policy, log }),
       )
     : ({ kind: 'unguarded' } as const);
   if (admission.kind === 'refused') {
     // its own prompt: the number is not blocked, the guard may let it through later
-    return { kind: 'back-to-menu', typedAhead: await say(call, 'call-through-refused', lang) };
+    return { kind: 'back-to-menu', typedAhead: await say(call, GUARD_REFUSED_PROMPT, lang) };
   }
   const ticket = admission.kind === 'admitted' ? admission.ticket : undefined;
   // the leg carries the ticket: a controller that takes the call over after a restart keeps

@@ -5,15 +5,9 @@
  * no answer / unreachable, the voicebox, or release — decided by the pure ring plan.
  */
 import type { Workplace } from '../domain/model.js';
-import {
-  afterForwardFailure,
-  afterRingFailure,
-  planInbound,
-  type CallStep,
-  type PlanInput,
-  type RingLeg,
-} from '../domain/ring-plan.js';
+import { afterForwardFailure, afterRingFailure, type CallStep, type RingLeg } from '../domain/ring-plan.js';
 import type { CallContext } from './context.js';
+import { dialTemplates, planWorkplaceCall } from './decisions/ring.js';
 import { forwardCall } from './forwarding.js';
 import { callVariables } from './live-calls.js';
 import type { CallSession, PresentedIdentity } from './session.js';
@@ -32,14 +26,10 @@ export async function callWorkplace(
   present: PresentedIdentity = { kind: 'caller' },
 ): Promise<void> {
   ctx.events?.emit(session, { type: 'target', workplace, callerNumber });
-  const blocking = await session.guard(ctx.cache.blockingFor(workplace));
-  const input: PlanInput = {
-    workplace,
-    callerNumber,
-    blocking,
-    templates: { device: ctx.config.DIAL_DEVICE, external: ctx.config.DIAL_EXTERNAL },
-  };
-  let step: CallStep = planInbound(input);
+  const { input, first } = await session.guard(
+    planWorkplaceCall(workplace, callerNumber, ctx.cache, dialTemplates(ctx.config)),
+  );
+  let step: CallStep = first;
   for (let i = 0; i < MAX_STEPS; i++) {
     session.log.info({ workplaceId: workplace.id, step: describe(step) }, 'call step');
     switch (step.action) {

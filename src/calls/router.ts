@@ -13,22 +13,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { isNotFound } from '../ari/index.js';
-import { normaliseNumber } from '../domain/numbers.js';
 import type { CallTraceSnapshot, Workplace } from '../domain/model.js';
 import { CAUSE } from '../domain/ring-plan.js';
 import { CAUSE_CONGESTION, type Admission } from './admission.js';
 import { CAUSE_TEMPORARY_FAILURE, isStoreAway } from './store-writes.js';
-import type { ConfigCache } from './config-cache.js';
 import type { CallContext, Flows } from './context.js';
-import {
-  classifyDialled,
-  routeCall,
-  voiceboxAccessOwner,
-  type CallKind,
-  type Dialled,
-  type RoutingTarget,
-} from '../domain/routing.js';
-import type { Config } from '../config.js';
+import { planEntry, type EntryDecision } from './decisions/entry.js';
 import { pullCall } from './pull.js';
 import { callOut } from './outbound.js';
 import { callWorkplace } from './ringing.js';
@@ -82,44 +72,52 @@ export interface Router {
   handOver(): Promise<{ left: number; ended: number }>;
 }
 
-/** The caller as a call shows it: a device's workplace number, else the number normalised. */
-export function callerNumberOf(
-  presented: string,
-  callerWorkplace: Pick<Workplace, 'number'> | undefined,
-  countryCode: string,
-): string {
-  return callerWorkplace
-    ? callerWorkplace.number
-    : (normaliseNumber(presented, { countryCode }) ?? presented);
-}
-
-/** What the caller dialled (classifyDialled) under this controller's configuration. */
-export function classifyCall(
-  config: Pick<Config, 'COUNTRY_CODE' | 'VOICEBOX_ACCESS_NUMBER'>,
-  kind: CallKind,
-  exten: string,
+/**
+ * Carries out an entry decision (decisions/entry.ts) on the session: the router decides
+ * nothing of its own, so routing explain (which renders the same value) cannot drift from it.
+ */
+export async function carryOutEntry(
+  session: CallSession,
+  ctx: CallContext,
+  flows: Flows,
+  decision: EntryDecision,
   callerWorkplace: Workplace | undefined,
-): Dialled {
-  return classifyDialled({
-    kind,
-    exten,
-    fromDevice: callerWorkplace !== undefined,
-    countryCode: config.COUNTRY_CODE,
-    voiceboxAccessNumber: config.VOICEBOX_ACCESS_NUMBER,
-  });
-}
-
-/** The lookup step between classifyDialled and routeCall (config cache: no I/O when warm). */
-export function resolveDialled(
-  cache: Pick<ConfigCache, 'resolveNumber' | 'resolveExtension'>,
-  dialled: Extract<Dialled, { kind: 'number' | 'extension' | 'nothing' }>,
-  callerWorkplace: Pick<Workplace, 'companyId'> | undefined,
-): Promise<RoutingTarget> {
-  if (dialled.kind === 'number') return cache.resolveNumber(dialled.e164);
-  if (dialled.kind === 'extension' && callerWorkplace) {
-    return cache.resolveExtension(callerWorkplace.companyId, dialled.extension);
+): Promise<void> {
+  const { route, callerNumber } = decision;
+  switch (route.kind) {
+    case 'voicebox-access':
+      if (!route.workplace) {
+        session.log.info('voicebox access from an unknown caller');
+        await session.answer();
+        await session.play([promptMedia('access-denied')]);
+        return session.hangup();
+      }
+      return retrieveMessages(session, ctx, route.workplace);
+    case 'pull': {
+      const result = await pullCall(session, ctx, route.workplace.id);
+      if (result === 'no-call') {
+        await session.answer();
+        await session.play([promptMedia('no-running-call')], { lang: route.workplace.language });
+        return session.hangup();
+      }
+      return session.untilEnded();
+    }
+    case 'outbound':
+      return callOut(session, ctx, route.from, route.e164);
+    case 'unallocated':
+      session.log.info({ exten: session.calledExten, reason: route.reason }, 'unallocated number');
+      return session.hangup(CAUSE.unallocated);
+    case 'portal':
+      if (!flows.portal) {
+        session.log.warn({ portalId: route.portal.id }, 'no portal flow configured');
+        return session.hangup(CAUSE.unallocated);
+      }
+      return flows.portal(session, route.portal, ctx, { deviceWorkplace: callerWorkplace });
+    case 'own-voicebox':
+      return retrieveMessages(session, ctx, route.workplace);
+    case 'workplace':
+      return callWorkplace(session, ctx, route.workplace, callerNumber);
   }
-  return Promise.resolve(undefined);
 }
 
 export function createRouter(
@@ -218,47 +216,16 @@ export function createRouter(
     kind: 'inbound' | 'internal',
     channel: StasisStartEvent['channel'],
   ): Promise<void> {
-    const countryCode = ctx.config.COUNTRY_CODE;
-    const exten = session.calledExten;
     const callerWorkplace = kind === 'internal' ? await deviceWorkplace(session, channel) : undefined;
     if (callerWorkplace) ctx.events?.emit(session, { type: 'caller', workplace: callerWorkplace });
-    const callerNumber = callerNumberOf(session.callerNumber, callerWorkplace, countryCode);
-
-    // the decisions are the pure functions of src/domain/routing.ts (routing explain uses them too)
-    const dialled = classifyCall(ctx.config, kind, exten, callerWorkplace);
-    if (dialled.kind === 'voicebox-access') {
-      return voiceboxAccess(session, callerWorkplace, callerNumber);
-    }
-    if (dialled.kind === 'pull') {
-      if (!callerWorkplace) return session.hangup(CAUSE.unallocated);
-      const result = await pullCall(session, ctx, callerWorkplace.id);
-      if (result === 'no-call') {
-        await session.answer();
-        await session.play([promptMedia('no-running-call')], { lang: callerWorkplace.language });
-        return session.hangup();
-      }
-      return session.untilEnded();
-    }
-
-    const target = await session.guard(resolveDialled(ctx.cache, dialled, callerWorkplace));
-    const route = routeCall(dialled, target, callerWorkplace);
-    switch (route.kind) {
-      case 'outbound':
-        return callOut(session, ctx, route.from, route.e164);
-      case 'unallocated':
-        session.log.info({ exten }, 'unallocated number');
-        return session.hangup(CAUSE.unallocated);
-      case 'portal':
-        if (!deps.flows.portal) {
-          session.log.warn({ portalId: route.portal.id }, 'no portal flow configured');
-          return session.hangup(CAUSE.unallocated);
-        }
-        return deps.flows.portal(session, route.portal, ctx, { deviceWorkplace: callerWorkplace });
-      case 'own-voicebox':
-        return retrieveMessages(session, ctx, route.workplace);
-      case 'workplace':
-        return callWorkplace(session, ctx, route.workplace, callerNumber);
-    }
+    const decision = await session.guard(
+      planEntry(
+        { kind, exten: session.calledExten, presented: session.callerNumber, callerWorkplace },
+        ctx.cache,
+        { countryCode: ctx.config.COUNTRY_CODE, voiceboxAccessNumber: ctx.config.VOICEBOX_ACCESS_NUMBER },
+      ),
+    );
+    return carryOutEntry(session, ctx, deps.flows, decision, callerWorkplace);
   }
 
   /**
@@ -294,33 +261,6 @@ export function createRouter(
       return undefined;
     }
     return session.guard(ctx.cache.workplace(workplaceId));
-  }
-
-  /**
-   * The voicebox access number: from an own device its workplace's voicebox; from outside the
-   * workplace whose number (or single parallel-ringing number) is calling.
-   */
-  async function voiceboxAccess(
-    session: CallSession,
-    callerWorkplace: Workplace | undefined,
-    callerNumber: string,
-  ): Promise<void> {
-    let workplace = callerWorkplace;
-    if (!workplace && callerNumber.startsWith('+')) {
-      const own = await session.guard(ctx.cache.resolveNumber(callerNumber));
-      const byParallel =
-        own?.kind === 'workplace'
-          ? []
-          : await session.guard(ctx.store.workplaces.byParallelNumber(callerNumber));
-      workplace = voiceboxAccessOwner(undefined, own, byParallel);
-    }
-    if (!workplace) {
-      session.log.info('voicebox access from an unknown caller');
-      await session.answer();
-      await session.play([promptMedia('access-denied')]);
-      return session.hangup();
-    }
-    return retrieveMessages(session, ctx, workplace);
   }
 
   async function drain(): Promise<void> {

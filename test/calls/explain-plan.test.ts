@@ -5,6 +5,7 @@
  * routing-explain.test.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { ringDecision } from '../../src/calls/decisions/ring.js';
 import { explainRingPlan, type ExplainStep } from '../../src/calls/explain.js';
 import type { BlockingProfile, Forwarding, Workplace } from '../../src/domain/model.js';
 import { afterRingFailure, planInbound, type PlanInput } from '../../src/domain/ring-plan.js';
@@ -120,8 +121,7 @@ describe('explainRingPlan', () => {
     const input: PlanInput = { workplace: workplace(over), callerNumber, blocking, templates };
     const steps: ExplainStep[] = [];
     const tree = explainRingPlan(
-      input,
-      { profile: blocking, level: blocking ? 'workplace' : undefined, dangling: [] },
+      ringDecision(input, { profile: blocking, level: blocking ? 'workplace' : undefined, dangling: [] }),
       steps,
     );
     expect(steps.map((s) => s.step)).toEqual(stepNames);
@@ -139,8 +139,10 @@ describe('explainRingPlan', () => {
   it('names the blocking prefix and the level of the profile', () => {
     const steps: ExplainStep[] = [];
     explainRingPlan(
-      { workplace: workplace(), callerNumber: '+498912345', blocking: profile, templates },
-      { profile, level: 'group', dangling: [{ level: 'workplace', id: 'deleted' }] },
+      ringDecision(
+        { workplace: workplace(), callerNumber: '+498912345', templates },
+        { profile, level: 'group', dangling: [{ level: 'workplace', id: 'deleted' }] },
+      ),
       steps,
     );
     expect(steps[0]!.detail).toEqual({

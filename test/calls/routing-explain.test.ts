@@ -19,7 +19,6 @@ let groupId: string;
 let nextNumber = 10;
 let nextMobile = 100;
 let nextProfile = 1;
-let nextPortal = 90;
 
 const CALLER = '+4989111222';
 const sound = (id: string) => `sound:pbx/${id}`;
@@ -39,7 +38,8 @@ const mobileNumber = () => `+4917020${String(nextMobile++).padStart(5, '0')}`;
 async function portal(body: Record<string, unknown> = {}): Promise<AnywherePortal> {
   return world.createPortal(company.id, admin, {
     groupId,
-    number: `+49301234${String(nextPortal++)}`,
+    // one counter with the workplaces: the group's range has room for both
+    number: `+49301234${String(nextNumber++).padStart(2, '0')}`,
     ...body,
   });
 }
@@ -570,6 +570,51 @@ describe('the Anywhere portal, explained and placed', () => {
       await first.hangup();
     });
 
+    it('an ended call-through no longer counts: explain reads the usage view the next admission sees', async () => {
+      // (the policy of the test above still holds: one call-through at once per workplace)
+      const mobile = mobileNumber();
+      await workplace({ parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false } });
+      const p = await portal({ pinRequired: false });
+      const target = world.externalEndpoint('+4930555200126');
+      world.driver.setEndpointBehaviour(target, { kind: 'answer', afterMs: 20 });
+      const first = await menu(p, mobile);
+      await first.pressDigits('030555200126#');
+      await until(() => first.bridgedWith().length > 0, 'call-through connected');
+      await first.hangup();
+      // the flow is over (the controller holds the ended call-through to settle it lazily) …
+      await until(() => !world.controller.router.sessions.has(first.id), 'portal call over');
+      // … and explain, at once, counts it as ended, as the controller's next admission does
+      const e = await explain({ from: mobile, via: p.number, to: '030555200127' });
+      expect(e.callThrough).toMatchObject({
+        result: 'external',
+        guard: { usage: { workplace: { active: 0 } } },
+      });
+      world.driver.setEndpointBehaviour(world.externalEndpoint('+4930555200127'), {
+        kind: 'answer',
+        afterMs: 20,
+      });
+      const second = await menu(p, mobile);
+      const start = mark();
+      await second.pressDigits('030555200127#');
+      await until(() => second.bridgedWith().length > 0, 'second call-through connected');
+      expect(dialledSince(start)).toEqual([world.externalEndpoint('+4930555200127')]);
+      await second.hangup();
+    });
+
+    it('refused by the fraud guard: explain names the prompt the caller hears, not "number blocked"', async () => {
+      const mobile = mobileNumber();
+      await workplace({ parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false } });
+      const p = await portal({ pinRequired: false });
+      const e = await explain({ from: mobile, via: p.number, to: '09001234568' });
+      expect(e.callThrough).toMatchObject({ result: 'refused-by-guard', prompt: 'call-through-refused' });
+      const step = e.steps.find((s) => s.step === 'fraud-guard')!;
+      expect(step.outcome).not.toContain('cannot be dialled');
+      const ch = await menu(p, mobile);
+      await ch.pressDigits('09001234568#');
+      await ch.waitForPlayback(sound(e.callThrough!.prompt!));
+      await ch.hangup();
+    });
+
     it('to an internal extension: the colleague’s ring plan, showing the office number', async () => {
       const mobile = mobileNumber();
       const wp = await workplace({
@@ -606,7 +651,7 @@ describe('explain API rules', () => {
     expect((await world.api('POST', url, { from: CALLER, to: '+4930123488' }, token)).status).toBe(403);
   });
 
-  it("another company's number is not found; bad input names every field", async () => {
+  it("another company's number answers as a free number does; bad input names every field", async () => {
     const other = await world.createCompany('Other GmbH');
     const otherGroup = await world.createGroup(other.company.id, other.admin, {
       numberRanges: [{ first: '+4940888000', last: '+4940888099' }],
@@ -616,8 +661,17 @@ describe('explain API rules', () => {
       number: '+4940888001',
     });
     const url = `/v1/companies/${company.id}/routing/explain`;
-    const res = await world.api('POST', url, { from: CALLER, to: foreign.number }, admin);
-    expect(res.status).toBe(404);
+    // issue 25 item 14: no oracle for which numbers other companies hold
+    const res = await world.api<Explanation>('POST', url, { from: CALLER, to: foreign.number }, admin);
+    expect(res.status).toBe(200);
+    const free = await world.api<Explanation>('POST', url, { from: CALLER, to: '+4940888002' }, admin);
+    expect(free.status).toBe(200);
+    const alike = (e: Explanation, n: string) =>
+      JSON.stringify({ ...e, call: { ...e.call, at: '' } })
+        .split(n)
+        .join('N');
+    expect(alike(res.body, foreign.number)).toBe(alike(free.body, '+4940888002'));
+    expect(res.body.route).toBe('unallocated');
     const bad = await world.api<{ issues: Array<{ path: string }> }>(
       'POST',
       url,
@@ -634,5 +688,108 @@ describe('explain API rules', () => {
     );
     expect(notPortal.status).toBe(400);
     expect(notPortal.body.issues.map((i) => i.path)).toEqual(['via']);
+  });
+});
+
+describe('another company (issue 25 items 1 and 14)', () => {
+  /** Company A: a workplace with a desk device, a private mobile, a forward target and a named profile. */
+  let nextRange = 1;
+  async function companyA() {
+    const k = nextRange++;
+    const a = await world.createCompany('A GmbH');
+    const profile = await world.api<BlockingProfile>(
+      'POST',
+      `/v1/companies/${a.company.id}/blocking-profiles`,
+      { name: 'A secret profile', incoming: [], outgoing: [], forwarded: [] },
+      a.admin,
+    );
+    const group = await world.createGroup(a.company.id, a.admin, {
+      numberRanges: [{ first: `+4940777${k}00`, last: `+4940777${k}99` }],
+    });
+    const wp = await world.createWorkplace(a.company.id, a.admin, {
+      groupId: group.id,
+      number: `+4940777${k}01`,
+      blockingProfileId: profile.body.id,
+      parallelRinging: { enabled: true, numbers: ['+4917077700001'], answerConfirmation: false },
+      forwarding: { busy: { enabled: true, target: { number: '+4917077700002' } } },
+    });
+    const secrets = [
+      wp.id,
+      device(wp),
+      wp.devices[0]!.id,
+      '+4917077700001',
+      '+4917077700002',
+      'A secret profile',
+      profile.body.id,
+      a.company.id,
+    ];
+    return { wp, secrets };
+  }
+  const leaks = (e: Explanation, secrets: string[]) => secrets.filter((x) => JSON.stringify(e).includes(x));
+
+  it("a call-through to another company's number is an ordinary external call, explained and placed", async () => {
+    const { wp: theirs, secrets } = await companyA();
+    const mobile = mobileNumber();
+    const ours = await workplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const p = await portal({ pinRequired: false });
+    const e = await explain({ from: mobile, via: p.number, to: theirs.number });
+    expect(e.callThrough).toMatchObject({ result: 'external', e164: theirs.number, callerId: ours.number });
+    expect(e.plan).toBeUndefined();
+    expect(leaks(e, secrets)).toEqual([]);
+    // the real call path: out through the trunk, A's devices and numbers never rung
+    const target = world.externalEndpoint(theirs.number);
+    world.driver.setEndpointBehaviour(target, { kind: 'answer', afterMs: 30 });
+    const ch = await world.driver.placeCall({ from: mobile, to: p.number });
+    await ch.waitForPlayback(sound('portal-welcome'));
+    const start = mark();
+    await ch.pressDigits(`${theirs.number.replace('+49', '0')}#`);
+    const out = await world.driver.waitForChannel(target);
+    expect(out.callerNumber()).toBe(ours.number);
+    await until(() => ch.bridgedWith().includes(out.id), 'bridged');
+    expect(dialledSince(start)).toEqual([target]);
+    await ch.hangup();
+  });
+
+  it("a desk device calling another company's number calls out as to any number; explained alike a free one", async () => {
+    const { wp: theirs, secrets } = await companyA();
+    const ours = await workplace();
+    const { explanation } = await bothWays(
+      { from: ours.extension, to: theirs.number },
+      { [world.externalEndpoint(theirs.number)]: 'answer' },
+      () => world.callFromDevice(ours, theirs.number),
+    );
+    expect(explanation.route).toBe('outbound');
+    expect(explanation.outbound).toMatchObject({ e164: theirs.number, blocked: false });
+    expect(leaks(explanation, secrets)).toEqual([]);
+    const free = await explain({ from: ours.extension, to: theirs.number.replace(/01$/, '99') });
+    expect(free.route).toBe(explanation.route);
+    expect(free.steps.map((s) => s.step)).toEqual(explanation.steps.map((s) => s.step));
+  });
+
+  it("explaining a call from another company's number or to its portal shows nothing of it", async () => {
+    const { wp: theirs, secrets } = await companyA();
+    const ours = await workplace();
+    const fromTheirs = await explain({ from: '+4917077700001', to: ours.number });
+    expect(fromTheirs.route).toBe('workplace');
+    // (the caller number asked about is echoed back; nothing else of A is shown)
+    expect(leaks(fromTheirs, secrets.slice(0, 3).concat(secrets.slice(4)))).toEqual([]);
+    const url = `/v1/companies/${company.id}/routing/explain`;
+    // a via that is another company's number is refused as a free number is: not a portal of ours
+    const via = await world.api<{ issues: Array<{ path: string }> }>(
+      'POST',
+      url,
+      { from: CALLER, to: '030555', via: theirs.number },
+      admin,
+    );
+    const viaFree = await world.api(
+      'POST',
+      url,
+      { from: CALLER, to: '030555', via: theirs.number.replace(/01$/, '98') },
+      admin,
+    );
+    expect([via.status, viaFree.status]).toEqual([400, 400]);
+    expect(JSON.stringify(via.body)).toBe(JSON.stringify(viaFree.body));
   });
 });

@@ -153,6 +153,7 @@ export async function startScenarioEnv(
     recordings: createAriRecordingFiles(pbxAri),
     telemetry: telemetry.backend,
     metrics: telemetry.metrics,
+    callThroughUsage: controller.context.callThroughGuard,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

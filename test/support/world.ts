@@ -198,6 +198,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     recordings: createAriRecordingFiles(ari),
     telemetry: telemetry.backend,
     metrics: telemetry.metrics,
+    callThroughUsage: controller.context.callThroughGuard,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
