@@ -18,10 +18,10 @@ import { pino } from 'pino';
 import { createAriClient, type AriClient } from '../src/ari/index.js';
 import type { CallController } from '../src/calls/controller.js';
 import { startCallController } from '../src/calls/controller.js';
-import type { Flows } from '../src/calls/context.js';
-import type { CallAri } from '../src/calls/session.js';
+import type { Flows } from '../src/calls/flows/context.js';
+import type { CallAri } from '../src/calls/engine/session.js';
 import { loadConfig } from '../src/config.js';
-import { createTelemetry } from '../src/events/telemetry.js';
+import { createTelemetry } from '../src/app/telemetry.js';
 import { createRedisStore, type PbxStore } from '../src/store/index.js';
 import { cpuMs, serveIpc } from './common.js';
 import { createProcessProbe } from './process-probe.js';
@@ -93,11 +93,13 @@ function onCommand(command: string, params: Record<string, unknown> | undefined)
 
 async function loadPortalFlow(): Promise<Flows> {
   try {
-    const mod = (await import('../src/calls/portal.js' as string)) as { portalFlow?: Flows['portal'] };
+    const mod = (await import('../src/calls/flows/portal/portal.js' as string)) as {
+      portalFlow?: Flows['portal'];
+    };
     if (typeof mod.portalFlow === 'function') return { portal: mod.portalFlow };
-    portalNote = 'src/calls/portal.ts exports no portalFlow';
+    portalNote = 'src/calls/flows/portal/portal.ts exports no portalFlow';
   } catch (err) {
-    portalNote = `src/calls/portal.ts not loadable: ${(err as Error).message.split('\n')[0]}`;
+    portalNote = `src/calls/flows/portal/portal.ts not loadable: ${(err as Error).message.split('\n')[0]}`;
   }
   return {};
 }

@@ -6,15 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildApp } from './api/app.js';
-import { createAriRecordingFiles, type RecordingFiles } from './calls/recording-files.js';
+import { createAriRecordingFiles, type RecordingFiles } from './calls/engine/recording-files.js';
 import { createAriClient, type AriClient } from './ari/index.js';
 import { startCallController, type CallController } from './calls/controller.js';
-import { portalFlow } from './calls/portal.js';
+import { portalFlow } from './calls/flows/portal/portal.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createAriProvisioner } from './devices/ari-provisioner.js';
 import type { DeviceProvisioner } from './devices/contract.js';
 import { resyncDevices } from './devices/resync.js';
-import { createTelemetry } from './events/telemetry.js';
+import { createTelemetry } from './app/telemetry.js';
 import { createLogger } from './logging.js';
 import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
 import { startMetricsServer } from './metrics.js';

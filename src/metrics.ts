@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallMetricsSink } from './calls/call-events.js';
+import type { CallMetricsSink } from './calls/reporting/call-events.js';
 
 export interface PbxMetrics extends CallMetricsSink {
   readonly registry: Registry;
@@ -20,7 +20,7 @@ export interface PbxMetrics extends CallMetricsSink {
   readonly storeOps: Histogram<'operation'>;
   readonly api: Histogram<'method' | 'route' | 'status'>;
   readonly slowEventClients: Counter;
-  /** a call-through fraud-guard alert (src/calls/fraud-guard.ts), by kind */
+  /** a call-through fraud-guard alert (src/calls/flows/portal/fraud-guard.ts), by kind */
   callThroughAlert(kind: string): void;
   /** a workplace's call-through locked by the guard, or the lock lifted by an admin */
   callThroughLock(change: 'locked' | 'lifted'): void;
@@ -36,7 +36,7 @@ export interface MetricSources {
   telemetryRoundTrips?: () => number;
   telemetryWriteErrors?: () => number;
   eventSockets?: () => number;
-  /** admission control and the dialplan gate (src/calls/admission.ts, shedding.ts) */
+  /** admission control and the dialplan gate (src/calls/overload/admission.ts, shedding.ts) */
   admission?: () => {
     admitted: number;
     refused: number;
@@ -45,7 +45,7 @@ export interface MetricSources {
     shedLimit: number;
     shedEstimated: number;
   };
-  /** the controller's bridge pool (src/calls/bridge-pool.ts) */
+  /** the controller's bridge pool (src/calls/connected/bridge-pool.ts) */
   bridgePool?: () => { idle: number; created: number; reused: number };
 }
 

@@ -10,7 +10,7 @@ import type { DeviceProvisioner } from '../devices/contract.js';
 import type { Company, Workplace } from '../domain/model.js';
 import { CompanyGoneError, StaleWriteError, type Store } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
-import type { RecordingFiles } from '../calls/recording-files.js';
+import type { RecordingFiles } from '../calls/engine/recording-files.js';
 import type { Mailer } from '../mail/smtp.js';
 
 export interface ApiDeps {

@@ -1,14 +1,14 @@
 /**
  * Routing explain: POST /companies/{cid}/routing/explain answers "what happens if someone
- * calls?" with the decision trace the call controller would follow (src/calls/explain.ts runs
+ * calls?" with the decision trace the call controller would follow (src/calls/decisions/explain.ts runs
  * the controller's own decision functions over a fresh, unshared config cache, so the answer
  * reflects what is stored now). Admins explain any call of their company; an employee only
  * calls that reach their own workplace.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ConfigCache } from '../calls/config-cache.js';
-import { explainCall, ExplainInputError, type ExplainDeps } from '../calls/explain.js';
+import { ConfigCache } from '../calls/engine/config-cache.js';
+import { explainCall, ExplainInputError, type ExplainDeps } from '../calls/decisions/explain.js';
 import { type ApiDeps, loadCompany } from './context.js';
 import { forbidden, validationError } from './errors.js';
 import { cidParams, errorResponses } from './schemas.js';

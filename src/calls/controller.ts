@@ -13,29 +13,33 @@ import {
   timedAri,
   type AdmissionLimits,
   type AdmissionStats,
-} from './admission.js';
-import { adoptOrphans, type AdoptionResult } from './adoption.js';
-import { BridgePool, type BridgePoolStats } from './bridge-pool.js';
+} from './overload/admission.js';
+import { adoptOrphans, type AdoptionResult } from './recovery/adoption.js';
+import { BridgePool, type BridgePoolStats } from './connected/bridge-pool.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
-import { ConfigCache } from './config-cache.js';
-import { applyEventFilter } from './event-filter.js';
-import type { CallEvents } from './call-events.js';
-import type { CallContext, Flows } from './context.js';
-import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
-import { LiveCalls } from './live-calls.js';
-import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
-import { OwnershipBook } from './ownership.js';
-import { createRouter, type Router, type StasisStartEvent } from './router.js';
-import type { CallAri } from './session.js';
+import { ConfigCache } from './engine/config-cache.js';
+import { applyEventFilter } from './engine/event-filter.js';
+import type { CallEvents } from './reporting/call-events.js';
+import type { CallContext, Flows } from './flows/context.js';
+import {
+  CallThroughGuard,
+  createCallThroughAlerts,
+  type CallThroughAlerts,
+} from './flows/portal/fraud-guard.js';
+import { LiveCalls } from './connected/live-calls.js';
+import { createVoiceboxEvents, type VoiceboxEvents } from './reporting/notifier.js';
+import { OwnershipBook } from './engine/ownership.js';
+import { createRouter, type Router, type StasisStartEvent } from './flows/router.js';
+import type { CallAri } from './engine/session.js';
 import {
   defaultSheddingOptions,
   EdgeShedding,
   type SheddingOptions,
   type SheddingStats,
-} from './shedding.js';
-import { bounded, boundedStore, StoreWriteQueue } from './store-writes.js';
-import { resolveTiming, type Timing } from './timing.js';
+} from './overload/shedding.js';
+import { bounded, boundedStore, StoreWriteQueue } from './engine/store-writes.js';
+import { resolveTiming, type Timing } from './engine/timing.js';
 
 export interface CallControllerDeps {
   ari: CallAri;
@@ -47,7 +51,7 @@ export interface CallControllerDeps {
   flows?: Flows;
   /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
   callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
-  /** call events and call-list records (src/calls/call-events.ts) */
+  /** call events and call-list records (src/calls/reporting/call-events.ts) */
   events?: CallEvents;
   /** set-up capacity (default: from config, ADMISSION_*) */
   admission?: Partial<AdmissionLimits>;

@@ -274,7 +274,7 @@ export type PortalRef = Pick<AnywherePortal, 'id' | 'companyId'>;
 
 /**
  * What the flows reported of a call so far, as far as its call-list records need it: the
- * part of src/calls/call-records.ts CallTrace that outlives the process (plain JSON).
+ * part of src/calls/reporting/call-records.ts CallTrace that outlives the process (plain JSON).
  */
 export interface CallTraceFields {
   callId: string;

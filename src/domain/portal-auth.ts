@@ -1,5 +1,5 @@
 /**
- * The Anywhere portal's decisions, as pure functions (the flow in src/calls/portal.ts does
+ * The Anywhere portal's decisions, as pure functions (the flow in src/calls/flows/portal/portal.ts does
  * the I/O): who may use a portal, which workplace a caller is, what a PIN entry means, what
  * the caller typed at the menu, where a call-through goes and whether it is blocked.
  *

@@ -11,7 +11,7 @@ import { WebSocket } from 'ws';
 import type { PbxEvent } from '../../src/events/model.js';
 import type { LegBehaviour } from '../e2e/world.js';
 import pino from 'pino';
-import { defaultSheddingOptions, EdgeShedding, gateVariables } from '../../src/calls/shedding.js';
+import { defaultSheddingOptions, EdgeShedding, gateVariables } from '../../src/calls/overload/shedding.js';
 import { PBX_APP, promptsInAllLanguages, type ScenarioEnv } from './env.js';
 
 export function callScenarios(getEnv: () => ScenarioEnv): void {

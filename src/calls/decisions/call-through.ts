@@ -26,7 +26,7 @@ import {
   type CallThroughCheck,
 } from '../../domain/portal-auth.js';
 import type { CallThroughStatus } from '../../store/store.js';
-import type { PromptId } from '../prompts.js';
+import type { PromptId } from '../engine/prompts.js';
 import type { CallLookups } from './lookups.js';
 
 /** What the caller hears when the fraud guard refuses: not "number blocked" — it may pass later. */

@@ -6,7 +6,7 @@
 import { blockingPrefix, type BlockingResolution } from '../../domain/blocking.js';
 import type { Workplace } from '../../domain/model.js';
 import { callThroughCallerId } from '../../domain/portal-auth.js';
-import type { PromptId } from '../prompts.js';
+import type { PromptId } from '../engine/prompts.js';
 import type { CallLookups } from './lookups.js';
 
 export interface OutboundDecision {

@@ -1,0 +1,76 @@
+/**
+ * What every call flow gets: the ARI client, the store, the cached configuration, timers,
+ * the live-call registry and the voicebox notifier. One instance per controller.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import type { AnywherePortal, Workplace } from '../../domain/model.js';
+import type { Store } from '../../store/store.js';
+import type { CallEvents } from '../reporting/call-events.js';
+import type { ConfigCache } from '../engine/config-cache.js';
+import type { CallThroughGuard } from './portal/fraud-guard.js';
+import type { LiveCalls } from '../connected/live-calls.js';
+import type { StoreWriteQueue } from '../engine/store-writes.js';
+import type { VoiceboxNotifier } from '../reporting/notifier.js';
+import type { CallAri, CallSession } from '../engine/session.js';
+import type { Timing } from '../engine/timing.js';
+
+export interface CallContext {
+  ari: CallAri;
+  store: Store;
+  config: Config;
+  cache: ConfigCache;
+  timing: Timing;
+  live: LiveCalls;
+  notifier: VoiceboxNotifier;
+  controllerId: string;
+  logger: Logger;
+  /** store writes that must land even when Redis is away (voicebox messages, live-call registry) */
+  writes: StoreWriteQueue;
+  /** the Anywhere portal's call-through fraud guard (absent: call-throughs are not guarded) */
+  callThroughGuard?: CallThroughGuard;
+  /** call events and call-list records (optional: absent in unit tests) */
+  events?: CallEvents;
+}
+
+/** Who is calling the portal, as the router knows it (optional: flows may ignore it). */
+export interface PortalCaller {
+  /** the workplace of the calling desk device (internal call); undefined for trunk calls */
+  deviceWorkplace?: Workplace;
+}
+
+/**
+ * The Anywhere portal flow (src/calls/portal*.ts), plugged into the router through
+ * startCallController({ flows: { portal } }). It owns the session until it returns; the
+ * router closes the session afterwards (hanging up whatever is still up). A sketch:
+ *
+ *   const portalFlow: PortalFlow = async (session, portal, ctx) => {
+ *     await session.answer();
+ *     const input = await session.collectDigits({
+ *       max: 20, terminator: '#',
+ *       firstDigitTimeoutMs: ctx.timing.menuTimeoutMs, interDigitTimeoutMs: ctx.timing.interDigitTimeoutMs,
+ *       prompt: { media: [promptMedia('portal-welcome')], lang: 'de' },
+ *     });
+ *     if (input === '*11') {
+ *       if ((await pullCall(session, ctx, workplace.id)) === 'pulled') return session.untilEnded();
+ *       await session.play([promptMedia('no-running-call')], { lang: 'de' });
+ *     }
+ *   };
+ *
+ * Call-through: session.dialLegs([{ endpoint }], { timeoutSeconds, present: presentedWorkplace(workplace),
+ * variables: callVariables(session) }) then ctx.live.connect(session, leg, {}) holds the call until
+ * either side hangs up (in a reused bridge: the leg carries its call, see live-calls.ts). A leg to
+ * the trunk also carries the fraud guard's ticket (callThroughVariables, call-through.ts), so a
+ * controller that re-adopts the call after a restart keeps the cut and settles it.
+ * Errors: CallEnded (the caller hung up) may propagate; the router expects it.
+ */
+export type PortalFlow = (
+  session: CallSession,
+  portal: AnywherePortal,
+  ctx: CallContext,
+  caller?: PortalCaller,
+) => Promise<void>;
+
+export interface Flows {
+  portal?: PortalFlow;
+}
