@@ -12,7 +12,21 @@ import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallMetricsSink } from './calls/reporting/call-events.js';
+import type { CallOutcome } from './events/model.js';
+
+/**
+ * The counters the call side's event bus (calls/reporting/call-events.ts) feeds; they are
+ * defined here, with the metrics that implement them, so the calls side looks down to them.
+ * All optional.
+ */
+export interface CallMetricsSink {
+  setupSeconds?(seconds: number): void;
+  /** outcome 'portal': a portal call that got in; 'other': no workplace's call (voicebox retrieval, *11 from a desk, unknown number) */
+  callEnded?(kind: 'inbound' | 'internal', outcome: CallOutcome | 'portal' | 'other'): void;
+  pinFailure?(where: 'voicebox' | 'portal'): void;
+  pinLockout?(where: 'voicebox' | 'portal'): void;
+  refused?(reason: 'blocked' | 'portal'): void;
+}
 
 export interface PbxMetrics extends CallMetricsSink {
   readonly registry: Registry;

@@ -22,11 +22,8 @@ import { ConfigCache } from './engine/config-cache.js';
 import { applyEventFilter } from './engine/event-filter.js';
 import type { CallEvents } from './reporting/call-events.js';
 import type { CallContext, Flows } from './flows/context.js';
-import {
-  CallThroughGuard,
-  createCallThroughAlerts,
-  type CallThroughAlerts,
-} from './flows/portal/fraud-guard.js';
+import { CallThroughGuard } from './flows/portal/fraud-guard.js';
+import { createCallThroughAlerts, type CallThroughAlerts } from './reporting/call-through-alerts.js';
 import { LiveCalls } from './connected/live-calls.js';
 import { createVoiceboxEvents, type VoiceboxEvents } from './reporting/notifier.js';
 import { OwnershipBook } from './engine/ownership.js';

@@ -26,7 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isNotFound, type Unsubscribe } from '../../ari/index.js';
-import type { CallAri, Ownership } from '../engine/session.js';
+import type { CallAri, Ownership, BridgeLease } from '../engine/session.js';
 
 const POOLED_NAME_PREFIX = 'pbx-pool:';
 
@@ -71,22 +71,6 @@ export function fateOfReleased(s: {
   if (!s.open || !s.trusted) return 'destroy';
   if (s.channelsIn > 0) return 'settle';
   return s.idle < s.max ? 'idle' : 'destroy';
-}
-
-/** One call's use of a bridge. */
-export interface BridgeLease {
-  readonly id: string;
-  /** resolves once the bridge exists in Asterisk (at once for a reused one) */
-  readonly ready: Promise<void>;
-  /**
-   * Call BEFORE asking Asterisk to add the channels: from now on they count as in the bridge
-   * until they are seen to end, whatever the addChannel request answers.
-   */
-  adding(channelIds: readonly string[]): void;
-  /** The call is over: the bridge returns to the pool once every channel is out of it. */
-  release(): void;
-  /** Destroys the bridge now, never to be reused (e.g. after its call moved to another bridge). */
-  discard(): Promise<void>;
 }
 
 export interface BridgePoolStats {

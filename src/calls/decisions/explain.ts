@@ -28,9 +28,8 @@ import { planEntry, type EntryDecision } from './entry.js';
 import { companyView, type CallLookups, type CallThroughUsageView } from './lookups.js';
 import { planOutbound } from './outbound.js';
 import { pinLockedAmong, planPortalAuth } from './portal.js';
-import { dialTemplates, planWorkplaceCall, type RingDecision } from './ring.js';
+import { dialTemplates, planWorkplaceCall, VOICEBOX_MAX_SECONDS, type RingDecision } from './ring.js';
 import { PROMPTS, type PromptId } from '../engine/prompts.js';
-import { VOICEBOX_MAX_SECONDS } from '../flows/voicebox.js';
 
 export interface ExplainConfig {
   COUNTRY_CODE: string;

@@ -8,6 +8,9 @@ import type { Workplace } from '../../domain/model.js';
 import { planInbound, type CallStep, type DialTemplates, type PlanInput } from '../../domain/ring-plan.js';
 import type { CallLookups } from './lookups.js';
 
+/** SPEC call behaviour 5: the longest voicebox message (the voicebox step records up to it). */
+export const VOICEBOX_MAX_SECONDS = 180;
+
 export interface RingDecision {
   /** what the plan's later steps (afterRingFailure) are decided over */
   input: PlanInput;

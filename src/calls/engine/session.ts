@@ -20,7 +20,6 @@ import {
   type LegFailure,
   type RingFailure,
 } from '../../domain/ring-plan.js';
-import type { BridgeLease } from '../connected/bridge-pool.js';
 import { promptMedia } from './prompts.js';
 import type { Timing } from './timing.js';
 
@@ -62,6 +61,25 @@ export interface CallerChannel {
 export interface Ownership {
   claim(id: string): void;
   release(id: string): void;
+}
+
+/**
+ * One call's use of a bridge (connected/bridge-pool.ts hands them out): the session asks for
+ * one through SessionDeps.bridges and never knows the pool.
+ */
+export interface BridgeLease {
+  readonly id: string;
+  /** resolves once the bridge exists in Asterisk (at once for a reused one) */
+  readonly ready: Promise<void>;
+  /**
+   * Call BEFORE asking Asterisk to add the channels: from now on they count as in the bridge
+   * until they are seen to end, whatever the addChannel request answers.
+   */
+  adding(channelIds: readonly string[]): void;
+  /** The call is over: the bridge returns to the pool once every channel is out of it. */
+  release(): void;
+  /** Destroys the bridge now, never to be reused (e.g. after its call moved to another bridge). */
+  discard(): Promise<void>;
 }
 
 export interface SessionDeps {

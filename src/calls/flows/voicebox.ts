@@ -19,8 +19,8 @@ import type { CallContext } from './context.js';
 import { promptMedia, speakDigits, type PromptId } from '../engine/prompts.js';
 import type { CallSession } from '../engine/session.js';
 import { pinEntry } from '../engine/timing.js';
+import { VOICEBOX_MAX_SECONDS } from '../decisions/ring.js';
 
-export const VOICEBOX_MAX_SECONDS = 180;
 export const VOICEBOX_MAX_SILENCE_SECONDS = 5;
 export const GREETING_MAX_SECONDS = 60;
 

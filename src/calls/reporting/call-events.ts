@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { AnywherePortal, CallTraceSnapshot, VoiceboxMessage, Workplace } from '../../domain/model.js';
 import { PIN_LOCK_AFTER } from '../../domain/pin.js';
 import type { RingLeg } from '../../domain/ring-plan.js';
-import type { AnsweredBy, CallDirection, CallOutcome, CallRecord, NewEvent } from '../../events/model.js';
+import type { AnsweredBy, CallDirection, CallRecord, NewEvent } from '../../events/model.js';
 import {
   buildRecords,
   portalRef,
@@ -20,7 +20,8 @@ import {
   workplaceRef,
   type CallTrace,
 } from './call-records.js';
-import type { CallThroughAlert } from '../flows/portal/fraud-guard.js';
+import type { CallThroughAlert } from './call-through-alerts.js';
+import type { CallMetricsSink } from '../../metrics.js';
 
 /** What a flow reports. */
 export type CallFact =
@@ -66,16 +67,6 @@ export interface TracedSession {
   readonly channelId: string;
   readonly callerNumber: string;
   readonly calledExten: string;
-}
-
-/** Counters the bus feeds (src/metrics.ts implements them); all optional. */
-export interface CallMetricsSink {
-  setupSeconds?(seconds: number): void;
-  /** outcome 'portal': a portal call that got in; 'other': no workplace's call (voicebox retrieval, *11 from a desk, unknown number) */
-  callEnded?(kind: 'inbound' | 'internal', outcome: CallOutcome | 'portal' | 'other'): void;
-  pinFailure?(where: 'voicebox' | 'portal'): void;
-  pinLockout?(where: 'voicebox' | 'portal'): void;
-  refused?(reason: 'blocked' | 'portal'): void;
 }
 
 export interface CallEventSinks {

@@ -8,10 +8,9 @@
  * off the call path. Nothing else (calls to workplaces, the voicebox, *11) ever touches it.
  *
  * Alerts (first call-through to a new country, any limit hit, a refused destination class, a
- * workplace locked) go to an injectable notifier: an in-process event emitter plus a warn log
- * line, which other modules (event stream, metrics, e-mail) can subscribe to.
+ * workplace locked) go to an injectable notifier (reporting/call-through-alerts.ts), which other
+ * modules (event stream, metrics, e-mail) can subscribe to.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   classifyDestination,
@@ -22,66 +21,8 @@ import {
   type RefusalReason,
 } from '../../../domain/fraud.js';
 import type { Workplace } from '../../../domain/model.js';
+import type { CallThroughAlerts } from '../../reporting/call-through-alerts.js';
 import type { CallThroughSettlement, CallThroughStatus, Store } from '../../../store/store.js';
-
-export type CallThroughAlertKind = 'new-country' | 'limit' | 'destination-refused' | 'locked';
-
-export interface CallThroughAlert {
-  kind: CallThroughAlertKind;
-  companyId: string;
-  workplaceId: string;
-  /** the portal call (caller channel id) that raised it */
-  callId: string;
-  at: string;
-  /** country calling code of the destination */
-  country: string;
-  destinationClass: DestinationClass;
-  reason?: RefusalReason;
-  /**
-   * the configured value that was hit: the limit of `reason` (per hour, concurrent, minutes per
-   * day) or, for kind 'locked', the refusals that lock
-   */
-  limit?: number;
-  refusalsToday?: number;
-}
-
-/** Where alerts go; the composition root (or the event stream) subscribes. */
-export interface CallThroughAlerts {
-  alert(alert: CallThroughAlert): void;
-  /** returns an unsubscribe function */
-  onAlert(listener: (alert: CallThroughAlert) => void): () => void;
-  /** alerts raised so far, by kind (for metrics) */
-  counts(): Record<CallThroughAlertKind, number>;
-}
-
-export function createCallThroughAlerts(logger: Logger): CallThroughAlerts {
-  const emitter = new EventEmitter();
-  emitter.setMaxListeners(0);
-  const counts: Record<CallThroughAlertKind, number> = {
-    'new-country': 0,
-    limit: 0,
-    'destination-refused': 0,
-    locked: 0,
-  };
-  return {
-    alert(alert) {
-      counts[alert.kind] += 1;
-      logger.warn({ event: 'call-through.alert', ...alert }, `call-through alert: ${alert.kind}`);
-      for (const listener of emitter.listeners('alert')) {
-        try {
-          (listener as (a: CallThroughAlert) => void)(alert);
-        } catch (err) {
-          logger.warn({ err }, 'call-through alert listener failed');
-        }
-      }
-    },
-    onAlert(listener) {
-      emitter.on('alert', listener);
-      return () => emitter.off('alert', listener);
-    },
-    counts: () => ({ ...counts }),
-  };
-}
 
 export interface CallThroughGuardOptions {
   store: Pick<Store, 'callThroughs'>;

@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallThroughAlert } from '../../../../src/calls/flows/portal/fraud-guard.js';
+import type { CallThroughAlert } from '../../../../src/calls/reporting/call-through-alerts.js';
 import { portalFlow } from '../../../../src/calls/flows/portal/portal.js';
 import type { CallThroughPolicySettings } from '../../../../src/domain/fraud.js';
 import type { AnywherePortal, Company } from '../../../../src/domain/model.js';
