@@ -15,13 +15,15 @@ import {
   type AdmissionStats,
 } from './overload/admission.js';
 import { adoptOrphans, type AdoptionResult } from './recovery/adoption.js';
+import { callThroughResumer } from './flows/portal/call-through.js';
+import { voiceboxRecordings } from './flows/voicebox.js';
 import { BridgePool, type BridgePoolStats } from './connected/bridge-pool.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ConfigCache } from './engine/config-cache.js';
 import { applyEventFilter } from './engine/event-filter.js';
 import type { CallEvents } from './reporting/call-events.js';
-import type { CallContext, Flows } from './flows/context.js';
+import type { CallContext, Flows, Resumers } from './flows/context.js';
 import { CallThroughGuard } from './flows/portal/fraud-guard.js';
 import { createCallThroughAlerts, type CallThroughAlerts } from './reporting/call-through-alerts.js';
 import { LiveCalls } from './connected/live-calls.js';
@@ -90,6 +92,12 @@ export interface ReconcileResult extends AdoptionResult {
   /** this controller's registry entries of calls that no longer run */
   liveCalls: number;
 }
+
+/**
+ * What re-adoption can resume, registered by the features that own those calls: a new feature
+ * whose calls must survive a restart adds its resumer here (adoption itself imports none).
+ */
+const RESUMERS: Resumers = { answered: [callThroughResumer], recordings: voiceboxRecordings };
 
 /**
  * Who this controller is in the store (its recordings in progress, its live-call registry
@@ -206,7 +214,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       channelIds: app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id)),
       bridgeIds: app.bridge_ids.filter((id) => !ownership.has(id)),
     };
-    const adopted = await adoptOrphans(context, router, orphans, logger);
+    const adopted = await adoptOrphans(context, router, orphans, logger, RESUMERS);
     // Asterisk need not list an empty bridge among the app's: found by name instead
     adopted.bridges += await bridgePool.sweep().catch((err: unknown) => {
       logger.warn({ err }, 'reconcile: idle bridges of an earlier process not looked for');

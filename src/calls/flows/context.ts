@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
-import type { AnywherePortal, Workplace } from '../../domain/model.js';
+import type { AnywherePortal, VoiceboxMessage, Workplace } from '../../domain/model.js';
 import type { Store } from '../../store/store.js';
 import type { CallEvents } from '../reporting/call-events.js';
 import type { ConfigCache } from '../engine/config-cache.js';
@@ -70,6 +70,50 @@ export type PortalFlow = (
   ctx: CallContext,
   caller?: PortalCaller,
 ) => Promise<void>;
+
+/**
+ * How a feature takes its answered calls over after a restart. Adoption (recovery/adoption.ts)
+ * asks the registered resumers, in turn, whether an answered call of no workplace is theirs
+ * (from what its peer leg carries); the first that claims it resumes it. A call nobody claims
+ * is held again as a plain connected call. The controller registers them: adoption imports no
+ * feature.
+ */
+export interface AnsweredCallResumer {
+  readonly feature: string;
+  claim(
+    peer: { id: string; creationtime?: string },
+    /** a channel variable of the peer leg (undefined: not set, or the leg is gone) */
+    peerVariable: (name: string) => Promise<string | undefined>,
+  ): Promise<ResumedCall | undefined>;
+}
+
+export interface ResumedCall {
+  /** when it answered, as far as the leg tells */
+  answeredAtMs: number;
+  /** what the call's record shows of it when it has to be rebuilt from Asterisk */
+  trace: { portalWorkplaceId?: string; callThroughTo?: string };
+  /** for the adoption's log line */
+  details: Record<string, unknown>;
+  resume(
+    session: CallSession,
+    ctx: CallContext,
+    found: { peerChannelId: string; bridgeId: string },
+  ): Promise<void>;
+}
+
+/** How the voicebox takes over a message being recorded when the controller went away. */
+export interface RecordingResumer {
+  /** the caller is still there: let the recording finish, then store the message */
+  finish(session: CallSession, ctx: CallContext, message: VoiceboxMessage): Promise<void>;
+  /** the caller is gone: store the message when Asterisk has the recording */
+  storeFinished(ctx: CallContext, message: VoiceboxMessage, log: Logger): Promise<void>;
+}
+
+/** What adoption can resume, as the features registered it. */
+export interface Resumers {
+  answered: readonly AnsweredCallResumer[];
+  recordings: RecordingResumer;
+}
 
 export interface Flows {
   portal?: PortalFlow;

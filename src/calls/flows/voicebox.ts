@@ -11,11 +11,12 @@
  * 1 listen (per message: 1 repeat, 2 save, 3 delete, # next), 2 record a greeting.
  */
 import { randomUUID } from 'node:crypto';
+import { isNotFound } from '../../ari/index.js';
 import type { Logger } from 'pino';
 import { PIN_ATTEMPTS_PER_CALL, PIN_LOCK_AFTER, verifyPinAsync } from '../../domain/pin.js';
 import type { VoiceboxMessage, Workplace } from '../../domain/model.js';
 import { StaleWriteError } from '../../store/store.js';
-import type { CallContext } from './context.js';
+import type { CallContext, RecordingResumer } from './context.js';
 import { promptMedia, speakDigits, type PromptId } from '../engine/prompts.js';
 import type { CallSession } from '../engine/session.js';
 import { pinEntry } from '../engine/timing.js';
@@ -342,4 +343,86 @@ async function saveGreeting(
     }
   }
   throw new StaleWriteError('could not save the greeting: the workplace keeps changing');
+}
+
+/**
+ * Adoption's resumer for messages being recorded when the controller went away: the recording
+ * goes on and the message is stored when it ends, or at once when the caller is gone.
+ */
+export const voiceboxRecordings: RecordingResumer = {
+  finish: (session, ctx, message) => finishRecording(session, ctx, message),
+  storeFinished: (ctx, message, log) => storeFinishedRecording(ctx, message, log),
+};
+
+/** The caller is still recording: let it finish, then store the message. */
+async function finishRecording(
+  session: CallSession,
+  ctx: CallContext,
+  message: VoiceboxMessage,
+): Promise<void> {
+  const { ari } = ctx;
+  const name = message.recordingName;
+  let finished: (e: { recording?: { duration?: number } } | undefined) => void = () => {};
+  const done = new Promise<{ recording?: { duration?: number } } | undefined>((r) => (finished = r));
+  const unroute = ari.events.route(name, (event) => {
+    const type = (event as { type: string }).type;
+    if (type === 'RecordingFinished' || type === 'RecordingFailed') finished(event as never);
+  });
+  try {
+    // the recording may have ended before we listened
+    const live = await ari.recordings.getLive({ recordingName: name }).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (live && (live as { state?: string }).state !== 'done') {
+      session.log.info({ recording: name }, 'adoption: voicebox recording goes on');
+      session.keepOnHandOver = true;
+      const ended = session
+        .untilEnded()
+        .then(
+          () => new Promise<undefined>((r) => setTimeout(() => r(undefined), ctx.timing.recordingGraceMs)),
+        );
+      await Promise.race([done, ended]);
+    }
+  } finally {
+    session.keepOnHandOver = false;
+    unroute();
+  }
+  // handed over again meanwhile: the next controller finishes it
+  if (session.isDetached) return;
+  await storeFinishedRecording(ctx, message, session.log);
+  if (!session.isEnded) await session.play(['sound:pbx/goodbye']).catch(() => undefined);
+}
+
+/** The recording is over: store the message when Asterisk has the recording. */
+async function storeFinishedRecording(
+  ctx: CallContext,
+  message: VoiceboxMessage,
+  log: Logger,
+): Promise<void> {
+  const name = message.recordingName;
+  let bytes: number | undefined;
+  try {
+    const file = await ctx.ari.recordings.getStoredFile({ recordingName: name });
+    bytes = (file as unknown as { byteLength?: number; length?: number }).byteLength ?? undefined;
+  } catch (err) {
+    if (!isNotFound(err)) {
+      log.warn(
+        { err, recording: name },
+        'adoption: stored recording not readable; retried on the next reconcile',
+      );
+      return;
+    }
+  }
+  if (bytes === undefined) {
+    log.warn({ recording: name, messageId: message.id }, 'adoption: no recording stored; nothing to keep');
+    await ctx.writes.write('voicebox recording in progress', { messageId: message.id }, () =>
+      ctx.store.recordingsInProgress.remove(ctx.controllerId, message.id),
+    );
+    return;
+  }
+  // 8 kHz, 16 bit mono WAV after a 44-byte header
+  const durationSeconds = Math.max(0, Math.round((bytes - 44) / 16_000));
+  await storeMessage(ctx, { ...message, durationSeconds }, log);
+  log.info({ messageId: message.id, recording: name, durationSeconds }, 'adoption: voicebox message stored');
 }

@@ -28,24 +28,16 @@
  */
 import type { Logger } from 'pino';
 import { isNotFound } from '../../ari/index.js';
-import type { CallTraceSnapshot, VoiceboxMessage } from '../../domain/model.js';
+import type { CallTraceSnapshot } from '../../domain/model.js';
 import type { CallKind } from '../../domain/routing.js';
 import { isPooledBridgeName } from '../connected/bridge-pool.js';
-import {
-  adoptedAnswerMs,
-  CALL_THROUGH_VARIABLE,
-  parseCallThroughTag,
-  resumeCallThrough,
-  type CallThroughLeg,
-} from '../flows/portal/call-through.js';
 import { restorableSnapshot, traceFromAsterisk, workplaceRef, portalRef } from '../reporting/call-records.js';
-import type { CallContext } from '../flows/context.js';
+import type { CallContext, ResumedCall, Resumers } from '../flows/context.js';
 import { CALL_VARIABLE, parseCallBridgeName, parseCallTag } from '../connected/live-calls.js';
 import { type Router } from '../flows/router.js';
 import { callerNumberOf, planEntry } from '../decisions/entry.js';
-import type { CallerChannel, CallSession } from '../engine/session.js';
+import type { CallerChannel } from '../engine/session.js';
 import { bounded } from '../engine/store-writes.js';
-import { storeMessage } from '../flows/voicebox.js';
 
 export interface AdoptionResult {
   /** answered calls taken over (a session holds each again) */
@@ -83,6 +75,8 @@ export async function adoptOrphans(
   router: Router,
   orphans: { channelIds: string[]; bridgeIds: string[] },
   logger: Logger,
+  /** what the features resume (the controller registers them) */
+  resumers: Resumers,
 ): Promise<AdoptionResult> {
   const { ari } = ctx;
   const result: AdoptionResult = { calls: 0, recordings: 0, hungUp: 0, bridges: 0 };
@@ -143,14 +137,14 @@ export async function adoptOrphans(
       call && remote && peerId && members.length === 2 && isUp(remote) && isUp(channelById.get(peerId));
     return whole ? { call, remote, peerId } : undefined;
   });
-  // a call of no workplace may be a call-through: its leg carries the fraud guard's ticket
-  const callThroughs = await Promise.all(
+  // a call of no workplace may be a feature's (a call-through: its leg carries the guard's ticket)
+  const claims = await Promise.all(
     takeovers.map((t) =>
-      t && !t.call.workplaceId ? adoptedCallThrough(ctx, channelById.get(t.peerId)!) : undefined,
+      t && !t.call.workplaceId ? claimed(ctx, resumers, channelById.get(t.peerId)!) : undefined,
     ),
   );
   const traces = await Promise.all(
-    takeovers.map((t, i) => (t ? adoptedTrace(ctx, t.remote, t.call, logger, callThroughs[i]) : undefined)),
+    takeovers.map((t, i) => (t ? adoptedTrace(ctx, t.remote, t.call, logger, claims[i]) : undefined)),
   );
   for (const [i, bridge] of orphanBridges.entries()) {
     const call = callsOf[i];
@@ -161,11 +155,11 @@ export async function adoptOrphans(
       handled.add(remote.id);
       handled.add(peerId);
       const found = { peerChannelId: peerId, bridgeId: bridge.id, workplaceId: takeover.call.workplaceId };
-      const callThrough = callThroughs[i];
+      const claim = claims[i];
       const session = router.adopt(
         remote,
         'adopted',
-        (s) => (callThrough ? resumeCallThrough(s, ctx, found, callThrough) : ctx.live.resume(s, found)),
+        (s) => (claim ? claim.resume(s, ctx, found) : ctx.live.resume(s, found)),
         traces[i],
       );
       if (session) {
@@ -177,7 +171,7 @@ export async function adoptOrphans(
             workplaceId: takeover.call.workplaceId,
             // the record it will leave: from the saved trace, rebuilt from Asterisk, or none
             record: traces[i]?.adopted ?? (traces[i] ? 'trace' : 'none'),
-            ...(callThrough ? { callThrough: callThrough.leg } : {}),
+            ...claim?.details,
           },
           'adoption: answered call taken over',
         );
@@ -197,9 +191,9 @@ export async function adoptOrphans(
     result.recordings += 1;
     if (caller) {
       handled.add(caller.id);
-      router.adopt(caller, 'adopted-recording', (s) => finishRecording(s, ctx, message));
+      router.adopt(caller, 'adopted-recording', (s) => resumers.recordings.finish(s, ctx, message));
     } else {
-      work.push(storeFinishedRecording(ctx, message, logger));
+      work.push(resumers.recordings.storeFinished(ctx, message, logger));
     }
   }
 
@@ -254,7 +248,7 @@ async function adoptedTrace(
   remote: ChannelJson,
   call: CallIdentity,
   log: Logger,
-  callThrough: AdoptedCallThrough | undefined,
+  claim: ResumedCall | undefined,
 ): Promise<CallTraceSnapshot | undefined> {
   const adoptedAt = new Date().toISOString();
   try {
@@ -273,11 +267,11 @@ async function adoptedTrace(
     const registered = entry?.remoteChannelId === remote.id ? entry : undefined;
     const saved = restorableSnapshot(registered?.trace, remote.id);
     if (saved) return saved;
-    // when the call was known connected: its entry's start (a call-through: the best its leg
+    // when the call was known connected: its entry's start (a feature's call: the best its leg
     // tells), else nothing better than now
     const answeredAt =
-      registered?.startedAt ?? (callThrough ? new Date(callThrough.answeredAtMs).toISOString() : adoptedAt);
-    return await rebuiltTrace(ctx, remote, call.workplaceId, answeredAt, callThrough?.leg);
+      registered?.startedAt ?? (claim ? new Date(claim.answeredAtMs).toISOString() : adoptedAt);
+    return await rebuiltTrace(ctx, remote, call.workplaceId, answeredAt, claim?.trace ?? {});
   } catch (err) {
     log.warn({ err, call: remote.id }, 'adoption: call record cannot be rebuilt; the call leaves none');
     return undefined;
@@ -296,7 +290,8 @@ async function rebuiltTrace(
   remote: ChannelJson,
   workplaceId: string | undefined,
   answeredAt: string,
-  callThrough: CallThroughLeg | undefined,
+  /** what a feature's resumer tells of the call (a call-through: the employee and the destination) */
+  facts: ResumedCall['trace'],
 ): Promise<CallTraceSnapshot | undefined> {
   const kind = stasisKind(remote);
   const exten = remote.dialplan?.exten ?? '';
@@ -305,7 +300,7 @@ async function rebuiltTrace(
   const [caller, own, employee] = await Promise.all([
     kind === 'internal' && remote.accountcode ? ctx.cache.workplace(remote.accountcode) : undefined,
     workplaceId ? ctx.cache.workplace(workplaceId) : undefined,
-    callThrough ? ctx.cache.workplace(callThrough.workplaceId) : undefined,
+    facts.portalWorkplaceId ? ctx.cache.workplace(facts.portalWorkplaceId) : undefined,
   ]);
   // the router's own entry decision, taken again over the cached configuration
   const route = own
@@ -333,29 +328,22 @@ async function rebuiltTrace(
     ...(portal ? { portal: portalRef(portal) } : {}),
     ...(outboundTo !== undefined ? { outboundTo } : {}),
     ...(employee ? { portalWorkplace: workplaceRef(employee) } : {}),
-    ...(callThrough ? { callThroughTo: callThrough.to } : {}),
+    ...(facts.callThroughTo !== undefined ? { callThroughTo: facts.callThroughTo } : {}),
     answeredAt,
   });
 }
 
-/** A call-through taken over: what its leg carries, and when it answered as far as is known. */
-interface AdoptedCallThrough {
-  leg: CallThroughLeg;
-  answeredAtMs: number;
-}
-
-/**
- * The call-through an answered call of no workplace is, when its leg (the call's peer) carries
- * PBX_CT: one request, on the cold path. Undefined for any other call (a forward, a call out,
- * a leg of an earlier version) or when the peer is gone meanwhile.
- */
-async function adoptedCallThrough(
+/** The first registered resumer that claims the answered call (reads of its peer leg, cold path). */
+async function claimed(
   ctx: CallContext,
+  resumers: Resumers,
   peer: ChannelJson,
-): Promise<AdoptedCallThrough | undefined> {
-  const leg = parseCallThroughTag(await channelVar(ctx, peer.id, CALL_THROUGH_VARIABLE));
-  if (!leg) return undefined;
-  return { leg, answeredAtMs: adoptedAnswerMs(leg, Date.parse(peer.creationtime ?? ''), Date.now()) };
+): Promise<ResumedCall | undefined> {
+  for (const resumer of resumers.answered) {
+    const claim = await resumer.claim(peer, (name) => channelVar(ctx, peer.id, name));
+    if (claim) return claim;
+  }
+  return undefined;
 }
 
 /** How the channel entered the controller: its Stasis() arguments; else a device's is internal. */
@@ -381,77 +369,4 @@ function channelVar(ctx: CallContext, channelId: string, variable: string): Prom
 
 function isUp(channel: ChannelJson | undefined): boolean {
   return channel?.state === 'Up';
-}
-
-/** The caller is still recording: let it finish, then store the message. */
-async function finishRecording(
-  session: CallSession,
-  ctx: CallContext,
-  message: VoiceboxMessage,
-): Promise<void> {
-  const { ari } = ctx;
-  const name = message.recordingName;
-  let finished: (e: { recording?: { duration?: number } } | undefined) => void = () => {};
-  const done = new Promise<{ recording?: { duration?: number } } | undefined>((r) => (finished = r));
-  const unroute = ari.events.route(name, (event) => {
-    const type = (event as { type: string }).type;
-    if (type === 'RecordingFinished' || type === 'RecordingFailed') finished(event as never);
-  });
-  try {
-    // the recording may have ended before we listened
-    const live = await ari.recordings.getLive({ recordingName: name }).catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    });
-    if (live && (live as { state?: string }).state !== 'done') {
-      session.log.info({ recording: name }, 'adoption: voicebox recording goes on');
-      session.keepOnHandOver = true;
-      const ended = session
-        .untilEnded()
-        .then(
-          () => new Promise<undefined>((r) => setTimeout(() => r(undefined), ctx.timing.recordingGraceMs)),
-        );
-      await Promise.race([done, ended]);
-    }
-  } finally {
-    session.keepOnHandOver = false;
-    unroute();
-  }
-  // handed over again meanwhile: the next controller finishes it
-  if (session.isDetached) return;
-  await storeFinishedRecording(ctx, message, session.log);
-  if (!session.isEnded) await session.play(['sound:pbx/goodbye']).catch(() => undefined);
-}
-
-/** The recording is over: store the message when Asterisk has the recording. */
-async function storeFinishedRecording(
-  ctx: CallContext,
-  message: VoiceboxMessage,
-  log: Logger,
-): Promise<void> {
-  const name = message.recordingName;
-  let bytes: number | undefined;
-  try {
-    const file = await ctx.ari.recordings.getStoredFile({ recordingName: name });
-    bytes = (file as unknown as { byteLength?: number; length?: number }).byteLength ?? undefined;
-  } catch (err) {
-    if (!isNotFound(err)) {
-      log.warn(
-        { err, recording: name },
-        'adoption: stored recording not readable; retried on the next reconcile',
-      );
-      return;
-    }
-  }
-  if (bytes === undefined) {
-    log.warn({ recording: name, messageId: message.id }, 'adoption: no recording stored; nothing to keep');
-    await ctx.writes.write('voicebox recording in progress', { messageId: message.id }, () =>
-      ctx.store.recordingsInProgress.remove(ctx.controllerId, message.id),
-    );
-    return;
-  }
-  // 8 kHz, 16 bit mono WAV after a 44-byte header
-  const durationSeconds = Math.max(0, Math.round((bytes - 44) / 16_000));
-  await storeMessage(ctx, { ...message, durationSeconds }, log);
-  log.info({ messageId: message.id, recording: name, durationSeconds }, 'adoption: voicebox message stored');
 }

@@ -17,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import type { Workplace } from '../../../domain/model.js';
-import type { CallContext } from '../context.js';
+import type { AnsweredCallResumer, CallContext } from '../context.js';
 import type { Admission, CallThroughTicket } from './fraud-guard.js';
 import type { CallSession } from '../../engine/session.js';
 
@@ -170,3 +170,23 @@ export async function resumeCallThrough(
     if (ticket) ctx.callThroughGuard?.end(ticket, (Date.now() - answeredAtMs) / 1000);
   }
 }
+
+/**
+ * Adoption's resumer for call-throughs: an answered call of no workplace whose leg carries
+ * PBX_CT (one request, on the cold path) is a call-through; it is resumed with its cut and
+ * settled with the guard.
+ */
+export const callThroughResumer: AnsweredCallResumer = {
+  feature: 'call-through',
+  async claim(peer, peerVariable) {
+    const leg = parseCallThroughTag(await peerVariable(CALL_THROUGH_VARIABLE));
+    if (!leg) return undefined;
+    const answeredAtMs = adoptedAnswerMs(leg, Date.parse(peer.creationtime ?? ''), Date.now());
+    return {
+      answeredAtMs,
+      trace: { portalWorkplaceId: leg.workplaceId, callThroughTo: leg.to },
+      details: { callThrough: leg },
+      resume: (session, ctx, found) => resumeCallThrough(session, ctx, found, { leg, answeredAtMs }),
+    };
+  },
+};
