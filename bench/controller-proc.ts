@@ -1,6 +1,6 @@
 /**
  * The controller process under test: the real call controller (src/calls) with the real ARI
- * client and the Redis store, exactly as src/main.ts wires them, pinned to one core by the
+ * client and the Redis store, exactly as src/app/main.ts wires them, pinned to one core by the
  * orchestrator. It logs at LOG_LEVEL (default info, like production) to /dev/null, so the
  * cost of structured logging is part of the measurement.
  *
@@ -117,7 +117,7 @@ async function start(args: {
   ariApp?: string;
   dialDevice?: string;
   dialExternal?: string;
-  /** events, call records and metrics wired as in src/main.ts */
+  /** events, call records and metrics wired as in src/app/main.ts */
   telemetry?: boolean;
 }) {
   const config = loadConfig({

@@ -61,7 +61,7 @@ export interface ScenarioEnv {
    */
   controllerRequests: string[];
   config: Config;
-  /** events, call lists and metrics, wired as src/main.ts wires them */
+  /** events, call lists and metrics, wired as src/app/main.ts wires them */
   telemetry: Telemetry;
   /** base URL of the API (http://127.0.0.1:port) */
   apiUrl: string;

@@ -1,19 +1,19 @@
 /**
- * /metrics from the real process (src/main.ts): on the API port only with METRICS_TOKEN, on
+ * /metrics from the real process (src/app/main.ts): on the API port only with METRICS_TOKEN, on
  * METRICS_LISTEN without a token; nothing without either. Parsed strictly.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../tools/redis-server.js';
-import { parsePrometheusText, sampleValue } from './support/prom-text.js';
+import { freePort } from '../../tools/redis-server.js';
+import { parsePrometheusText, sampleValue } from '../support/prom-text.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const ADMIN = 'metrics-test-admin-token-0123456789';
 const METRICS_TOKEN = 'metrics-test-scrape-token-0123';
 
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

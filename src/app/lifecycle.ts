@@ -9,7 +9,7 @@
  *   exits within the overall deadline whatever is down; a second signal exits at once.
  */
 import type { Logger } from 'pino';
-import { StoreUnavailableError } from './store/store.js';
+import { StoreUnavailableError } from '../store/store.js';
 
 export { StoreUnavailableError };
 

@@ -1,5 +1,5 @@
 /**
- * The composition root as a real process (src/main.ts under tsx): a bad environment stops it
+ * The composition root as a real process (src/app/main.ts under tsx): a bad environment stops it
  * with a message naming each bad variable; with ARI disabled it serves the API alone; with the
  * ARI simulator and a real Redis it provisions devices into "Asterisk", routes a call, and
  * keeps its configuration across a restart.
@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startAriSimulator, type AriSimulator } from '../tools/ari-sim/index.js';
+import { startAriSimulator, type AriSimulator } from '../../tools/ari-sim/index.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const ADMIN = 'main-test-admin-token-0123456789';
 
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

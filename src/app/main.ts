@@ -2,23 +2,23 @@
  * Composition root: configuration, logger, store, the ARI call controller with device
  * provisioning, and the provisioning API. Starts (serving /healthz, not ready on /readyz) while
  * Redis is away; on SIGTERM/SIGINT stops taking calls, leaves answered calls to Asterisk for the
- * next controller, and exits within 10 s whatever is down (src/lifecycle.ts).
+ * next controller, and exits within 10 s whatever is down (src/app/lifecycle.ts).
  */
 import { readFileSync } from 'node:fs';
-import { buildApp } from './api/app.js';
-import { createAriRecordingFiles, type RecordingFiles } from './calls/engine/recording-files.js';
-import { createAriClient, type AriClient } from './ari/index.js';
-import { startCallController, type CallController } from './calls/controller.js';
-import { portalFlow } from './calls/flows/portal/portal.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createAriProvisioner } from './devices/ari-provisioner.js';
-import type { DeviceProvisioner } from './devices/contract.js';
-import { resyncDevices } from './devices/resync.js';
-import { createTelemetry } from './app/telemetry.js';
-import { createLogger } from './logging.js';
+import { buildApp } from '../api/app.js';
+import { createAriRecordingFiles, type RecordingFiles } from '../calls/engine/recording-files.js';
+import { createAriClient, type AriClient } from '../ari/index.js';
+import { startCallController, type CallController } from '../calls/controller.js';
+import { portalFlow } from '../calls/flows/portal/portal.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createAriProvisioner } from '../devices/ari-provisioner.js';
+import type { DeviceProvisioner } from '../devices/contract.js';
+import { resyncDevices } from '../devices/resync.js';
+import { createTelemetry } from './telemetry.js';
+import { createLogger } from '../logging.js';
 import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
-import { startMetricsServer } from './metrics.js';
-import { createMemoryStore, createRedisStore, type PbxStore } from './store/index.js';
+import { startMetricsServer } from '../metrics.js';
+import { createMemoryStore, createRedisStore, type PbxStore } from '../store/index.js';
 
 /**
  * ARI credentials come only from the environment or a secrets file (compose), never a default.

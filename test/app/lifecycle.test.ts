@@ -1,10 +1,10 @@
 /**
- * src/lifecycle.ts: the shutdown runs its steps once, bounded, and exits; a second signal exits
+ * src/app/lifecycle.ts: the shutdown runs its steps once, bounded, and exits; a second signal exits
  * at once; the store stand-in answers at once while Redis is away and forwards once it is there.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { gracefulShutdown, StoreUnavailableError, storeWhenReachable } from '../src/lifecycle.js';
+import { gracefulShutdown, StoreUnavailableError, storeWhenReachable } from '../../src/app/lifecycle.js';
 
 const logger = pino({ level: 'silent' });
 
