@@ -51,6 +51,8 @@ export const configSchema = z.object({
   /** smtp://user:pass@host:port or smtps://… — invitations and resets are also mailed when set */
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_FROM: z.email().default('pbx@localhost.localdomain'),
+  /** voicebox mails attach the WAV up to this size, else link to the web app (needs PUBLIC_URL) */
+  VOICEBOX_MAIL_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   /**
    * Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs).
    * Unset → the socket address is the client: a forged X-Forwarded-For changes nothing.

@@ -38,6 +38,8 @@ export interface PbxMetrics extends CallMetricsSink {
   callThroughAlert(kind: string): void;
   /** a workplace's call-through locked by the guard, or the lock lifted by an admin */
   callThroughLock(change: 'locked' | 'lifted'): void;
+  /** a voicebox mail sent, retried, skipped (mail off, message gone) or given up (src/mail) */
+  voiceboxMail(outcome: 'sent' | 'retry' | 'skipped' | 'given-up'): void;
   /** values read at scrape time */
   watch(sources: MetricSources): void;
 }
@@ -260,6 +262,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     sources.telemetryWriteErrors?.(),
   );
 
+  const voiceboxMails = new Counter({
+    name: 'pbx_voicebox_mails_total',
+    help: 'voicebox messages by e-mail: sent, retry (a failed attempt), skipped (mail off, message gone), given-up',
+    labelNames: ['outcome'],
+    registers: reg,
+  });
+
   return {
     registry,
     ariRest,
@@ -276,6 +285,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     refused: (reason) => refused.inc({ reason }),
     callThroughAlert: (kind) => callThroughAlerts.inc({ kind }),
     callThroughLock: (change) => callThroughLocks.inc({ change }),
+    voiceboxMail: (outcome) => voiceboxMails.inc({ outcome }),
   };
 }
 

@@ -118,7 +118,11 @@ async function spawnAndWait(
   const child = spawn('redis-server', args, { stdio: 'ignore', env: redisServerEnv() });
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err) =>
-      reject(new Error(`cannot start redis-server (apt-get install -y redis-server): ${err.message}`)),
+      reject(
+        new Error(
+          `cannot start redis-server (npm run setup installs it: apt-get install -y redis-server): ${err.message}`,
+        ),
+      ),
     );
     child.once('spawn', () => resolve());
   });

@@ -15,7 +15,7 @@ const SUITES = ['test/store', 'test/domain', 'test/api'];
 
 const probe = spawnSync('faketime', ['-f', SHIFT, 'true'], { stdio: 'ignore' });
 if (probe.error || probe.status !== 0) {
-  const line = 'apt-get install -y faketime';
+  const line = 'npm run setup installs it: apt-get install -y faketime';
   if (process.env.CI || process.env.E2E_REQUIRED === 'yes') {
     console.error(`test:clock: faketime is missing (${line}); CI must run the clock-moved tier`);
     process.exit(1);

@@ -5,6 +5,7 @@ import { loginPage, setPasswordPage, forgotPage } from './pages/auth.js';
 import * as admin from './pages/admin.js';
 import * as employee from './pages/employee.js';
 import * as calls from './pages/calls.js';
+import * as schedules from './pages/schedules.js';
 
 export const state = { session: undefined };
 
@@ -13,6 +14,7 @@ const ADMIN_NAV = [
   ['#/groups', 'groups'],
   ['#/portals', 'portals'],
   ['#/blocking', 'blocking'],
+  ['#/schedules', 'schedules'],
   ['#/templates', 'templates'],
   ['#/accounts', 'accounts'],
   ['#/import', 'import'],
@@ -37,6 +39,7 @@ const routes = [
   [/^\/groups$/, () => admin.groupsPage],
   [/^\/portals$/, () => admin.portalsPage],
   [/^\/blocking$/, () => admin.blockingPage],
+  [/^\/schedules$/, () => schedules.schedulesPage],
   [/^\/templates$/, () => admin.templatesPage],
   [/^\/accounts$/, () => admin.accountsPage],
   [/^\/import$/, () => admin.importPage],

@@ -17,6 +17,7 @@ import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
 import type { TelemetryBackend } from '../events/backend.js';
 import { metricsPlugin, type PbxMetrics } from '../metrics.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
+import { schedulesPlugin } from './schedules.js';
 import { callThroughPlugin } from './call-through.js';
 import { callsPlugin } from './calls.js';
 import { companiesPlugin } from './companies.js';
@@ -171,6 +172,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     tokensPlugin,
     groupsPlugin,
     blockingProfilesPlugin,
+    schedulesPlugin,
     templatesPlugin,
     workplacesPlugin,
     workplaceFeaturesPlugin,

@@ -49,6 +49,7 @@ async function deleteCompanyCascade(deps: ApiDeps, cid: string): Promise<void> {
     await store.groups.delete(g);
   }
   for (const b of await store.blockingProfiles.list(cid)) await store.blockingProfiles.delete(b);
+  for (const s of await store.schedules.list(cid)) await store.schedules.delete(s);
   for (const t of await store.tokens.list(cid)) await store.tokens.delete(cid, t.id);
   for (const a of await store.accounts.list(cid)) await store.accounts.delete(a);
   await store.companies.finishDelete(cid);

@@ -185,6 +185,10 @@ export type ParallelRingingInput = z.infer<typeof parallelRingingInput>;
 
 export const voiceboxInput = z.strictObject({
   enabled: z.boolean(),
+  mail: z
+    .boolean()
+    .optional()
+    .describe("each new message is mailed to the workplace's e-mail address with its WAV (default: on)"),
   pin: pinInput.optional().describe('write-only; stored as a hash'),
 });
 
@@ -219,6 +223,7 @@ export const deviceView = z.object({
 });
 export const voiceboxView = z.object({
   enabled: z.boolean(),
+  mail: z.boolean(),
   pinSet: z.boolean(),
   greeting: z.enum(['custom', 'default']),
 });
@@ -244,6 +249,9 @@ export const workplaceView = z.object({
   parallelRinging: parallelRingingView,
   forwarding: forwardingView,
   voicebox: voiceboxView,
+  doNotDisturb: z.boolean().optional(),
+  scheduleId: z.string().optional(),
+  closedTarget: forwardTargetView.optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });
@@ -268,6 +276,7 @@ export function toWorkplaceView(w: Workplace, withPasswords = false): WorkplaceV
     devices: devices.map((d) => toDeviceView(d, withPasswords)),
     voicebox: {
       enabled: voicebox.enabled,
+      mail: voicebox.mail ?? true,
       pinSet: voicebox.pinHash !== undefined,
       greeting: voicebox.greetingRecording ? 'custom' : 'default',
     },

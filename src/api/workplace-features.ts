@@ -15,6 +15,7 @@ import {
   errorResponses,
   forwardingInput,
   forwardingView,
+  forwardTargetInput,
   idSchema,
   parallelRingingInput,
   parallelRingingView,
@@ -27,6 +28,7 @@ const midParams = widParams.extend({ mid: idSchema });
 
 const voiceboxStatusView = z.object({
   enabled: z.boolean(),
+  mail: z.boolean().describe("new messages are mailed to the workplace's e-mail address"),
   pinSet: z.boolean(),
   locked: z.boolean().describe(`true after ${PIN_LOCK_AFTER} wrong PIN entries in a row, until reset`),
   failedAttempts: z.number(),
@@ -59,6 +61,7 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     const failedAttempts = await store.pinFailures.get(w.id);
     return {
       enabled: w.voicebox.enabled,
+      mail: w.voicebox.mail ?? true,
       pinSet: w.voicebox.pinHash !== undefined,
       locked: failedAttempts >= PIN_LOCK_AFTER,
       failedAttempts,
@@ -163,8 +166,9 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       },
     },
     async (request) => {
-      const { enabled, pin } = request.body;
+      const { enabled, pin, mail } = request.body;
       const { cid, wid } = request.params;
+      const withMail = (v: Workplace['voicebox']) => (mail === undefined ? v : { ...v, mail });
       // scrypt (hash and the previous-PIN check) runs in the thread pool before the update, so a
       // PIN change never stalls the calls this process handles
       let newPin: { hash: string; checkedAgainst: string | undefined } | undefined;
@@ -185,19 +189,20 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
         newPin = { hash: await hashPinAsync(pin), checkedAgainst: before.voicebox.pinHash };
       }
       const { next } = await updateWorkplace(store, cid, wid, (current) => {
-        if (!newPin) return { ...current, voicebox: { ...current.voicebox, enabled }, updatedAt: nowIso() };
+        if (!newPin)
+          return { ...current, voicebox: withMail({ ...current.voicebox, enabled }), updatedAt: nowIso() };
         // another PIN change landed meanwhile: its PIN was not checked against — ask again
         if (current.voicebox.pinHash !== newPin.checkedAgainst) {
           throw conflict('pin', 'the PIN was changed at the same time; please retry');
         }
         return {
           ...current,
-          voicebox: {
+          voicebox: withMail({
             ...current.voicebox,
             enabled,
             pinHash: newPin.hash,
             previousPinHashes: pinHistory(current.voicebox).slice(0, PIN_HISTORY),
-          },
+          }),
           updatedAt: nowIso(),
         };
       });
@@ -256,6 +261,94 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       return { presentation: next.callerIdPresentation };
     },
   );
+
+  // ---------- availability: do-not-disturb and opening hours ----------
+  const availabilityView = z.object({
+    doNotDisturb: z.boolean(),
+    scheduleId: z.string().optional(),
+    closedTarget: z.union([z.literal('voicebox'), z.object({ number: z.string() })]).optional(),
+  });
+  const availabilityInput = z.strictObject({
+    doNotDisturb: z.boolean().describe('callers go to the voicebox, or hear busy when it is off'),
+    scheduleId: idSchema.nullable().optional().describe('the schedule whose opening hours apply; null: none'),
+    closedTarget: forwardTargetInput
+      .optional()
+      .describe('where calls go while the schedule is closed (default: the voicebox)'),
+  });
+  const toAvailability = (w: Workplace): z.infer<typeof availabilityView> => ({
+    doNotDisturb: w.doNotDisturb ?? false,
+    ...(w.scheduleId !== undefined ? { scheduleId: w.scheduleId } : {}),
+    ...(w.closedTarget !== undefined ? { closedTarget: w.closedTarget } : {}),
+  });
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/availability',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: availabilityView, ...errorResponses } },
+    },
+    async (request) => toAvailability(await loadWorkplace(store, request.params.cid, request.params.wid)),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/availability',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        params: widParams,
+        body: availabilityInput,
+        response: { 200: availabilityView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { cid, wid } = request.params;
+      const body = request.body;
+      const issues: FieldIssue[] = [];
+      if (body.scheduleId && !(await store.schedules.get(cid, body.scheduleId)))
+        issues.push({ path: 'scheduleId', message: 'no such schedule in this company' });
+      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+        const { scheduleId: _s, closedTarget: _t, doNotDisturb: _d, ...rest } = current;
+        const scheduleId =
+          body.scheduleId === undefined ? current.scheduleId : (body.scheduleId ?? undefined);
+        // a target given is always checked; the default one only for a schedule that exists
+        // (an unknown schedule is one problem, not two)
+        const closedTarget =
+          body.closedTarget !== undefined || (scheduleId && issues.length === 0)
+            ? normaliseClosedTarget(body.closedTarget ?? current.closedTarget ?? 'voicebox', current, issues)
+            : undefined;
+        assertNoIssues(issues);
+        return {
+          ...rest,
+          ...(body.doNotDisturb ? { doNotDisturb: true } : {}),
+          ...(scheduleId !== undefined ? { scheduleId } : {}),
+          ...(scheduleId !== undefined && closedTarget !== undefined ? { closedTarget } : {}),
+          updatedAt: nowIso(),
+        };
+      });
+      return toAvailability(next);
+    },
+  );
+
+  /** the closed-hours target, checked like a forward-always target (E.164, not the own number) */
+  function normaliseClosedTarget(
+    target: z.infer<typeof forwardTargetInput> | (Workplace['closedTarget'] & object),
+    current: Workplace,
+    issues: FieldIssue[],
+  ): NonNullable<Workplace['closedTarget']> {
+    const probe: FieldIssue[] = [];
+    const forwarding = normaliseForwarding(
+      { always: { enabled: true, target: target as z.infer<typeof forwardTargetInput> } },
+      { countryCode, ownNumber: current.number, voiceboxEnabled: current.voicebox.enabled },
+      probe,
+    );
+    for (const issue of probe)
+      issues.push({
+        path: issue.path.replace(/^always\.target|^always/, 'closedTarget'),
+        message: issue.message,
+      });
+    return forwarding.always.target ?? 'voicebox';
+  }
 
   // ---------- voicebox messages ----------
   async function loadMessage(cid: string, wid: string, mid: string): Promise<VoiceboxMessage> {

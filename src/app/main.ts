@@ -19,6 +19,8 @@ import { createLogger } from '../logging.js';
 import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
 import { startMetricsServer } from '../metrics.js';
 import { createMemoryStore, createRedisStore, type PbxStore } from '../store/index.js';
+import { createMailTransport, VoiceboxMailer } from '../mail/voicebox-mailer.js';
+import { defaultControllerId } from '../calls/controller.js';
 
 /**
  * ARI credentials come only from the environment or a secrets file (compose), never a default.
@@ -137,6 +139,22 @@ async function main(): Promise<void> {
     callThroughUsage: controller?.context.callThroughGuard,
   });
 
+  // voicebox messages by e-mail, off the call path (the outbox lives in the store)
+  const voiceboxMailer = config.SMTP_URL
+    ? new VoiceboxMailer({
+        store,
+        recordings,
+        transport: createMailTransport(config.SMTP_URL),
+        from: config.SMTP_FROM,
+        ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+        holder: config.CONTROLLER_ID ?? defaultControllerId(config.ARI_URL, config.ARI_APP),
+        logger: logger.child({ component: 'voicebox-mail' }),
+        ...(config.VOICEBOX_MAIL_MAX_BYTES ? { maxAttachBytes: config.VOICEBOX_MAIL_MAX_BYTES } : {}),
+        onOutcome: (outcome) => telemetry.metrics?.voiceboxMail(outcome),
+      })
+    : undefined;
+  voiceboxMailer?.start();
+
   await app.listen({ host: config.HOST, port: config.PORT });
   const metricsServer = config.METRICS_LISTEN
     ? await startMetricsServer(telemetry.metrics, config.METRICS_LISTEN)
@@ -153,6 +171,7 @@ async function main(): Promise<void> {
         timeoutMs: 4000,
       },
       { name: 'api', run: () => app.close(), timeoutMs: 1500 },
+      { name: 'voicebox-mail', run: async () => voiceboxMailer?.stop(), timeoutMs: 1000 },
       { name: 'metrics', run: async () => metricsServer?.close(), timeoutMs: 200 },
       { name: 'ari', run: async () => ari?.close(), timeoutMs: 1200 },
       { name: 'telemetry', run: () => telemetry.close(), timeoutMs: 800 },

@@ -56,6 +56,8 @@ export interface CallControllerDeps {
   admission?: Partial<AdmissionLimits>;
   /** shedding in the dialplan (default: from config, SHED_*) */
   shedding?: Partial<SheddingOptions>;
+  /** the time flows decide by (opening hours); default Date.now — tests move it */
+  clock?: () => number;
 }
 
 export interface StopOptions {
@@ -190,6 +192,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
     writes,
     callThroughGuard,
     ...(deps.events ? { events: deps.events } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   };
   const router = createRouter(context, {
     ownership,

@@ -5,6 +5,7 @@
  */
 
 import type { CallThroughPolicySettings } from './fraud.js';
+export type { Schedule } from './schedules.js';
 
 export type Language = 'de' | 'en';
 
@@ -108,6 +109,8 @@ export interface VoiceboxSettings {
   previousPinHashes?: string[];
   /** stored recording name of a custom greeting; absent → generated default greeting */
   greetingRecording?: string;
+  /** each new message is mailed to the workplace's e-mail address (absent: on, as the seeds say) */
+  mail?: boolean;
 }
 
 export type CallerIdPresentation = 'number' | 'anonymous';
@@ -136,6 +139,12 @@ export interface Workplace {
   parallelRinging: ParallelRinging;
   forwarding: Forwarding;
   voicebox: VoiceboxSettings;
+  /** do-not-disturb: callers go to the voicebox, or hear busy when it is off */
+  doNotDisturb?: boolean;
+  /** the schedule whose opening hours apply (in the workplace's time zone unless it names one) */
+  scheduleId?: string;
+  /** where calls go while the schedule is closed (required with scheduleId) */
+  closedTarget?: ForwardTarget;
   createdAt: string;
   updatedAt: string;
 }

@@ -3,12 +3,18 @@
  *
  * What happens to a call for a workplace, as the seeds describe it:
  *   1. incoming-blocked caller → reject
- *   2. forward always → dial the target (showing the original caller)
- *   3. otherwise ring every device and every parallel-ringing number at once
- *   4. all legs failed → forward on busy / no answer / unreachable, else voicebox, else release
+ *   2. the workplace's schedule is closed → its closed-hours target (voicebox or a number)
+ *   3. forward always → dial the target (showing the original caller)
+ *   4. do-not-disturb → voicebox, else busy
+ *   5. otherwise ring every device and every parallel-ringing number at once
+ *   6. all legs failed → forward on busy / no answer / unreachable, else voicebox, else release
+ * The business's opening hours come before the employee's own forwarding; do-not-disturb comes
+ * after it (as in BroadWorks, an employee who forwards everything and sets do-not-disturb still
+ * gets the forward).
  * A forwarding target that the blocking profile's `forwarded` list blocks is never dialled:
  * the call falls through to the voicebox, or is released.
  */
+import type { Availability } from './availability.js';
 import type { BlockingProfile, ForwardRule, Workplace } from './model.js';
 
 /** Q.850 causes the controller uses. */
@@ -45,9 +51,9 @@ export type CallStep =
   | { action: 'voicebox'; reason: VoiceboxReason }
   | { action: 'release'; cause: number; reason: ReleaseReason };
 
-export type ForwardReason = 'always' | RingFailure;
-export type VoiceboxReason = ForwardReason | 'forward-target-blocked';
-export type ReleaseReason = RingFailure | 'forward-target-blocked' | 'forward-failed';
+export type ForwardReason = 'always' | 'closed' | RingFailure;
+export type VoiceboxReason = ForwardReason | 'forward-target-blocked' | 'do-not-disturb';
+export type ReleaseReason = RingFailure | 'forward-target-blocked' | 'forward-failed' | 'do-not-disturb';
 
 export const DEFAULT_RING_SECONDS = 20;
 
@@ -97,6 +103,8 @@ export interface PlanInput {
   /** the effective profile: workplace's → group's → company default */
   blocking: BlockingProfile | undefined;
   templates: DialTemplates;
+  /** closed hours and do-not-disturb at the call's instant (availabilityOf); unset: available */
+  availability?: Availability;
 }
 
 const RELEASE_CAUSE: Record<RingFailure, number> = {
@@ -111,8 +119,15 @@ export function planInbound(input: PlanInput): CallStep {
   if (matchesAnyPrefix(blocking?.incoming, callerNumber)) {
     return { action: 'reject', cause: CAUSE.rejected, reason: 'incoming-blocked' };
   }
+  const availability = input.availability;
+  if (availability?.kind === 'closed') {
+    return forwardStep({ enabled: true, target: availability.target }, 'closed', input);
+  }
   if (workplace.forwarding.always.enabled) {
     return forwardStep(workplace.forwarding.always, 'always', input);
+  }
+  if (availability?.kind === 'do-not-disturb') {
+    return voiceboxOrRelease(workplace, 'do-not-disturb', 'busy');
   }
   // Pending/failed workplaces have no devices in Asterisk: nothing can ring.
   const legs = workplace.status === 'active' ? ringLegs(workplace, templates) : [];
@@ -135,7 +150,7 @@ export function afterForwardFailure(failure: RingFailure): CallStep {
 
 function forwardStep(rule: ForwardRule, reason: ForwardReason, input: PlanInput): CallStep {
   const { workplace, blocking, templates } = input;
-  const fallbackFailure: RingFailure = reason === 'always' ? 'unreachable' : reason;
+  const fallbackFailure: RingFailure = reason === 'always' || reason === 'closed' ? 'unreachable' : reason;
   const target = rule.target;
   if (target === undefined || target === 'voicebox') {
     return voiceboxOrRelease(workplace, reason, fallbackFailure);
@@ -161,7 +176,7 @@ function voiceboxOrRelease(workplace: Workplace, reason: VoiceboxReason, failure
   return {
     action: 'release',
     cause: RELEASE_CAUSE[failure],
-    reason: reason === 'forward-target-blocked' ? 'forward-target-blocked' : failure,
+    reason: reason === 'forward-target-blocked' || reason === 'do-not-disturb' ? reason : failure,
   };
 }
 

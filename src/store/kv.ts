@@ -93,6 +93,12 @@ export interface Kv {
     extraIds: string[],
   ): Promise<{ values: Array<string | undefined>; refs: Map<string, string | undefined> }>;
   hget(key: string, field: string): Promise<string | undefined>;
+  /** members of a sorted set with a score up to `maxScore`, lowest first, at most `limit` */
+  zrangeByScore(
+    key: string,
+    maxScore: number,
+    limit: number,
+  ): Promise<Array<{ member: string; score: number }>>;
   hvals(key: string): Promise<string[]>;
   incr(key: string): Promise<number>;
   /**

@@ -95,6 +95,15 @@ export class MemoryKv implements Kv {
     return this.hashes.get(key)?.get(field);
   }
 
+  async zrangeByScore(key: string, maxScore: number, limit: number) {
+    this.trips++;
+    return [...(this.zsets.get(key) ?? new Map<string, number>())]
+      .filter(([, score]) => score <= maxScore)
+      .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      .slice(0, limit)
+      .map(([member, score]) => ({ member, score }));
+  }
+
   async hvals(key: string) {
     this.trips++;
     return [...(this.hashes.get(key)?.values() ?? [])];

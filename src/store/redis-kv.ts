@@ -449,6 +449,14 @@ export class RedisKv implements Kv {
     return (await this.run(() => this.client.hGet(key, field))) ?? undefined;
   }
 
+  async zrangeByScore(key: string, maxScore: number, limit: number) {
+    this.trips++;
+    const reply = await this.run(() =>
+      this.client.zRangeByScoreWithScores(key, '-inf', maxScore, { LIMIT: { offset: 0, count: limit } }),
+    );
+    return reply.map((r) => ({ member: r.value, score: r.score }));
+  }
+
   async hvals(key: string) {
     this.trips++;
     return this.run(() => this.client.hVals(key));

@@ -39,6 +39,7 @@ import type {
   Workplace,
 } from '../domain/model.js';
 import { createAccountsRepo } from './accounts.js';
+import { createMailOutboxRepo, enqueueMailOps } from './mail-outbox.js';
 import type { CallTarget, PbxStore } from './call-lookup.js';
 import { dayBucket, hourBucket, type RefusalReason } from '../domain/fraud.js';
 import { sipPasswordCipher } from './sip-secrets.js';
@@ -95,8 +96,8 @@ const MAX_ATTEMPTS = 8;
 /** group writes also race on the company's default pointer: more contenders (isDefault bursts) */
 const GROUP_ATTEMPTS = 24;
 
-/** What names what: kind → [field, referenced kind]. Only these three kinds can be referenced. */
-type ReferencedKind = 'group' | 'area' | 'blockingProfile';
+/** What names what: kind → [field, referenced kind]. Only these four kinds can be referenced. */
+type ReferencedKind = 'group' | 'area' | 'blockingProfile' | 'schedule';
 const REFERENCES: Partial<Record<EntityKind, ReadonlyArray<readonly [string, ReferencedKind]>>> = {
   company: [['defaultBlockingProfileId', 'blockingProfile']],
   group: [['blockingProfileId', 'blockingProfile']],
@@ -110,6 +111,7 @@ const REFERENCES: Partial<Record<EntityKind, ReadonlyArray<readonly [string, Ref
     ['groupId', 'group'],
     ['areaId', 'area'],
     ['blockingProfileId', 'blockingProfile'],
+    ['scheduleId', 'schedule'],
   ],
   portal: [
     ['groupId', 'group'],
@@ -117,7 +119,7 @@ const REFERENCES: Partial<Record<EntityKind, ReadonlyArray<readonly [string, Ref
     ['blockingProfileId', 'blockingProfile'],
   ],
 };
-const REFERENCED = new Set<EntityKind>(['group', 'area', 'blockingProfile']);
+const REFERENCED = new Set<EntityKind>(['group', 'area', 'blockingProfile', 'schedule']);
 
 export interface KvStoreOptions {
   /**
@@ -727,6 +729,7 @@ export function createKvStore(
     kind: kv.kind,
 
     accounts: createAccountsRepo(kv, p, write),
+    mailOutbox: createMailOutboxRepo(kv, p, write),
 
     companies: {
       async get(id) {
@@ -792,6 +795,7 @@ export function createKvStore(
     groups: groupRepo(),
     areas: scopedRepo('area'),
     blockingProfiles: scopedRepo('blockingProfile'),
+    schedules: scopedRepo('schedule'),
     templates: scopedRepo('template'),
 
     workplaces: {
@@ -930,6 +934,14 @@ export function createKvStore(
               field: message.id,
               value: canonicalJson(message),
             },
+            // the mail job in the same step: a stored message is a message that will be mailed
+            // (the sender decides then whether the workplace wants mail at all)
+            ...enqueueMailOps(
+              p,
+              message.workplaceId,
+              message.id,
+              Date.parse(message.receivedAt) || Date.now(),
+            ),
           ],
         });
       },

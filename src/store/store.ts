@@ -11,6 +11,7 @@ import type {
   ApiToken,
   Area,
   BlockingProfile,
+  Schedule,
   Company,
   Group,
   LiveCall,
@@ -66,7 +67,15 @@ export interface CallThroughStatus {
 }
 
 export type EntityKind =
-  'company' | 'group' | 'area' | 'blockingProfile' | 'template' | 'workplace' | 'portal' | 'token';
+  | 'company'
+  | 'group'
+  | 'area'
+  | 'blockingProfile'
+  | 'schedule'
+  | 'template'
+  | 'workplace'
+  | 'portal'
+  | 'token';
 
 export interface ConfigChange {
   kind: EntityKind;
@@ -201,6 +210,10 @@ export interface Store {
   };
   areas: CompanyScopedRepo<Area>;
   blockingProfiles: CompanyScopedRepo<BlockingProfile>;
+  /** opening hours, holidays and closed days; one in use by a workplace cannot be deleted */
+  schedules: CompanyScopedRepo<Schedule>;
+  /** voicebox messages waiting to be mailed; a job is created with its message (voicebox.add) */
+  mailOutbox: MailOutboxRepo;
   templates: CompanyScopedRepo<Template>;
   /**
    * put() claims number (global), extension (per company) and username (global) atomically,
@@ -311,4 +324,31 @@ export interface Store {
 
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** a voicebox message waiting to be mailed (see mail-outbox.ts) */
+export interface MailJob {
+  /** "<workplaceId>/<messageId>" */
+  id: string;
+  workplaceId: string;
+  messageId: string;
+  /** failed attempts so far */
+  attempts: number;
+  lastError?: string;
+  /** the sender holding the job, and until when (epoch ms) */
+  claimedBy?: string;
+  claimedUntilMs?: number;
+}
+
+export interface MailOutboxRepo {
+  /** jobs due at `nowMs` that nobody holds, oldest first */
+  due(nowMs: number, limit: number): Promise<MailJob[]>;
+  /** takes the job until `untilMs`; undefined when another sender took or finished it first */
+  claim(job: MailJob, holder: string, untilMs: number): Promise<MailJob | undefined>;
+  /** a failed attempt: due again at `dueMs` */
+  retry(job: MailJob, dueMs: number, error: string): Promise<MailJob>;
+  /** sent, or nothing to send: the job is gone */
+  finish(job: MailJob): Promise<void>;
+  /** how many jobs wait (for metrics and tests) */
+  pending(): Promise<number>;
 }

@@ -159,12 +159,17 @@ describe('workplace features', () => {
     expect(set.status, set.text).toBe(200);
     expect(set.json).toEqual({
       enabled: true,
+      mail: true,
       pinSet: true,
       locked: false,
       failedAttempts: 0,
       greeting: 'default',
     });
     expect(set.text).not.toContain('scrypt');
+    // voicebox by e-mail: on unless switched off; the PIN stays as it is
+    const noMail = await http('PUT', `${url}/voicebox`, { enabled: true, mail: false });
+    expect(noMail.json).toMatchObject({ enabled: true, mail: false, pinSet: true });
+    expect((await http('PUT', `${url}/voicebox`, { enabled: true, mail: true })).json).toMatchObject({ mail: true });
 
     const again = await http('PUT', `${url}/voicebox`, { enabled: true, pin: '4711' });
     expect(again.status).toBe(400);

@@ -25,7 +25,7 @@ if (!bin && process.env.E2E_REQUIRED === 'yes') {
 }
 if (!bin)
   console.warn(
-    '[asterisk-config] SKIPPED — no Asterisk binary (bash ../shared/asterisk/build.sh builds one)',
+    '[asterisk-config] SKIPPED — no Asterisk binary (npm run setup builds one from ../shared/asterisk)',
   );
 
 const modulesConf = readFileSync(join(import.meta.dirname, '../../asterisk/modules.conf'), 'utf8');

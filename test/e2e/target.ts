@@ -143,7 +143,7 @@ export async function resolveTarget(env: NodeJS.ProcessEnv = process.env): Promi
     kind: 'skip',
     reason:
       `no Asterisk reachable: ARI_URL is not set, no Asterisk binary at ${env.ASTERISK_BIN || '/opt/asterisk-22.10.1/sbin/asterisk'} ` +
-      `(ASTERISK_BIN; bash ../shared/asterisk/build.sh builds one) and ${containers.reason}. ` +
+      `(ASTERISK_BIN; npm run setup builds one from ../shared/asterisk) and ${containers.reason}. ` +
       'Or run against the simulator: `npm run ari-sim -- --port 18088 --dialplan asterisk/extensions-e2e.conf` then ' +
       '`ARI_URL=http://127.0.0.1:18088 ARI_USERNAME=ari ARI_PASSWORD=ari npm run test:e2e`.',
   };

@@ -95,6 +95,8 @@ export interface ScenarioEnv {
   untilHeard(channelId: string, prompt: string, ms?: number): Promise<void>;
   /** waits until the two channels share a bridge */
   untilBridged(a: string, b: string, what: string): Promise<void>;
+  /** moves the clock the controller decides opening hours by (undefined: the real clock) */
+  setClock(ms: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,7 @@ export async function startScenarioEnv(
   const store = await createRedisStore({ url: target.redisUrl, prefix, logger });
   const telemetry = await createTelemetry({ config, logger, store, prefix, defaultMetrics: false });
   const controllerRequests: string[] = [];
+  let clockMs: number | undefined;
   telemetry.watchAri(pbxAri);
   const provisioner = createAriProvisioner(pbxAri, { logger });
   const controller = await startCallController({
@@ -142,6 +145,7 @@ export async function startScenarioEnv(
     timing: { ...SCENARIO_TIMING, ...opts.timing },
     flows: { portal: portalFlow },
     events: telemetry.calls,
+    clock: () => clockMs ?? Date.now(),
   });
   telemetry.watchController(controller);
   await pbxAri.connect();
@@ -273,6 +277,9 @@ export async function startScenarioEnv(
         async () => ((await observer.bridgedWith(a)).includes(b) ? true : undefined),
         what,
       );
+    },
+    setClock(ms) {
+      clockMs = ms;
     },
     async close() {
       // a real Asterisk keeps pushed devices in astdb: remove every one this run created

@@ -362,6 +362,62 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await owner.hangup();
   });
 
+  it('opening hours: within them the desk rings; after closing the same call goes to the closed-hours number; do-not-disturb sends callers to the voicebox', async () => {
+    const schedule = await env.api<{ id: string }>('POST', `/v1/companies/${env.cid}/schedules`, {
+      name: 'Büro',
+      timezone: 'Europe/Berlin',
+      week: Object.fromEntries(
+        ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [{ from: '08:00', to: '17:00' }]]),
+      ),
+    });
+    const closedNumber = '+493099900021';
+    const wp = await env.createWorkplace();
+    const sip = wp.devices[0]!.sipUsername;
+    // set before the first call: the controller has nothing of this workplace cached yet
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${wp.id}/availability`, {
+      doNotDisturb: false,
+      scheduleId: schedule.id,
+      closedTarget: { number: closedNumber },
+    });
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour('pstn', closedNumber, { kind: 'answer' });
+    try {
+      // 10:00 in Berlin (a winter date: UTC+1): open, the desk phone rings
+      env.setClock(Date.parse('2026-12-07T09:00:00Z'));
+      const during = await env.world.call('+491511000021', wp.number);
+      await env.world.waitForLeg('device', sip);
+      await during.hangup();
+      // 17:00 local: closed (the end is exclusive); the call goes to the closed-hours number
+      env.setClock(Date.parse('2026-12-07T16:00:00Z'));
+      const after = await env.world.call('+491511000022', wp.number);
+      const afterPbx = await env.pbxChannelOf(after);
+      const target = await env.world.waitForLeg('pstn', closedNumber);
+      await env.untilBridged(
+        afterPbx,
+        await env.pbxLegOf('pstn', closedNumber),
+        'the caller with the closed-hours number',
+      );
+      await after.hangup();
+      await target.ended;
+    } finally {
+      env.setClock(undefined);
+    }
+    const deskLegs = (target: string) =>
+      env.world.allLegs().filter((l) => l.kind === 'device' && l.target === target);
+    expect(deskLegs(sip), 'the desk rang only within the hours').toHaveLength(1);
+
+    // do-not-disturb: straight to the voicebox, nothing rings
+    const dnd = await env.createWorkplace({ voicebox: { enabled: true, pin: '4711' } });
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${dnd.id}/availability`, {
+      doNotDisturb: true,
+    });
+    const caller = await env.world.call('+491511000023', dnd.number);
+    const callerPbx = await env.pbxChannelOf(caller);
+    await env.observer.untilRecording(callerPbx, 40_000);
+    expect(deskLegs(dnd.devices[0]!.sipUsername), 'the desk phone did not ring').toHaveLength(0);
+    await caller.hangup();
+  });
+
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {
     const mobile = '+491701000003';
     const wp = await env.createWorkplace({

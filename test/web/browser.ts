@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumMissing: string | undefined = existsSync(CHROMIUM)
   ? undefined
-  : `${CHROMIUM} is not installed (apt-get install chromium)`;
+  : `${CHROMIUM} is not installed (npm run setup installs it: apt-get install chromium)`;
 /** CI must not skip: BROWSER_REQUIRED=yes (or E2E_REQUIRED=yes, as .ci/run sets) makes a missing browser a failure */
 const required = process.env.BROWSER_REQUIRED === 'yes' || process.env.E2E_REQUIRED === 'yes';
 if (chromiumMissing && required)

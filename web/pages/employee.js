@@ -2,6 +2,7 @@
 // ringing, caller ID, voicebox and PIN; voicebox messages played in the browser and deleted.
 import { t } from '../i18n.js';
 import { alertBox, api, ApiFailure, field, fmtTime, h, onSubmit, toast } from '../lib.js';
+import { availabilityCard } from './schedules.js';
 
 export function workplaceUrl(session, match) {
   const wid = match?.[1] && match[0].startsWith('/workplaces') ? match[1] : session.account.workplaceId;
@@ -17,12 +18,13 @@ const KINDS = [
 
 export async function settingsPage({ session, match }) {
   const url = workplaceUrl(session, match);
-  const [w, fwd, par, cid, vb] = await Promise.all([
+  const [w, fwd, par, cid, vb, avForm] = await Promise.all([
     api('GET', url),
     api('GET', `${url}/forwarding`),
     api('GET', `${url}/parallel-ringing`),
     api('GET', `${url}/caller-id`),
     api('GET', `${url}/voicebox`),
+    availabilityCard(session, url),
   ]);
 
   // forwarding: four kinds, each on/off with target voicebox or a number
@@ -173,6 +175,7 @@ export async function settingsPage({ session, match }) {
     h('h2', { id: 'vb-h' }, t('voicebox')),
     alertBox(),
     field({ name: 'enabled', label: t('voiceboxEnabled'), type: 'checkbox', value: vb.enabled }),
+    field({ name: 'mail', label: t('voiceboxMail'), type: 'checkbox', value: vb.mail }),
     h('p', { class: 'muted' }, vb.pinSet ? t('pinSet') : t('pinNotSet')),
     vb.locked
       ? h(
@@ -222,7 +225,11 @@ export async function settingsPage({ session, match }) {
     const pin = vbForm.pin.value;
     if (pin && pin !== vbForm.pinRepeat.value)
       throw new ApiFailure(400, { issues: [{ path: 'pinRepeat', message: t('pinMismatch') }] });
-    await api('PUT', `${url}/voicebox`, { enabled: vbForm.enabled.checked, ...(pin ? { pin } : {}) });
+    await api('PUT', `${url}/voicebox`, {
+      enabled: vbForm.enabled.checked,
+      mail: vbForm.mail.checked,
+      ...(pin ? { pin } : {}),
+    });
     vbForm.pin.value = '';
     vbForm.pinRepeat.value = '';
     toast(t('saved'));
@@ -236,6 +243,7 @@ export async function settingsPage({ session, match }) {
     {},
     h('h1', {}, title),
     h('p', { class: 'muted' }, `${w.number} · ${t('extension')} ${w.extension}`),
+    avForm,
     fwdForm,
     parForm,
     cidForm,

@@ -13,6 +13,7 @@
  * What cannot be known before the call is shown as branches: the ring plan says what follows
  * when nobody answers (busy / no answer / unreachable) and when a forward target fails.
  */
+import type { Availability } from '../../domain/availability.js';
 import { blockingPrefix, type BlockingResolution } from '../../domain/blocking.js';
 import type { AnywherePortal, BlockingProfile, Workplace } from '../../domain/model.js';
 import {
@@ -138,6 +139,11 @@ export class ExplainInputError extends Error {
 }
 
 const RULES = {
+  availability:
+    "Opening hours (the workplace's schedule, in its time zone: weekly hours, public holidays of the federal state, closed days) and do-not-disturb decide before the ring plan.",
+  closed: 'Outside the opening hours the call goes to the closed-hours target: the voicebox or a number.',
+  doNotDisturb:
+    'Do-not-disturb: callers go to the voicebox, or hear busy when it is off (forward always still forwards).',
   number:
     'The called number is normalised to E.164 (COUNTRY_CODE) and looked up in the number index; from a device, 2–8 digits are an internal extension of the company.',
   voiceboxAccess:
@@ -190,6 +196,29 @@ function describeStep(step: CallStep): string {
   }
 }
 
+function describeAvailability(a: Availability): string {
+  switch (a.kind) {
+    case 'do-not-disturb':
+      return 'do-not-disturb is on';
+    case 'closed': {
+      const st = a.schedule.state;
+      const why =
+        st.reason === 'holiday'
+          ? `public holiday "${st.name}" (${st.date})`
+          : st.reason === 'closed-day'
+            ? `closed day "${st.name}" (${st.date})`
+            : `outside the opening hours (${st.day} ${st.localTime})`;
+      return `"${a.schedule.name}" is closed: ${why}`;
+    }
+    case 'available': {
+      const st = a.schedule?.state;
+      return a.schedule && st?.open
+        ? `"${a.schedule.name}" is open (${st.day} ${st.interval.from}–${st.interval.to})`
+        : 'reachable';
+    }
+  }
+}
+
 function profileView(resolution: Pick<BlockingResolution, 'profile' | 'level' | 'dangling'>) {
   return {
     profileId: resolution.profile?.id,
@@ -223,19 +252,33 @@ export function explainRingPlan(decision: RingDecision, steps: ExplainStep[]): P
       : `caller ${callerNumber || '(anonymous)'} is not blocked`,
     detail: { blocked: incomingPrefix !== undefined, prefix: incomingPrefix, callerNumber },
   });
+  const availability = input.availability;
+  if (availability && (availability.kind !== 'available' || availability.schedule)) {
+    steps.push({
+      step: 'availability',
+      rule: RULES.availability,
+      outcome: describeAvailability(availability),
+      detail: { ...availability },
+    });
+  }
   const tree: PlanTree = { workplaceId: workplace.id, callerNumber, first };
+  const reason = 'reason' in first ? first.reason : undefined;
   steps.push({
     step: 'ring-plan',
     rule:
       first.action === 'reject'
         ? RULES.incoming
-        : workplace.forwarding.always.enabled
-          ? RULES.always
-          : first.action === 'ring'
-            ? RULES.ring
-            : workplace.status !== 'active'
-              ? RULES.pending
-              : RULES.branch,
+        : reason === 'closed'
+          ? RULES.closed
+          : reason === 'do-not-disturb'
+            ? RULES.doNotDisturb
+            : workplace.forwarding.always.enabled
+              ? RULES.always
+              : first.action === 'ring'
+                ? RULES.ring
+                : workplace.status !== 'active'
+                  ? RULES.pending
+                  : RULES.branch,
     outcome: describeStep(first),
     detail: {
       action: first.action,
@@ -333,8 +376,15 @@ async function workplacePlan(
   workplace: Workplace,
   callerNumber: string,
   steps: ExplainStep[],
+  atMs: number,
 ): Promise<PlanTree> {
-  const decision = await planWorkplaceCall(workplace, callerNumber, lookups, dialTemplates(deps.config));
+  const decision = await planWorkplaceCall(
+    workplace,
+    callerNumber,
+    lookups,
+    dialTemplates(deps.config),
+    atMs,
+  );
   return explainRingPlan(decision, steps);
 }
 
@@ -489,7 +539,14 @@ export async function explainEntry(
     }
     case 'workplace':
       explanation.workplaceId = route.workplace.id;
-      explanation.plan = await workplacePlan(deps, lookups, route.workplace, callerNumber, steps);
+      explanation.plan = await workplacePlan(
+        deps,
+        lookups,
+        route.workplace,
+        callerNumber,
+        steps,
+        req.at.getTime(),
+      );
       return explanation;
     case 'portal':
       explanation.portalId = route.portal.id;
@@ -653,7 +710,14 @@ async function explainCallThrough(
       e164,
       ...(callerId ? { callerId } : {}),
     };
-    explanation.plan = await workplacePlan(deps, lookups, decision.workplace, callerId ?? '', steps);
+    explanation.plan = await workplacePlan(
+      deps,
+      lookups,
+      decision.workplace,
+      callerId ?? '',
+      steps,
+      at.getTime(),
+    );
     return;
   }
   // the fraud guard: the admission's own rules, over the usage view its next admission sees

@@ -5,7 +5,7 @@
  * decision cannot depend on which of the two asked.
  */
 import type { BlockingResolution } from '../../domain/blocking.js';
-import type { BlockingProfile, Company, Workplace } from '../../domain/model.js';
+import type { BlockingProfile, Company, Schedule, Workplace } from '../../domain/model.js';
 import type { RoutingTarget } from '../../domain/routing.js';
 import type { Store } from '../../store/store.js';
 
@@ -22,6 +22,8 @@ export interface CallLookups {
   ): Promise<BlockingResolution>;
   blockingProfile(companyId: string, id: string | undefined): Promise<BlockingProfile | undefined>;
   company(id: string): Promise<Company | undefined>;
+  /** the schedule a workplace names (undefined: it names none, or it is gone) */
+  schedule(companyId: string, id: string | undefined): Promise<Schedule | undefined>;
 }
 
 /**
@@ -56,5 +58,6 @@ export function companyView(lookups: CallLookups, companyId: string): CallLookup
     blockingResolutionFor: (owner) => lookups.blockingResolutionFor(owner),
     blockingProfile: (cid, id) => lookups.blockingProfile(cid, id),
     company: (id) => lookups.company(id),
+    schedule: (cid, id) => lookups.schedule(cid, id),
   };
 }

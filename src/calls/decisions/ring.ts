@@ -1,8 +1,12 @@
 /**
- * The decision of a call to a workplace: its effective blocking profile and the pure ring plan
- * (src/domain/ring-plan.ts) over it. The workplace flow walks the plan; routing explain
- * renders the same value with the branches that follow each outcome.
+ * The decision of a call to a workplace: what its ring plan decides on, gathered once — the
+ * effective blocking profile (with the level it comes from) and the workplace's availability at
+ * the call's instant (its schedule's opening hours, do-not-disturb) — and the pure ring plan
+ * (src/domain/ring-plan.ts) over it. The workplace flow walks the plan; routing explain renders
+ * the same value with the branches that follow each outcome, so they cannot disagree about the
+ * hours.
  */
+import { availabilityOf } from '../../domain/availability.js';
 import type { BlockingResolution } from '../../domain/blocking.js';
 import type { Workplace } from '../../domain/model.js';
 import { planInbound, type CallStep, type DialTemplates, type PlanInput } from '../../domain/ring-plan.js';
@@ -36,9 +40,18 @@ export async function planWorkplaceCall(
   workplace: Workplace,
   /** E.164 when known, else what the caller presented ('' = anonymous) */
   callerNumber: string,
-  lookups: Pick<CallLookups, 'blockingResolutionFor'>,
+  lookups: Pick<CallLookups, 'blockingResolutionFor' | 'schedule'>,
   templates: DialTemplates,
+  /** the call's instant: opening hours are decided by it */
+  atMs: number,
 ): Promise<RingDecision> {
-  const resolution = await lookups.blockingResolutionFor(workplace);
-  return ringDecision({ workplace, callerNumber, templates }, resolution);
+  // (both cached: a warm call does no I/O here)
+  const [resolution, schedule] = await Promise.all([
+    lookups.blockingResolutionFor(workplace),
+    lookups.schedule(workplace.companyId, workplace.scheduleId),
+  ]);
+  return ringDecision(
+    { workplace, callerNumber, templates, availability: availabilityOf(workplace, schedule, atMs) },
+    resolution,
+  );
 }

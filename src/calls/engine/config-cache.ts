@@ -6,7 +6,14 @@
  * Promises are cached, not values: concurrent calls share one lookup, and an invalidation
  * that arrives while a lookup is in flight drops it, so a stale answer is never kept.
  */
-import type { AnywherePortal, BlockingProfile, Company, Group, Workplace } from '../../domain/model.js';
+import type {
+  AnywherePortal,
+  BlockingProfile,
+  Company,
+  Group,
+  Schedule,
+  Workplace,
+} from '../../domain/model.js';
 import { resolveBlockingProfile, type BlockingResolution } from '../../domain/blocking.js';
 import { callLookupOf, type CallLookup, type CallTarget } from '../../store/call-lookup.js';
 import type { ConfigChange, Store } from '../../store/store.js';
@@ -59,6 +66,7 @@ export class ConfigCache {
   private readonly groups = new PromiseCache<Group | undefined>();
   private readonly companies = new PromiseCache<Company | undefined>();
   private readonly profiles = new PromiseCache<BlockingProfile | undefined>();
+  private readonly schedules = new PromiseCache<Schedule | undefined>();
   private readonly endpoints = new PromiseCache<string | undefined>();
   private unsubscribe: (() => Promise<void>) | undefined;
   private readonly lookup: CallLookup;
@@ -84,6 +92,7 @@ export class ConfigCache {
       this.groups,
       this.companies,
       this.profiles,
+      this.schedules,
       this.endpoints,
     ])
       c.clear();
@@ -117,6 +126,9 @@ export class ConfigCache {
         break;
       case 'blockingProfile':
         this.profiles.delete(change.id);
+        break;
+      case 'schedule':
+        this.schedules.delete(change.id);
         break;
       default:
         break;
@@ -185,6 +197,12 @@ export class ConfigCache {
 
   company(id: string): Promise<Company | undefined> {
     return this.companies.get(id, () => this.store.companies.get(id));
+  }
+
+  /** the schedule a workplace names (undefined: it names none, or it is gone) */
+  schedule(companyId: string, id: string | undefined): Promise<Schedule | undefined> {
+    if (!id) return Promise.resolve(undefined);
+    return this.schedules.get(id, () => this.store.schedules.get(companyId, id));
   }
 
   blockingProfile(companyId: string, id: string | undefined): Promise<BlockingProfile | undefined> {

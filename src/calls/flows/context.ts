@@ -31,6 +31,8 @@ export interface CallContext {
   callThroughGuard?: CallThroughGuard;
   /** call events and call-list records (optional: absent in unit tests) */
   events?: CallEvents;
+  /** the time the flows decide by (opening hours); tests set it, production reads Date.now */
+  clock?: () => number;
 }
 
 /** Who is calling the portal, as the router knows it (optional: flows may ignore it). */

@@ -32,7 +32,13 @@ export async function callWorkplace(
 ): Promise<void> {
   ctx.events?.emit(session, { type: 'target', workplace, callerNumber });
   const { input, first } = await session.guard(
-    planWorkplaceCall(workplace, callerNumber, ctx.cache, dialTemplates(ctx.config)),
+    planWorkplaceCall(
+      workplace,
+      callerNumber,
+      ctx.cache,
+      dialTemplates(ctx.config),
+      ctx.clock?.() ?? Date.now(),
+    ),
   );
   let step: CallStep = first;
   for (let i = 0; i < MAX_STEPS; i++) {
