@@ -67,6 +67,8 @@ export interface ScenarioEnv {
   apiUrl: string;
   cid: string;
   adminToken: string;
+  /** the platform admin's token (other companies: tenant isolation scenarios) */
+  platformToken: string;
   groupId: string;
   /** a number in this run's group range; 2xxx workplaces, 5xxx portals */
   number(n: number): string;
@@ -204,6 +206,7 @@ export async function startScenarioEnv(
     apiUrl: baseUrl,
     cid: '',
     adminToken: adminTokenPlatform,
+    platformToken: adminTokenPlatform,
     groupId: '',
     number,
     api,
