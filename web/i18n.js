@@ -56,6 +56,15 @@ const de = {
   alwaysOpen: 'immer erreichbar',
   whenClosed: 'Außerhalb der Öffnungszeiten',
   voiceboxMail: 'Neue Nachrichten per E-Mail (mit der Aufnahme als WAV)',
+  ringDelay: 'Verzögerung in Sekunden, Rufnummer',
+  notWhileOnCall: 'Nicht während eines Gesprächs, Rufnummer',
+  selective: 'Selektive Rufumleitung',
+  selectiveHint:
+    'Anrufe bestimmter Anrufer gehen an ein eigenes Ziel, vor den Öffnungszeiten und jeder anderen Umleitung. Die erste passende Regel gilt.',
+  selectiveRule: 'Regel',
+  selectiveCallers: 'Anrufer',
+  selectiveCallersHint: 'Rufnummern oder Vorwahlen mit „*“ (z. B. 089*), durch Komma getrennt.',
+  anonymousCallers: 'Anrufer ohne Rufnummer',
   blocking: 'Sperrprofile',
   accounts: 'Benutzerkonten',
   import: 'CSV-Import',
@@ -314,6 +323,15 @@ const en = {
   alwaysOpen: 'always reachable',
   whenClosed: 'Outside opening hours',
   voiceboxMail: 'New messages by e-mail (with the recording as WAV)',
+  ringDelay: 'Delay in seconds, number',
+  notWhileOnCall: 'Not while on a call, number',
+  selective: 'Selective forwarding',
+  selectiveHint:
+    'Calls from particular callers go to a target of their own, before opening hours and any other forwarding. The first matching rule applies.',
+  selectiveRule: 'Rule',
+  selectiveCallers: 'Callers',
+  selectiveCallersHint: 'Numbers or prefixes with "*" (e.g. 089*), separated by commas.',
+  anonymousCallers: 'Callers without a number',
   blocking: 'Blocking profiles',
   accounts: 'User accounts',
   import: 'CSV import',
@@ -566,6 +584,26 @@ const messagesDe = [
     /^must not contain the username or e-mail address$/,
     'darf weder Benutzername noch E-Mail-Adresse enthalten',
   ],
+  [
+    /^must not contain the username, the e-mail address or a name of the account$/,
+    'darf weder Benutzername noch E-Mail-Adresse noch einen Namen des Kontos enthalten',
+  ],
+  [
+    /^must not be a simple sequence or repetition \(like 1234567890\)$/,
+    'darf keine einfache Folge oder Wiederholung sein (wie 1234567890)',
+  ],
+  [
+    /^is one of the most common passwords; choose another$/,
+    'ist eines der häufigsten Passwörter; bitte ein anderes wählen',
+  ],
+  [
+    /^too many sign-ins from this address at once; try again shortly$/,
+    'Zu viele gleichzeitige Anmeldungen von dieser Adresse; bitte gleich noch einmal versuchen',
+  ],
+  [
+    /^sign-in is busy; try again shortly$/,
+    'Die Anmeldung ist ausgelastet; bitte gleich noch einmal versuchen',
+  ],
   [/^must not repeat a single character$/, 'darf nicht aus einem einzigen wiederholten Zeichen bestehen'],
   [/^this link is invalid, used or expired$/, 'Dieser Link ist ungültig, schon benutzt oder abgelaufen'],
   [/^no such (.+) in this company$/, 'gibt es in dieser Firma nicht'],
@@ -663,6 +701,12 @@ const messagesDe = [
     'unbekannte Zeitzone „$1“; z. B. Europe/Berlin',
   ],
   [/^is required$/, 'ist erforderlich'],
+  [/^must be 0–(\d+) seconds$/, 'muss 0–$1 Sekunden sein'],
+  [
+    /^names no caller: add numbers or anonymous callers$/,
+    'nennt keinen Anrufer: Rufnummern oder Anrufer ohne Rufnummer angeben',
+  ],
+  [/^a prefix is .*$/, 'eine Vorwahl ist „+“, Ländervorwahl und weitere Ziffern, dann „*“ (+4930*)'],
   [/^the area belongs to another group$/, 'der Bereich gehört zu einer anderen Gruppe'],
 ];
 

@@ -13,7 +13,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { AuthFailureLimiter, authPlugin, type Scope } from './auth.js';
+import { AuthFailureLimiter, Authenticator, authPlugin, type Scope } from './auth.js';
 import type { TelemetryBackend } from '../events/backend.js';
 import { metricsPlugin, type PbxMetrics } from '../metrics.js';
 import { blockingProfilesPlugin } from './blocking-profiles.js';
@@ -35,6 +35,7 @@ import { sessionsPlugin } from './sessions.js';
 import { webAppPlugin } from './web-app.js';
 import { createSmtpMailer } from '../mail/smtp.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { PasswordGate } from './password-gate.js';
 import { templatesPlugin } from './templates.js';
 import { tokensPlugin } from './tokens.js';
 import { workplaceFeaturesPlugin } from './workplace-features.js';
@@ -68,6 +69,8 @@ export interface BuildAppOptions extends ApiDeps {
   authFailures?: { maxFailures: number; windowMs: number };
   /** the per-account sign-in throttle (tests pass one with a fake clock) */
   loginThrottle?: LoginThrottle;
+  /** bounds password hashing under a sign-in flood (password-gate.ts) */
+  passwordGate?: PasswordGate;
   /** event stream, call lists (src/events) */
   telemetry?: TelemetryBackend;
   /** Prometheus metrics (src/metrics.ts): API latency, /metrics with METRICS_TOKEN */
@@ -132,11 +135,18 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
 
   await app.register(fastifyCookie);
   const limits = deps.authFailures ?? { maxFailures: 10, windowMs: 60_000 };
-  await app.register(authPlugin, {
-    store: deps.store,
-    ...(deps.config.ADMIN_TOKEN !== undefined ? { adminToken: deps.config.ADMIN_TOKEN } : {}),
-    limiter: new AuthFailureLimiter(limits.maxFailures, limits.windowMs),
-  });
+  // one authentication for every entrance (HTTP routes, the event WebSocket, /metrics)
+  const authenticator = new Authenticator(
+    deps.store,
+    new AuthFailureLimiter(limits.maxFailures, limits.windowMs),
+    {
+      ...(deps.config.ADMIN_TOKEN !== undefined ? { adminToken: deps.config.ADMIN_TOKEN } : {}),
+      ...(deps.metrics && deps.config.METRICS_TOKEN !== undefined
+        ? { metricsToken: deps.config.METRICS_TOKEN }
+        : {}),
+    },
+  );
+  await app.register(authPlugin, { store: deps.store, authenticator });
 
   await app.register(healthPlugin, deps);
   const mailer = deps.mailer ?? (deps.config.SMTP_URL ? createSmtpMailer(deps.config.SMTP_URL) : undefined);
@@ -144,6 +154,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
     ...deps,
     ...(mailer ? { mailer } : {}),
     ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+    ...(deps.passwordGate ? { passwordGate: deps.passwordGate } : {}),
     prefix: '/v1',
   });
   await app.register(webAppPlugin);
@@ -156,6 +167,7 @@ export async function buildApp(deps: BuildAppOptions): Promise<FastifyInstance> 
   const metrics = deps.metrics;
   const telemetryDeps = {
     ...deps,
+    authenticator,
     ...(deps.telemetry ? { callRecords: deps.telemetry.records } : {}),
     ...(metrics
       ? {

@@ -8,6 +8,7 @@
  * - 'workplace' as 'company', plus an employee token bound to the workplace in `:wid`
  * - 'employee'  as 'company', plus any employee token of the company; the route itself limits
  *               an employee to their own workplace (e.g. routing explain of calls to it)
+ * - 'metrics'   METRICS_TOKEN only: GET /metrics
  * A token of another company gets 404 (its objects do not exist for it), an employee outside
  * its workplace features gets 403. Repeated bad tokens from one client IP are answered with 429;
  * a valid token is never refused by that limit (the IP is the socket's, or the client named by
@@ -22,7 +23,7 @@ import type { Store } from '../store/store.js';
 import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
 import { checkCsrf, principalOfAccount, SESSION_COOKIE, sessionOf } from './sessions.js';
 
-export type Scope = 'public' | 'platform' | 'company' | 'workplace' | 'employee';
+export type Scope = 'public' | 'platform' | 'company' | 'workplace' | 'employee' | 'metrics';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -30,6 +31,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    /** what the principal authenticated with (event tickets carry it, streams re-check it) */
+    credential?: Credential;
   }
 }
 
@@ -85,10 +88,113 @@ export class AuthFailureLimiter {
   }
 }
 
+/**
+ * What a request or a stream authenticated with, so that a long-lived stream can ask later
+ * whether it still holds (events.ts re-checks on every token/account change and on an interval).
+ */
+export type Credential =
+  | { kind: 'platform' }
+  | { kind: 'metrics' }
+  | { kind: 'token'; hash: string }
+  | { kind: 'session'; hash: string };
+
+export interface Authenticated {
+  principal: Principal;
+  credential: Credential;
+}
+
+/**
+ * THE one authentication of a secret a client presents: API bearer tokens, ADMIN_TOKEN and
+ * METRICS_TOKEN, whether they arrive in an Authorization header (every HTTP route, /metrics)
+ * or in the event WebSocket's `bearer.<token>` subprotocol. Every refusal counts in the
+ * per-address limiter and a blocked address is refused before any lookup, so no entrance can
+ * be used to guess a secret at full speed (issue: the WebSocket and /metrics once skipped it).
+ */
+export class Authenticator {
+  constructor(
+    private readonly store: Store,
+    readonly limiter: AuthFailureLimiter,
+    private readonly secrets: { adminToken?: string; metricsToken?: string } = {},
+  ) {}
+
+  /** Throws 429 while the address is blocked, else 401 (counted). Never returns undefined. */
+  async authenticate(token: string | undefined, ip: string): Promise<Authenticated> {
+    // a valid token always passes, whoever else shares the address (NAT, reverse proxy): the
+    // lookup comes first, only failures count and only failures are refused
+    const found = token === undefined ? undefined : await this.lookup(token);
+    if (found) return found;
+    this.refuse(ip, token === undefined ? 'missing bearer token' : 'invalid token', token !== undefined);
+  }
+
+  /**
+   * Counts a failed presentation of some other guessable secret (an event ticket) in the same
+   * limiter, and throws: 429 while blocked, else 401 with `message`.
+   */
+  refuse(ip: string, message: string, count = true): never {
+    if (this.limiter.isBlocked(ip)) {
+      throw new ApiError(
+        429,
+        'rate_limited',
+        'too many requests with invalid tokens from this address; try again later',
+      );
+    }
+    if (count) this.limiter.recordFailure(ip);
+    throw unauthorized(message);
+  }
+
+  /** Whether a credential still holds (the token exists, its account still exists). */
+  async stillValid(credential: Credential): Promise<boolean> {
+    switch (credential.kind) {
+      case 'platform':
+      case 'metrics':
+        return true;
+      case 'token':
+        return (await this.tokenPrincipal(credential.hash)) !== undefined;
+      case 'session': {
+        const session = await this.store.accounts.session(credential.hash, Date.now());
+        return (
+          session !== undefined &&
+          (await this.store.accounts.get(session.companyId, session.accountId)) !== undefined
+        );
+      }
+    }
+  }
+
+  private async lookup(token: string): Promise<Authenticated | undefined> {
+    const { adminToken, metricsToken } = this.secrets;
+    if (adminToken !== undefined && sameSecret(token, adminToken))
+      return { principal: { role: 'platform' }, credential: { kind: 'platform' } };
+    if (metricsToken !== undefined && sameSecret(token, metricsToken))
+      // a principal of no company and no role beyond reading /metrics (authorize refuses it elsewhere)
+      return { principal: { role: 'metrics' }, credential: { kind: 'metrics' } };
+    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+    const hash = sha256Hex(token);
+    const principal = await this.tokenPrincipal(hash);
+    return principal ? { principal, credential: { kind: 'token', hash } } : undefined;
+  }
+
+  private async tokenPrincipal(hash: string): Promise<Principal | undefined> {
+    const stored = await this.store.tokens.byHash(hash);
+    if (!stored) return undefined;
+    // a token minted from a web session lives no longer than its account (it is also deleted
+    // with it and on a password reset; this check closes the gap of a concurrent mint)
+    if (stored.accountId !== undefined) {
+      const account = await this.store.accounts.get(stored.companyId, stored.accountId);
+      if (!account || (account.credentialsSince !== undefined && stored.createdAt < account.credentialsSince))
+        return undefined;
+    }
+    return {
+      role: stored.role,
+      companyId: stored.companyId,
+      tokenId: stored.id,
+      ...(stored.workplaceId !== undefined ? { workplaceId: stored.workplaceId } : {}),
+    };
+  }
+}
+
 export interface AuthOptions {
   store: Store;
-  adminToken?: string;
-  limiter: AuthFailureLimiter;
+  authenticator: Authenticator;
 }
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -97,6 +203,7 @@ function bearer(request: FastifyRequest): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
 }
+export { bearer as bearerOf };
 
 function sameSecret(a: string, b: string): boolean {
   // hashing first gives equal lengths, so timingSafeEqual never leaks the length either
@@ -109,6 +216,12 @@ export function authorize(
   scope: Exclude<Scope, 'public'>,
   params: Record<string, string | undefined>,
 ): void {
+  if (scope === 'metrics') {
+    if (principal.role === 'metrics') return;
+    // as before: any other secret, valid elsewhere or not, is "not the metrics token"
+    throw unauthorized('the metrics token is required');
+  }
+  if (principal.role === 'metrics') throw forbidden('the metrics token only reads /metrics');
   if (principal.role === 'platform') return;
   if (scope === 'platform') throw forbidden('only the platform admin may use this route');
   const cid = params.cid;
@@ -122,53 +235,29 @@ export function authorize(
 }
 
 const authPluginImpl: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
-  const { store, adminToken, limiter } = opts;
-
-  async function principalFor(token: string): Promise<Principal | undefined> {
-    if (adminToken !== undefined && sameSecret(token, adminToken)) return { role: 'platform' };
-    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-    const stored = await store.tokens.byHash(sha256Hex(token));
-    if (!stored) return undefined;
-    return {
-      role: stored.role,
-      companyId: stored.companyId,
-      tokenId: stored.id,
-      ...(stored.workplaceId !== undefined ? { workplaceId: stored.workplaceId } : {}),
-    };
-  }
+  const { store, authenticator } = opts;
 
   app.decorateRequest('principal', undefined);
+  app.decorateRequest('credential', undefined);
 
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config?.scope;
     // unmatched URLs have no scope and fall through to the 404 handler
     if (scope === undefined || scope === 'public') return;
-    const ip = request.ip;
-    // the token is checked first: a valid token always passes, whoever else shares the
-    // address (NAT, reverse proxy); only failures count and only failures are refused
     const token = bearer(request);
     // the web app: no bearer token but a session cookie (CSRF-checked on state changes)
-    if (token === undefined && request.cookies?.[SESSION_COOKIE]) {
+    if (token === undefined && scope !== 'metrics' && request.cookies?.[SESSION_COOKIE]) {
       const found = await sessionOf(store, request);
       if (!found) throw unauthorized('your session has ended; please sign in again');
       checkCsrf(request, found.session);
       request.principal = principalOfAccount(found.account);
+      request.credential = { kind: 'session', hash: found.session.hash };
       authorize(request.principal, scope, request.params as Record<string, string | undefined>);
       return;
     }
-    const principal = token === undefined ? undefined : await principalFor(token);
-    if (!principal) {
-      if (limiter.isBlocked(ip)) {
-        throw new ApiError(
-          429,
-          'rate_limited',
-          'too many requests with invalid tokens from this address; try again later',
-        );
-      }
-      if (token !== undefined) limiter.recordFailure(ip);
-      throw unauthorized(token === undefined ? 'missing bearer token' : 'invalid token');
-    }
+    const { principal, credential } = await authenticator.authenticate(token, request.ip);
     request.principal = principal;
+    request.credential = credential;
     authorize(principal, scope, request.params as Record<string, string | undefined>);
   });
 };

@@ -4,6 +4,7 @@
  * safe defaults) and a workplace's call-through lock, which only an admin lifts.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { validateBlockingPrefixes } from '../domain/blocking.js';
 import {
@@ -64,14 +65,18 @@ const policyInput = z.strictObject({
         .string()
         .superRefine(
           rule((code) =>
-            /^[1-9][0-9]{0,2}$/.test(code) ? [] : ['a country calling code: 1 to 3 digits, e.g. "43"'],
+            /^[1-9][0-9]{0,2}$/.test(code) || (/^[A-Z]{2}$/.test(code) && isSupportedCountry(code))
+              ? []
+              : ['a country calling code (1 to 3 digits, e.g. "43") or a region (e.g. "JM")'],
           ),
         ),
     )
     .max(250)
     .optional()
     .describe(
-      'country calling codes besides the home country (COUNTRY_CODE) that may be called; default none',
+      'destinations besides the home country (COUNTRY_CODE) that may be called: country calling codes ("43") ' +
+        'or ISO 3166 regions ("JM"). A calling code shared by several countries allows its main one only ' +
+        '("1": the USA; Canada is "CA", Jamaica "JM"). Default none',
     ),
   lockAfterRefusals: z
     .number()

@@ -17,16 +17,15 @@
  * per client is bounded. `?lastEventId=` resumes after that event within the resume window;
  * when it is too old the first message is `resume.gap`.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Principal } from '../domain/model.js';
 import { compareEventIds, type TelemetryBackend } from '../events/backend.js';
 import { EVENT_VERSION, pbxEventSchema, type NewEvent, type PbxEvent } from '../events/model.js';
-import { TOKEN_PREFIX } from './auth.js';
+import { type Authenticator, bearerOf, type Credential } from './auth.js';
 import { type ApiDeps, loadCompany, loadWorkplace } from './context.js';
 import { ApiError, notFound, unauthorized } from './errors.js';
 import { cidParams, errorResponses, widParams } from './schemas.js';
@@ -36,6 +35,14 @@ export const TICKET_PREFIX = 'evt_';
 /** close codes */
 export const CLOSE_TOO_SLOW = 4008;
 export const CLOSE_SHUTDOWN = 1001;
+/**
+ * The credential the stream was opened with is gone: the token was deleted, the account
+ * deleted, its password reset, or the session signed out or expired. Reconnecting with the
+ * same credential fails; the client must authenticate anew (4000 + HTTP 401, by convention).
+ */
+export const CLOSE_REVOKED = 4401;
+/** how often every stream's credential is re-checked even without a change notification */
+export const RECHECK_INTERVAL_MS = 30_000;
 
 export interface EventsDeps extends ApiDeps {
   telemetry?: TelemetryBackend;
@@ -43,19 +50,24 @@ export interface EventsDeps extends ApiDeps {
   onSlowClient?: () => void;
   /** told the instance's hub once it runs (metrics: open sockets) */
   hubReady?: (hub: EventHub) => void;
+  /** the app's one authentication (auth.ts): bearer tokens here count in the same limiter */
+  authenticator: Authenticator;
 }
 
-interface Viewer {
+export interface Viewer {
   companyId: string;
   /** only this workplace's events */
   workplaceId?: string;
+  /**
+   * what opened the stream (for a ticket: what issued the ticket); re-checked while the stream
+   * lives. Absent only in tickets issued before this field existed (they live 30 s).
+   */
+  credential?: Credential;
 }
+
+const credentialKey = (c: Credential): string => ('hash' in c ? `${c.kind}:${c.hash}` : c.kind);
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
 
 function visible(viewer: Viewer, event: PbxEvent): boolean {
   if (event.companyId !== viewer.companyId) return false;
@@ -72,11 +84,26 @@ export class EventHub {
     private readonly backend: TelemetryBackend,
     readonly maxBufferedBytes: number,
     private readonly onSlow: () => void = () => {},
+    /** whether a stream's credential still holds (absent: never re-checked) */
+    private readonly stillValid?: (c: Credential) => Promise<boolean>,
   ) {}
 
   private pinger: NodeJS.Timeout | undefined;
+  private rechecker: NodeJS.Timeout | undefined;
+  private unsubscribeChanges: (() => Promise<void>) | undefined;
+  private rechecking: Promise<void> | undefined;
+  private recheckAgain = false;
 
-  async start(pingIntervalMs = 30_000): Promise<void> {
+  /**
+   * `changes`: the store's change channel. A token or account change (deleted token, deleted
+   * account, password reset, sign-out) makes every stream re-check its credential at once;
+   * the interval catches what publishes nothing (a session that simply expired).
+   */
+  async start(
+    pingIntervalMs = 30_000,
+    changes?: (listener: (change: { kind: string }) => void) => Promise<() => Promise<void>>,
+    recheckIntervalMs = RECHECK_INTERVAL_MS,
+  ): Promise<void> {
     this.unsubscribe = await this.backend.events.subscribe((event) => {
       for (const c of this.clients) c.offer(event);
     });
@@ -85,12 +112,86 @@ export class EventHub {
       for (const c of this.clients) c.heartbeat();
     }, pingIntervalMs);
     this.pinger.unref();
+    if (this.stillValid) {
+      this.rechecker = setInterval(() => void this.recheck(), recheckIntervalMs);
+      this.rechecker.unref();
+      if (changes) await this.subscribeChanges(changes, recheckIntervalMs);
+    }
+  }
+
+  private stopped = false;
+  private resubscribe: NodeJS.Timeout | undefined;
+
+  /**
+   * The change channel, tried once now; when the store is away (the service starts without
+   * Redis and serves what it can) it is tried again in the background, and until then the
+   * interval alone ends revoked streams.
+   */
+  private async subscribeChanges(
+    changes: (listener: (change: { kind: string }) => void) => Promise<() => Promise<void>>,
+    retryMs: number,
+  ): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const unsubscribe = await changes((change) => {
+        if (change.kind === 'token' || change.kind === 'account' || change.kind === 'company')
+          void this.recheck();
+      });
+      if (this.stopped) await unsubscribe();
+      else this.unsubscribeChanges = unsubscribe;
+    } catch {
+      this.resubscribe = setTimeout(() => void this.subscribeChanges(changes, retryMs), retryMs);
+      this.resubscribe.unref();
+    }
+  }
+
+  /**
+   * Closes (CLOSE_REVOKED) every stream whose credential no longer holds. One check per
+   * distinct credential; a burst of changes runs at most one check now and one after it.
+   */
+  recheck(): Promise<void> {
+    if (this.rechecking) {
+      this.recheckAgain = true;
+      return this.rechecking;
+    }
+    this.rechecking = (async () => {
+      do {
+        this.recheckAgain = false;
+        const byCredential = new Map<string, { credential: Credential; clients: EventClient[] }>();
+        for (const c of this.clients) {
+          const credential = c.viewer.credential;
+          if (!credential) continue;
+          const key = credentialKey(credential);
+          const entry = byCredential.get(key) ?? { credential, clients: [] };
+          entry.clients.push(c);
+          byCredential.set(key, entry);
+        }
+        for (const { credential, clients } of byCredential.values()) {
+          let valid: boolean;
+          try {
+            valid = await this.stillValid!(credential);
+          } catch {
+            // the store did not answer: keep the streams; the next change or interval retries
+            continue;
+          }
+          if (!valid)
+            for (const c of clients) c.close(CLOSE_REVOKED, 'access revoked: sign in or authenticate again');
+        }
+      } while (this.recheckAgain);
+    })().finally(() => {
+      this.rechecking = undefined;
+    });
+    return this.rechecking;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.pinger);
+    clearInterval(this.rechecker);
+    clearTimeout(this.resubscribe);
     for (const c of this.clients) c.close(CLOSE_SHUTDOWN, 'server shutting down');
     this.clients.clear();
+    await this.unsubscribeChanges?.();
     await this.unsubscribe?.();
   }
 
@@ -124,7 +225,7 @@ export class EventClient {
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly viewer: Viewer,
+    readonly viewer: Viewer,
     private readonly hub: EventHub,
   ) {}
 
@@ -238,6 +339,8 @@ const STREAM_DESCRIPTION =
   'Every text frame is one JSON message: first {"type":"hello"}, then events as documented in ' +
   'the 101 response (each with id, at, v). Admins get every event of the company, employees those ' +
   `of their workplace. Close code ${CLOSE_TOO_SLOW}: the client read too slowly and was disconnected; ` +
+  `close code ${CLOSE_REVOKED}: the token, session or account that opened the stream was revoked ` +
+  '(deleted, signed out, password reset); authenticate anew. ' +
   'reconnect with ?lastEventId=<the last id received>. A {"type":"resume.gap"} message says events were ' +
   'lost (older than the resume window).';
 
@@ -246,10 +349,13 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
   const backend = deps.telemetry;
   const ttl = config.EVENT_TICKET_TTL_SECONDS;
   const tags = ['events'];
+  const { authenticator } = deps;
   const hub = backend
-    ? new EventHub(backend, config.EVENTS_MAX_BUFFERED_BYTES, deps.onSlowClient)
+    ? new EventHub(backend, config.EVENTS_MAX_BUFFERED_BYTES, deps.onSlowClient, (c) =>
+        authenticator.stillValid(c),
+      )
     : undefined;
-  await hub?.start();
+  await hub?.start(30_000, (listener) => store.onChange(listener));
   app.addHook('onClose', async () => hub?.stop());
   if (hub) deps.hubReady?.(hub);
 
@@ -294,7 +400,11 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
           { path: 'workplaceId', message: 'no such workplace in this company' },
         ]);
       reply.code(201);
-      return issueTicket({ companyId: cid, ...(wid !== undefined ? { workplaceId: wid } : {}) });
+      return issueTicket({
+        companyId: cid,
+        ...(wid !== undefined ? { workplaceId: wid } : {}),
+        ...(request.credential ? { credential: request.credential } : {}),
+      });
     },
   );
 
@@ -313,48 +423,40 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
       const { cid, wid } = request.params;
       await loadWorkplace(store, cid, wid);
       reply.code(201);
-      return issueTicket({ companyId: cid, workplaceId: wid });
+      return issueTicket({
+        companyId: cid,
+        workplaceId: wid,
+        ...(request.credential ? { credential: request.credential } : {}),
+      });
     },
   );
 
   /** ticket, bearer subprotocol or Authorization header → what this socket may see */
   async function viewerOf(request: FastifyRequest, cid: string): Promise<Viewer> {
     const offered = parseProtocols(request.headers['sec-websocket-protocol']);
-    const header = request.headers.authorization;
-    const headerToken = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
     if (offered.ticket !== undefined) {
       const stored = backend ? await backend.tickets.take(sha256(offered.ticket)) : undefined;
-      if (!stored) throw unauthorized('the ticket is unknown, used or expired');
+      // a wrong ticket counts like a wrong token: same limiter, same 429
+      if (!stored) return authenticator.refuse(request.ip, 'the ticket is unknown, used or expired');
       const viewer = JSON.parse(stored) as Viewer;
       if (viewer.companyId !== cid) throw notFound('company');
+      // the issuer may have lost its access in the 30 s since
+      if (viewer.credential && !(await authenticator.stillValid(viewer.credential)))
+        throw unauthorized('the access that issued this ticket was revoked');
       return viewer;
     }
-    const token = offered.bearer ?? headerToken;
+    const token = offered.bearer ?? bearerOf(request);
     if (token === undefined) throw unauthorized('a ticket or a bearer token is required');
-    const principal = await principalFor(token);
-    if (!principal) throw unauthorized('invalid token');
+    const { principal, credential } = await authenticator.authenticate(token, request.ip);
+    if (principal.role === 'metrics') throw unauthorized('invalid token');
     if (principal.role === 'platform') {
       await loadCompany(store, cid);
-      return { companyId: cid };
+      return { companyId: cid, credential };
     }
     if (principal.companyId !== cid) throw notFound('company');
     return principal.role === 'employee' && principal.workplaceId
-      ? { companyId: cid, workplaceId: principal.workplaceId }
-      : { companyId: cid };
-  }
-
-  async function principalFor(token: string): Promise<Principal | undefined> {
-    if (config.ADMIN_TOKEN !== undefined && sameSecret(token, config.ADMIN_TOKEN))
-      return { role: 'platform' };
-    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-    const stored = await store.tokens.byHash(sha256(token));
-    if (!stored) return undefined;
-    return {
-      role: stored.role,
-      companyId: stored.companyId,
-      tokenId: stored.id,
-      ...(stored.workplaceId !== undefined ? { workplaceId: stored.workplaceId } : {}),
-    };
+      ? { companyId: cid, workplaceId: principal.workplaceId, credential }
+      : { companyId: cid, credential };
   }
 
   app.route({
@@ -418,7 +520,10 @@ export const eventsPlugin: FastifyPluginAsyncZod<EventsDeps> = async (app, deps)
  * call lists to delete with their workplace or company. Registered at the root (its hook
  * applies to every route).
  */
-const eventHooksImpl: FastifyPluginAsync<EventsDeps> = async (app: FastifyInstance, deps) => {
+const eventHooksImpl: FastifyPluginAsync<Omit<EventsDeps, 'authenticator'>> = async (
+  app: FastifyInstance,
+  deps,
+) => {
   const backend = deps.telemetry;
   if (!backend) return;
   app.addHook('onResponse', async (request, reply) => {

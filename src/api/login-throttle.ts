@@ -46,6 +46,30 @@ export class LoginThrottle {
     this.entries.set(key, e);
   }
 
+  /**
+   * Takes one attempt before the (slow) password check, in one synchronous step: it counts as a
+   * failure right away, so parallel attempts cannot all pass the check while the first ones are
+   * still hashing (24 wrong and 1 right password sent at once: at most FREE_FAILURES are
+   * checked, the rest are refused). Returns 0 when the attempt may go ahead, else the ms to
+   * wait (nothing counted). A success then clears the account (recordSuccess); an attempt that
+   * was never checked (the service was busy) is given back (cancel).
+   */
+  reserve(login: string): number {
+    const wait = this.retryAfterMs(login);
+    if (wait > 0) return wait;
+    this.recordFailure(login);
+    return 0;
+  }
+
+  /** gives back an attempt reserved but never checked */
+  cancel(login: string): void {
+    const e = this.entry(login);
+    if (!e) return;
+    e.failures = Math.max(0, e.failures - 1);
+    if (e.failures < FREE_FAILURES) e.lockedUntil = 0;
+    else e.lockedUntil = e.last + Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (e.failures - FREE_FAILURES));
+  }
+
   recordSuccess(login: string): void {
     this.entries.delete(login.toLowerCase());
   }

@@ -172,6 +172,7 @@ export const routingPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
       const explainDeps: ExplainDeps = {
         lookups: new ConfigCache(store),
         pinFailures: store.pinFailures,
+        liveCalls: store.liveCalls,
         // the controller's view of the call-through counters when it runs in this process
         usage: deps.callThroughUsage ?? store.callThroughs,
         config,

@@ -176,7 +176,16 @@ export type ForwardingInput = z.infer<typeof forwardingInput>;
 export const parallelRingingInput = z.strictObject({
   enabled: z.boolean(),
   numbers: z
-    .array(phoneInput)
+    .array(
+      z.union([
+        phoneInput,
+        z.strictObject({
+          number: phoneInput,
+          delaySeconds: z.number().optional().describe('ring this number only after this many seconds'),
+          notWhileOnCall: z.boolean().optional().describe('not while the workplace is on a call'),
+        }),
+      ]),
+    )
     .max(MAX_PARALLEL_NUMBERS, `at most ${MAX_PARALLEL_NUMBERS} numbers`)
     .default([]),
   answerConfirmation: z.boolean().default(false),
@@ -212,6 +221,13 @@ export const parallelRingingView = z.object({
   enabled: z.boolean(),
   numbers: z.array(z.string()),
   answerConfirmation: z.boolean(),
+  options: z
+    .record(
+      z.string(),
+      z.object({ delaySeconds: z.number().optional(), notWhileOnCall: z.boolean().optional() }),
+    )
+    .optional()
+    .describe('per number: a delay before it rings, not while on a call'),
 });
 export const deviceView = z.object({
   id: z.string(),
@@ -371,6 +387,10 @@ export const tokenView = z.object({
   role: z.enum(['admin', 'employee']),
   workplaceId: z.string().optional(),
   createdAt: timestampSchema,
+  accountId: z
+    .string()
+    .optional()
+    .describe("minted from this web account's session: deleted with the account and on its password reset"),
 });
 
 /** Standard error responses for the OpenAPI document. */

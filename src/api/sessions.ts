@@ -15,10 +15,11 @@ import { z } from 'zod';
 import type { AccountLink, Principal, UserAccount, WebSession } from '../domain/model.js';
 import { hashPassword, validatePassword, verifyPassword } from '../domain/password.js';
 import { validateEmail, validateUsername } from '../domain/workplace-rules.js';
-import type { Store } from '../store/store.js';
+import { ConflictError, type Store } from '../store/store.js';
 import { type ApiDeps, loadCompany, newId, nowIso } from './context.js';
 import { ApiError, assertNoIssues, type FieldIssue, forbidden, notFound, unauthorized } from './errors.js';
 import { LoginThrottle } from './login-throttle.js';
+import { GateBusyError, PasswordGate } from './password-gate.js';
 import { cidParams, errorResponses, idSchema } from './schemas.js';
 
 export const SESSION_COOKIE = 'pbx_session';
@@ -104,7 +105,7 @@ const accountView = z.object({
   updatedAt: z.string(),
 });
 function toView(a: UserAccount): z.infer<typeof accountView> {
-  const { passwordHash, ...rest } = a;
+  const { passwordHash, credentialsSince: _internal, emailSignIn: _private, ...rest } = a;
   return { ...rest, status: passwordHash ? 'active' : 'invited' };
 }
 
@@ -143,12 +144,50 @@ const accountParams = cidParams.extend({ aid: idSchema });
 
 export interface SessionOptions extends ApiDeps {
   throttle?: LoginThrottle;
+  /** bounds scrypt work under a sign-in flood (password-gate.ts); tests pass a small one */
+  passwordGate?: PasswordGate;
 }
 
 export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app, deps) => {
   const { store, config, mailer, logger } = deps;
   const throttle = deps.throttle ?? new LoginThrottle();
+  const gate = deps.passwordGate ?? new PasswordGate();
   const tags = ['web sign-in'];
+
+  /** scrypt through the gate: 429 (this address) or 503 (the service) + Retry-After when busy */
+  async function hashing<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
+    try {
+      return await gate.run(request.ip, work);
+    } catch (err) {
+      if (!(err instanceof GateBusyError)) throw err;
+      const busy =
+        err.reason === 'address'
+          ? new ApiError(
+              429,
+              'rate_limited',
+              'too many sign-ins from this address at once; try again shortly',
+            )
+          : new ApiError(503, 'unavailable', 'sign-in is busy; try again shortly');
+      busy.retryAfterSeconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+      throw busy;
+    }
+  }
+
+  async function deleteTokensOf(account: UserAccount): Promise<void> {
+    const minted = (await store.tokens.list(account.companyId)).filter((t) => t.accountId === account.id);
+    for (const t of minted) await store.tokens.delete(account.companyId, t.id);
+  }
+
+  /**
+   * The background half of forgot-password. Only an account that has a password gets a reset
+   * link: an invited account's open invitation must not be voided by an anonymous request (its
+   * invitation link is the way in; an admin can send a new one).
+   */
+  async function sendReset(request: FastifyRequest, login: string): Promise<void> {
+    const account = await store.accounts.byLogin(login);
+    if (!account?.email || !account.passwordHash) return;
+    await newLink(request, account, 'reset');
+  }
 
   function setCookie(
     request: FastifyRequest,
@@ -175,6 +214,7 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
     request: FastifyRequest,
     account: UserAccount,
     purpose: 'invite' | 'reset',
+    mailTo: string | undefined = account.email,
   ): Promise<{ link: string; expiresAt: string; emailed: boolean }> {
     await store.accounts.deleteLinksOf(account.id);
     const token = secret();
@@ -189,9 +229,9 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
     await store.accounts.createLink(record);
     const link = linkUrl(request, token, purpose);
     let emailed = false;
-    if (mailer && account.email) {
+    if (mailer && mailTo) {
       try {
-        await mailer.send(linkMail(config.SMTP_FROM, account, link, purpose));
+        await mailer.send(linkMail(config.SMTP_FROM, account, link, purpose, mailTo));
         emailed = true;
       } catch (err) {
         // the link itself is never logged
@@ -217,16 +257,22 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       const account = await store.accounts.byLogin(login.toLowerCase());
       // one budget per account, whichever of its names is typed; unknown names get their own
       const key = account ? `account:${account.id}` : `login:${login.toLowerCase()}`;
-      const wait = throttle.retryAfterMs(key);
+      // the attempt is taken (counted) BEFORE the slow check, in one synchronous step: parallel
+      // guesses cannot all pass a check that only sees failures counted after their hashing
+      const wait = throttle.reserve(key);
       if (wait > 0) {
         reply.header('retry-after', Math.ceil(wait / 1000));
         throw new ApiError(429, 'rate_limited', 'too many failed sign-ins for this account; try again later');
       }
-      const ok = await verifyPassword(password, account?.passwordHash);
-      if (!ok || !account) {
-        throttle.recordFailure(key);
-        throw unauthorized('wrong username or password');
+      let ok: boolean;
+      try {
+        ok = await hashing(request, () => verifyPassword(password, account?.passwordHash));
+      } catch (err) {
+        // never checked (busy): the attempt does not count against the account
+        throttle.cancel(key);
+        throw err;
       }
+      if (!ok || !account) throw unauthorized('wrong username or password');
       throttle.recordSuccess(key);
       const company = await loadCompany(store, account.companyId);
       const value = secret();
@@ -309,23 +355,38 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
         ]);
       const account = await store.accounts.get(peek.companyId, peek.accountId);
       if (!account) throw notFound('account');
+      const workplace = account.workplaceId
+        ? await store.workplaces.get(account.companyId, account.workplaceId)
+        : undefined;
+      const company = await store.companies.get(account.companyId);
       const problems = validatePassword(password, {
         username: account.username,
         ...(account.email ? { email: account.email } : {}),
+        names: [workplace?.firstName, workplace?.lastName, company?.name].filter(
+          (n): n is string => typeof n === 'string',
+        ),
       });
       if (problems.length > 0) {
         // give the link back: the person corrects the password and submits again
         await store.accounts.createLink(peek);
         assertNoIssues(problems.map((message) => ({ path: 'password', message })));
       }
+      const at = nowIso();
       const next: UserAccount = {
         ...account,
-        passwordHash: await hashPassword(password),
-        updatedAt: nowIso(),
+        passwordHash: await hashing(request, () => hashPassword(password)).catch(async (err: unknown) => {
+          await store.accounts.createLink(peek);
+          throw err;
+        }),
+        // tokens minted before now stop authenticating even if one escapes the deletion below
+        credentialsSince: at,
+        updatedAt: at,
       };
       await store.accounts.put(next, account);
-      // a reset signs out every other browser
+      // a reset signs out every other browser, and ends what those browsers minted: whoever
+      // reset the password because it leaked must not find the thief's API token still working
       await store.accounts.deleteSessionsOf(account.id);
+      await deleteTokensOf(account);
       // a new password lifts a sign-in lock
       throttle.recordSuccess(`account:${account.id}`);
       return reply.code(204).send(null);
@@ -352,8 +413,15 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       // the link's host must not come from the request of an anonymous caller (reset poisoning)
       if (mailer && config.PUBLIC_URL && throttle.retryAfterMs(`reset:${login}`) === 0) {
         throttle.recordFailure(`reset:${login}`);
-        const account = await store.accounts.byLogin(login);
-        if (account?.email) await newLink(request, account, 'reset');
+        // answered before any lookup or mail: the response takes the same time whether the
+        // account exists or not (the mail took ~900 ms, an unknown login ~4 ms); the work runs
+        // after the answer, and an unknown login does the same lookup as a known one
+        const log = request.log;
+        setImmediate(() => {
+          void sendReset(request, login).catch((err: unknown) => {
+            log.warn({ err: (err as Error).message }, 'reset link not sent');
+          });
+        });
       }
       return reply.code(202).send({ status: 'accepted' as const });
     },
@@ -405,17 +473,36 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
         for (const message of validateEmail(body.email)) issues.push({ path: 'email', message });
       assertNoIssues(issues);
       const at = nowIso();
-      const account: UserAccount = {
+      const draft = (emailSignIn: boolean): UserAccount => ({
         id: newId(),
         companyId: company.id,
         role: body.role,
         ...(body.role === 'employee' && body.workplaceId ? { workplaceId: body.workplaceId } : {}),
         username: username!,
         ...(body.email ? { email: body.email } : {}),
+        ...(body.email && !emailSignIn ? { emailSignIn: false } : {}),
         createdAt: at,
         updatedAt: at,
+      });
+      // E-mail sign-in names are unique across the platform. An address another company's
+      // account already signs in with is not refused (that answer told this company who the
+      // other one employs): the account is created and invited alike, the address kept for
+      // mail only, and the person signs in with the username. Within the own company the
+      // clash is said plainly (the admin sees those accounts anyway).
+      const elsewhere = async (): Promise<boolean> => {
+        if (!body.email) return false;
+        const holder = await store.accounts.byLogin(body.email);
+        return holder !== undefined && holder.companyId !== company.id;
       };
-      await store.accounts.put(account);
+      let account = draft(!(await elsewhere()));
+      try {
+        await store.accounts.put(account);
+      } catch (err) {
+        // claimed by another company in between: same answer as above
+        if (!(err instanceof ConflictError && err.field === 'email' && (await elsewhere()))) throw err;
+        account = draft(false);
+        await store.accounts.put(account);
+      }
       const link = await newLink(request, account, 'invite');
       return reply.code(201).send({ account: toView(account), ...link });
     },
@@ -451,16 +538,18 @@ export const sessionsPlugin: FastifyPluginAsyncZod<SessionOptions> = async (app,
       if (!account) throw notFound('account');
       if (request.principal?.accountId === account.id) throw forbidden('you cannot delete your own account');
       await store.accounts.delete(account);
+      // tokens minted from its sessions go with it (each deletion ends its event streams)
+      await deleteTokensOf(account);
       return reply.code(204).send(null);
     },
   );
 };
 
-function linkMail(from: string, account: UserAccount, link: string, purpose: 'invite' | 'reset') {
+function linkMail(from: string, account: UserAccount, link: string, purpose: 'invite' | 'reset', to: string) {
   const invite = purpose === 'invite';
   return {
     from,
-    to: account.email!,
+    to,
     subject: invite
       ? 'Einladung zur Telefonanlage / Invitation to the phone system'
       : 'Passwort zurücksetzen / Reset your password',

@@ -55,6 +55,8 @@ export const tokensPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         ...(body.role === 'employee' ? { workplaceId: body.workplaceId } : {}),
         hash,
         createdAt: nowIso(),
+        // minted from a web session: it must not outlive the person's account or password
+        ...(request.principal?.accountId !== undefined ? { accountId: request.principal.accountId } : {}),
       };
       await store.tokens.create(record);
       return reply.code(201).send({ ...toView(record), token });

@@ -114,7 +114,7 @@ export function disabledForwarding(): Forwarding {
 }
 
 /** E.164 when the input can be normalised; otherwise the input, so the domain validator names the problem. */
-function toE164(input: string, countryCode: string): string {
+export function toE164(input: string, countryCode: string): string {
   return normaliseNumber(input, { countryCode }) ?? input.trim();
 }
 
@@ -172,10 +172,22 @@ export function normaliseParallelRinging(
   issues: FieldIssue[],
   prefix = '',
 ): ParallelRinging {
+  const options: NonNullable<ParallelRinging['options']> = {};
+  const numbers = input.numbers.map((entry) => {
+    if (typeof entry === 'string') return toE164(entry, ctx.countryCode);
+    const number = toE164(entry.number, ctx.countryCode);
+    const { number: _n, ...rest } = entry;
+    const set = Object.fromEntries(
+      Object.entries(rest).filter(([, v]) => v !== undefined && v !== false && v !== 0),
+    );
+    if (Object.keys(set).length > 0) options[number] = set;
+    return number;
+  });
   const result: ParallelRinging = {
     enabled: input.enabled,
-    numbers: input.numbers.map((n) => toE164(n, ctx.countryCode)),
+    numbers,
     answerConfirmation: input.answerConfirmation,
+    ...(Object.keys(options).length > 0 ? { options } : {}),
   };
   issues.push(...nestIssues(prefix, validateParallelRinging(result, featureContext(ctx))));
   return result;

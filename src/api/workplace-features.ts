@@ -6,7 +6,13 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { VoiceboxMessage, Workplace } from '../domain/model.js';
+import type { ForwardTarget, SelectiveForwardRule, VoiceboxMessage, Workplace } from '../domain/model.js';
+import {
+  MAX_SELECTIVE_CALLERS,
+  MAX_SELECTIVE_RULES,
+  validateSelectiveForwarding,
+} from '../domain/selective.js';
+import { toE164 } from './workplace-draft.js';
 import { hashPinAsync, PIN_LOCK_AFTER, previousPinProblem, validatePinStrength } from '../domain/pin.js';
 import { type ApiDeps, DEFAULT_PIN_CHANGE_LIMIT, loadWorkplace, nowIso, updateWorkplace } from './context.js';
 import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound, tooManyRequests } from './errors.js';
@@ -315,7 +321,12 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
         // (an unknown schedule is one problem, not two)
         const closedTarget =
           body.closedTarget !== undefined || (scheduleId && issues.length === 0)
-            ? normaliseClosedTarget(body.closedTarget ?? current.closedTarget ?? 'voicebox', current, issues)
+            ? checkedTarget(
+                body.closedTarget ?? current.closedTarget ?? 'voicebox',
+                current,
+                issues,
+                'closedTarget',
+              )
             : undefined;
         assertNoIssues(issues);
         return {
@@ -330,23 +341,108 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
     },
   );
 
-  /** the closed-hours target, checked like a forward-always target (E.164, not the own number) */
-  function normaliseClosedTarget(
-    target: z.infer<typeof forwardTargetInput> | (Workplace['closedTarget'] & object),
+  // ---------- selective forwarding: rules by caller ----------
+  const selectiveTargetView = z.union([z.literal('voicebox'), z.object({ number: z.string() })]);
+  const selectiveView = z.object({
+    rules: z.array(
+      z.object({
+        enabled: z.boolean(),
+        callers: z.array(z.string()),
+        anonymous: z.boolean(),
+        target: selectiveTargetView,
+      }),
+    ),
+  });
+  const selectiveInput = z.strictObject({
+    rules: z
+      .array(
+        z.strictObject({
+          enabled: z.boolean().default(true),
+          callers: z
+            .array(z.string().max(32))
+            .max(MAX_SELECTIVE_CALLERS + 1)
+            .default([])
+            .describe('numbers (any form; stored as E.164) or E.164 prefixes ending in "*", e.g. "+4930*"'),
+          anonymous: z.boolean().default(false).describe('also callers who withhold their number'),
+          target: forwardTargetInput,
+        }),
+      )
+      .max(MAX_SELECTIVE_RULES + 1)
+      .describe('first enabled rule naming the caller wins; before opening hours and every other forwarding'),
+  });
+
+  app.get(
+    '/companies/:cid/workplaces/:wid/selective-forwarding',
+    {
+      config: { scope: 'workplace' },
+      schema: { tags, params: widParams, response: { 200: selectiveView, ...errorResponses } },
+    },
+    async (request) => ({
+      rules: (await loadWorkplace(store, request.params.cid, request.params.wid)).selectiveForwarding ?? [],
+    }),
+  );
+
+  app.put(
+    '/companies/:cid/workplaces/:wid/selective-forwarding',
+    {
+      config: { scope: 'workplace' },
+      schema: {
+        tags,
+        params: widParams,
+        body: selectiveInput,
+        response: { 200: selectiveView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { cid, wid } = request.params;
+      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+        const issues: FieldIssue[] = [];
+        const rules: SelectiveForwardRule[] = request.body.rules.map((rule, i) => ({
+          enabled: rule.enabled,
+          anonymous: rule.anonymous,
+          // a prefix keeps its "*"; numbers in national form become E.164 like everywhere else
+          callers: rule.callers.map((c) => prefixOrNumber(c, countryCode)),
+          target: checkedTarget(rule.target, current, issues, `rules.${i}.target`),
+        }));
+        issues.push(...validateSelectiveForwarding(rules, { countryCode }));
+        assertNoIssues(issues);
+        const { selectiveForwarding: _old, ...rest } = current;
+        return { ...rest, ...(rules.length ? { selectiveForwarding: rules } : {}), updatedAt: nowIso() };
+      });
+      return { rules: next.selectiveForwarding ?? [] };
+    },
+  );
+
+  /**
+   * A caller entry as stored: a number in E.164, or a prefix ending in "*" normalised the same
+   * way ("030*" → "+4930*", "0049 89*" → "+4989*"); what cannot be read stays as typed, so the
+   * validation names it.
+   */
+  function prefixOrNumber(entry: string, cc: string): string {
+    const trimmed = entry.trim();
+    if (!trimmed.endsWith('*')) return toE164(trimmed, cc);
+    const digits = trimmed.slice(0, -1).replace(/[\s/().-]/g, '');
+    if (/^\+\d+$/.test(digits)) return `${digits}*`;
+    if (/^00\d+$/.test(digits)) return `+${digits.slice(2)}*`;
+    if (/^0\d+$/.test(digits)) return `+${cc}${digits.slice(1)}*`;
+    return trimmed;
+  }
+
+  /** a target checked like a forward-always target (E.164, not the own number, voicebox on) */
+  function checkedTarget(
+    target: z.infer<typeof forwardTargetInput>,
     current: Workplace,
     issues: FieldIssue[],
-  ): NonNullable<Workplace['closedTarget']> {
+    path: string,
+  ): ForwardTarget {
     const probe: FieldIssue[] = [];
     const forwarding = normaliseForwarding(
-      { always: { enabled: true, target: target as z.infer<typeof forwardTargetInput> } },
+      { always: { enabled: true, target } },
       { countryCode, ownNumber: current.number, voiceboxEnabled: current.voicebox.enabled },
       probe,
     );
     for (const issue of probe)
-      issues.push({
-        path: issue.path.replace(/^always\.target|^always/, 'closedTarget'),
-        message: issue.message,
-      });
+      issues.push({ path: issue.path.replace(/^always\.target/, path), message: issue.message });
     return forwarding.always.target ?? 'voicebox';
   }
 

@@ -70,6 +70,12 @@ export function validateParallelRinging(pr: ParallelRinging, ctx: FeatureContext
     if (ctx.ownNumber !== undefined && number === ctx.ownNumber) {
       issues.push({ path, message: "must not be the workplace's own number" });
     }
+    const delay = pr.options?.[number]?.delaySeconds;
+    if (delay !== undefined && (!Number.isInteger(delay) || delay < 0 || delay > MAX_RING_DELAY_SECONDS))
+      issues.push({ path: `${path}.delaySeconds`, message: `must be 0–${MAX_RING_DELAY_SECONDS} seconds` });
   });
   return issues;
 }
+
+/** the longest delay before a parallel number rings */
+export const MAX_RING_DELAY_SECONDS = 60;

@@ -10,6 +10,9 @@
  * number, concurrency and minutes of call-throughs are capped per workplace and per company,
  * and a workplace whose call-throughs keep being refused is locked until an admin lifts it.
  */
+import { type PhoneNumber, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+// the same full metadata: its first region of a calling code is the code's main country
+import PLAN from 'libphonenumber-js/metadata.max.json';
 
 export interface CallThroughLimits {
   /** call-throughs started per clock hour (UTC) */
@@ -25,18 +28,32 @@ export interface CallThroughPolicy {
   enabled: boolean;
   perWorkplace: CallThroughLimits;
   perCompany: CallThroughLimits;
-  /** premium-rate numbers (premiumRatePrefixes) may be called through */
+  /**
+   * special-rate numbers may be called through: what the numbering plan calls premium-rate,
+   * shared-cost, personal (forwarded anywhere), UAN, voicemail and pager numbers, plus
+   * premiumRatePrefixes
+   */
   allowPremiumRate: boolean;
-  /** E.164 prefixes of premium-rate / expensive service numbers */
+  /** E.164 prefixes treated as premium-rate on top of the numbering plan's categories */
   premiumRatePrefixes: string[];
-  /** country calling codes (e.g. "43", "41", "1") besides the home country that may be called */
+  /**
+   * destinations besides the home country that may be called: ISO 3166 regions ("JM", "CA")
+   * or country calling codes ("43"). A calling code shared by several countries stands for its
+   * main country only ("1": the USA, not Jamaica or Canada; "44": the UK, not Jersey): the
+   * others are listed by region.
+   */
   allowedCountries: string[];
   /** refusals of one workplace per day (UTC) after which its call-through is locked; 0: never */
   lockAfterRefusals: number;
 }
 
-/** German premium-rate and expensive service ranges: 0900, 0137, 0180x, 118xx. */
-export const GERMAN_PREMIUM_RATE_PREFIXES = ['+49900', '+49137', '+49180', '+49118'] as const;
+/**
+ * Hand-written on top of the numbering plan, deliberately: German directory enquiries (118xx)
+ * are short service codes, not numbers of the plan, so libphonenumber's metadata has no
+ * category for them — but they connect onwards at a high per-minute price. Premium-rate
+ * (0900), mass calling (0137) and shared-cost (0180) come from the metadata now.
+ */
+export const GERMAN_PREMIUM_RATE_PREFIXES = ['+49118'] as const;
 
 /**
  * Defaults that are safe for a small company (a handful of employees calling through now and
@@ -84,12 +101,60 @@ const TWO_DIGIT_CODES = new Set([
   '82', '84', '86', '90', '91', '92', '93', '94', '95', '98',
 ]); // prettier-ignore
 
-/** The country calling code of an E.164 number ("+4930…" → "49", "+1212…" → "1", "+353…" → "353"). */
+/**
+ * The country calling code of an E.164 number ("+4930…" → "49", "+1212…" → "1", "+353…" → "353").
+ * The numbering plan's answer when it knows the number; the table above only for what it
+ * cannot parse at all (kept so every number still gets a code for the counters).
+ */
 export function callingCode(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (parsed) return parsed.countryCallingCode;
   const digits = e164.replace(/^\+/, '');
   if (digits.startsWith('1') || digits.startsWith('7')) return digits.slice(0, 1);
   if (TWO_DIGIT_CODES.has(digits.slice(0, 2))) return digits.slice(0, 2);
   return digits.slice(0, 3);
+}
+
+/** The main region of a calling code ("1" → "US", "44" → "GB"); undefined for non-geographic codes. */
+function mainRegion(code: string): string | undefined {
+  return PLAN.country_calling_codes[code]?.[0];
+}
+
+/**
+ * The numbering plan's categories that cost extra or hide where the call really goes: refused
+ * as "premium-rate" unless the company allows it. VOIP, FIXED_LINE, MOBILE and TOLL_FREE are
+ * ordinary destinations (a German 032 VoIP number costs what a landline does).
+ */
+const SPECIAL_RATE_TYPES: ReadonlySet<string> = new Set([
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'PERSONAL_NUMBER',
+  'UAN',
+  'VOICEMAIL',
+  'PAGER',
+]);
+
+/**
+ * The category of the plan's numbers that begin like this one, for a number the plan does not
+ * accept as it is (a digit too many or too few): the same leading digits, shortened or filled
+ * up to the lengths the plan uses. A mis-sized mobile number stays a mobile number (it will
+ * simply fail at the carrier); a 0900 number a digit short is still premium-rate; digits no
+ * category of the plan begins with (German 012…, 019…) have none and are refused.
+ */
+function nearest(parsed: PhoneNumber): { type: string; region?: string } | undefined {
+  const nsn = parsed.nationalNumber as string;
+  const cc = parsed.countryCallingCode as string;
+  for (let delta = 1; delta <= 3; delta++) {
+    for (const length of [nsn.length + delta, nsn.length - delta]) {
+      if (length < 4 || length + cc.length > 15) continue;
+      for (const fill of ['0', '5', '9']) {
+        const candidate = parsePhoneNumberFromString(`+${cc}${(nsn + fill.repeat(3)).slice(0, length)}`);
+        const type = candidate?.isValid() ? candidate.getType() : undefined;
+        if (type) return { type, ...(candidate?.country ? { region: candidate.country } : {}) };
+      }
+    }
+  }
+  return undefined;
 }
 
 export type DestinationClass = 'national' | 'international' | 'premium-rate';
@@ -98,35 +163,53 @@ export interface DestinationVerdict {
   destinationClass: DestinationClass;
   /** country calling code */
   country: string;
-  /** the prefix that made it premium-rate */
+  /** ISO 3166 region of the number when the plan knows it ("JM" for +1 876 …) */
+  region?: string;
+  /** the numbering plan's category (libphonenumber getType; for a mis-sized number, that of its leading digits) */
+  numberType?: string;
+  /** the operator's prefix that made it premium-rate (premiumRatePrefixes) */
   premiumPrefix?: string;
   /** why the policy refuses it before any counter is asked; undefined: the counters decide */
-  refusal?: 'premium-rate' | 'country-not-allowed';
+  refusal?: 'premium-rate' | 'country-not-allowed' | 'invalid-number';
 }
 
-/** The class of a call-through destination and whether the policy refuses it outright. */
+/**
+ * The class of a call-through destination and whether the policy refuses it outright. The
+ * number comes normalised (numbers.ts: once, by the numbering plan); its category comes from
+ * libphonenumber's full metadata, the country by region, not by calling code (+1 876 is
+ * Jamaica, +1 900 premium-rate in the USA). A number the plan does not know as valid (German
+ * 012…, 019…, a 0900 number that is too short) is refused: it is no ordinary destination.
+ */
 export function classifyDestination(
   e164: string,
   policy: Pick<CallThroughPolicy, 'allowPremiumRate' | 'premiumRatePrefixes' | 'allowedCountries'>,
   homeCountryCode: string,
 ): DestinationVerdict {
+  const parsed = parsePhoneNumberFromString(e164);
   const country = callingCode(e164);
+  const valid = parsed?.isValid() ?? false;
+  const region = parsed?.country ?? (parsed ? nearest(parsed)?.region : undefined);
+  const numberType = valid ? parsed?.getType() : parsed ? nearest(parsed)?.type : undefined;
+  const about = { country, ...(region ? { region } : {}), ...(numberType ? { numberType } : {}) };
+  const premium = policy.allowPremiumRate ? {} : { refusal: 'premium-rate' as const };
   const premiumPrefix = policy.premiumRatePrefixes.find((p) => p.length > 1 && e164.startsWith(p));
-  if (premiumPrefix) {
-    return {
-      destinationClass: 'premium-rate',
-      country,
-      premiumPrefix,
-      ...(policy.allowPremiumRate ? {} : { refusal: 'premium-rate' as const }),
-    };
-  }
+  if (premiumPrefix) return { destinationClass: 'premium-rate', ...about, premiumPrefix, ...premium };
+  if (numberType && SPECIAL_RATE_TYPES.has(numberType))
+    return { destinationClass: 'premium-rate', ...about, ...premium };
   const home = homeCountryCode.replace(/^\+/, '');
-  if (country === home) return { destinationClass: 'national', country };
-  return {
-    destinationClass: 'international',
-    country,
-    ...(policy.allowedCountries.includes(country) ? {} : { refusal: 'country-not-allowed' as const }),
-  };
+  const homeRegion = mainRegion(home);
+  // home: the home code's main region (a German number; for +1 the USA, not the Caribbean)
+  const national =
+    country === home && (region === undefined || homeRegion === undefined || region === homeRegion);
+  if (!national) {
+    const allowed =
+      (region !== undefined && policy.allowedCountries.includes(region)) ||
+      (policy.allowedCountries.includes(country) && (region === undefined || region === mainRegion(country)));
+    if (!allowed) return { destinationClass: 'international', ...about, refusal: 'country-not-allowed' };
+  }
+  const destinationClass = national ? ('national' as const) : ('international' as const);
+  if (numberType === undefined) return { destinationClass, ...about, refusal: 'invalid-number' };
+  return { destinationClass, ...about };
 }
 
 /** What the counters refused for (workplace or company level). */
@@ -138,10 +221,16 @@ export type LimitReason =
   | 'company-concurrent'
   | 'company-minutes';
 
-export type RefusalReason = 'locked' | 'premium-rate' | 'country-not-allowed' | LimitReason;
+export type RefusalReason =
+  'locked' | 'premium-rate' | 'country-not-allowed' | 'invalid-number' | LimitReason;
 
 export function isLimitReason(reason: RefusalReason): reason is LimitReason {
-  return reason !== 'locked' && reason !== 'premium-rate' && reason !== 'country-not-allowed';
+  return (
+    reason !== 'locked' &&
+    reason !== 'premium-rate' &&
+    reason !== 'country-not-allowed' &&
+    reason !== 'invalid-number'
+  );
 }
 
 /**

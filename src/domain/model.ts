@@ -99,6 +99,15 @@ export interface ParallelRinging {
   numbers: string[];
   /** external legs must press 1 before they get the call */
   answerConfirmation: boolean;
+  /** per number (E.164, one of `numbers`): ring it only after a delay, or not while the workplace is on a call */
+  options?: Record<string, ParallelNumberOptions>;
+}
+
+export interface ParallelNumberOptions {
+  /** the number rings this many seconds after the desk (within the same ring time) */
+  delaySeconds?: number;
+  /** not rung while the workplace is on a call (an answered call in the live-call registry) */
+  notWhileOnCall?: boolean;
 }
 
 export interface VoiceboxSettings {
@@ -116,6 +125,16 @@ export interface VoiceboxSettings {
 export type CallerIdPresentation = 'number' | 'anonymous';
 
 export type WorkplaceStatus = 'pending' | 'active' | 'failed';
+
+/** A selective forwarding rule (its matching and validation: selective.ts). */
+export interface SelectiveForwardRule {
+  enabled: boolean;
+  /** E.164 numbers, or E.164 prefixes ending in "*" ("+4930*") */
+  callers: string[];
+  /** also callers who withhold their number */
+  anonymous: boolean;
+  target: ForwardTarget;
+}
 
 export interface Workplace {
   id: string;
@@ -145,6 +164,8 @@ export interface Workplace {
   scheduleId?: string;
   /** where calls go while the schedule is closed (required with scheduleId) */
   closedTarget?: ForwardTarget;
+  /** rules by caller that send those callers elsewhere (first match wins) */
+  selectiveForwarding?: SelectiveForwardRule[];
   createdAt: string;
   updatedAt: string;
 }
@@ -186,7 +207,8 @@ export interface AnywherePortal {
   updatedAt: string;
 }
 
-export type TokenRole = 'platform' | 'admin' | 'employee';
+/** 'metrics': METRICS_TOKEN, which reads /metrics and nothing else */
+export type TokenRole = 'platform' | 'admin' | 'employee' | 'metrics';
 
 /** Who is calling the API. The platform admin has no companyId. */
 export interface Principal {
@@ -209,8 +231,18 @@ export interface UserAccount {
   username: string;
   /** optional second sign-in name and where invitations / resets are sent (lowercase, unique) */
   email?: string;
+  /**
+   * false: the address is another company's account's sign-in name, kept here for mail only
+   * (inviting must not reveal who uses an address elsewhere); never shown in the API
+   */
+  emailSignIn?: false;
   /** scrypt hash; absent until the invitation is accepted */
   passwordHash?: string;
+  /**
+   * Set when the password was (re)set: tokens this account minted from a web session before
+   * this instant no longer authenticate (ISO time, compared as text).
+   */
+  credentialsSince?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -243,6 +275,11 @@ export interface ApiToken {
   /** sha256 of the token; the token is shown once at creation */
   hash: string;
   createdAt: string;
+  /**
+   * The web app account that minted it from its session: the token dies with that account
+   * and with a reset of its password (absent: minted with another token, lives until deleted).
+   */
+  accountId?: string;
 }
 
 export interface VoiceboxMessage {

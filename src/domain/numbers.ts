@@ -2,6 +2,7 @@
  * Phone numbers: normalisation to E.164, the seed's length rule, and number ranges.
  * Pure functions; stored numbers are always E.164 with a leading "+".
  */
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { NumberRange } from './model.js';
 
 /** ITU-T E.164: at most 15 digits including the country code. */
@@ -60,7 +61,31 @@ export function normaliseNumber(input: string, opts: CountryOpts): string | unde
   } else {
     return undefined;
   }
-  return isE164(candidate) ? candidate : undefined;
+  return isE164(candidate) ? withoutTrunkPrefix(candidate) : undefined;
+}
+
+/**
+ * "+49 0900 …" (dialled as 0049 0900 …): the national trunk prefix "0" is not part of the
+ * number once the country code is there. The numbering plan (libphonenumber's metadata) says
+ * what a country's trunk prefix is — Italy keeps its leading 0, Germany drops it — so the
+ * number is normalised once, here, before any rule (fraud guard, blocking profile) looks at
+ * its prefix: +490900123456 is +49900123456, a premium-rate number. Only a stripped trunk
+ * prefix is accepted from the parser; any other rewrite leaves the number as typed.
+ */
+function withoutTrunkPrefix(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return e164;
+  const cc = parsed.countryCallingCode;
+  const national = e164.slice(1 + cc.length);
+  const stripped = national.length - parsed.nationalNumber.length;
+  if (
+    stripped > 0 &&
+    stripped <= 2 &&
+    national.endsWith(parsed.nationalNumber) &&
+    /^0+$/.test(national.slice(0, stripped))
+  )
+    return parsed.number;
+  return e164;
 }
 
 /**

@@ -4,6 +4,7 @@
  * 60–100 ms per hash on the 2-vCPU dev box, always in libuv's thread pool.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { dictionary } from '@zxcvbn-ts/language-common';
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 200;
@@ -13,10 +14,56 @@ const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 const PREFIX = 'scrypt-pw';
 
-/** Every reason the password is refused; empty when acceptable. */
+/**
+ * The passwords people pick first: zxcvbn-ts's maintained list of common passwords (about 49,000,
+ * from real leaks). Lowercased once; a Set, so a check is one lookup.
+ */
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
+  dictionary['passwords-common'].map((p) => p.toLowerCase()),
+);
+
+/** Context words a password must not contain: shorter ones would refuse too many honest passphrases. */
+const MIN_CONTEXT_WORD = 4;
+
+/** runs people type as "a password": the digit row, the alphabet, keyboard rows (en and de) */
+const RUNS = [
+  '1234567890',
+  'abcdefghijklmnopqrstuvwxyz',
+  'qwertyuiop',
+  'qwertzuiop',
+  'asdfghjkl',
+  'yxcvbnm',
+  'zxcvbnm',
+];
+
+/** the whole text is one run, forwards or backwards, possibly wrapping (0123456789, 9876543210, zyxw…) */
+function isSequence(text: string): boolean {
+  const backwards = [...text].reverse().join('');
+  return RUNS.some((run) => {
+    const cycle = run.repeat(Math.ceil(text.length / run.length) + 1);
+    return cycle.includes(text) || cycle.includes(backwards) || `0${cycle}`.includes(text);
+  });
+}
+
+/** a short block repeated to length: abcabcabcabc, 12121212121 */
+function isRepetition(text: string): boolean {
+  for (let size = 1; size <= text.length / 2; size++) {
+    const unit = text.slice(0, size);
+    if (unit.repeat(Math.ceil(text.length / size)).slice(0, text.length) === text) return true;
+  }
+  return false;
+}
+
+/**
+ * Every reason the password is refused; empty when acceptable. As NIST SP 800-63B (5.1.1.2)
+ * asks: length, not composition (no "one digit, one symbol" rules: they make passwords harder
+ * to remember, not to guess); refused when it is a commonly used password, a sequence or
+ * repetition, or contains the account's own names (username, e-mail, the person's name).
+ * Messages are English; the web app shows them in German as well (web/i18n.js).
+ */
 export function validatePassword(
   password: string,
-  ctx: { username?: string; email?: string } = {},
+  ctx: { username?: string; email?: string; names?: string[] } = {},
 ): string[] {
   if (typeof password !== 'string' || password.length === 0) return ['is required'];
   const problems: string[] = [];
@@ -24,13 +71,19 @@ export function validatePassword(
   if (length < PASSWORD_MIN_LENGTH) problems.push(`must be at least ${PASSWORD_MIN_LENGTH} characters long`);
   if (length > PASSWORD_MAX_LENGTH) problems.push(`must be at most ${PASSWORD_MAX_LENGTH} characters long`);
   const lower = password.toLowerCase();
-  if (
-    (ctx.username && lower.includes(ctx.username.toLowerCase())) ||
-    (ctx.email && lower.includes(ctx.email.toLowerCase()))
-  ) {
-    problems.push('must not contain the username or e-mail address');
+  // the whole e-mail, not its local part: "admin@…" would refuse every password with "admin"
+  const context = [ctx.username, ctx.email, ...(ctx.names ?? [])]
+    .filter((w): w is string => typeof w === 'string' && [...w].length >= MIN_CONTEXT_WORD)
+    .map((w) => w.toLowerCase());
+  if (context.some((w) => lower.includes(w))) {
+    problems.push('must not contain the username, the e-mail address or a name of the account');
   }
   if (/^(.)\1*$/u.test(password)) problems.push('must not repeat a single character');
+  else if (isSequence(lower) || isRepetition(lower))
+    problems.push('must not be a simple sequence or repetition (like 1234567890)');
+  if (COMMON_PASSWORDS.has(lower) || COMMON_PASSWORDS.has(lower.replace(/[\d\W_]+$/u, '')))
+    if (!problems.some((p) => p.startsWith('must not be a simple')))
+      problems.push('is one of the most common passwords; choose another');
   return problems;
 }
 

@@ -3,11 +3,12 @@
  *
  * What happens to a call for a workplace, as the seeds describe it:
  *   1. incoming-blocked caller → reject
- *   2. the workplace's schedule is closed → its closed-hours target (voicebox or a number)
- *   3. forward always → dial the target (showing the original caller)
- *   4. do-not-disturb → voicebox, else busy
- *   5. otherwise ring every device and every parallel-ringing number at once
- *   6. all legs failed → forward on busy / no answer / unreachable, else voicebox, else release
+ *   2. a selective forwarding rule names the caller → its target
+ *   3. the workplace's schedule is closed → its closed-hours target (voicebox or a number)
+ *   4. forward always → dial the target (showing the original caller)
+ *   5. do-not-disturb → voicebox, else busy
+ *   6. otherwise ring every device and every parallel-ringing number at once
+ *   7. all legs failed → forward on busy / no answer / unreachable, else voicebox, else release
  * The business's opening hours come before the employee's own forwarding; do-not-disturb comes
  * after it (as in BroadWorks, an employee who forwards everything and sets do-not-disturb still
  * gets the forward).
@@ -16,6 +17,7 @@
  */
 import type { Availability } from './availability.js';
 import type { BlockingProfile, ForwardRule, Workplace } from './model.js';
+import { selectiveRuleFor } from './selective.js';
 
 /** Q.850 causes the controller uses. */
 export const CAUSE = {
@@ -40,8 +42,11 @@ export interface DialTemplates {
 
 export type RingLeg =
   | { kind: 'device'; endpoint: string; deviceId: string }
-  /** `number` is E.164; `confirm` = the callee must press 1 before the leg wins */
-  | { kind: 'external'; endpoint: string; number: string; confirm: boolean };
+  /**
+   * `number` is E.164; `confirm` = the callee must press 1 before the leg wins; `delaySeconds`:
+   * dialled that long after the others, within the same ring time
+   */
+  | { kind: 'external'; endpoint: string; number: string; confirm: boolean; delaySeconds?: number };
 
 /** Where the call goes next once the ring plan has been consulted. */
 export type CallStep =
@@ -51,7 +56,7 @@ export type CallStep =
   | { action: 'voicebox'; reason: VoiceboxReason }
   | { action: 'release'; cause: number; reason: ReleaseReason };
 
-export type ForwardReason = 'always' | 'closed' | RingFailure;
+export type ForwardReason = 'always' | 'closed' | 'selective' | RingFailure;
 export type VoiceboxReason = ForwardReason | 'forward-target-blocked' | 'do-not-disturb';
 export type ReleaseReason = RingFailure | 'forward-target-blocked' | 'forward-failed' | 'do-not-disturb';
 
@@ -76,20 +81,29 @@ export function ringSecondsOf(workplace: Workplace): number {
   return workplace.forwarding.noAnswer.ringSeconds || DEFAULT_RING_SECONDS;
 }
 
-/** The legs that ring together: every device, then every parallel-ringing number. */
-export function ringLegs(workplace: Workplace, templates: DialTemplates): RingLeg[] {
+/**
+ * The legs that ring together: every device, then every parallel-ringing number — a number
+ * marked "not while on a call" is left out while the workplace is on one, and a delayed number
+ * starts ringing after its delay (never later than 5 s before the ring time ends).
+ */
+export function ringLegs(workplace: Workplace, templates: DialTemplates, onCall = false): RingLeg[] {
   const legs: RingLeg[] = workplace.devices.map((device) => ({
     kind: 'device',
     endpoint: deviceDialString(templates, device.sipUsername),
     deviceId: device.id,
   }));
   if (workplace.parallelRinging.enabled) {
+    const ringSeconds = ringSecondsOf(workplace);
     for (const number of workplace.parallelRinging.numbers) {
+      const options = workplace.parallelRinging.options?.[number];
+      if (onCall && options?.notWhileOnCall) continue;
+      const delaySeconds = Math.min(options?.delaySeconds ?? 0, Math.max(0, ringSeconds - 5));
       legs.push({
         kind: 'external',
         endpoint: externalDialString(templates, number),
         number,
         confirm: workplace.parallelRinging.answerConfirmation,
+        ...(delaySeconds > 0 ? { delaySeconds } : {}),
       });
     }
   }
@@ -105,6 +119,8 @@ export interface PlanInput {
   templates: DialTemplates;
   /** closed hours and do-not-disturb at the call's instant (availabilityOf); unset: available */
   availability?: Availability;
+  /** the workplace is on a call (live-call registry): numbers marked "not while on a call" stay quiet */
+  onCall?: boolean;
 }
 
 const RELEASE_CAUSE: Record<RingFailure, number> = {
@@ -119,6 +135,10 @@ export function planInbound(input: PlanInput): CallStep {
   if (matchesAnyPrefix(blocking?.incoming, callerNumber)) {
     return { action: 'reject', cause: CAUSE.rejected, reason: 'incoming-blocked' };
   }
+  const selective = selectiveRuleFor(workplace.selectiveForwarding, callerNumber);
+  if (selective) {
+    return forwardStep({ enabled: true, target: selective.rule.target }, 'selective', input);
+  }
   const availability = input.availability;
   if (availability?.kind === 'closed') {
     return forwardStep({ enabled: true, target: availability.target }, 'closed', input);
@@ -130,7 +150,7 @@ export function planInbound(input: PlanInput): CallStep {
     return voiceboxOrRelease(workplace, 'do-not-disturb', 'busy');
   }
   // Pending/failed workplaces have no devices in Asterisk: nothing can ring.
-  const legs = workplace.status === 'active' ? ringLegs(workplace, templates) : [];
+  const legs = workplace.status === 'active' ? ringLegs(workplace, templates, input.onCall) : [];
   if (legs.length === 0) return afterRingFailure('unreachable', input);
   return { action: 'ring', legs, ringSeconds: ringSecondsOf(workplace) };
 }
@@ -150,7 +170,8 @@ export function afterForwardFailure(failure: RingFailure): CallStep {
 
 function forwardStep(rule: ForwardRule, reason: ForwardReason, input: PlanInput): CallStep {
   const { workplace, blocking, templates } = input;
-  const fallbackFailure: RingFailure = reason === 'always' || reason === 'closed' ? 'unreachable' : reason;
+  const fallbackFailure: RingFailure =
+    reason === 'always' || reason === 'closed' || reason === 'selective' ? 'unreachable' : reason;
   const target = rule.target;
   if (target === undefined || target === 'voicebox') {
     return voiceboxOrRelease(workplace, reason, fallbackFailure);

@@ -137,7 +137,7 @@ export const pbxEventSchema = z.discriminatedUnion('type', [
       .enum(['new-country', 'limit', 'destination-refused', 'locked'])
       .describe(
         'new-country: first call-through to a country; limit: a call-through limit was hit; ' +
-          "destination-refused: premium-rate or a country the company does not allow; locked: the workplace's " +
+          "destination-refused: premium-rate, a country the company does not allow or no valid number; locked: the workplace's " +
           'call-through is locked now (an admin lifts it: DELETE .../call-through-lock)',
       ),
     country: z.string().describe('country calling code of the destination, e.g. "44"'),
@@ -146,7 +146,7 @@ export const pbxEventSchema = z.discriminatedUnion('type', [
       .string()
       .optional()
       .describe(
-        'the refusal: locked, premium-rate, country-not-allowed or the limit, e.g. workplace-per-hour',
+        'the refusal: locked, premium-rate, country-not-allowed, invalid-number or the limit, e.g. workplace-per-hour',
       ),
     limit: z
       .number()

@@ -12,7 +12,7 @@
  */
 import type { AccountLink, UserAccount, WebSession } from '../domain/model.js';
 import { canonicalJson, type AtomicWrite, type Guard, type Kv, type WriteOp } from './kv.js';
-import { type AccountsRepo, StaleWriteError } from './store.js';
+import { type AccountsRepo, type ConfigChange, StaleWriteError } from './store.js';
 
 const CHANGED = '#changed';
 
@@ -25,6 +25,11 @@ export function createAccountsRepo(
   p: string,
   /** the store's write: maps a failed uniqueness guard label to ConflictError */
   write: (w: AtomicWrite) => Promise<string | undefined>,
+  /**
+   * the store's change message: a deleted account, a new password and every ended session are
+   * published so that open event streams re-check their credential at once
+   */
+  changed: (change: ConfigChange) => AtomicWrite['publish'] = () => undefined,
 ): AccountsRepo {
   const accountKey = (id: string) => `${p}acct:${id}`;
   const accountsOfKey = (cid: string) => `${p}accts-of:${cid}`;
@@ -36,8 +41,14 @@ export function createAccountsRepo(
 
   const logins = (a: UserAccount): Array<{ field: 'username' | 'email'; login: string }> => [
     { field: 'username', login: a.username },
-    ...(a.email ? [{ field: 'email' as const, login: a.email }] : []),
+    // an address kept for mail only (another company's account signs in with it) claims nothing
+    ...(a.email && a.emailSignIn !== false ? [{ field: 'email' as const, login: a.email }] : []),
   ];
+
+  const publishOf = (id: string, companyId: string | undefined): Pick<AtomicWrite, 'publish'> => {
+    const publish = changed({ kind: 'account', id, ...(companyId !== undefined ? { companyId } : {}) });
+    return publish ? { publish } : {};
+  };
 
   const repo: AccountsRepo = {
     async get(companyId, id) {
@@ -84,7 +95,9 @@ export function createAccountsRepo(
         { op: 'set', key: accountKey(account.id), value: canonicalJson(account) },
         { op: 'sadd', key: accountsOfKey(account.companyId), member: account.id },
       );
-      if ((await write({ guards, ops })) === CHANGED) throw new StaleWriteError();
+      const publish = changed({ kind: 'account', id: account.id, companyId: account.companyId });
+      if ((await write({ guards, ops, ...(publish ? { publish } : {}) })) === CHANGED)
+        throw new StaleWriteError();
     },
     async delete(account) {
       await repo.deleteSessionsOf(account.id);
@@ -98,6 +111,7 @@ export function createAccountsRepo(
           { op: 'del', key: accountKey(stored.id) },
           { op: 'srem', key: accountsOfKey(stored.companyId), member: stored.id },
         ],
+        ...publishOf(stored.id, stored.companyId),
       });
     },
     async createSession(session) {
@@ -125,16 +139,19 @@ export function createAccountsRepo(
           { op: 'del', key: sessionKey(session.hash) },
           { op: 'srem', key: sessionsOfKey(session.accountId), member: session.hash },
         ],
+        ...publishOf(session.accountId, session.companyId),
       });
     },
     async deleteSessionsOf(accountId) {
       const rows = await kv.loadSet(sessionsOfKey(accountId), `${p}sess:`);
+      const companyId = rows.length > 0 ? (JSON.parse(rows[0]!.value) as WebSession).companyId : undefined;
       await write({
         guards: [],
         ops: [
           ...rows.map((r): WriteOp => ({ op: 'del', key: sessionKey(r.member) })),
           { op: 'del', key: sessionsOfKey(accountId) },
         ],
+        ...publishOf(accountId, companyId),
       });
     },
     async createLink(link) {

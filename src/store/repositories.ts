@@ -728,7 +728,7 @@ export function createKvStore(
   const store: PbxStore = {
     kind: kv.kind,
 
-    accounts: createAccountsRepo(kv, p, write),
+    accounts: createAccountsRepo(kv, p, write, changeMessage),
     mailOutbox: createMailOutboxRepo(kv, p, write),
 
     companies: {

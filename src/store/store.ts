@@ -34,7 +34,7 @@ export interface CallThroughRequest {
   /** country calling code of the destination */
   country: string;
   /** refused by its destination class: counted as a refusal, never admitted */
-  refusal?: 'premium-rate' | 'country-not-allowed';
+  refusal?: 'premium-rate' | 'country-not-allowed' | 'invalid-number';
   policy: CallThroughPolicy;
   /** the concurrency slot frees itself after this long even when the call is never settled */
   leaseSeconds: number;
@@ -75,7 +75,9 @@ export type EntityKind =
   | 'template'
   | 'workplace'
   | 'portal'
-  | 'token';
+  | 'token'
+  /** a web account's password, sessions or existence changed (event streams re-check their credential) */
+  | 'account';
 
 export interface ConfigChange {
   kind: EntityKind;

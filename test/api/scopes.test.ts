@@ -97,6 +97,8 @@ const ROWS: Row[] = [
   { method: 'PUT', path: `${w}/caller-id`, scope: 'workplace' },
   { method: 'GET', path: `${w}/availability`, scope: 'workplace' },
   { method: 'PUT', path: `${w}/availability`, scope: 'workplace' },
+  { method: 'GET', path: `${w}/selective-forwarding`, scope: 'workplace' },
+  { method: 'PUT', path: `${w}/selective-forwarding`, scope: 'workplace' },
   { method: 'GET', path: `${w}/voicebox/messages`, scope: 'workplace' },
   { method: 'GET', path: `${w}/voicebox/messages/{mid}`, scope: 'workplace' },
   { method: 'PATCH', path: `${w}/voicebox/messages/{mid}`, scope: 'workplace' },

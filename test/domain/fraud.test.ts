@@ -12,6 +12,7 @@ import {
   type CallThroughUsage,
   type DestinationVerdict,
 } from '../../src/domain/fraud.js';
+import { normaliseNumber } from '../../src/domain/numbers.js';
 
 describe('callingCode', () => {
   const cases: Array<[string, string]> = [
@@ -37,19 +38,24 @@ describe('classifyDestination', () => {
       '0900 premium-rate',
       '+499001234567',
       {},
-      { destinationClass: 'premium-rate', country: '49', premiumPrefix: '+49900', refusal: 'premium-rate' },
+      {
+        destinationClass: 'premium-rate',
+        country: '49',
+        numberType: 'PREMIUM_RATE',
+        refusal: 'premium-rate',
+      },
     ],
     [
       '0137 mass calling',
       '+491371234567',
       {},
-      { destinationClass: 'premium-rate', country: '49', premiumPrefix: '+49137', refusal: 'premium-rate' },
+      { destinationClass: 'premium-rate', country: '49', numberType: 'SHARED_COST', refusal: 'premium-rate' },
     ],
     [
       '0180x service',
       '+491805123456',
       {},
-      { destinationClass: 'premium-rate', country: '49', premiumPrefix: '+49180', refusal: 'premium-rate' },
+      { destinationClass: 'premium-rate', country: '49', numberType: 'SHARED_COST', refusal: 'premium-rate' },
     ],
     [
       '118xx directory',
@@ -61,9 +67,14 @@ describe('classifyDestination', () => {
       'premium allowed by the company',
       '+499001234567',
       { allowPremiumRate: true },
-      { destinationClass: 'premium-rate', country: '49', premiumPrefix: '+49900' },
+      { destinationClass: 'premium-rate', country: '49', numberType: 'PREMIUM_RATE' },
     ],
-    ['an allowed country', '+43112345678', {}, { destinationClass: 'international', country: '43' }],
+    [
+      'an allowed country (was +43 112…, which the Austrian plan has no category for)',
+      '+43512345678',
+      {},
+      { destinationClass: 'international', country: '43' },
+    ],
     [
       'a country not allowed',
       '+442079460001',
@@ -83,9 +94,36 @@ describe('classifyDestination', () => {
       { destinationClass: 'premium-rate', country: '49', premiumPrefix: '+4930999', refusal: 'premium-rate' },
     ],
   ];
-  it.each(cases)('%s', (_name, e164, over, want) =>
-    expect(classifyDestination(e164, { ...policy, ...over }, '49')).toEqual(want),
-  );
+  // 0900/0137/0180 used to be asserted with the hand-written premiumPrefix that found them; the
+  // numbering plan's category (numberType) finds them now, so those rows name it instead
+  it.each(cases)('%s', (_name, e164, over, want) => {
+    const got = classifyDestination(e164, { ...policy, ...over }, '49');
+    expect(got).toMatchObject(want);
+    expect(got.refusal).toBe(want.refusal);
+    expect(got.premiumPrefix).toBe(want.premiumPrefix);
+  });
+
+  // the cases: the numbering plan's categories instead of hand-written prefixes
+  const plan: Array<[string, string, string[], Partial<DestinationVerdict>]> = [
+    ['+1 900: premium-rate in the USA even when "1" is allowed', '+19005551234', ['1'], { destinationClass: 'premium-rate', region: 'US', refusal: 'premium-rate' }],
+    ['+1 876 is Jamaica, not the USA: "1" does not allow it', '+18765551234', ['1'], { destinationClass: 'international', region: 'JM', refusal: 'country-not-allowed' }],
+    ['Jamaica allowed by its region', '+18765551234', ['JM'], { destinationClass: 'international', region: 'JM', refusal: undefined }],
+    ['"1" allows the USA', '+12125551234', ['1'], { destinationClass: 'international', region: 'US', refusal: undefined }],
+    ['+44 7781 is Guernsey, not the UK', '+447781123456', ['44'], { region: 'GG', refusal: 'country-not-allowed' }],
+    ['0700 personal numbers forward anywhere', '+4970012345678', [], { destinationClass: 'premium-rate', numberType: 'PERSONAL_NUMBER', refusal: 'premium-rate' }],
+    ['012… is no number of the German plan', '+4912345678', [], { destinationClass: 'national', refusal: 'invalid-number' }],
+    ['019… is no number of the German plan', '+4919123456', [], { destinationClass: 'national', refusal: 'invalid-number' }],
+    ['a German mobile', '+491701234567', [], { destinationClass: 'national', numberType: 'MOBILE', refusal: undefined }],
+    ['a German mobile a digit short is still a mobile', '+491511000001', [], { destinationClass: 'national', numberType: 'MOBILE', refusal: undefined }],
+    ['a 0900 number a digit short is still premium-rate', '+49900123456', [], { destinationClass: 'premium-rate', refusal: 'premium-rate' }],
+    ['Austrian premium-rate, Austria allowed', '+43900123456', ['43'], { destinationClass: 'premium-rate', refusal: 'premium-rate' }],
+  ]; // prettier-ignore
+  it.each(plan)('%s', (_name, e164, allowedCountries, want) => {
+    const got = classifyDestination(e164, { ...policy, allowedCountries }, '49');
+    const { refusal, ...rest } = want;
+    expect(got).toMatchObject(rest);
+    expect(got.refusal).toBe(refusal);
+  });
   it('the home country comes from COUNTRY_CODE (with or without +)', () => {
     expect(classifyDestination('+43112345678', DEFAULT_CALL_THROUGH_POLICY, '+43').destinationClass).toBe(
       'national',
@@ -161,5 +199,34 @@ describe('windows', () => {
     expect(hourBucket(t)).toBe(hourBucket(t - 3_599_000));
     expect(dayBucket(t)).toBe('2026-11-30');
     expect(dayBucket(t + 1000)).toBe('2026-12-01');
+  });
+});
+
+describe('a dialled number is normalised once, by the numbering plan, before any rule', () => {
+  // 0049 0900 …: the trunk prefix 0 after the country code is not part of the number; it was
+  // classified +490900123456 "national" and dialled while 0900123456 was refused
+  const policy = effectiveCallThroughPolicy(undefined);
+  it.each([
+    '0900123456789',
+    '00490900123456789',
+    '+490900123456789',
+    '+49 (0)900 123456789',
+    '0049900123456789',
+  ])('%s is the premium-rate +49900123456789, refused', (dialled) => {
+    const e164 = normaliseNumber(dialled, { countryCode: '49' });
+    expect(e164).toBe('+49900123456789');
+    expect(classifyDestination(e164!, policy, '49')).toMatchObject({
+      destinationClass: 'premium-rate',
+      refusal: 'premium-rate',
+    });
+  });
+  it('the issue’s own digits: 00490900123456 and 0900123456 end up alike', () => {
+    const a = normaliseNumber('00490900123456', { countryCode: '49' })!;
+    const b = normaliseNumber('0900123456', { countryCode: '49' })!;
+    expect(a).toBe(b);
+    expect(classifyDestination(a, policy, '49').refusal).toBe('premium-rate');
+  });
+  it('Italy keeps its leading 0: it is part of the number there', () => {
+    expect(normaliseNumber('0039 06 12345678', { countryCode: '49' })).toBe('+390612345678');
   });
 });

@@ -177,6 +177,33 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     expect(second.requests.length, why).toBeLessThanOrEqual(8);
   });
 
+  it("a colleague's call answered on the callee's parallel mobile: the caller's call list names whom they called, never that mobile", async () => {
+    const mobile = '+491701000031';
+    const callee = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+    });
+    const colleague = await env.createWorkplace();
+    env.world.setBehaviour('device', callee.devices[0]!.sipUsername, { kind: 'ring' });
+    env.world.setBehaviour('pstn', mobile, { kind: 'answer' });
+    const caller = await env.world.deviceCall(colleague.id, callee.number);
+    await caller.waitUp();
+    const mobileLeg = await env.world.waitForLeg('pstn', mobile);
+    await caller.hangup();
+    await mobileLeg.ended;
+    type Line = { outcome: string; direction: string; to: string; answeredBy?: { kind: string; id: string } };
+    const listOf = (wid: string) =>
+      env.observer.until(async () => {
+        const l = await env.api<{ items: Line[] }>('GET', `/v1/companies/${env.cid}/workplaces/${wid}/calls`);
+        return l.items.length > 0 ? l.items : undefined;
+      }, 'a call list entry');
+    const calleeLine = (await listOf(callee.id))[0]!;
+    expect(calleeLine).toMatchObject({ direction: 'internal', answeredBy: { kind: 'number', id: mobile } });
+    const callerLine = (await listOf(colleague.id))[0]!;
+    expect(callerLine).toMatchObject({ direction: 'internal', outcome: 'answered', to: callee.number });
+    expect(callerLine).not.toHaveProperty('answeredBy');
+    expect(JSON.stringify(callerLine)).not.toContain(mobile.slice(1));
+  });
+
   it('workplace call answered on a parallel number first: the caller talks to the mobile, the desk phone stops with cause 26', async () => {
     const mobile = '+491701000012';
     const wp = await env.createWorkplace({
@@ -417,6 +444,66 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await env.observer.untilRecording(callerPbx, 40_000);
     expect(deskLegs(dnd.devices[0]!.sipUsername), 'the desk phone did not ring').toHaveLength(0);
     await caller.hangup();
+  });
+
+  it('selective forwarding: a caller a rule names goes to its target, every other caller rings the desk', async () => {
+    const vip = '+491511000024';
+    const assistant = '+493099900024';
+    const wp = await env.createWorkplace();
+    const sip = wp.devices[0]!.sipUsername;
+    await env.api('PUT', `/v1/companies/${env.cid}/workplaces/${wp.id}/selective-forwarding`, {
+      rules: [{ callers: [vip], target: { number: assistant } }],
+    });
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    env.world.setBehaviour('pstn', assistant, { kind: 'answer' });
+    const fromVip = await env.world.call(vip, wp.number);
+    const vipPbx = await env.pbxChannelOf(fromVip);
+    await env.world.waitForLeg('pstn', assistant);
+    await env.untilBridged(vipPbx, await env.pbxLegOf('pstn', assistant), 'the named caller with the target');
+    expect(
+      env.world.allLegs().filter((l) => l.kind === 'device' && l.target === sip),
+      'the desk did not ring for the named caller',
+    ).toHaveLength(0);
+    await fromVip.hangup();
+    const other = await env.world.call('+491511000025', wp.number);
+    await env.world.waitForLeg('device', sip);
+    await other.hangup();
+  });
+
+  it('parallel ringing: a delayed mobile rings only after its delay (never, when the desk answers first); a mobile marked "not while on a call" stays quiet while the workplace is on one', async () => {
+    const delayed = '+491701000031';
+    const quiet = '+491701000032';
+    const wp = await env.createWorkplace({
+      parallelRinging: {
+        enabled: true,
+        numbers: [
+          { number: delayed, delaySeconds: 2 },
+          { number: quiet, notWhileOnCall: true },
+        ],
+        answerConfirmation: false,
+      },
+    });
+    const sip = wp.devices[0]!.sipUsername;
+    const legsTo = (kind: 'device' | 'pstn', target: string) =>
+      env.world.allLegs().filter((l) => l.kind === kind && l.target === target);
+    env.world.setBehaviour('pstn', delayed, { kind: 'ring' });
+    env.world.setBehaviour('pstn', quiet, { kind: 'ring' });
+    // the desk answers at once: the delayed mobile never rings; the other one did (no call yet)
+    const first = await env.establishDeskCall(wp, '+491511000031');
+    await env.observer.until(() => env.store.liveCalls.get(wp.id), 'the call registered');
+    expect(legsTo('pstn', delayed), 'the delayed mobile never rang').toHaveLength(0);
+    const quietBefore = legsTo('pstn', quiet).length;
+
+    // a second call while the workplace is on the first one
+    env.world.setBehaviour('device', sip, { kind: 'ring' });
+    const placedAt = Date.now();
+    const second = await env.world.call('+491511000032', wp.number);
+    await env.world.waitForLeg('pstn', delayed);
+    expect(Date.now() - placedAt, 'the delayed mobile waited its 2 s').toBeGreaterThanOrEqual(1900);
+    expect(legsTo('device', sip).length, 'the desk rang at once').toBe(2);
+    expect(legsTo('pstn', quiet), 'the quiet mobile was not rung during the call').toHaveLength(quietBefore);
+    await second.hangup();
+    await first.caller.hangup();
   });
 
   it('Anywhere portal with PIN: *11 pulls the running desk call to the mobile', async () => {

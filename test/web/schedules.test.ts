@@ -139,4 +139,55 @@ describe.skipIf(chromiumMissing !== undefined)('opening hours and availability i
       .toBe(false);
     await page.context().close();
   });
+
+  it('an employee forwards particular callers selectively; a bad prefix is named at its field', async () => {
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'erika.web', PASSWORD);
+    const card = page.locator('form[data-form="selective"]');
+    await card.waitFor();
+    const rule = card.locator('fieldset[data-rule="0"]');
+    await rule.getByLabel('Anrufer', { exact: true }).fill('0171 1234567, 89*');
+    await rule.locator('label[for="r0-tn"]').click();
+    await rule.locator('[data-path="rules.0.target"]').fill('030 555 9999');
+    await card.getByRole('button', { name: 'Speichern' }).click();
+    const callers = rule.getByLabel('Anrufer', { exact: true });
+    await expect.poll(() => callers.getAttribute('aria-invalid')).toBe('true');
+    expect(await rule.locator('[data-error-for="rules.0.callers"]').textContent()).toContain('Vorwahl');
+    await callers.fill('0171 1234567, 089*');
+    await card.getByRole('button', { name: 'Speichern' }).click();
+    const url = `${base}/workplaces/${workplaceId}/selective-forwarding`;
+    await expect
+      .poll(async () => (await world.api<{ rules: unknown[] }>('GET', url, undefined, admin)).body.rules)
+      .toEqual([
+        {
+          enabled: true,
+          callers: ['+491711234567', '+4989*'],
+          anonymous: false,
+          target: { number: '+49305559999' },
+        },
+      ]);
+    await page.context().close();
+  });
+
+  it('parallel ringing: a number rings after a delay, another not while on a call', async () => {
+    const page = await newPage(browser);
+    await signIn(page, world.apiUrl, 'erika.web', PASSWORD);
+    const form = page.locator('form[aria-labelledby="par-h"]');
+    await form.waitFor();
+    await form.getByLabel('Rufnummer 1', { exact: true }).fill('0171 1111111');
+    await form.getByLabel('Verzögerung in Sekunden, Rufnummer 1').fill('10');
+    await form.getByLabel('Rufnummer 2', { exact: true }).fill('0171 2222222');
+    await form.getByLabel('Nicht während eines Gesprächs, Rufnummer 2').check();
+    await form.getByRole('button', { name: 'Speichern' }).click();
+    const url = `${base}/workplaces/${workplaceId}/parallel-ringing`;
+    await expect
+      .poll(async () => (await world.api<Record<string, unknown>>('GET', url, undefined, admin)).body.options)
+      .toEqual({ '+491711111111': { delaySeconds: 10 }, '+491712222222': { notWhileOnCall: true } });
+    // a delay beyond a minute is named at its field
+    await form.getByLabel('Verzögerung in Sekunden, Rufnummer 1').fill('90');
+    await form.getByRole('button', { name: 'Speichern' }).click();
+    const delay = form.getByLabel('Verzögerung in Sekunden, Rufnummer 1');
+    await expect.poll(() => delay.getAttribute('aria-invalid')).toBe('true');
+    await page.context().close();
+  });
 });

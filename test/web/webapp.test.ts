@@ -211,12 +211,13 @@ describe.skipIf(chromiumMissing !== undefined)('web app in Chromium', () => {
     await expect
       .poll(() => page.locator('[data-error-for="password"]').textContent())
       .toContain('at least 10');
-    await page.getByLabel('New password').fill('erika password 1');
-    await page.getByLabel('Repeat password').fill('erika password 1');
+    // (was "erika password 1": the password policy now refuses the employee's own first name)
+    await page.getByLabel('New password').fill('amsel password 1');
+    await page.getByLabel('Repeat password').fill('amsel password 1');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('link', { name: 'Go to sign-in' }).click();
     await page.getByLabel('Username or e-mail').fill('erika.web');
-    await page.getByLabel('Password', { exact: true }).fill('erika password 1');
+    await page.getByLabel('Password', { exact: true }).fill('amsel password 1');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'My settings' }).waitFor();
 

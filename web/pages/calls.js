@@ -183,9 +183,11 @@ export async function livePage({ session }) {
       }
       onEvent(msg);
     });
-    socket.addEventListener('close', () => {
+    socket.addEventListener('close', (e) => {
       if (!document.contains(root)) return;
       status.textContent = t('disconnected');
+      // 4401: the session or account was revoked; a new ticket would be refused anyway
+      if (e.code === 4401) return;
       setTimeout(connect, Math.min(30_000, 1000 * 2 ** retry++));
     });
   };

@@ -2,7 +2,7 @@
 // ringing, caller ID, voicebox and PIN; voicebox messages played in the browser and deleted.
 import { t } from '../i18n.js';
 import { alertBox, api, ApiFailure, field, fmtTime, h, onSubmit, toast } from '../lib.js';
-import { availabilityCard } from './schedules.js';
+import { availabilityCard, selectiveCard } from './schedules.js';
 
 export function workplaceUrl(session, match) {
   const wid = match?.[1] && match[0].startsWith('/workplaces') ? match[1] : session.account.workplaceId;
@@ -18,13 +18,14 @@ const KINDS = [
 
 export async function settingsPage({ session, match }) {
   const url = workplaceUrl(session, match);
-  const [w, fwd, par, cid, vb, avForm] = await Promise.all([
+  const [w, fwd, par, cid, vb, avForm, selForm] = await Promise.all([
     api('GET', url),
     api('GET', `${url}/forwarding`),
     api('GET', `${url}/parallel-ringing`),
     api('GET', `${url}/caller-id`),
     api('GET', `${url}/voicebox`),
     availabilityCard(session, url),
+    selectiveCard(url),
   ]);
 
   // forwarding: four kinds, each on/off with target voicebox or a number
@@ -105,15 +106,35 @@ export async function settingsPage({ session, match }) {
       h(
         'div',
         { class: 'grid' },
-        [0, 1, 2, 3, 4].map((i) =>
-          field({
-            name: `n${i}`,
-            path: `numbers.${i}`,
-            label: `${t('number')} ${i + 1}`,
-            value: par.numbers[i] ?? '',
-            attrs: { inputmode: 'tel' },
-          }),
-        ),
+        [0, 1, 2, 3, 4].map((i) => {
+          const number = par.numbers[i] ?? '';
+          const opts = par.options?.[number] ?? {};
+          return h(
+            'div',
+            { class: 'parallel-number' },
+            field({
+              name: `n${i}`,
+              path: `numbers.${i}`,
+              label: `${t('number')} ${i + 1}`,
+              value: number,
+              attrs: { inputmode: 'tel' },
+            }),
+            field({
+              name: `d${i}`,
+              path: `numbers.${i}.delaySeconds`,
+              label: `${t('ringDelay')} ${i + 1}`,
+              type: 'number',
+              value: opts.delaySeconds ?? '',
+              attrs: { min: 0, max: 60 },
+            }),
+            field({
+              name: `q${i}`,
+              label: `${t('notWhileOnCall')} ${i + 1}`,
+              type: 'checkbox',
+              value: opts.notWhileOnCall ?? false,
+            }),
+          );
+        }),
       ),
       h('p', { class: 'field-error', 'data-error-for': 'numbers' }),
     ),
@@ -126,7 +147,17 @@ export async function settingsPage({ session, match }) {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('save'))),
   );
   onSubmit(parForm, async (v) => {
-    const numbers = [0, 1, 2, 3, 4].map((i) => v[`n${i}`]).filter(Boolean);
+    const numbers = [0, 1, 2, 3, 4]
+      .filter((i) => v[`n${i}`])
+      .map((i) =>
+        v[`d${i}`] || v[`q${i}`]
+          ? {
+              number: v[`n${i}`],
+              ...(v[`d${i}`] ? { delaySeconds: Number(v[`d${i}`]) } : {}),
+              ...(v[`q${i}`] ? { notWhileOnCall: true } : {}),
+            }
+          : v[`n${i}`],
+      );
     await api('PUT', `${url}/parallel-ringing`, {
       enabled: v.enabled,
       numbers,
@@ -245,6 +276,7 @@ export async function settingsPage({ session, match }) {
     h('p', { class: 'muted' }, `${w.number} · ${t('extension')} ${w.extension}`),
     avForm,
     fwdForm,
+    selForm,
     parForm,
     cidForm,
     vbForm,

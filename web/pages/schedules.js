@@ -231,3 +231,87 @@ export async function availabilityCard(session, url) {
   });
   return form;
 }
+
+/**
+ * Selective forwarding: rules by caller. Each rule is a card row: the callers (numbers or
+ * prefixes like "+4930*", comma-separated), anonymous callers, and the target; an empty row is
+ * left out. Up to three rows are shown (one more than there are rules).
+ */
+export async function selectiveCard(url) {
+  const { rules } = await api('GET', `${url}/selective-forwarding`);
+  const rows = [...rules, { enabled: true, callers: [], anonymous: false, target: 'voicebox' }].slice(0, 10);
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true, 'aria-labelledby': 'sel-h', 'data-form': 'selective' },
+    h('h2', { id: 'sel-h' }, t('selective')),
+    h('p', { class: 'hint' }, t('selectiveHint')),
+    alertBox(),
+    ...rows.map((rule, i) => {
+      const isNumber = rule.target && rule.target !== 'voicebox';
+      return h(
+        'fieldset',
+        { 'data-rule': String(i) },
+        h('legend', {}, `${t('selectiveRule')} ${i + 1}`),
+        field({
+          name: `r${i}-enabled`,
+          path: `rules.${i}.enabled`,
+          label: t('enabled'),
+          type: 'checkbox',
+          value: rule.enabled,
+        }),
+        field({
+          name: `r${i}-callers`,
+          path: `rules.${i}.callers`,
+          label: t('selectiveCallers'),
+          value: rule.callers.join(', '),
+          hint: t('selectiveCallersHint'),
+        }),
+        field({
+          name: `r${i}-anonymous`,
+          path: `rules.${i}.anonymous`,
+          label: t('anonymousCallers'),
+          type: 'checkbox',
+          value: rule.anonymous,
+        }),
+        h(
+          'div',
+          { role: 'radiogroup', 'aria-label': t('target'), class: 'actions' },
+          h('input', {
+            type: 'radio',
+            id: `r${i}-tv`,
+            name: `r${i}-to`,
+            value: 'voicebox',
+            checked: !isNumber,
+          }),
+          h('label', { for: `r${i}-tv` }, t('toVoicebox')),
+          h('input', { type: 'radio', id: `r${i}-tn`, name: `r${i}-to`, value: 'number', checked: isNumber }),
+          h('label', { for: `r${i}-tn` }, t('toNumber')),
+        ),
+        field({
+          name: `r${i}-number`,
+          path: `rules.${i}.target`,
+          label: t('targetNumber'),
+          value: isNumber ? rule.target.number : '',
+          attrs: { inputmode: 'tel' },
+        }),
+      );
+    }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('save'))),
+  );
+  onSubmit(form, async (v) => {
+    const out = [];
+    rows.forEach((_, i) => {
+      const callers = (v[`r${i}-callers`] ?? '').split(/[,;]/).map((c) => c.trim()).filter(Boolean);
+      if (callers.length === 0 && !v[`r${i}-anonymous`]) return; // an empty row is no rule
+      out.push({
+        enabled: v[`r${i}-enabled`],
+        callers,
+        anonymous: v[`r${i}-anonymous`],
+        target: v[`r${i}-to`] === 'number' ? { number: v[`r${i}-number`] } : 'voicebox',
+      });
+    });
+    await api('PUT', `${url}/selective-forwarding`, { rules: out });
+    toast(t('saved'));
+  });
+  return form;
+}

@@ -45,6 +45,8 @@ export interface ExplainDeps {
   pinFailures: Pick<Store['pinFailures'], 'get'>;
   /** the call-through counters as the controller's next admission sees them */
   usage: CallThroughUsageView;
+  /** the live-call registry: whether the workplace is on a call (numbers that must not ring then) */
+  liveCalls: Pick<Store['liveCalls'], 'get'>;
   config: ExplainConfig;
 }
 
@@ -141,6 +143,8 @@ export class ExplainInputError extends Error {
 const RULES = {
   availability:
     "Opening hours (the workplace's schedule, in its time zone: weekly hours, public holidays of the federal state, closed days) and do-not-disturb decide before the ring plan.",
+  selective:
+    'Selective forwarding: the first enabled rule naming the caller (a number, a prefix, or anonymous callers) sends the call to its target.',
   closed: 'Outside the opening hours the call goes to the closed-hours target: the voicebox or a number.',
   doNotDisturb:
     'Do-not-disturb: callers go to the voicebox, or hear busy when it is off (forward always still forwards).',
@@ -268,17 +272,19 @@ export function explainRingPlan(decision: RingDecision, steps: ExplainStep[]): P
     rule:
       first.action === 'reject'
         ? RULES.incoming
-        : reason === 'closed'
-          ? RULES.closed
-          : reason === 'do-not-disturb'
-            ? RULES.doNotDisturb
-            : workplace.forwarding.always.enabled
-              ? RULES.always
-              : first.action === 'ring'
-                ? RULES.ring
-                : workplace.status !== 'active'
-                  ? RULES.pending
-                  : RULES.branch,
+        : reason === 'selective'
+          ? RULES.selective
+          : reason === 'closed'
+            ? RULES.closed
+            : reason === 'do-not-disturb'
+              ? RULES.doNotDisturb
+              : workplace.forwarding.always.enabled
+                ? RULES.always
+                : first.action === 'ring'
+                  ? RULES.ring
+                  : workplace.status !== 'active'
+                    ? RULES.pending
+                    : RULES.branch,
     outcome: describeStep(first),
     detail: {
       action: first.action,
@@ -384,6 +390,7 @@ async function workplacePlan(
     lookups,
     dialTemplates(deps.config),
     atMs,
+    (id) => deps.liveCalls.get(id),
   );
   return explainRingPlan(decision, steps);
 }

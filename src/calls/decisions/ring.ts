@@ -1,7 +1,8 @@
 /**
  * The decision of a call to a workplace: what its ring plan decides on, gathered once — the
- * effective blocking profile (with the level it comes from) and the workplace's availability at
- * the call's instant (its schedule's opening hours, do-not-disturb) — and the pure ring plan
+ * effective blocking profile (with the level it comes from), the workplace's availability at
+ * the call's instant (its schedule's opening hours, do-not-disturb) and whether it is on a call
+ * (for the numbers that must not ring then) — and the pure ring plan
  * (src/domain/ring-plan.ts) over it. The workplace flow walks the plan; routing explain renders
  * the same value with the branches that follow each outcome, so they cannot disagree about the
  * hours.
@@ -44,14 +45,27 @@ export async function planWorkplaceCall(
   templates: DialTemplates,
   /** the call's instant: opening hours are decided by it */
   atMs: number,
+  /** the workplace's answered call in the live-call registry, if any */
+  liveCall: (workplaceId: string) => Promise<unknown>,
 ): Promise<RingDecision> {
-  // (both cached: a warm call does no I/O here)
-  const [resolution, schedule] = await Promise.all([
+  // the registry is asked only when a number depends on it: a plain call does no I/O here
+  // (blocking profile and schedule come from the cache)
+  const askRegistry = Object.values(workplace.parallelRinging.options ?? {}).some((o) => o.notWhileOnCall);
+  const [resolution, schedule, live] = await Promise.all([
     lookups.blockingResolutionFor(workplace),
     lookups.schedule(workplace.companyId, workplace.scheduleId),
+    askRegistry && workplace.parallelRinging.enabled
+      ? liveCall(workplace.id).catch(() => undefined)
+      : Promise.resolve(undefined),
   ]);
   return ringDecision(
-    { workplace, callerNumber, templates, availability: availabilityOf(workplace, schedule, atMs) },
+    {
+      workplace,
+      callerNumber,
+      templates,
+      availability: availabilityOf(workplace, schedule, atMs),
+      onCall: live !== undefined,
+    },
     resolution,
   );
 }

@@ -111,6 +111,8 @@ export interface DialLegSpec {
   endpoint: string;
   /** answered leg must press 1 (answer confirmation of external legs) */
   confirm?: boolean;
+  /** dialled this long after the others, within the same ring time ("ring my mobile after 10 s") */
+  delaySeconds?: number;
 }
 
 /**
@@ -864,6 +866,7 @@ class LegRun<T extends DialLegSpec> {
   /** Runs the leg until it wins or fails; never rejects. */
   async start(): Promise<void> {
     const { opts } = this.attempt;
+    if (this.delayMs > 0 && !(await this.delayed())) return;
     this.unroute = this.attempt.ari.events.route(this.channelId, (e) => this.onEvent(e as AriEvent));
     this.attempt.session.own(this.channelId);
     // Showing the caller's identity: ONE originate (Asterisk dials at once; the leg enters
@@ -898,7 +901,7 @@ class LegRun<T extends DialLegSpec> {
         // what a dial naming the caller would copy into the leg's connected line
         ...(session.callerId ? { callerId: session.callerId } : {}),
         ...(opts.variables ? { variables: opts.variables } : {}),
-        timeout: opts.timeoutSeconds + ORIGINATE_BACKSTOP_SECONDS,
+        timeout: this.ringSeconds + ORIGINATE_BACKSTOP_SECONDS,
       });
       this.created = true;
     } catch (err) {
@@ -912,7 +915,7 @@ class LegRun<T extends DialLegSpec> {
       if (this.state !== 'ringing') return;
       this.failure ??= 'noanswer';
       void this.attempt.session.hangupChannel(this.channelId, 'no_answer');
-    }, opts.timeoutSeconds * 1000);
+    }, this.ringSeconds * 1000);
     try {
       if ((await Promise.race([this.stasis, gone])) === 'gone') return;
     } finally {
@@ -947,7 +950,7 @@ class LegRun<T extends DialLegSpec> {
     this.state = 'ringing';
     try {
       // never naming the caller: that would overwrite our identity with the caller's
-      await ari.channels.dial({ channelId: this.channelId, timeout: opts.timeoutSeconds });
+      await ari.channels.dial({ channelId: this.channelId, timeout: this.ringSeconds });
     } catch (err) {
       if (!isNotFound(err)) log.warn({ err, endpoint: this.spec.endpoint }, 'dial failed');
       this.failure ??= 'unreachable';
@@ -1001,7 +1004,40 @@ class LegRun<T extends DialLegSpec> {
   cancel(reason: 'normal' | 'answered_elsewhere'): void {
     if (this.state === 'won' || this.cause !== undefined) return;
     this.cancelled ??= reason;
+    this.wake?.();
     if (this.created) void this.hangup(reason);
+  }
+
+  private wake: (() => void) | undefined;
+
+  private get delayMs(): number {
+    return Math.max(0, (this.spec.delaySeconds ?? 0) * 1000);
+  }
+
+  /** how long this leg rings: the attempt's ring time less its delay */
+  private get ringSeconds(): number {
+    return Math.max(1, this.attempt.opts.timeoutSeconds - (this.spec.delaySeconds ?? 0));
+  }
+
+  /**
+   * Waits out the leg's delay. It counts as dialled for the call's set-up at once (the call is
+   * set up when the others ring; a delay is no slow set-up). False when the attempt ended
+   * meanwhile (answered elsewhere, caller gone): the leg then never rings.
+   */
+  private async delayed(): Promise<boolean> {
+    this.attempt.legDialled(this);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.delayMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+    if (this.cancelled === undefined && !this.attempt.settled) return true;
+    this.failure = 'noanswer';
+    this.finish(CAUSE.normal);
+    return false;
   }
 
   private async hangup(reason: 'normal' | 'answered_elsewhere'): Promise<void> {

@@ -38,6 +38,7 @@ export async function callWorkplace(
       ctx.cache,
       dialTemplates(ctx.config),
       ctx.clock?.() ?? Date.now(),
+      (id) => ctx.store.liveCalls.get(id),
     ),
   );
   let step: CallStep = first;

@@ -176,7 +176,7 @@ export function buildRecords(t: CallTrace, endedMs: number, cause: number | unde
   });
   if (t.target) records.push(side(t.target, t.caller ? 'internal' : 'inbound'));
   if (t.caller && t.caller.id !== t.target?.id && (t.target || t.outboundCall))
-    records.push(side(t.caller, t.target ? 'internal' : 'outbound'));
+    records.push(t.target ? callersView(side(t.caller, 'internal')) : side(t.caller, 'outbound'));
   if (records.length === 0 && t.portal && t.refused) {
     records.push({ ...common, companyId: t.portal.companyId, portalId: t.portal.id, direction: 'inbound' });
   }
@@ -213,6 +213,19 @@ export function buildRecords(t: CallTrace, endedMs: number, cause: number | unde
       to: pulled ? (t.portalPull?.with ?? t.toDialled) : t.callThroughTo!,
       outcome: pulled ? 'pulled' : 'call-through',
     });
+    // a call-through to a colleague is the employee calling that colleague
+    if (!pulled && t.target) records[records.length - 1] = callersView(records[records.length - 1]!);
   }
   return records;
+}
+
+/**
+ * The calling side's line of a call to a workplace (a colleague, or another company's number
+ * routed internally): it says whom they called, never where that person's call went — not the
+ * parallel mobile or device that answered, not the forward target, not the mobile it was pulled
+ * to. Those are the called person's private numbers; their own line keeps them.
+ */
+function callersView(record: CallRecord): CallRecord {
+  const { answeredBy: _answeredBy, forwardedTo: _forwardedTo, pulledTo: _pulledTo, ...rest } = record;
+  return rest;
 }

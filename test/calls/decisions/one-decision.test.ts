@@ -23,6 +23,7 @@ const noLookups = new Proxy({} as CallLookups, {
 const deps: ExplainDeps = {
   lookups: noLookups,
   pinFailures: { get: () => Promise.reject(new Error('read a PIN counter')) },
+  liveCalls: { get: () => Promise.reject(new Error('read the live-call registry')) },
   usage: { usage: () => Promise.reject(new Error('read the counters')) },
   config: { COUNTRY_CODE: '49', DIAL_DEVICE: 'PJSIP/{endpoint}', DIAL_EXTERNAL: 'PJSIP/{number}@trunk' },
 };

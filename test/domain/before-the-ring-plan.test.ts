@@ -3,39 +3,15 @@ import { availabilityOf } from '../../src/domain/availability.js';
 import type { BlockingProfile, Workplace } from '../../src/domain/model.js';
 import { planInbound, type PlanInput } from '../../src/domain/ring-plan.js';
 import type { Schedule } from '../../src/domain/schedules.js';
+import { NOW, templates, workplace as baseWorkplace } from './fixtures.js';
 
-const templates = { device: 'PJSIP/{endpoint}', external: 'PJSIP/{number}@trunk' };
-const NOW = '2026-11-25T07:00:00.000Z';
-
-function workplace(over: Partial<Workplace> = {}): Workplace {
-  return {
-    id: 'wp1',
-    companyId: 'c1',
-    groupId: 'g1',
-    firstName: 'Erika',
-    lastName: 'Mustermann',
-    email: 'erika@example.com',
-    username: 'erika.mustermann',
-    number: '+4930123456',
-    extension: '3456',
-    language: 'de',
-    timezone: 'Europe/Berlin',
-    status: 'active',
-    callerIdPresentation: 'number',
+/** one desk phone, no parallel numbers: what rings is the desk or nothing */
+const workplace = (over: Partial<Workplace> = {}): Workplace =>
+  baseWorkplace({
     devices: [{ id: 'd1', type: 'deskphone', sipUsername: 'erika-1', sipPassword: 'x', createdAt: NOW }],
     parallelRinging: { enabled: false, numbers: [], answerConfirmation: false },
-    forwarding: {
-      always: { enabled: false },
-      busy: { enabled: false },
-      noAnswer: { enabled: false, ringSeconds: 20 },
-      unreachable: { enabled: false },
-    },
-    voicebox: { enabled: true },
-    createdAt: NOW,
-    updatedAt: NOW,
     ...over,
-  };
-}
+  });
 
 const office: Schedule = {
   id: 's1',
@@ -158,5 +134,109 @@ describe('do-not-disturb', () => {
     const closed = workplace({ doNotDisturb: true, scheduleId: 's1', closedTarget: { number: '+4930888' } });
     expect(plan(closed, MONDAY_18, office)).toMatchObject({ action: 'forward', reason: 'closed' });
     expect(plan(closed, MONDAY_10, office)).toMatchObject({ action: 'voicebox', reason: 'do-not-disturb' });
+  });
+});
+
+describe('selective forwarding', () => {
+  const rules = (over: Partial<Workplace> = {}) =>
+    workplace({
+      selectiveForwarding: [
+        { enabled: false, callers: ['+4940111'], anonymous: false, target: { number: '+4930000001' } },
+        {
+          enabled: true,
+          callers: ['+4989*', '+4940111'],
+          anonymous: false,
+          target: { number: '+4930000002' },
+        },
+        { enabled: true, callers: [], anonymous: true, target: 'voicebox' },
+      ],
+      ...over,
+    });
+
+  it('the first enabled rule naming the caller (a number or a prefix) forwards to its target', () => {
+    expect(plan(rules(), MONDAY_10)).toMatchObject({
+      action: 'forward',
+      reason: 'selective',
+      leg: { number: '+4930000002' },
+    });
+    const byPrefix = planInbound({
+      workplace: rules(),
+      callerNumber: '+4989123456',
+      blocking: undefined,
+      templates,
+    });
+    expect(byPrefix).toMatchObject({
+      action: 'forward',
+      reason: 'selective',
+      leg: { number: '+4930000002' },
+    });
+    expect(
+      planInbound({ workplace: rules(), callerNumber: '+4930555', blocking: undefined, templates }),
+    ).toMatchObject({ action: 'ring' });
+  });
+
+  it('anonymous callers have a rule of their own', () => {
+    expect(planInbound({ workplace: rules(), callerNumber: '', blocking: undefined, templates })).toEqual({
+      action: 'voicebox',
+      reason: 'selective',
+    });
+  });
+
+  it('comes before opening hours and do-not-disturb, after incoming blocking', () => {
+    const w = rules({ doNotDisturb: true, scheduleId: 's1', closedTarget: 'voicebox' });
+    expect(plan(w, MONDAY_18, office)).toMatchObject({ action: 'forward', reason: 'selective' });
+    const blocking: BlockingProfile = {
+      id: 'bp',
+      companyId: 'c1',
+      name: 'x',
+      incoming: ['+4940'],
+      outgoing: [],
+      forwarded: [],
+      createdAt: NOW,
+      updatedAt: NOW,
+    };
+    expect(plan(w, MONDAY_18, office, blocking)).toMatchObject({ action: 'reject' });
+  });
+});
+
+describe('parallel ringing options', () => {
+  const withOptions = workplace({
+    parallelRinging: {
+      enabled: true,
+      numbers: ['+491700000001', '+491700000002', '+491700000003'],
+      answerConfirmation: false,
+      options: {
+        '+491700000001': { delaySeconds: 10 },
+        '+491700000002': { notWhileOnCall: true },
+        '+491700000003': { delaySeconds: 90 },
+      },
+    },
+  });
+  const legs = (onCall: boolean) => {
+    const step = planInbound({
+      workplace: withOptions,
+      callerNumber: '+4940',
+      blocking: undefined,
+      templates,
+      onCall,
+    });
+    return step.action === 'ring' ? step.legs : [];
+  };
+
+  it('a delayed number rings after its delay, never later than 5 s before the ring time ends', () => {
+    expect(
+      legs(false)
+        .filter((l) => l.kind === 'external')
+        .map((l) => [l.kind === 'external' && l.number, l.kind === 'external' && l.delaySeconds]),
+    ).toEqual([
+      ['+491700000001', 10],
+      ['+491700000002', undefined],
+      ['+491700000003', 15], // ring time 20 s
+    ]);
+  });
+
+  it('a number marked "not while on a call" stays quiet while the workplace is on one; the desk rings', () => {
+    const numbers = legs(true).map((l) => (l.kind === 'external' ? l.number : l.kind));
+    expect(numbers).toEqual(['device', '+491700000001', '+491700000003']);
   });
 });
