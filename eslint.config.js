@@ -79,6 +79,8 @@ export default tseslint.config(
           'WebSocket',
           'FormData',
           'Blob',
+          'TextDecoder',
+          'MutationObserver',
           'console',
         ].map((name) => [name, 'readonly']),
       ),

@@ -37,6 +37,8 @@ export interface PbxMetrics extends CallMetricsSink {
   callThroughAlert(kind: string): void;
   /** a workplace's call-through locked by the guard, or the lock lifted by an admin */
   callThroughLock(change: 'locked' | 'lifted'): void;
+  /** an emergency call (110/112) Asterisk dialled by itself, counted when the controller reads its record */
+  emergencyCall(number: string, answered: boolean): void;
   /** a voicebox mail sent, retried, skipped (mail off, message gone) or given up (src/mail) */
   voiceboxMail(outcome: 'sent' | 'retry' | 'skipped' | 'given-up'): void;
   /** values read at scrape time */
@@ -114,6 +116,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     name: 'pbx_refused_calls_total',
     help: 'calls refused: blocked by a blocking profile, or not let into an Anywhere portal',
     labelNames: ['reason'],
+    registers: reg,
+  });
+  const emergencyCalls = new Counter({
+    name: 'pbx_emergency_calls_total',
+    help: 'emergency calls (110/112) from devices, by number and whether the emergency centre answered',
+    labelNames: ['number', 'answered'],
     registers: reg,
   });
   const callThroughAlerts = new Counter({
@@ -283,6 +291,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): PbxMetri
     pinLockout: (where) => pinLockouts.inc({ where }),
     refused: (reason) => refused.inc({ reason }),
     callThroughAlert: (kind) => callThroughAlerts.inc({ kind }),
+    emergencyCall: (number, answered) => emergencyCalls.inc({ number, answered: answered ? 'yes' : 'no' }),
     callThroughLock: (change) => callThroughLocks.inc({ change }),
     voiceboxMail: (outcome) => voiceboxMails.inc({ outcome }),
   };

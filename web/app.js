@@ -139,6 +139,7 @@ export async function render() {
     if (seq !== renderSeq) return;
     main.replaceChildren(content);
     main.dataset.page = path;
+    labelCells(main);
     // move focus to the page heading for keyboard and screen-reader users
     const heading = main.querySelector('h1');
     if (heading) {
@@ -198,3 +199,22 @@ async function start() {
 }
 
 start();
+
+/**
+ * Each data cell carries its column's heading (data-label), so on a phone a table reflows into
+ * stacked rows that still say what each value is (style.css). Rows added later (a device, a
+ * live call) get theirs too.
+ */
+function labelCells(root) {
+  for (const table of root.querySelectorAll('table')) {
+    const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    if (heads.length === 0) continue;
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      [...tr.children].forEach((td, i) => {
+        if (td.tagName === 'TD' && heads[i] && !td.dataset.label) td.dataset.label = heads[i];
+      });
+    }
+  }
+}
+const relabel = new MutationObserver(() => labelCells(document.querySelector('main') ?? document));
+relabel.observe(document.documentElement, { childList: true, subtree: true });

@@ -6,9 +6,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Company } from '../domain/model.js';
 import type { Store } from '../store/store.js';
-import { type ApiDeps, loadCompany, newId, nowIso, retryOnStale } from './context.js';
-import { assertNoIssues, forbidden, notFound } from './errors.js';
-import { cidParams, companyView, errorResponses, idSchema, nameSchema } from './schemas.js';
+import { type ApiDeps, loadCompany, newId, nowIso, repushWorkplaces, retryOnStale } from './context.js';
+import { assertNoIssues, type FieldIssue, forbidden, notFound } from './errors.js';
+import { normalisedNumber } from './rules.js';
+import { cidParams, companyView, errorResponses, idSchema, nameSchema, phoneInput } from './schemas.js';
 
 const createBody = z.strictObject({
   name: nameSchema,
@@ -21,6 +22,12 @@ const patchBody = z.strictObject({
   name: nameSchema.optional(),
   defaultBlockingProfileId: idSchema.nullable().optional().describe('null clears it'),
   mobileIntegration: z.boolean().optional(),
+  mainNumber: phoneInput
+    .nullable()
+    .optional()
+    .describe(
+      'the main number, presented on emergency calls by a workplace without a number of its own; null clears it',
+    ),
 });
 
 /**
@@ -109,11 +116,19 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
       if (body.mobileIntegration !== undefined && request.principal?.role !== 'platform') {
         throw forbidden('only the platform admin may change mobileIntegration');
       }
+      const issues: FieldIssue[] = [];
+      const mainNumber =
+        typeof body.mainNumber === 'string'
+          ? normalisedNumber(body.mainNumber, 'mainNumber', deps.config.COUNTRY_CODE, issues)
+          : body.mainNumber;
+      assertNoIssues(issues);
       // compare-and-set, re-applied on a race: two PATCHes of different fields both land
-      return retryOnStale(async () => {
+      const stored = await retryOnStale(async () => {
         const company = await loadCompany(store, request.params.cid);
-        const { defaultBlockingProfileId: _old, ...rest } = company;
+        const { defaultBlockingProfileId: _old, mainNumber: _oldMain, ...rest } = company;
         const next: Company = { ...rest, updatedAt: nowIso() };
+        const main = mainNumber === undefined ? company.mainNumber : (mainNumber ?? undefined);
+        if (main) next.mainNumber = main;
         if (body.name !== undefined) next.name = body.name;
         if (body.mobileIntegration !== undefined) next.mobileIntegration = body.mobileIntegration;
         const profileId =
@@ -132,8 +147,12 @@ export const companiesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps)
           next.defaultBlockingProfileId = profileId;
         }
         await store.companies.put(next, company);
-        return next;
+        return { next, previous: company };
       });
+      // devices carry the number Asterisk presents on emergency calls: push those it changes
+      if (stored.next.mainNumber !== stored.previous.mainNumber)
+        await repushWorkplaces(deps, stored.next.id, (w) => !w.number);
+      return stored.next;
     },
   );
 

@@ -134,3 +134,41 @@ export async function provisionWorkplace(
     logger.warn({ workplaceId: workplace.id, reason: result.reason }, 'workplace provisioning failed');
   return next;
 }
+
+/** What a device's PJSIP endpoint carries of its workplace (src/devices/pjsip-objects.ts). */
+const PUSHED_FIELDS = [
+  'number',
+  'callerIdPresentation',
+  'firstName',
+  'lastName',
+  'extension',
+  'language',
+  'nomadicUse',
+] as const;
+
+/**
+ * After a change of workplace settings: push the devices again when the endpoint carries one of
+ * the changed fields — above all the number Asterisk presents on emergency calls by itself.
+ * A pending workplace is pushed when it is provisioned.
+ */
+export async function repushIfPushedFieldsChanged(
+  deps: ApiDeps,
+  previous: Workplace,
+  next: Workplace,
+): Promise<Workplace> {
+  if (!deps.provisioner || next.status === 'pending') return next;
+  if (!PUSHED_FIELDS.some((f) => previous[f] !== next[f])) return next;
+  return provisionWorkplace(deps, next, previous);
+}
+
+/** Push every workplace of a company again (its main number or a location changed). */
+export async function repushWorkplaces(
+  deps: ApiDeps,
+  companyId: string,
+  which: (w: Workplace) => boolean = () => true,
+): Promise<void> {
+  if (!deps.provisioner) return;
+  for (const workplace of await deps.store.workplaces.list(companyId)) {
+    if (workplace.status !== 'pending' && which(workplace)) await provisionWorkplace(deps, workplace);
+  }
+}

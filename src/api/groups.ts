@@ -9,9 +9,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Area, Group, NumberRange } from '../domain/model.js';
 import type { Store } from '../store/store.js';
-import { type ApiDeps, loadCompany, newId, nowIso, retryOnStale } from './context.js';
-import { assertNoIssues, conflict, notFound } from './errors.js';
-import { numberInGroup } from './rules.js';
+import { MAX_LOCATION_NETWORKS, normaliseCidr, validateCidr } from '../domain/location.js';
+import { type ApiDeps, loadCompany, newId, nowIso, repushWorkplaces, retryOnStale } from './context.js';
+import { assertNoIssues, conflict, type FieldIssue, notFound } from './errors.js';
+import { issuesAt, numberInGroup } from './rules.js';
 import {
   areaView,
   cidParams,
@@ -26,8 +27,34 @@ import {
 const gidParams = cidParams.extend({ gid: idSchema });
 const aidParams = gidParams.extend({ aid: idSchema });
 
+/** The location's postal address (where an emergency call from it comes from). */
+const addressInput = z.strictObject({
+  street: z.string().trim().min(1, 'is required').max(200),
+  postalCode: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9 -]{3,10}$/, 'must be a postal code (3 to 10 letters, digits, spaces or "-")'),
+  city: z.string().trim().min(1, 'is required').max(100),
+  country: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code (ISO 3166-1), e.g. DE')
+    .transform((c) => c.toUpperCase()),
+});
+const networksInput = z
+  .array(z.string())
+  .max(MAX_LOCATION_NETWORKS, `at most ${MAX_LOCATION_NETWORKS} networks`)
+  .describe("the location's network ranges (CIDR): where restricted workplaces may be used from");
+
+/** Each bad network by its index, e.g. networks[2]: "must be … CIDR …". */
+function networkIssues(networks: readonly string[] | undefined): FieldIssue[] {
+  return (networks ?? []).flatMap((n, i) => issuesAt(`networks[${i}]`, validateCidr(n)));
+}
+
 const createBody = z.strictObject({
   name: nameSchema,
+  address: addressInput.optional(),
+  networks: networksInput.optional(),
   timezone: timezoneSchema,
   numberRanges: numberRangesInput.default([]),
   isDefault: z.boolean().optional().describe('the first group of a company is always the default'),
@@ -35,6 +62,8 @@ const createBody = z.strictObject({
 });
 const patchBody = z.strictObject({
   name: nameSchema.optional(),
+  address: addressInput.nullable().optional(),
+  networks: networksInput.optional(),
   timezone: timezoneSchema.optional(),
   numberRanges: numberRangesInput.optional(),
   isDefault: z.literal(true).optional().describe('make this the default group (the old one stops being it)'),
@@ -101,7 +130,10 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     async (request, reply) => {
       const company = await loadCompany(store, request.params.cid);
       const body = request.body;
-      assertNoIssues(await profileIssue(store, company.id, body.blockingProfileId, 'blockingProfileId'));
+      assertNoIssues([
+        ...(await profileIssue(store, company.id, body.blockingProfileId, 'blockingProfileId')),
+        ...networkIssues(body.networks),
+      ]);
       const at = nowIso();
       const group: Group = {
         id: newId(),
@@ -110,6 +142,8 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         timezone: body.timezone,
         numberRanges: body.numberRanges,
         ...(body.blockingProfileId ? { blockingProfileId: body.blockingProfileId } : {}),
+        ...(body.address ? { address: body.address } : {}),
+        ...(body.networks?.length ? { networks: body.networks.map(normaliseCidr) } : {}),
         // the store makes the company's first group the default, and clears the old default
         isDefault: body.isDefault === true,
         createdAt: at,
@@ -151,10 +185,26 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
     async (request) => {
       const { cid, gid } = request.params;
       const body = request.body;
-      assertNoIssues(await profileIssue(store, cid, body.blockingProfileId, 'blockingProfileId'));
+      assertNoIssues([
+        ...(await profileIssue(store, cid, body.blockingProfileId, 'blockingProfileId')),
+        ...networkIssues(body.networks),
+      ]);
       // re-read and re-apply when the group changed meanwhile (no lost update)
-      return retryOnStale(async () => {
+      const stored = await retryOnStale(async () => {
         const group = await loadGroup(store, cid, gid);
+        if (body.networks !== undefined && body.networks.length === 0) {
+          const restricted = (await store.workplaces.list(cid)).filter(
+            (w) => w.groupId === gid && w.nomadicUse === 'restricted',
+          );
+          if (restricted.length > 0)
+            throw conflict(
+              'networks',
+              `workplaces restricted to this location need its networks: ${restricted
+                .slice(0, 20)
+                .map((w) => w.username)
+                .join(', ')}`,
+            );
+        }
         if (body.numberRanges) {
           const ranges = body.numberRanges;
           const users = [
@@ -170,9 +220,13 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
             );
           }
         }
-        const { blockingProfileId: _old, ...rest } = group;
+        const { blockingProfileId: _old, address: _oldAddress, networks: _oldNetworks, ...rest } = group;
+        const address = body.address === undefined ? group.address : (body.address ?? undefined);
+        const networks = body.networks === undefined ? group.networks : body.networks.map(normaliseCidr);
         const next: Group = {
           ...rest,
+          ...(address ? { address } : {}),
+          ...(networks?.length ? { networks } : {}),
           ...(body.name !== undefined ? { name: body.name } : {}),
           ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
           ...(body.numberRanges !== undefined ? { numberRanges: body.numberRanges } : {}),
@@ -184,6 +238,10 @@ export const groupsPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =>
         if (profileId) next.blockingProfileId = profileId;
         return store.groups.put(next, group);
       });
+      // the restricted workplaces' devices carry the networks as their ACL: push them again
+      if (body.networks !== undefined)
+        await repushWorkplaces(deps, cid, (w) => w.groupId === gid && w.nomadicUse === 'restricted');
+      return stored;
     },
   );
 

@@ -261,6 +261,7 @@ export const workplaceView = z.object({
   statusReason: z.string().optional(),
   blockingProfileId: z.string().optional(),
   callerIdPresentation: z.enum(['number', 'anonymous']),
+  nomadicUse: z.enum(['allowed', 'restricted']),
   devices: z.array(deviceView),
   parallelRinging: parallelRingingView,
   forwarding: forwardingView,
@@ -289,6 +290,7 @@ export function toWorkplaceView(w: Workplace, withPasswords = false): WorkplaceV
   const { voicebox, devices, ...rest } = w;
   return {
     ...rest,
+    nomadicUse: w.nomadicUse ?? 'allowed',
     devices: devices.map((d) => toDeviceView(d, withPasswords)),
     voicebox: {
       enabled: voicebox.enabled,
@@ -304,6 +306,7 @@ export const companyView = z.object({
   name: z.string(),
   defaultBlockingProfileId: z.string().optional(),
   mobileIntegration: z.boolean(),
+  mainNumber: z.string().optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });
@@ -327,6 +330,10 @@ export const groupView = z.object({
   numberRanges: z.array(z.object({ first: z.string(), last: z.string() })),
   blockingProfileId: z.string().optional(),
   isDefault: z.boolean(),
+  address: z
+    .object({ street: z.string(), postalCode: z.string(), city: z.string(), country: z.string() })
+    .optional(),
+  networks: z.array(z.string()).optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });

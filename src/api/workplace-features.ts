@@ -14,7 +14,14 @@ import {
 } from '../domain/selective.js';
 import { toE164 } from './workplace-draft.js';
 import { hashPinAsync, PIN_LOCK_AFTER, previousPinProblem, validatePinStrength } from '../domain/pin.js';
-import { type ApiDeps, DEFAULT_PIN_CHANGE_LIMIT, loadWorkplace, nowIso, updateWorkplace } from './context.js';
+import {
+  type ApiDeps,
+  DEFAULT_PIN_CHANGE_LIMIT,
+  loadWorkplace,
+  nowIso,
+  repushIfPushedFieldsChanged,
+  updateWorkplace,
+} from './context.js';
 import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound, tooManyRequests } from './errors.js';
 import { issuesAt } from './rules.js';
 import {
@@ -259,11 +266,19 @@ export const workplaceFeaturesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (ap
       },
     },
     async (request) => {
-      const { next } = await updateWorkplace(store, request.params.cid, request.params.wid, (current) => ({
-        ...current,
-        callerIdPresentation: request.body.presentation,
-        updatedAt: nowIso(),
-      }));
+      const { next, previous } = await updateWorkplace(
+        store,
+        request.params.cid,
+        request.params.wid,
+        (current) => ({
+          ...current,
+          callerIdPresentation: request.body.presentation,
+          updatedAt: nowIso(),
+        }),
+      );
+      // the social numbers (116xxx) are dialled by Asterisk itself, which reads the setting from
+      // the device's endpoint
+      await repushIfPushedFieldsChanged(deps, previous, next);
       return { presentation: next.callerIdPresentation };
     },
   );

@@ -22,6 +22,7 @@ import {
   loadWorkplace,
   nowIso,
   provisionWorkplace,
+  repushIfPushedFieldsChanged,
   updateWorkplace,
 } from './context.js';
 import { ApiError, assertNoIssues, conflict, type FieldIssue, notFound, validationError } from './errors.js';
@@ -71,6 +72,10 @@ const patchBody = z.strictObject({
   number: phoneInput.optional(),
   extension: extensionInput.optional(),
   blockingProfileId: idSchema.nullable().optional(),
+  nomadicUse: z
+    .enum(['allowed', 'restricted'])
+    .optional()
+    .describe("restricted: the devices work only from the group's networks (pushed as their ACL)"),
 });
 
 /** Fields whose change needs a provisioned (non-pending) workplace. */
@@ -214,7 +219,7 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
       const { cid, wid } = request.params;
       const body = request.body;
       const ctx = await companyContext(cid);
-      const { next } = await updateWorkplace(store, cid, wid, (current) => {
+      const { next, previous } = await updateWorkplace(store, cid, wid, (current) => {
         if (body.username !== undefined && body.username !== current.username) {
           throw conflict('username', 'the username cannot be changed after creation');
         }
@@ -266,6 +271,13 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         if (blockingProfileId !== undefined && !ctx.profiles.some((b) => b.id === blockingProfileId)) {
           issues.push({ path: 'blockingProfileId', message: 'no such blocking profile in this company' });
         }
+        const nomadicUse = body.nomadicUse ?? current.nomadicUse;
+        if (nomadicUse === 'restricted' && group && !group.networks?.length) {
+          issues.push({
+            path: 'nomadicUse',
+            message: `group "${group.name}" has no networks; enter the location's networks first`,
+          });
+        }
         if (number !== undefined && current.parallelRinging.numbers.includes(number)) {
           issues.push({
             path: 'number',
@@ -290,10 +302,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
           number: number!,
           ...(areaId !== undefined ? { areaId } : {}),
           ...(blockingProfileId !== undefined ? { blockingProfileId } : {}),
+          ...(body.nomadicUse !== undefined ? { nomadicUse: body.nomadicUse } : {}),
           updatedAt: nowIso(),
         };
       });
-      return toWorkplaceView(next);
+      return toWorkplaceView(await repushIfPushedFieldsChanged(deps, previous, next));
     },
   );
 
@@ -583,6 +596,11 @@ export const workplacesPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps
         const value = record.fields[i]!.trim();
         if (value !== '') object[column] = value;
       });
+      // people name the group as they see it ("Berlin"), not by its id: a unique name is as good
+      if (object.groupId !== undefined && !ctx.groups.some((g) => g.id === object.groupId)) {
+        const named = ctx.groups.filter((g) => g.name.trim().toLowerCase() === object.groupId!.toLowerCase());
+        if (named.length === 1) object.groupId = named[0]!.id;
+      }
       const checked = checkWorkplaceCreate(object, ctx, prefix);
       issues.push(...checked.issues);
       if (checked.workplace) drafts.push({ workplace: checked.workplace, input: checked.input });

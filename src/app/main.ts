@@ -16,6 +16,7 @@ import type { DeviceProvisioner } from '../devices/contract.js';
 import { resyncDevices } from '../devices/resync.js';
 import { createTelemetry } from './telemetry.js';
 import { createLogger } from '../logging.js';
+import { devicePlacement } from '../devices/pjsip-objects.js';
 import { gracefulShutdown, storeWhenReachable } from './lifecycle.js';
 import { startMetricsServer } from '../metrics.js';
 import { createMemoryStore, createRedisStore, type PbxStore } from '../store/index.js';
@@ -113,7 +114,17 @@ async function main(): Promise<void> {
       events: telemetry.calls,
     });
     telemetry.watchController(controller);
-    const devices = createAriProvisioner(ari, { logger });
+    const devices = createAriProvisioner(ari, {
+      logger,
+      // read on every push, so a changed main number or location reaches Asterisk with the next push
+      placement: async (workplace) => {
+        const [company, group] = await Promise.all([
+          store.companies.get(workplace.companyId),
+          store.groups.get(workplace.companyId, workplace.groupId),
+        ]);
+        return devicePlacement(workplace, company, group);
+      },
+    });
     provisioner = devices;
     recordings = createAriRecordingFiles(ari);
     // after every (re)connect Asterisk may have been restarted or missed pushes: push all

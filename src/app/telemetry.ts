@@ -18,6 +18,7 @@ import {
   type PbxMetrics,
 } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { watchEmergencyCalls } from '../events/emergency-calls.js';
 import { createMemoryBackend, type TelemetryBackend, type TelemetryLimits } from '../events/backend.js';
 import { createRedisBackend } from '../events/redis-backend.js';
 
@@ -75,6 +76,7 @@ export async function createTelemetry(opts: {
   });
   let stopDevices: (() => void) | undefined;
   let stopAlerts: (() => void) | undefined;
+  let stopEmergency: (() => void) | undefined;
   return {
     backend,
     calls,
@@ -102,6 +104,18 @@ export async function createTelemetry(opts: {
         publish: (event) => backend.events.append(event),
         logger,
       });
+      // emergency calls Asterisk dialled by itself, read from its records (also those made while
+      // this controller was down)
+      const cache = controller.context.cache;
+      stopEmergency = watchEmergencyCalls({
+        ari: controller.context.ari,
+        workplace: (id) => cache.workplace(id),
+        group: (companyId, id) => store.groups.get(companyId, id),
+        publish: (event) => backend.events.append(event),
+        records: (records) => backend.records.add(records),
+        metrics,
+        logger,
+      });
       // queued like every event (batched by the backend): the call-through gains no round trip
       stopAlerts = controller.callThroughAlerts.onAlert((alert) => {
         metrics.callThroughAlert(alert.kind);
@@ -112,6 +126,7 @@ export async function createTelemetry(opts: {
     async close() {
       stopAlerts?.();
       stopDevices?.();
+      stopEmergency?.();
       await backend.close();
     },
   };

@@ -14,6 +14,7 @@ import {
   DELETE_ORDER,
   deviceObjects,
   type DeviceObjectOptions,
+  type DevicePlacement,
   type PjsipObjectType,
 } from './pjsip-objects.js';
 
@@ -30,6 +31,12 @@ export interface AriProvisionerOptions {
   context?: string;
   codecs?: readonly string[];
   qualifySeconds?: number;
+  /**
+   * Where the workplace's devices are (company main number, the location's networks when its
+   * use is restricted): looked up on every push, so a push always carries the current place.
+   * Absent: the workplace's own number, no restriction.
+   */
+  placement?: (workplace: Workplace) => Promise<DevicePlacement>;
 }
 
 /** A failed push or delete, with what the operator needs to find it. */
@@ -60,8 +67,8 @@ export function createAriProvisioner(ari: DynamicConfigAri, opts: AriProvisioner
   };
   const log = opts.logger.child({ component: 'device-provisioner' });
 
-  async function pushDevice(workplace: Workplace, device: Device): Promise<void> {
-    const objects = deviceObjects(workplace, device, objectOptions);
+  async function pushDevice(workplace: Workplace, device: Device, placement: DevicePlacement): Promise<void> {
+    const objects = deviceObjects(workplace, device, objectOptions, placement);
     for (const type of CREATE_ORDER) {
       const object = objects.find((o) => o.objectType === type)!;
       try {
@@ -98,8 +105,14 @@ export function createAriProvisioner(ari: DynamicConfigAri, opts: AriProvisioner
       const known = new Set(previous?.devices.map((d) => d.sipUsername) ?? []);
       const gone = previous?.devices.filter((d) => !current.has(d.sipUsername)) ?? [];
 
+      let placement: DevicePlacement;
+      try {
+        placement = opts.placement ? await opts.placement(workplace) : { callerNumber: workplace.number };
+      } catch (err) {
+        return { ok: false, reason: `the workplace's location could not be read: ${describe(err)}` };
+      }
       const results = await Promise.allSettled([
-        ...workplace.devices.map((d) => pushDevice(workplace, d)),
+        ...workplace.devices.map((d) => pushDevice(workplace, d, placement)),
         ...gone.map((d) => deleteDevice(d)),
       ]);
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [describe(r.reason)] : []));

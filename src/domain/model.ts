@@ -18,6 +18,11 @@ export interface Company {
   mobileIntegration: boolean;
   /** the call-through fraud guard's settings (unset fields: DEFAULT_CALL_THROUGH_POLICY) */
   callThroughPolicy?: CallThroughPolicySettings;
+  /**
+   * The company's main number (E.164): presented on emergency calls by a workplace without a
+   * number of its own (src/domain/emergency.ts emergencyCallerNumber).
+   */
+  mainNumber?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -38,9 +43,31 @@ export interface Group {
   blockingProfileId?: string;
   /** The company's default group receives workplaces created without a groupId. */
   isDefault: boolean;
+  /** the location's postal address: what an emergency call's record names as where the caller is */
+  address?: PostalAddress;
+  /**
+   * The location's network ranges (CIDR, e.g. "203.0.113.0/24"): where devices of workplaces
+   * restricted to the location may register and call from.
+   */
+  networks?: string[];
   createdAt: string;
   updatedAt: string;
 }
+
+export interface PostalAddress {
+  street: string;
+  postalCode: string;
+  city: string;
+  /** ISO 3166-1 alpha-2, e.g. "DE" */
+  country: string;
+}
+
+/**
+ * Seed "Nomadische Nutzung": allowed (devices work from anywhere) or restricted to the
+ * location's connection (the group's networks), so an emergency call always comes from the
+ * address on record.
+ */
+export type NomadicUse = 'allowed' | 'restricted';
 
 export interface Area {
   id: string;
@@ -154,6 +181,8 @@ export interface Workplace {
   statusReason?: string;
   blockingProfileId?: string;
   callerIdPresentation: CallerIdPresentation;
+  /** absent: allowed (workplaces stored before the setting existed) */
+  nomadicUse?: NomadicUse;
   devices: Device[];
   parallelRinging: ParallelRinging;
   forwarding: Forwarding;

@@ -9,6 +9,7 @@
  *   3. routeCall: the lookup result → workplace call, own voicebox, portal, out through the
  *      trunk (devices only), or unallocated.
  */
+import { specialNumber } from './emergency.js';
 import type { AnywherePortal, Workplace } from './model.js';
 import { normaliseNumber } from './numbers.js';
 import { PULL_CODE } from './portal-auth.js';
@@ -22,7 +23,12 @@ export type RoutingTarget =
 export type Dialled =
   | { kind: 'voicebox-access' }
   | { kind: 'pull' }
-  | { kind: 'number'; e164: string }
+  /**
+   * `dial`: a special number the carrier serves, dialled with the seed's prefix 77 ("77115",
+   * "7711833"): sent to the trunk as `dial`, while `e164` is the form the blocking profile is
+   * checked against (src/domain/emergency.ts specialNumber). Never one of ours.
+   */
+  | { kind: 'number'; e164: string; dial?: string }
   | { kind: 'extension'; extension: string }
   | { kind: 'nothing' };
 
@@ -54,6 +60,10 @@ export function classifyDialled(args: {
     return { kind: 'voicebox-access' };
   }
   if (kind === 'internal' && exten === PULL_CODE) return { kind: 'pull' };
+  if (kind === 'internal' && fromDevice) {
+    const special = specialNumber(exten, countryCode);
+    if (special) return { kind: 'number', e164: special.blockAs, dial: special.dial };
+  }
   const e164 = normaliseNumber(exten, { countryCode });
   if (e164) return { kind: 'number', e164 };
   if (fromDevice && DIALLED_EXTENSION.test(exten)) return { kind: 'extension', extension: exten };
@@ -66,7 +76,7 @@ export type Route =
   | { kind: 'own-voicebox'; workplace: Workplace }
   | { kind: 'portal'; portal: AnywherePortal }
   /** a device dials a number that is not ours: out through the trunk */
-  | { kind: 'outbound'; e164: string; from: Workplace }
+  | { kind: 'outbound'; e164: string; from: Workplace; dial?: string }
   | { kind: 'unallocated'; reason: 'unknown-number' | 'not-a-number' };
 
 /** Step 3: the lookup result of a number / extension → where the call goes. */
@@ -75,6 +85,9 @@ export function routeCall(
   target: RoutingTarget,
   callerWorkplace: Workplace | undefined,
 ): Route {
+  // 77 + a number: the carrier's, whatever it would match here
+  if (dialled.kind === 'number' && dialled.dial !== undefined && callerWorkplace)
+    return { kind: 'outbound', e164: dialled.e164, from: callerWorkplace, dial: dialled.dial };
   if (!target) {
     if (dialled.kind === 'number' && callerWorkplace)
       return { kind: 'outbound', e164: dialled.e164, from: callerWorkplace };

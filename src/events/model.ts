@@ -24,6 +24,7 @@ export const callOutcome = z
     'blocked',
     'refused',
     'call-through',
+    'emergency',
   ])
   .describe(
     'answered: a device or parallel number took it; missed: nobody did (or the caller gave up); busy; ' +
@@ -31,7 +32,8 @@ export const callOutcome = z
       'pulled: taken over by *11 (pulledTo); blocked: a blocking profile refused it; refused: an ' +
       'Anywhere portal did not let the caller in; call-through: an employee called out through an Anywhere ' +
       "portal (its workplace's record; to: the destination, answeredAt when it answered). The portal call of " +
-      'an employee who pulled a call with *11 is a record of that workplace with outcome pulled',
+      'an employee who pulled a call with *11 is a record of that workplace with outcome pulled; ' +
+      'emergency: a call to 110/112, dialled by Asterisk itself (answeredAt when the emergency centre answered)',
   );
 export type CallOutcome = z.infer<typeof callOutcome>;
 
@@ -125,6 +127,26 @@ export const pbxEventSchema = z.discriminatedUnion('type', [
     portalId: z.string(),
     from: z.string(),
     reason: z.string(),
+  }),
+  z.object({
+    ...callBase,
+    workplaceId: z.string(),
+    type: z.literal('emergency.call'),
+    device: z.string().describe('the SIP username of the device that called'),
+    dialled: z.string().describe('what the phone dialled, e.g. 0112 or +49112'),
+    number: z.enum(['110', '112']).describe('the emergency number the carrier was sent'),
+    presented: z.string().describe('the number presented to the emergency service (From and P-Asserted-Identity)'),
+    location: z
+      .string()
+      .optional()
+      .describe("the postal address of the workplace's location (group), when one is entered"),
+    startedAt: z.string(),
+    endedAt: z.string(),
+    answered: z.boolean().describe('the emergency centre answered'),
+    dialStatus: z.string().describe("Asterisk's DIALSTATUS: ANSWER, BUSY, CONGESTION, CHANUNAVAIL, CANCEL, ..."),
+    late: z
+      .boolean()
+      .describe('the controller learned of the call only after it was over by more than a minute (e.g. it was down)'),
   }),
   z.object({ ...base, type: z.literal('pin.locked'), where: z.enum(['voicebox', 'portal']) }),
   z.object({ ...base, type: z.literal('pin.unlocked') }),

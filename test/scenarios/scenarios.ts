@@ -720,6 +720,26 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
     await mobileCall.hangup();
   });
 
+  it('call-through to 112 is refused with its prompt and never dialled (emergency calls go from the mobile)', async () => {
+    const mobile = '+491701000025';
+    await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+
+    const { call: mobileCall, pbx: mobilePbx } = await signInAtPortal(mobile, portal.number);
+    const legsBefore = env.world.allLegs().length;
+    await mobileCall.press('112#');
+    await env.observer.until(
+      () => (env.observer.heard(mobilePbx).includes('sound:pbx/emergency-dial-directly') ? true : undefined),
+      'emergency-dial-directly',
+    );
+    // no leg of any kind: nothing went towards the carrier
+    expect(env.world.allLegs().slice(legsBefore)).toEqual([]);
+    await mobileCall.hangup();
+  });
+
   it('call-through shows the workplace number to the far end, before and after answer; anonymous shows none', async () => {
     for (const presentation of ['number', 'anonymous'] as const) {
       const mobile = presentation === 'number' ? '+491701000006' : '+491701000007';

@@ -7,8 +7,12 @@
  * `${RAND(min,max)}` as Asterisk's). Before the Stasis an extension may also run
  * `GotoIf($[expression]?label)` to a `same => n(label),Hangup(cause)` line — the shedding
  * gate of the trunk contexts; `$[...]` knows comparisons, `&`, `|` and parentheses, numeric
- * when both sides are integers (ast_expr2). Every other line is ignored, like a dialplan
- * application the simulator does not run.
+ * when both sides are integers (ast_expr2). An extension may also end in `Goto(context,exten,1)`
+ * (followed, with the Sets so far) or in `Dial(dialstring)` — the emergency and social numbers
+ * Asterisk dials by itself (asterisk/extensions.conf [emergency], [social]): the route then names
+ * the dial string instead of a Stasis. `${NAME:offset:length}` substrings, nested `${A_${B}}` and
+ * `${CALLERID(tag)}`-style names (a channel variable of that name) are substituted like Asterisk's.
+ * Every other line is ignored, like a dialplan application the simulator does not run.
  */
 export interface DialplanStasis {
   app: string;
@@ -21,6 +25,10 @@ export interface DialplanStasis {
   hangupCause?: number;
   /** that GotoIf's data after substitution, as Asterisk shows it in `dialplan.app_data` */
   gotoIfData?: string;
+  /** set when the extension ends in Dial() (app is then 'Dial'): the dial string, substituted */
+  dial?: string;
+  /** the context and extension the Dial() ran in (after any Goto) */
+  dialContext?: { context: string; exten: string };
 }
 
 interface Rule {
@@ -33,6 +41,8 @@ interface Rule {
   gates: Array<{ condition: string; label: string }>;
   /** `same => n(label),Hangup(cause)` lines */
   hangups: Map<string, number>;
+  /** the terminal application: Stasis (appData), Dial (appData = its data) or Goto */
+  terminal?: 'Stasis' | 'Dial' | 'Goto';
 }
 
 export class Dialplan {
@@ -67,8 +77,13 @@ export class Dialplan {
       } else if (same && current && current.appData === undefined) {
         [app, data] = [same[2]!, same[3]!.trim()];
       } else continue;
-      if (/^stasis$/i.test(app)) current!.appData = data;
-      else if (/^gotoif$/i.test(app)) {
+      if (/^stasis$/i.test(app)) {
+        current!.appData = data;
+        current!.terminal = 'Stasis';
+      } else if (/^(dial|goto)$/i.test(app)) {
+        current!.appData = data;
+        current!.terminal = /^dial$/i.test(app) ? 'Dial' : 'Goto';
+      } else if (/^gotoif$/i.test(app)) {
         // GotoIf(condition?label): the condition is everything before the last '?'
         const q = data.lastIndexOf('?');
         if (q > 0) current!.gates.push({ condition: data.slice(0, q), label: data.slice(q + 1).trim() });
@@ -77,7 +92,7 @@ export class Dialplan {
         if (eq > 0) current!.sets.push({ name: data.slice(0, eq).trim(), value: data.slice(eq + 1) });
       }
     }
-    // an extension that never reaches a Stasis() is nothing the simulator can run
+    // an extension that never reaches a Stasis(), Dial() or Goto() is nothing the simulator can run
     for (const rules of this.contexts.values()) {
       for (let i = rules.length - 1; i >= 0; i--) if (rules[i]!.appData === undefined) rules.splice(i, 1);
     }
@@ -97,46 +112,103 @@ export class Dialplan {
     vars: ReadonlyMap<string, string> = new Map(),
     globals: ReadonlyMap<string, string> = new Map(),
   ): DialplanStasis | undefined {
-    const rules = this.contexts.get(context);
-    if (!rules) return undefined;
-    // Asterisk prefers exact extensions over patterns; among patterns the first listed wins here.
-    const rule =
-      rules.find((r) => !r.pattern.startsWith('_') && r.pattern === exten) ??
-      rules.find((r) => r.matcher(exten));
-    if (!rule) return undefined;
-    const variable = (name: string): string => {
-      if (name === 'EXTEN') return exten;
-      if (name === 'EPOCH') return String(Math.floor(Date.now() / 1000));
-      const rand = /^RAND\((-?\d+),(-?\d+)\)$/.exec(name);
-      if (rand) {
-        const [min, max] = [Number(rand[1]), Number(rand[2])];
-        return String(min + Math.floor(Math.random() * (max - min + 1)));
+    const channelVars = new Map(vars);
+    const sets: Array<{ name: string; value: string }> = [];
+    // Goto chains are followed (a bounded number of hops, as a loop guard)
+    for (let hop = 0; hop < 8; hop++) {
+      const rules = this.contexts.get(context);
+      if (!rules) return undefined;
+      // Asterisk prefers exact extensions over patterns; among patterns the first listed wins here.
+      const rule =
+        rules.find((r) => !r.pattern.startsWith('_') && r.pattern === exten) ??
+        rules.find((r) => r.matcher(exten));
+      if (!rule) return undefined;
+      const substitute = (raw: string) => substituteVariables(raw, exten, channelVars, globals);
+      for (const set of rule.sets) {
+        const value = substitute(set.value);
+        sets.push({ name: set.name, value });
+        // later lines read what earlier ones set (CALLERID(num), PBX_DIALLED, ...)
+        channelVars.set(set.name, value);
       }
-      return vars.get(name) ?? vars.get(`_${name}`) ?? vars.get(`__${name}`) ?? globals.get(name) ?? '';
-    };
-    const substitute = (raw: string) =>
-      raw.replace(/\$\{([A-Za-z0-9_]+(?:\(-?\d+,-?\d+\))?)\}/g, (_, name: string) => variable(name));
-    const appData = substitute(rule.appData!);
-    const [app, ...args] = appData.split(',').map((s) => s.trim());
-    const sets = rule.sets.map((s) => ({ name: s.name, value: substitute(s.value) }));
-    for (const gate of rule.gates) {
-      const condition = substitute(gate.condition);
-      const expr = /^\$\[(.*)\]$/s.exec(condition.trim());
-      if (!isTrue(expr ? evaluate(expr[1]!) : condition.trim())) continue;
-      const cause = rule.hangups.get(gate.label);
-      if (cause !== undefined) {
+      const appData = substitute(rule.appData!);
+      if (rule.terminal === 'Goto') {
+        const [c, e] = appData.split(',').map((x) => x.trim());
+        if (!c || !e) return undefined;
+        [context, exten] = [c, e];
+        continue;
+      }
+      if (rule.terminal === 'Dial') {
         return {
-          app: app!,
-          args,
+          app: 'Dial',
+          args: [appData],
           appData,
           sets,
-          hangupCause: cause,
-          gotoIfData: `${condition}?${gate.label}`,
+          dial: appData,
+          dialContext: { context, exten },
         };
       }
+      const [app, ...args] = appData.split(',').map((x) => x.trim());
+      for (const gate of rule.gates) {
+        const condition = substitute(gate.condition);
+        const expr = /^\$\[(.*)\]$/s.exec(condition.trim());
+        if (!isTrue(expr ? evaluate(expr[1]!) : condition.trim())) continue;
+        const cause = rule.hangups.get(gate.label);
+        if (cause !== undefined) {
+          return {
+            app: app!,
+            args,
+            appData,
+            sets,
+            hangupCause: cause,
+            gotoIfData: `${condition}?${gate.label}`,
+          };
+        }
+      }
+      return { app: app!, args, appData, sets };
     }
-    return { app: app!, args, appData, sets };
+    return undefined;
   }
+}
+
+/**
+ * `${...}` the way Asterisk substitutes what the simulator's dialplans use: innermost first (so
+ * `${PBX_PRES_${CALLERID(tag):0:1}}` works), `${EXTEN}`, `${EPOCH}`, `${RAND(min,max)}`, a channel
+ * variable (also by a function-like name such as `CALLERID(tag)`), else a global one, unknown ones
+ * empty; `:offset[:length]` takes a substring (a negative length drops from the end).
+ */
+export function substituteVariables(
+  raw: string,
+  exten: string,
+  vars: ReadonlyMap<string, string>,
+  globals: ReadonlyMap<string, string>,
+): string {
+  const variable = (name: string): string => {
+    if (name === 'EXTEN') return exten;
+    if (name === 'EPOCH') return String(Math.floor(Date.now() / 1000));
+    const rand = /^RAND\((-?\d+),(-?\d+)\)$/.exec(name);
+    if (rand) {
+      const [min, max] = [Number(rand[1]), Number(rand[2])];
+      return String(min + Math.floor(Math.random() * (max - min + 1)));
+    }
+    return vars.get(name) ?? vars.get(`_${name}`) ?? vars.get(`__${name}`) ?? globals.get(name) ?? '';
+  };
+  let text = raw;
+  for (let guard = 0; guard < 32; guard++) {
+    const next = text.replace(/\$\{([^${}]+)\}/, (_, inner: string) => {
+      const sub = /^([A-Za-z0-9_]+(?:\([^()]*\))?)(?::(-?\d+)(?::(-?\d+))?)?$/.exec(inner);
+      if (!sub) return '';
+      const value = variable(sub[1]!);
+      if (sub[2] === undefined) return value;
+      const offset = Number(sub[2]);
+      const start = offset < 0 ? Math.max(0, value.length + offset) : offset;
+      if (sub[3] === undefined) return value.slice(start);
+      const length = Number(sub[3]);
+      return length < 0 ? value.slice(start, value.length + length) : value.slice(start, start + length);
+    });
+    if (next === text) return text;
+    text = next;
+  }
+  return text;
 }
 
 /** Asterisk's truth of an expression result: not empty and not "0". */

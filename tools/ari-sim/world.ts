@@ -42,6 +42,8 @@ export class World {
   createToStasisMs = 2;
   /** Asterisk's global variables (POST /asterisk/variable; the dialplan reads them) */
   readonly globals = new Map<string, string>();
+  /** Dial() lines the dialplan ran (emergency and social numbers), in order */
+  readonly dialplanDials: Array<{ channelId: string; dial: string; callerNumber: string }> = [];
   private seq = 0;
   private nameSeq = 0x20;
 
@@ -354,6 +356,20 @@ export class World {
       ch.dialplan.app_data = route.gotoIfData ?? '';
       this.emit(ch, 'ChannelDialplan', { dialplan_app: 'GotoIf', dialplan_app_data: ch.dialplan.app_data });
       this.hangup(ch, route.hangupCause, false);
+      return;
+    }
+    if (route.dial !== undefined) {
+      // Dial() in the dialplan (emergency and social numbers): Asterisk calls out without any
+      // application; the simulator records the dial string and leaves the caller up (the
+      // driver hangs it up), as a call to the carrier that is still ringing
+      ch.dialplan.app_name = 'Dial';
+      ch.dialplan.app_data = route.dial;
+      if (route.dialContext) {
+        ch.dialplan.context = route.dialContext.context;
+        ch.dialplan.exten = route.dialContext.exten;
+      }
+      this.emit(ch, 'ChannelDialplan', { dialplan_app: 'Dial', dialplan_app_data: route.dial });
+      this.dialplanDials.push({ channelId: ch.id, dial: route.dial, callerNumber: ch.caller.number });
       return;
     }
     ch.dialplan.app_name = 'Stasis';

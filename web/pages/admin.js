@@ -223,13 +223,15 @@ export async function workplaceFormPage({ session, match, go }) {
             label: t('device'),
             type: 'select',
             value: 'desktop',
-            options: [
-              { value: '', label: t('noDevice') },
-              ...['deskphone', 'desktop', 'mobile', 'tablet', 'universal'].map((x) => ({
-                value: x,
-                label: x,
-              })),
-            ],
+            options: [{ value: '', label: t('noDevice') }, ...deviceTypeOptions()],
+          }),
+      w
+        ? null
+        : field({
+            name: 'deviceModel',
+            path: 'devices.0.model',
+            label: t('deviceModel'),
+            hint: t('deviceModelHint'),
           }),
     ),
     h(
@@ -264,7 +266,8 @@ export async function workplaceFormPage({ session, match, go }) {
     } else {
       if (v.blockingProfileId) body.blockingProfileId = v.blockingProfileId;
       if (v.templateId) body.templateId = v.templateId;
-      if (v.deviceType) body.devices = [{ type: v.deviceType }];
+      if (v.deviceType)
+        body.devices = [{ type: v.deviceType, ...(v.deviceModel ? { model: v.deviceModel } : {}) }];
       const created = await api('POST', `${b}/workplaces`, body);
       form.replaceWith(
         h(
@@ -314,62 +317,74 @@ export async function workplaceFormPage({ session, match, go }) {
   return page;
 }
 
+/** the device types in the seeds' words ("Telefon", "Desktop-Client", …) */
+const DEVICE_TYPES = ['deskphone', 'desktop', 'mobile', 'tablet', 'universal'];
+function deviceTypeOptions() {
+  return DEVICE_TYPES.map((x) => ({ value: x, label: t(`device_${x}`) }));
+}
+
 function devicesSection(b, w) {
   const out = h('div', { role: 'status' });
   const alert = alertBox();
-  const rows = h(
-    'tbody',
-    {},
-    w.devices.map((d) =>
+  // one row per device, the same for those loaded and one just added (regenerate works at once)
+  const row = (d) =>
+    h(
+      'tr',
+      { 'data-device': d.sipUsername },
+      h('td', {}, t(`device_${d.type}`)),
+      h('td', {}, d.model ?? ''),
+      h('td', {}, d.sipUsername),
       h(
-        'tr',
+        'td',
         {},
-        h('td', {}, d.type),
-        h('td', {}, d.model ?? ''),
-        h('td', {}, d.sipUsername),
         h(
-          'td',
-          {},
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: async () => {
-                try {
-                  const res = await api('POST', `${b}/workplaces/${w.id}/devices/${d.id}/credentials`, {});
-                  out.replaceChildren(
-                    secretBox(
-                      `${t('sipUser')} ${res.sipUsername} — ${t('sipPassword')}. ${t('shownOnce')}`,
-                      res.sipPassword,
-                    ),
-                  );
-                } catch (err) {
-                  if (err instanceof ApiFailure) showFailure(section, err);
-                  else throw err;
-                }
-              },
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onclick: async () => {
+              try {
+                const res = await api('POST', `${b}/workplaces/${w.id}/devices/${d.id}/credentials`, {});
+                out.replaceChildren(
+                  secretBox(
+                    `${t('sipUser')} ${res.sipUsername} — ${t('sipPassword')}. ${t('shownOnce')}`,
+                    res.sipPassword,
+                  ),
+                );
+              } catch (err) {
+                if (err instanceof ApiFailure) showFailure(section, err);
+                else throw err;
+              }
             },
-            t('regenerate'),
-          ),
+          },
+          t('regenerate'),
         ),
       ),
-    ),
-  );
+    );
+  const rows = h('tbody', {}, w.devices.map(row));
   const add = h(
     'form',
-    { class: 'actions' },
-    field({
-      name: 'type',
-      label: t('deviceType'),
-      type: 'select',
-      value: 'desktop',
-      options: ['deskphone', 'desktop', 'mobile', 'tablet', 'universal'].map((x) => ({ value: x, label: x })),
-    }),
-    h('button', { type: 'submit', class: 'secondary' }, t('addDevice')),
+    { novalidate: true, 'aria-label': t('addDevice') },
+    alertBox(),
+    h(
+      'div',
+      { class: 'actions' },
+      field({
+        name: 'type',
+        label: t('deviceType'),
+        type: 'select',
+        value: 'desktop',
+        options: deviceTypeOptions(),
+      }),
+      field({ name: 'model', label: t('deviceModel'), hint: t('deviceModelHint') }),
+      h('button', { type: 'submit', class: 'secondary' }, t('addDevice')),
+    ),
   );
   onSubmit(add, async (v) => {
-    const res = await api('POST', `${b}/workplaces/${w.id}/devices`, { type: v.type });
+    const res = await api('POST', `${b}/workplaces/${w.id}/devices`, {
+      type: v.type,
+      ...(v.model ? { model: v.model } : {}),
+    });
     const d = res.devices ? res.devices.at(-1) : res;
     out.replaceChildren(
       secretBox(
@@ -377,7 +392,8 @@ function devicesSection(b, w) {
         d.sipPassword ?? '',
       ),
     );
-    rows.append(h('tr', {}, h('td', {}, d.type), h('td', {}, ''), h('td', {}, d.sipUsername), h('td', {})));
+    rows.append(row(d));
+    add.model.value = '';
   });
   const section = h(
     'section',
@@ -393,7 +409,7 @@ function devicesSection(b, w) {
         h(
           'tr',
           {},
-          [t('deviceType'), 'Model', t('sipUser'), ''].map((x) => h('th', { scope: 'col' }, x)),
+          [t('deviceType'), t('deviceModel'), t('sipUser'), ''].map((x) => h('th', { scope: 'col' }, x)),
         ),
       ),
       rows,
@@ -497,6 +513,36 @@ export async function groupsPage({ session, go }) {
         toast(t('saved'));
         go('#/groups');
       });
+      // the location: its postal address (named in every emergency call's record) and networks
+      const a = g.address ?? {};
+      const locationForm = h(
+        'form',
+        { class: 'actions', novalidate: true, 'data-location': g.name },
+        alertBox(),
+        field({ name: 'street', path: 'address.street', label: t('street'), value: a.street ?? '' }),
+        field({
+          name: 'postalCode',
+          path: 'address.postalCode',
+          label: t('postalCode'),
+          value: a.postalCode ?? '',
+        }),
+        field({ name: 'city', path: 'address.city', label: t('city'), value: a.city ?? '' }),
+        field({ name: 'country', path: 'address.country', label: t('country'), value: a.country ?? 'DE' }),
+        field({ name: 'networks', label: t('networks'), value: (g.networks ?? []).join(', ') }),
+        h('button', { type: 'submit', class: 'secondary' }, t('saveLocation')),
+      );
+      onSubmit(locationForm, async (v) => {
+        const networks = String(v.networks ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+        await api('PATCH', `${b}/groups/${g.id}`, {
+          address: { street: v.street, postalCode: v.postalCode, city: v.city, country: v.country },
+          networks,
+        });
+        toast(t('saved'));
+        go('#/groups');
+      });
       const areaForm = h(
         'form',
         { class: 'actions', novalidate: true },
@@ -526,7 +572,16 @@ export async function groupsPage({ session, go }) {
           g.numberRanges.map((r) => `${r.first} – ${r.last}`).join(', ') || t('none'),
         ),
         h('p', {}, `${t('freeNumbers')}: `, free.join(', ') || t('none')),
+        h(
+          'p',
+          {},
+          `${t('locationAddress')}: `,
+          g.address
+            ? `${g.address.street}, ${g.address.postalCode} ${g.address.city}, ${g.address.country}`
+            : t('none'),
+        ),
         rangeForm,
+        locationForm,
         h(
           'div',
           {},
@@ -886,7 +941,7 @@ export async function importPage({ session }) {
   });
   file.querySelector('input').addEventListener('change', async (e) => {
     const f = e.target.files?.[0];
-    if (f) text.querySelector('textarea').value = await f.text();
+    if (f) text.querySelector('textarea').value = decodeCsv(await f.arrayBuffer());
   });
   const form = h(
     'form',
@@ -977,6 +1032,19 @@ export async function importPage({ session }) {
   return h('div', {}, h('h1', {}, t('import')), form, result);
 }
 
+/**
+ * A CSV file as text: UTF-8 when it is (with or without a byte order mark), else Windows-1252 —
+ * what Excel writes on a German Windows when "CSV" is chosen. The browser's File.text() would
+ * read the latter as UTF-8 and lose every umlaut.
+ */
+export function decodeCsv(buffer) {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buffer);
+  } catch {
+    return new TextDecoder('windows-1252').decode(buffer);
+  }
+}
+
 // ---------- templates ----------
 
 export async function templatesPage({ session, go }) {
@@ -994,7 +1062,7 @@ export async function templatesPage({ session, go }) {
       h('td', {}, tp.name),
       h('td', {}, name(groups, tp.groupId)),
       h('td', {}, name(profiles, tp.blockingProfileId)),
-      h('td', {}, tp.devices.map((d) => d.type).join(', ')),
+      h('td', {}, tp.devices.map((d) => t(`device_${d.type}`)).join(', ')),
       h('td', {}, tp.voiceboxEnabled === undefined ? '' : tp.voiceboxEnabled ? t('on') : t('off')),
       h(
         'td',
@@ -1005,7 +1073,8 @@ export async function templatesPage({ session, go }) {
   );
   const deviceOptions = [
     { value: '', label: t('noDevice') },
-    ...['desktop', 'mobile', 'tablet', 'universal'].map((x) => ({ value: x, label: x })),
+    // (a template has no desk phone: its model is the workplace's own)
+    ...deviceTypeOptions().filter((o) => o.value !== 'deskphone'),
   ];
   const form = h(
     'form',

@@ -8,6 +8,7 @@
  * its atomic admission, routing explain previews it over the same usage view.
  */
 import type { BlockingResolution } from '../../domain/blocking.js';
+import { emergencyNumber } from '../../domain/emergency.js';
 import {
   classifyDestination,
   effectiveCallThroughPolicy,
@@ -39,6 +40,8 @@ export interface CallThroughBlocking {
 }
 
 export type CallThroughDecision =
+  /** 110/112 and the like: never through the business line (the centre would see the office) */
+  | { kind: 'emergency'; prompt: PromptId }
   | { kind: 'invalid'; reason: string; prompt: PromptId }
   | { kind: 'blocked'; e164: string; blocking: CallThroughBlocking; prompt: PromptId }
   /** a workplace of the portal's company: its ring plan, showing the caller's office number */
@@ -69,6 +72,7 @@ export async function planCallThrough(
   >,
   countryCode: string,
 ): Promise<CallThroughDecision> {
+  if (emergencyNumber(digits)) return { kind: 'emergency', prompt: 'emergency-dial-directly' };
   const destination = parseDestination(digits, countryCode);
   if (destination.kind === 'invalid')
     return { kind: 'invalid', reason: destination.reason, prompt: 'invalid-input' };

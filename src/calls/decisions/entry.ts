@@ -94,7 +94,8 @@ export async function planEntry(
   }
   let target: RoutingTarget;
   if (dialled.kind === 'number') {
-    target = await lookups.resolveNumber(dialled.e164);
+    // a special number (77 prefix) is the carrier's: never one of ours
+    target = dialled.dial === undefined ? await lookups.resolveNumber(dialled.e164) : undefined;
     // a company's devices see the platform as their company does: another company's number is
     // an ordinary external number (its blocking applies; nothing of the other company is used)
     if (callerWorkplace) target = ownTarget(target, callerWorkplace.companyId);

@@ -668,6 +668,20 @@ async function explainCallThrough(
   const { lookups, config } = deps;
   const { steps } = explanation;
   const decision = await planCallThrough(portal, workplace, digits, lookups, config.COUNTRY_CODE);
+  if (decision.kind === 'emergency') {
+    steps.push({
+      step: 'call-through-destination',
+      rule: 'Emergency calls are never placed through the business line (it would show the office)',
+      outcome: `${digits} is an emergency number: ${heard(decision.prompt)}, back to the menu`,
+    });
+    explanation.callThrough = {
+      dialled: digits,
+      result: 'invalid',
+      reason: 'emergency number',
+      prompt: decision.prompt,
+    };
+    return;
+  }
   steps.push({
     step: 'call-through-destination',
     rule: RULES.callThroughDestination,

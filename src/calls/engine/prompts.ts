@@ -36,6 +36,12 @@ export const PROMPTS = {
     de: 'Dieses Ziel ist über das Anywhere Portal zurzeit nicht erlaubt.',
     en: 'This destination is not allowed through the Anywhere portal at the moment.',
   },
+  // a call-through to 110/112: not placed through the business line, which would show the
+  // office's number (and so its address) for a caller who is somewhere else
+  'emergency-dial-directly': {
+    de: 'Notrufe wählen Sie bitte direkt von Ihrem Mobiltelefon.',
+    en: 'Please dial emergency calls directly from your mobile phone.',
+  },
   'invalid-input': { de: 'Ungültige Eingabe.', en: 'Invalid input.' },
   goodbye: { de: 'Auf Wiederhören.', en: 'Goodbye.' },
   // answer confirmation on parallel-ringing legs

@@ -27,6 +27,8 @@ export async function callOut(
   ctx: CallContext,
   workplace: Workplace,
   e164: string,
+  /** a special number (77 prefix): what the trunk is sent instead of e164 (checked for blocking) */
+  dial?: string,
 ): Promise<void> {
   ctx.events?.emit(session, { type: 'outbound', workplace, to: e164 });
   const decision = await session.guard(planOutbound(workplace, e164, ctx.cache));
@@ -43,7 +45,7 @@ export async function callOut(
   }
   await session.ringback();
   const result = await session.dialLegs(
-    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, e164) }],
+    [{ endpoint: externalDialString({ device: '', external: ctx.config.DIAL_EXTERNAL }, dial ?? e164) }],
     {
       timeoutSeconds: OUTBOUND_RING_SECONDS,
       present: presentedWorkplace(workplace),

@@ -109,7 +109,7 @@ export async function carryOutEntry(
       return session.untilEnded();
     }
     case 'outbound':
-      return callOut(session, ctx, route.from, route.e164);
+      return callOut(session, ctx, route.from, route.e164, route.dial);
     case 'unallocated':
       session.log.info({ exten: session.calledExten, reason: route.reason }, 'unallocated number');
       return session.hangup(CAUSE.unallocated);

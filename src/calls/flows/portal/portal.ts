@@ -290,6 +290,10 @@ async function callThrough(
     planCallThrough(portal, workplace, digits, ctx.cache, ctx.config.COUNTRY_CODE),
   );
   switch (decision.kind) {
+    case 'emergency':
+      // never through the business line: the emergency centre would see the office, not the caller
+      log.warn({ dialled: digits }, 'portal: emergency number refused (dialled directly from the mobile)');
+      return { kind: 'back-to-menu', typedAhead: await say(call, decision.prompt, lang) };
     case 'invalid':
       log.info({ dialled: digits, reason: decision.reason }, 'portal: call-through destination invalid');
       return { kind: 'back-to-menu', typedAhead: await say(call, decision.prompt, lang) };

@@ -642,6 +642,32 @@ describe('call-through', () => {
     await ch.hangup();
   });
 
+  it.each([['112'], ['110'], ['0112'], ['0049112']])(
+    'an emergency number (%s) is refused with its prompt and never dialled; back to the menu',
+    async (dialled) => {
+      const mobile = mobileNumber();
+      await employee(mobile);
+      const p = await portal();
+      const ch = await intoMenu(p, mobile);
+      const createdBefore = world.driver
+        .events()
+        .filter(({ event }) => event.type === 'ChannelCreated').length;
+      await ch.pressDigits(`${dialled}#`);
+      await heardTimes(ch, 'portal-welcome', 2);
+      expect(ch.heard()).toEqual([
+        sound('enter-pin'),
+        sound('portal-welcome'),
+        sound('emergency-dial-directly'),
+        sound('portal-welcome'),
+      ]);
+      // nothing dialled: no channel came to be (no leg to the trunk, no INVITE)
+      expect(world.driver.events().filter(({ event }) => event.type === 'ChannelCreated').length).toBe(
+        createdBefore,
+      );
+      await ch.hangup();
+    },
+  );
+
   it("the workplace's own outgoing blocking applies too (the stricter wins)", async () => {
     const mobile = mobileNumber();
     const premium = await blockingProfile(['+44']);
