@@ -1,6 +1,6 @@
 /**
  * The controller process under test: the real call controller (src/calls) with the real ARI
- * client and the Redis store, exactly as src/main.ts wires them, pinned to one core by the
+ * client and the Redis store, exactly as src/app/main.ts wires them, pinned to one core by the
  * orchestrator. It logs at LOG_LEVEL (default info, like production) to /dev/null, so the
  * cost of structured logging is part of the measurement.
  *
@@ -18,10 +18,10 @@ import { pino } from 'pino';
 import { createAriClient, type AriClient } from '../src/ari/index.js';
 import type { CallController } from '../src/calls/controller.js';
 import { startCallController } from '../src/calls/controller.js';
-import type { Flows } from '../src/calls/context.js';
-import type { CallAri } from '../src/calls/session.js';
+import type { Flows } from '../src/calls/flows/context.js';
+import type { CallAri } from '../src/calls/engine/session.js';
 import { loadConfig } from '../src/config.js';
-import { createTelemetry } from '../src/events/telemetry.js';
+import { createTelemetry } from '../src/app/telemetry.js';
 import { createRedisStore, type PbxStore } from '../src/store/index.js';
 import { cpuMs, serveIpc } from './common.js';
 import { createProcessProbe } from './process-probe.js';
@@ -93,11 +93,13 @@ function onCommand(command: string, params: Record<string, unknown> | undefined)
 
 async function loadPortalFlow(): Promise<Flows> {
   try {
-    const mod = (await import('../src/calls/portal.js' as string)) as { portalFlow?: Flows['portal'] };
+    const mod = (await import('../src/calls/flows/portal/portal.js' as string)) as {
+      portalFlow?: Flows['portal'];
+    };
     if (typeof mod.portalFlow === 'function') return { portal: mod.portalFlow };
-    portalNote = 'src/calls/portal.ts exports no portalFlow';
+    portalNote = 'src/calls/flows/portal/portal.ts exports no portalFlow';
   } catch (err) {
-    portalNote = `src/calls/portal.ts not loadable: ${(err as Error).message.split('\n')[0]}`;
+    portalNote = `src/calls/flows/portal/portal.ts not loadable: ${(err as Error).message.split('\n')[0]}`;
   }
   return {};
 }
@@ -115,7 +117,7 @@ async function start(args: {
   ariApp?: string;
   dialDevice?: string;
   dialExternal?: string;
-  /** events, call records and metrics wired as in src/main.ts */
+  /** events, call records and metrics wired as in src/app/main.ts */
   telemetry?: boolean;
 }) {
   const config = loadConfig({

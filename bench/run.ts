@@ -66,7 +66,7 @@ function parseOptions() {
         'asterisk-plain-auth': { type: 'boolean', default: false },
         'overload-rate': { type: 'string' },
         'overload-seconds': { type: 'string' },
-        /** the controller with events + call records (src/events/telemetry.ts), as src/main.ts wires it */
+        /** the controller with events + call records (src/app/telemetry.ts), as src/app/main.ts wires it */
         telemetry: { type: 'boolean', default: false },
       },
     }).values;

@@ -1,7 +1,7 @@
 /**
  * What events and call records cost per call — `npx tsx bench/telemetry-cost.ts [--calls N]`.
  *
- * Drives the call-event bus (src/calls/call-events.ts) with the facts of an answered inbound
+ * Drives the call-event bus (src/calls/reporting/call-events.ts) with the facts of an answered inbound
  * call (started, target, ringing 2 legs, answered, ended: 3 events + 1 call record) for N
  * calls, in bursts of 100 calls per tick as a busy controller would see them, and reports:
  *   - CPU of this process per call: the bus alone (sinks do nothing), then with the Redis
@@ -15,7 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { createClient } from 'redis';
-import { createCallEvents, type TracedSession } from '../src/calls/call-events.js';
+import { createCallEvents, type TracedSession } from '../src/calls/reporting/call-events.js';
 import type { Workplace } from '../src/domain/model.js';
 import type { RingLeg } from '../src/domain/ring-plan.js';
 import { createRedisBackend } from '../src/events/redis-backend.js';

@@ -11,7 +11,21 @@ import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallMetricsSink } from './calls/call-events.js';
+import type { CallOutcome } from './events/model.js';
+
+/**
+ * The counters the call side's event bus (calls/reporting/call-events.ts) feeds; they are
+ * defined here, with the metrics that implement them, so the calls side looks down to them.
+ * All optional.
+ */
+export interface CallMetricsSink {
+  setupSeconds?(seconds: number): void;
+  /** outcome 'portal': a portal call that got in; 'other': no workplace's call (voicebox retrieval, *11 from a desk, unknown number) */
+  callEnded?(kind: 'inbound' | 'internal', outcome: CallOutcome | 'portal' | 'other'): void;
+  pinFailure?(where: 'voicebox' | 'portal'): void;
+  pinLockout?(where: 'voicebox' | 'portal'): void;
+  refused?(reason: 'blocked' | 'portal'): void;
+}
 
 export interface PbxMetrics extends CallMetricsSink {
   readonly registry: Registry;
@@ -19,7 +33,7 @@ export interface PbxMetrics extends CallMetricsSink {
   readonly storeOps: Histogram<'operation'>;
   readonly api: Histogram<'method' | 'route' | 'status'>;
   readonly slowEventClients: Counter;
-  /** a call-through fraud-guard alert (src/calls/fraud-guard.ts), by kind */
+  /** a call-through fraud-guard alert (src/calls/flows/portal/fraud-guard.ts), by kind */
   callThroughAlert(kind: string): void;
   /** a workplace's call-through locked by the guard, or the lock lifted by an admin */
   callThroughLock(change: 'locked' | 'lifted'): void;
@@ -39,7 +53,7 @@ export interface MetricSources {
   telemetryRoundTrips?: () => number;
   telemetryWriteErrors?: () => number;
   eventSockets?: () => number;
-  /** admission control and the dialplan gate (src/calls/admission.ts, shedding.ts) */
+  /** admission control and the dialplan gate (src/calls/overload/admission.ts, shedding.ts) */
   admission?: () => {
     admitted: number;
     refused: number;
@@ -48,7 +62,7 @@ export interface MetricSources {
     shedLimit: number;
     shedEstimated: number;
   };
-  /** the controller's bridge pool (src/calls/bridge-pool.ts) */
+  /** the controller's bridge pool (src/calls/connected/bridge-pool.ts) */
   bridgePool?: () => { idle: number; created: number; reused: number };
 }
 

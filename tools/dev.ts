@@ -1,6 +1,6 @@
 /**
  * `npm run dev`: the whole service on one machine without Asterisk or Redis, for a first try.
- * Starts the ARI simulator (tools/ari-sim) with asterisk/extensions.conf, then src/main.ts as
+ * Starts the ARI simulator (tools/ari-sim) with asterisk/extensions.conf, then src/app/main.ts as
  * a real child process wired to it with fresh random credentials. Uses REDIS_URL when set,
  * else the in-memory store. Production runs `npm start` (or docker compose) instead.
  *
@@ -45,7 +45,7 @@ process.stdout.write(
   ].join('\n') + '\n',
 );
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
   cwd: root,
   stdio: 'inherit',
   env: {

@@ -42,7 +42,7 @@ import { workplaceFeaturesPlugin } from './workplace-features.js';
 import { workplacesPlugin } from './workplaces.js';
 
 export type { ApiDeps } from './context.js';
-export type { RecordingFiles } from '../calls/recording-files.js';
+export type { RecordingFiles } from '../calls/engine/recording-files.js';
 
 export const DOCS_PREFIX = '/docs';
 

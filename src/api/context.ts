@@ -10,7 +10,7 @@ import type { DeviceProvisioner } from '../devices/contract.js';
 import type { Company, Workplace } from '../domain/model.js';
 import { CompanyGoneError, StaleWriteError, type Store } from '../store/store.js';
 import { ApiError, notFound } from './errors.js';
-import type { RecordingFiles } from '../calls/recording-files.js';
+import type { RecordingFiles } from '../calls/engine/recording-files.js';
 import type { Mailer } from '../mail/smtp.js';
 
 export interface ApiDeps {
@@ -26,6 +26,11 @@ export interface ApiDeps {
    * scrypt runs, and a 4-digit PIN needs no more changes than that.
    */
   pinChangeLimit?: { max: number; windowMs: number };
+  /**
+   * The call controller's view of the call-through counters (routing explain), when it runs in
+   * this process: it includes the call-throughs that ended and are not settled in the store yet
+   */
+  callThroughUsage?: Pick<Store['callThroughs'], 'usage'>;
 }
 
 export const DEFAULT_PIN_CHANGE_LIMIT = { max: 5, windowMs: 15 * 60_000 };

@@ -1,16 +1,16 @@
 /**
  * Routing explain: POST /companies/{cid}/routing/explain answers "what happens if someone
- * calls?" with the decision trace the call controller would follow (src/calls/explain.ts runs
+ * calls?" with the decision trace the call controller would follow (src/calls/decisions/explain.ts runs
  * the controller's own decision functions over a fresh, unshared config cache, so the answer
  * reflects what is stored now). Admins explain any call of their company; an employee only
  * calls that reach their own workplace.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ConfigCache } from '../calls/config-cache.js';
-import { explainCall, ExplainInputError, ForeignTargetError, type ExplainDeps } from '../calls/explain.js';
+import { ConfigCache } from '../calls/engine/config-cache.js';
+import { explainCall, ExplainInputError, type ExplainDeps } from '../calls/decisions/explain.js';
 import { type ApiDeps, loadCompany } from './context.js';
-import { forbidden, notFound, validationError } from './errors.js';
+import { forbidden, validationError } from './errors.js';
 import { cidParams, errorResponses } from './schemas.js';
 
 const dialString = z
@@ -110,6 +110,7 @@ const explanationView = z.object({
       e164: z.string().optional(),
       reason: z.string().optional(),
       callerId: z.string().optional(),
+      prompt: z.string().optional().describe('what the caller hears when it does not go through'),
       guard: z
         .object({
           enabled: z.boolean(),
@@ -135,6 +136,7 @@ const explanationView = z.object({
       blocked: z.boolean(),
       profileId: z.string().optional(),
       prefix: z.string().optional(),
+      prompt: z.string().optional().describe('what the caller hears when it is blocked'),
     })
     .optional(),
   steps: z.array(
@@ -167,7 +169,14 @@ export const routingPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
     async (request) => {
       const { cid } = request.params;
       await loadCompany(store, cid);
-      const explainDeps: ExplainDeps = { cache: new ConfigCache(store), store, config };
+      const explainDeps: ExplainDeps = {
+        lookups: new ConfigCache(store),
+        pinFailures: store.pinFailures,
+        liveCalls: store.liveCalls,
+        // the controller's view of the call-through counters when it runs in this process
+        usage: deps.callThroughUsage ?? store.callThroughs,
+        config,
+      };
       const { from, to, via, at } = request.body;
       let explanation;
       try {
@@ -179,7 +188,6 @@ export const routingPlugin: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) =
           at: at ? new Date(at) : new Date(),
         });
       } catch (err) {
-        if (err instanceof ForeignTargetError) throw notFound(`${err.field} number`);
         if (err instanceof ExplainInputError) {
           throw validationError([{ path: err.field, message: err.message }]);
         }

@@ -13,29 +13,32 @@ import {
   timedAri,
   type AdmissionLimits,
   type AdmissionStats,
-} from './admission.js';
-import { adoptOrphans, type AdoptionResult } from './adoption.js';
-import { BridgePool, type BridgePoolStats } from './bridge-pool.js';
+} from './overload/admission.js';
+import { adoptOrphans, type AdoptionResult } from './recovery/adoption.js';
+import { callThroughResumer } from './flows/portal/call-through.js';
+import { voiceboxRecordings } from './flows/voicebox.js';
+import { BridgePool, type BridgePoolStats } from './connected/bridge-pool.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
-import { ConfigCache } from './config-cache.js';
-import { applyEventFilter } from './event-filter.js';
-import type { CallEvents } from './call-events.js';
-import type { CallContext, Flows } from './context.js';
-import { CallThroughGuard, createCallThroughAlerts, type CallThroughAlerts } from './fraud-guard.js';
-import { LiveCalls } from './live-calls.js';
-import { createVoiceboxEvents, type VoiceboxEvents } from './notifier.js';
-import { OwnershipBook } from './ownership.js';
-import { createRouter, type Router, type StasisStartEvent } from './router.js';
-import type { CallAri } from './session.js';
+import { ConfigCache } from './engine/config-cache.js';
+import { applyEventFilter } from './engine/event-filter.js';
+import type { CallEvents } from './reporting/call-events.js';
+import type { CallContext, Flows, Resumers } from './flows/context.js';
+import { CallThroughGuard } from './flows/portal/fraud-guard.js';
+import { createCallThroughAlerts, type CallThroughAlerts } from './reporting/call-through-alerts.js';
+import { LiveCalls } from './connected/live-calls.js';
+import { createVoiceboxEvents, type VoiceboxEvents } from './reporting/notifier.js';
+import { OwnershipBook } from './engine/ownership.js';
+import { createRouter, type Router, type StasisStartEvent } from './flows/router.js';
+import type { CallAri } from './engine/session.js';
 import {
   defaultSheddingOptions,
   EdgeShedding,
   type SheddingOptions,
   type SheddingStats,
-} from './shedding.js';
-import { bounded, boundedStore, StoreWriteQueue } from './store-writes.js';
-import { resolveTiming, type Timing } from './timing.js';
+} from './overload/shedding.js';
+import { bounded, boundedStore, StoreWriteQueue } from './engine/store-writes.js';
+import { resolveTiming, type Timing } from './engine/timing.js';
 
 export interface CallControllerDeps {
   ari: CallAri;
@@ -47,7 +50,7 @@ export interface CallControllerDeps {
   flows?: Flows;
   /** the call-through fraud guard: where its alerts go, how long ended call-throughs wait to be settled */
   callThroughGuard?: { alerts?: CallThroughAlerts; settleDelayMs?: number; leaseSeconds?: number };
-  /** call events and call-list records (src/calls/call-events.ts) */
+  /** call events and call-list records (src/calls/reporting/call-events.ts) */
   events?: CallEvents;
   /** set-up capacity (default: from config, ADMISSION_*) */
   admission?: Partial<AdmissionLimits>;
@@ -91,6 +94,12 @@ export interface ReconcileResult extends AdoptionResult {
   /** this controller's registry entries of calls that no longer run */
   liveCalls: number;
 }
+
+/**
+ * What re-adoption can resume, registered by the features that own those calls: a new feature
+ * whose calls must survive a restart adds its resumer here (adoption itself imports none).
+ */
+const RESUMERS: Resumers = { answered: [callThroughResumer], recordings: voiceboxRecordings };
 
 /**
  * Who this controller is in the store (its recordings in progress, its live-call registry
@@ -208,7 +217,7 @@ export async function startCallController(deps: CallControllerDeps): Promise<Cal
       channelIds: app.channel_ids.filter((id) => !ownership.has(id) && !router.sessions.has(id)),
       bridgeIds: app.bridge_ids.filter((id) => !ownership.has(id)),
     };
-    const adopted = await adoptOrphans(context, router, orphans, logger);
+    const adopted = await adoptOrphans(context, router, orphans, logger, RESUMERS);
     // Asterisk need not list an empty bridge among the app's: found by name instead
     adopted.bridges += await bridgePool.sweep().catch((err: unknown) => {
       logger.warn({ err }, 'reconcile: idle bridges of an earlier process not looked for');

@@ -6,8 +6,6 @@
 
 import type { CallThroughPolicySettings } from './fraud.js';
 export type { Schedule } from './schedules.js';
-import type { SelectiveForwardRule } from './selective.js';
-export type { SelectiveForwardRule } from './selective.js';
 
 export type Language = 'de' | 'en';
 
@@ -154,6 +152,16 @@ export interface VoiceboxSettings {
 export type CallerIdPresentation = 'number' | 'anonymous';
 
 export type WorkplaceStatus = 'pending' | 'active' | 'failed';
+
+/** A selective forwarding rule (its matching and validation: selective.ts). */
+export interface SelectiveForwardRule {
+  enabled: boolean;
+  /** E.164 numbers, or E.164 prefixes ending in "*" ("+4930*") */
+  callers: string[];
+  /** also callers who withhold their number */
+  anonymous: boolean;
+  target: ForwardTarget;
+}
 
 export interface Workplace {
   id: string;
@@ -341,7 +349,7 @@ export type PortalRef = Pick<AnywherePortal, 'id' | 'companyId'>;
 
 /**
  * What the flows reported of a call so far, as far as its call-list records need it: the
- * part of src/calls/call-records.ts CallTrace that outlives the process (plain JSON).
+ * part of src/calls/reporting/call-records.ts CallTrace that outlives the process (plain JSON).
  */
 export interface CallTraceFields {
   callId: string;

@@ -1,5 +1,5 @@
 /**
- * The Anywhere portal's decisions, as pure functions (the flow in src/calls/portal.ts does
+ * The Anywhere portal's decisions, as pure functions (the flow in src/calls/flows/portal/portal.ts does
  * the I/O): who may use a portal, which workplace a caller is, what a PIN entry means, what
  * the caller typed at the menu, where a call-through goes and whether it is blocked.
  *
@@ -171,15 +171,26 @@ export type CallThroughTarget =
   | { kind: 'external'; e164: string };
 
 /**
- * Where a call-through goes once the dialled destination has been looked up (`ours`: the
- * number's / extension's workplace or portal of ours, undefined when none): never to a portal,
- * an unknown extension is invalid, our own numbers ring internally, anything else goes out.
+ * Where a call-through goes once the dialled destination has been looked up (`found`: the
+ * number's / extension's workplace or portal, any company; undefined when none): never to a
+ * portal of the company, an unknown extension is invalid, the company's own numbers ring
+ * internally, anything else goes out — another company's number too: it is an ordinary
+ * external call, nothing of that company is used.
  */
 export function callThroughTarget(
   destination: Destination,
-  ours: { kind: 'workplace'; workplace: Workplace } | { kind: 'portal' } | undefined,
+  found:
+    | { kind: 'workplace'; workplace: Workplace }
+    | { kind: 'portal'; portal: Pick<AnywherePortal, 'companyId'> }
+    | undefined,
+  /** the portal's company */
+  companyId: string,
 ): CallThroughTarget {
   if (destination.kind === 'invalid') return destination;
+  const ours =
+    (found?.kind === 'workplace' ? found.workplace.companyId : found?.portal.companyId) === companyId
+      ? found
+      : undefined;
   if (ours?.kind === 'portal') return { kind: 'invalid', reason: 'an Anywhere portal' };
   if (ours?.kind === 'workplace')
     return { kind: 'internal', e164: ours.workplace.number, workplace: ours.workplace };

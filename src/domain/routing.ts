@@ -1,6 +1,6 @@
 /**
- * Where a new call goes, as pure decisions: the call router (src/calls/router.ts) and the
- * routing explanation (src/calls/explain.ts) both call these, so "what would happen" and
+ * Where a new call goes, as pure decisions: the call router (src/calls/flows/router.ts) and the
+ * routing explanation (src/calls/decisions/explain.ts) both call these, so "what would happen" and
  * "what happens" are the same code.
  *
  *   1. classifyDialled: the dialled string → voicebox access number, `*11` (devices only),

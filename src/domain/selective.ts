@@ -5,18 +5,9 @@
  * comes right after incoming blocking, before opening hours and every other forwarding (a rule
  * names particular callers, so it is the most specific decision there is).
  */
-import type { ForwardTarget } from './model.js';
+import type { SelectiveForwardRule } from './model.js';
 import { validateE164, type CountryOpts } from './numbers.js';
 import type { FieldIssue } from './validation.js';
-
-export interface SelectiveForwardRule {
-  enabled: boolean;
-  /** E.164 numbers, or E.164 prefixes ending in "*" ("+4930*") */
-  callers: string[];
-  /** also callers who withhold their number */
-  anonymous: boolean;
-  target: ForwardTarget;
-}
 
 export const MAX_SELECTIVE_RULES = 10;
 export const MAX_SELECTIVE_CALLERS = 50;

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { LoginThrottle } from '../../src/api/login-throttle.js';
-import type { RecordingFiles } from '../../src/calls/recording-files.js';
+import type { RecordingFiles } from '../../src/calls/engine/recording-files.js';
 import type { Mailer } from '../../src/mail/smtp.js';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryBackend } from '../../src/events/backend.js';

@@ -283,7 +283,7 @@ const SCENARIOS: Record<string, (rec: Recorder) => Promise<void>> = {
 
   /**
    * One bridge for two calls one after the other, as the controller's bridge pool uses it
-   * (src/calls/bridge-pool.ts): the emptied bridge stays (and stays listed among the app's
+   * (src/calls/connected/bridge-pool.ts): the emptied bridge stays (and stays listed among the app's
    * bridges), takes the next call's channels, and a leg carries the variables its originate set
    * (the first leg's originate names a caller, the second's does not: an anonymous caller).
    */

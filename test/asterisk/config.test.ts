@@ -112,7 +112,7 @@ describe('asterisk/*.conf', () => {
   it('extensions.conf follows the dialplan contract', () => {
     const conf = parsed('extensions.conf');
     const fromTrunk = effectiveEntries(conf, section(conf, 'from-trunk')!).get('exten') ?? [];
-    // the shedding gate first (src/calls/shedding.ts), then the controller
+    // the shedding gate first (src/calls/overload/shedding.ts), then the controller
     expect(fromTrunk[0]).toMatch(
       /^_\[\+0-9\]\.,1,GotoIf\(\$\[\$\{EPOCH\} < 0\$\{PBX_SHED_UNTIL_\$\{ARI_APP\}\} & \$\{RAND\(1,100\)\} <= 0\$\{PBX_SHED_PERCENT_\$\{ARI_APP\}\}\]\?shed\)$/,
     );

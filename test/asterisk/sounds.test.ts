@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PROMPTS, type PromptId } from '../../src/calls/prompts.js';
+import { PROMPTS, type PromptId } from '../../src/calls/engine/prompts.js';
 import {
   LANGUAGES,
   MANIFEST_FILE,

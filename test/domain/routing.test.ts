@@ -165,11 +165,29 @@ describe('call-through target', () => {
     ],
     ['an extension of ours', '407', { kind: 'workplace', workplace: colleague }, 'internal:+4930123407'],
     ['an unknown extension is invalid', '407', undefined, 'invalid:no such extension'],
-    ['a portal is invalid', '030123499', { kind: 'portal' }, 'invalid:an Anywhere portal'],
+    [
+      'a portal is invalid',
+      '030123499',
+      { kind: 'portal', portal: { companyId: colleague.companyId } },
+      'invalid:an Anywhere portal',
+    ],
     ['nothing dialled is invalid', '', undefined, 'invalid:nothing dialled'],
+    // issue 25: another company's number is an ordinary external call, its portal too
+    [
+      "another company's number goes out",
+      '030123407',
+      { kind: 'workplace', workplace: { ...colleague, companyId: 'other' } },
+      'external:+4930123407',
+    ],
+    [
+      "another company's portal number goes out",
+      '030123499',
+      { kind: 'portal', portal: { companyId: 'other' } },
+      'external:+4930123499',
+    ],
   ];
   it.each(cases)('%s', (_name, digits, ours, want) => {
-    const t = callThroughTarget(parseDestination(digits, '49'), ours);
+    const t = callThroughTarget(parseDestination(digits, '49'), ours, colleague.companyId);
     expect(`${t.kind}:${t.kind === 'invalid' ? t.reason : t.e164}`).toBe(want);
   });
   it('caller ID: the office number unless anonymous', () => {

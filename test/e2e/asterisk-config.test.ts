@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAriClient } from '../../src/ari/client.js';
-import { gateVariables } from '../../src/calls/shedding.js';
+import { gateVariables } from '../../src/calls/overload/shedding.js';
 import { findAsteriskBinary, startLocalAsterisk, type LocalAsterisk } from '../../tools/asterisk/local.js';
 
 /** ERROR lines Asterisk 22.10.1 logs at start that are not the configuration's fault. */

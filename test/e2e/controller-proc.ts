@@ -1,5 +1,5 @@
 /**
- * The controller under test as a real process (src/main.ts under tsx), so the fault suite can
+ * The controller under test as a real process (src/app/main.ts under tsx), so the fault suite can
  * kill it like a crash does (SIGKILL) and start the next one; and a TCP proxy in front of
  * Asterisk's HTTP port, so the suite can drop the controller's event socket.
  */
@@ -22,7 +22,7 @@ export interface ControllerProcess {
 }
 
 export function startControllerProcess(env: Record<string, string>): ControllerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

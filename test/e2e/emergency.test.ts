@@ -1,7 +1,7 @@
 /**
  * Emergency calls and special numbers from a real registered SIP phone, on the real Asterisk 22
  * with the production dialplan (asterisk/extensions.conf, ARI_APP=pbx), the controller as its own
- * process (src/main.ts) with DIAL_DEVICE=PJSIP/{endpoint} and DIAL_EXTERNAL=PJSIP/{number}@trunk,
+ * process (src/app/main.ts) with DIAL_DEVICE=PJSIP/{endpoint} and DIAL_EXTERNAL=PJSIP/{number}@trunk,
  * and a stand-in carrier behind the trunk (test/e2e/sip.ts) that records every INVITE.
  *
  * Addresses: Asterisk's SIP on 127.0.0.1, the carrier on 127.0.0.4 (the trunk's identify matches

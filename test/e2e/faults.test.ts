@@ -1,5 +1,5 @@
 /**
- * The fault suite on a real Asterisk 22: the controller (src/main.ts as its own process) is
+ * The fault suite on a real Asterisk 22: the controller (src/app/main.ts as its own process) is
  * killed with calls in every state, Asterisk is killed and restarted, Redis goes away mid-call,
  * the event socket is cut. Every case asserts: no answered call lost, no channel left behind in
  * Asterisk, no voicebox message lost; a call that outlived its controller has its line in the

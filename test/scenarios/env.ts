@@ -15,13 +15,13 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createAriClient, type AriClient } from '../../src/ari/client.js';
 import { buildApp } from '../../src/api/app.js';
-import { portalFlow } from '../../src/calls/portal.js';
+import { portalFlow } from '../../src/calls/flows/portal/portal.js';
 import { startCallController, type CallController } from '../../src/calls/controller.js';
-import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
-import type { Timing } from '../../src/calls/timing.js';
+import { createAriRecordingFiles } from '../../src/calls/engine/recording-files.js';
+import type { Timing } from '../../src/calls/engine/timing.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
-import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
+import { createTelemetry, type Telemetry } from '../../src/app/telemetry.js';
 import { createRedisStore, type PbxStore } from '../../src/store/index.js';
 import type { AriTarget } from '../e2e/target.js';
 import { OutsideWorld, PbxObserver, type Caller } from '../e2e/world.js';
@@ -61,12 +61,14 @@ export interface ScenarioEnv {
    */
   controllerRequests: string[];
   config: Config;
-  /** events, call lists and metrics, wired as src/main.ts wires them */
+  /** events, call lists and metrics, wired as src/app/main.ts wires them */
   telemetry: Telemetry;
   /** base URL of the API (http://127.0.0.1:port) */
   apiUrl: string;
   cid: string;
   adminToken: string;
+  /** the platform admin's token (other companies: tenant isolation scenarios) */
+  platformToken: string;
   groupId: string;
   /** a number in this run's group range; 2xxx workplaces, 5xxx portals */
   number(n: number): string;
@@ -157,6 +159,7 @@ export async function startScenarioEnv(
     recordings: createAriRecordingFiles(pbxAri),
     telemetry: telemetry.backend,
     metrics: telemetry.metrics,
+    callThroughUsage: controller.context.callThroughGuard,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -203,6 +206,7 @@ export async function startScenarioEnv(
     apiUrl: baseUrl,
     cid: '',
     adminToken: adminTokenPlatform,
+    platformToken: adminTokenPlatform,
     groupId: '',
     number,
     api,

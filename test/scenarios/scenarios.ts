@@ -8,10 +8,11 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import type { Explanation } from '../../src/calls/decisions/explain.js';
 import type { PbxEvent } from '../../src/events/model.js';
 import type { LegBehaviour } from '../e2e/world.js';
 import pino from 'pino';
-import { defaultSheddingOptions, EdgeShedding, gateVariables } from '../../src/calls/shedding.js';
+import { defaultSheddingOptions, EdgeShedding, gateVariables } from '../../src/calls/overload/shedding.js';
 import { PBX_APP, promptsInAllLanguages, type ScenarioEnv } from './env.js';
 
 export function callScenarios(getEnv: () => ScenarioEnv): void {
@@ -781,5 +782,73 @@ export function callScenarios(getEnv: () => ScenarioEnv): void {
       await mobileCall.hangup();
       await far.ended;
     }
+  });
+
+  it("a call-through to another company's number is an ordinary external call: out through the trunk, explained as one, nothing of that company shown", async () => {
+    // company A holds the number; this run's company (B) calls it through its own portal
+    const a = await env.api<{ id: string }>(
+      'POST',
+      '/v1/companies',
+      { name: 'Andere GmbH' },
+      env.platformToken,
+    );
+    const aGroup = await env.api<{ id: string }>(
+      'POST',
+      `/v1/companies/${a.id}/groups`,
+      {
+        name: 'Hamburg',
+        timezone: 'Europe/Berlin',
+        numberRanges: [{ first: '+4940999000', last: '+4940999099' }],
+      },
+      env.platformToken,
+    );
+    const theirs = await env.api<{ id: string; number: string }>(
+      'POST',
+      `/v1/companies/${a.id}/workplaces`,
+      {
+        firstName: 'Max',
+        lastName: 'Andere',
+        email: 'max@andere.example',
+        username: `andere${String(Date.now() % 1e6)}`,
+        groupId: aGroup.id,
+        number: '+4940999001',
+        language: 'de',
+        timezone: 'Europe/Berlin',
+        devices: [],
+        parallelRinging: { enabled: true, numbers: ['+491709990001'], answerConfirmation: false },
+      },
+      env.platformToken,
+    );
+    const mobile = '+491701000018';
+    const wp = await env.createWorkplace({
+      parallelRinging: { enabled: true, numbers: [mobile], answerConfirmation: false },
+      voicebox: { enabled: true, pin: '4711' },
+    });
+    const portal = await env.createPortal({ silentMode: false, pinRequired: true });
+    const explained = await env.api<Explanation>('POST', `/v1/companies/${env.cid}/routing/explain`, {
+      from: mobile,
+      via: portal.number,
+      to: '040999001',
+    });
+    expect(explained.callThrough).toMatchObject({
+      result: 'external',
+      e164: theirs.number,
+      callerId: wp.number,
+    });
+    expect(explained.plan).toBeUndefined();
+    for (const secret of [a.id, theirs.id, '+491709990001'])
+      expect(JSON.stringify(explained)).not.toContain(secret);
+
+    env.world.setBehaviour('pstn', theirs.number, { kind: 'answer', afterMs: 100 });
+    const { call, pbx } = await signInAtPortal(mobile, portal.number);
+    await call.press('040999001#');
+    const far = await env.world.waitForLeg('pstn', theirs.number);
+    await env.observer.until(
+      async () => ((await env.observer.bridgedWith(pbx)).length > 0 ? true : undefined),
+      'the mobile bridged with the number, out through the trunk',
+    );
+    expect(far.callerNumbers[0]).toBe(wp.number);
+    await call.hangup();
+    await far.ended;
   });
 }

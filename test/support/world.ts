@@ -24,10 +24,10 @@ import {
   type CallController,
   type CallControllerDeps,
 } from '../../src/calls/controller.js';
-import type { Flows } from '../../src/calls/context.js';
-import { createAriRecordingFiles } from '../../src/calls/recording-files.js';
-import type { Timing } from '../../src/calls/timing.js';
-import { createTelemetry, type Telemetry } from '../../src/events/telemetry.js';
+import type { Flows } from '../../src/calls/flows/context.js';
+import { createAriRecordingFiles } from '../../src/calls/engine/recording-files.js';
+import type { Timing } from '../../src/calls/engine/timing.js';
+import { createTelemetry, type Telemetry } from '../../src/app/telemetry.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createAriProvisioner } from '../../src/devices/ari-provisioner.js';
 import type { AnywherePortal, Company, Group, Workplace } from '../../src/domain/model.js';
@@ -198,6 +198,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     recordings: createAriRecordingFiles(ari),
     telemetry: telemetry.backend,
     metrics: telemetry.metrics,
+    callThroughUsage: controller.context.callThroughGuard,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

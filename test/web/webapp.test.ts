@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portalFlow } from '../../src/calls/portal.js';
+import { portalFlow } from '../../src/calls/flows/portal/portal.js';
 import type { AnywherePortal, Company } from '../../src/domain/model.js';
 import { startWorld, until, type World, type WorkplaceView } from '../support/world.js';
 import { chromiumMissing, launchChromium, newPage, screenshot, signIn } from './browser.js';

@@ -1,22 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { World } from './world.js';
-import { SimHttpError, notFound, type Chan } from './types.js';
+import { SimHttpError, notFound, type Bridge, type Chan, type SimBridges } from './types.js';
 import { asteriskTimestamp } from './util.js';
-import type { Playback } from './media.js';
-
-export interface Bridge {
-  id: string;
-  name: string;
-  bridgeType: string;
-  channels: Chan[];
-  creationtime: string;
-  /** Apps told about this bridge (any app that had a channel in it). */
-  subs: Set<string>;
-  playbacks: Playback[];
-}
 
 /** Stasis mixing/holding bridges: enter, leave, move between bridges, BRIDGEPEER, destroy. */
-export class Bridges {
+export class Bridges implements SimBridges {
   readonly byId = new Map<string, Bridge>();
 
   constructor(private readonly world: World) {}

@@ -1,50 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync, unlinkSync, readFileSync, copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Bridge } from './bridges.js';
 import type { World } from './world.js';
-import { SimHttpError, notFound, type Chan } from './types.js';
+import {
+  SimHttpError,
+  notFound,
+  type Bridge,
+  type Chan,
+  type LiveRecording,
+  type Playback,
+  type SimMedia,
+  type StoredRecording,
+} from './types.js';
 import { makeWav } from './util.js';
-
-export interface Playback {
-  id: string;
-  media: string[];
-  index: number;
-  targetUri: string;
-  channel?: Chan;
-  bridge?: Bridge;
-  language: string;
-  state: 'queued' | 'playing' | 'done' | 'failed';
-  timer?: NodeJS.Timeout;
-}
-
-export interface LiveRecording {
-  name: string;
-  format: string;
-  ch: Chan;
-  state: 'queued' | 'recording' | 'paused' | 'done' | 'canceled' | 'failed';
-  startedAt: number;
-  talkingMs: number;
-  terminateOn: string;
-  maxSilenceSec: number;
-  maxTimer?: NodeJS.Timeout;
-  silenceTimer?: NodeJS.Timeout;
-  baseMs: number;
-  baseTalkingMs: number;
-}
-
-export interface StoredRecording {
-  name: string;
-  format: string;
-  file: string;
-  durationMs: number;
-  talkingMs: number;
-}
 
 const FORMATS = new Set(['wav', 'gsm', 'ulaw', 'alaw', 'sln', 'sln16', 'g722', 'wav16']);
 
 /** Playbacks (channel and bridge, queued per target) and recordings (live + stored WAV files). */
-export class Media {
+export class Media implements SimMedia {
   readonly playbacks = new Map<string, Playback>();
   readonly live = new Map<string, LiveRecording>();
   readonly stored = new Map<string, StoredRecording>();

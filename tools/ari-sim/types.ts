@@ -1,5 +1,8 @@
-import type { Bridge } from './bridges.js';
-import type { Playback, LiveRecording } from './media.js';
+/**
+ * The simulator's shared shapes. Everything imports them and they import nothing of the
+ * simulator: the world reaches bridges and media through SimBridges / SimMedia, which
+ * bridges.ts and media.ts implement, so no two of those files import each other in a circle.
+ */
 
 export type ChanState = 'Down' | 'Ring' | 'Ringing' | 'Up';
 
@@ -72,4 +75,64 @@ export class SimHttpError extends Error {
 }
 export function notFound(message: string): SimHttpError {
   return new SimHttpError(404, { message });
+}
+
+export interface Bridge {
+  id: string;
+  name: string;
+  bridgeType: string;
+  channels: Chan[];
+  creationtime: string;
+  /** Apps told about this bridge (any app that had a channel in it). */
+  subs: Set<string>;
+  playbacks: Playback[];
+}
+
+export interface Playback {
+  id: string;
+  media: string[];
+  index: number;
+  targetUri: string;
+  channel?: Chan;
+  bridge?: Bridge;
+  language: string;
+  state: 'queued' | 'playing' | 'done' | 'failed';
+  timer?: NodeJS.Timeout;
+}
+
+export interface LiveRecording {
+  name: string;
+  format: string;
+  ch: Chan;
+  state: 'queued' | 'recording' | 'paused' | 'done' | 'canceled' | 'failed';
+  startedAt: number;
+  talkingMs: number;
+  terminateOn: string;
+  maxSilenceSec: number;
+  maxTimer?: NodeJS.Timeout;
+  silenceTimer?: NodeJS.Timeout;
+  baseMs: number;
+  baseTalkingMs: number;
+}
+
+export interface StoredRecording {
+  name: string;
+  format: string;
+  file: string;
+  durationMs: number;
+  talkingMs: number;
+}
+
+/** What the world and the media ask of the bridges (bridges.ts). */
+export interface SimBridges {
+  readonly byId: Map<string, Bridge>;
+  sendToSubs(b: Bridge, type: string, fields: Record<string, unknown>): void;
+  leave(ch: Chan): void;
+}
+
+/** What the world and the bridges ask of the media (media.ts). */
+export interface SimMedia {
+  onBridgeDestroyed(b: Bridge): void;
+  onDtmf(ch: Chan, digit: string): void;
+  onHangup(ch: Chan): void;
 }

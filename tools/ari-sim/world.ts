@@ -1,8 +1,14 @@
-import type { Bridges } from './bridges.js';
 import type { Dialplan } from './dialplan.js';
 import type { EventHub } from './hub.js';
-import type { Media } from './media.js';
-import { SimHttpError, notFound, type Chan, type ChanState, type EndpointBehaviour } from './types.js';
+import {
+  SimHttpError,
+  notFound,
+  type Chan,
+  type ChanState,
+  type EndpointBehaviour,
+  type SimBridges,
+  type SimMedia,
+} from './types.js';
 import { asteriskTimestamp, causeText } from './util.js';
 
 const KNOWN_TECHS = new Set(['PJSIP', 'SIP', 'IAX2', 'DAHDI']);
@@ -28,8 +34,8 @@ export class World {
   readonly channels = new Map<string, Chan>();
   /** Recently destroyed channels, for the driver (bounded). */
   readonly destroyed = new Map<string, Chan>();
-  bridges!: Bridges;
-  media!: Media;
+  bridges!: SimBridges;
+  media!: SimMedia;
   onOutbound?: (ch: Chan) => void;
   behaviourFor: (endpoint: string) => EndpointBehaviour = () => ({ kind: 'noanswer' });
   /** Real ms between a /channels/create answer and the channel's StasisStart (Asterisk: a few ms). */

@@ -1,5 +1,5 @@
 /**
- * `npm run sounds`: renders every prompt of src/calls/prompts.ts (de + en) into
+ * `npm run sounds`: renders every prompt of src/calls/engine/prompts.ts (de + en) into
  * sounds/<lang>/pbx/<id>.wav (8 kHz 16-bit mono) and <id>.sln16 (16 kHz raw signed linear),
  * the formats Asterisk plays without transcoding. Needs espeak-ng and sox (Debian packages).
  * Prompts whose text and settings are unchanged (sounds/manifest.json) are skipped;
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PROMPTS, type PromptId } from '../../src/calls/prompts.js';
+import { PROMPTS, type PromptId } from '../../src/calls/engine/prompts.js';
 import type { Language } from '../../src/domain/model.js';
 import {
   BEEP,
